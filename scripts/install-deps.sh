@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages holdfast needs to build, run and test.
+# Idempotent and quick when everything is present: it asks dpkg first and
+# runs apt-get only for what is missing. Needs root (or sudo) to install.
+set -euo pipefail
+
+BUILD_PKGS=(gcc make pkg-config libc6-dev liblmdb-dev libisal-dev libexpat1-dev libjansson-dev
+            libssl-dev libcurl4-openssl-dev)
+TEST_PKGS=(clang awscli python3 python3-boto3 s3cmd rclone curl nodejs npm valgrind)
+
+want=("${BUILD_PKGS[@]}")
+if [ "${1:-}" != "--build-only" ]; then
+    want+=("${TEST_PKGS[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    # nodejs/npm may come from elsewhere (a newer Node on PATH is fine).
+    if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        "install ok installed") ;;
+        *) missing+=("$p") ;;
+    esac
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+echo "installing Debian packages: ${missing[*]}"
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+        echo "error: need root to install: ${missing[*]} (run as root, or install them with apt-get)" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,185 @@
+/* hash.c -- see hash.h. */
+#include "base/hash.h"
+
+#include "base/err.h"
+
+#include <errno.h>
+#include <isa-l/crc.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <string.h>
+
+static const EVP_MD *md_of(enum hf_digest_alg alg)
+{
+    switch (alg) {
+    case HF_DIGEST_MD5: return EVP_md5();
+    case HF_DIGEST_SHA1: return EVP_sha1();
+    default: return EVP_sha256();
+    }
+}
+
+int hf_digest_init(hf_digest_t *d, enum hf_digest_alg alg)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c) {
+        d->ctx = NULL;
+        return -ENOMEM;
+    }
+    if (EVP_DigestInit_ex(c, md_of(alg), NULL) != 1) {
+        EVP_MD_CTX_free(c);
+        d->ctx = NULL;
+        return -ENOMEM;
+    }
+    d->ctx = c;
+    return HF_OK;
+}
+
+void hf_digest_update(hf_digest_t *d, const void *p, size_t n)
+{
+    if (d->ctx && n)
+        EVP_DigestUpdate(d->ctx, p, n);
+}
+
+void hf_digest_final(hf_digest_t *d, unsigned char *out)
+{
+    if (!d->ctx)
+        return;
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(d->ctx, out, &len);
+    EVP_MD_CTX_free(d->ctx);
+    d->ctx = NULL;
+}
+
+void hf_digest_free(hf_digest_t *d)
+{
+    if (d->ctx)
+        EVP_MD_CTX_free(d->ctx);
+    d->ctx = NULL;
+}
+
+void hf_md5(const void *p, size_t n, unsigned char out[HF_MD5_LEN])
+{
+    unsigned int len = 0;
+    EVP_Digest(p, n, out, &len, EVP_md5(), NULL);
+}
+
+void hf_sha256(const void *p, size_t n, unsigned char out[HF_SHA256_LEN])
+{
+    unsigned int len = 0;
+    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+}
+
+void hf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
+                    unsigned char out[HF_SHA256_LEN])
+{
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &len);
+}
+
+uint32_t hf_crc32(uint32_t crc, const void *p, size_t n)
+{
+    /* ISA-L's gzip CRC takes and returns the finalised value, like zlib. */
+    return crc32_gzip_refl(crc, p, (uint64_t)n);
+}
+
+uint32_t hf_crc32c(uint32_t crc, const void *p, size_t n)
+{
+    /* crc32_iscsi works on the raw register (no pre/post inversion). */
+    return ~crc32_iscsi((unsigned char *)p, (int)n, ~crc);
+}
+
+/* CRC-64/NVME: poly 0xad93d23594c93659 (reflected 0x9a6c9329ac4bc9b5),
+ * init and xorout all ones, reflected in and out. Slicing-by-8 tables,
+ * built once. */
+static uint64_t crc64_tab[8][256];
+static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
+
+static void crc64_build(void)
+{
+    const uint64_t poly = 0x9a6c9329ac4bc9b5ULL;
+    for (int i = 0; i < 256; i++) {
+        uint64_t c = (uint64_t)i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ poly : c >> 1;
+        crc64_tab[0][i] = c;
+    }
+    for (int i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc64_tab[t][i] = (crc64_tab[t - 1][i] >> 8) ^ crc64_tab[0][crc64_tab[t - 1][i] & 0xff];
+}
+
+uint64_t hf_crc64nvme(uint64_t crc, const void *p, size_t n)
+{
+    pthread_once(&crc64_once, crc64_build);
+    const unsigned char *b = p;
+    uint64_t c = ~crc;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, b, 8); /* little-endian host assumed (x86_64, aarch64) */
+        c ^= v;
+        c = crc64_tab[7][c & 0xff] ^ crc64_tab[6][(c >> 8) & 0xff] ^
+            crc64_tab[5][(c >> 16) & 0xff] ^ crc64_tab[4][(c >> 24) & 0xff] ^
+            crc64_tab[3][(c >> 32) & 0xff] ^ crc64_tab[2][(c >> 40) & 0xff] ^
+            crc64_tab[1][(c >> 48) & 0xff] ^ crc64_tab[0][c >> 56];
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        c = crc64_tab[0][(c ^ *b++) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+
+int hf_hashset_init(hf_hashset_t *h, unsigned which)
+{
+    memset(h, 0, sizeof *h);
+    h->which = which;
+    int rc = HF_OK;
+    if ((which & HF_HS_MD5) && (rc = hf_digest_init(&h->md5, HF_DIGEST_MD5)))
+        goto fail;
+    if ((which & HF_HS_SHA256) && (rc = hf_digest_init(&h->sha256, HF_DIGEST_SHA256)))
+        goto fail;
+    if ((which & HF_HS_SHA1) && (rc = hf_digest_init(&h->sha1, HF_DIGEST_SHA1)))
+        goto fail;
+    return HF_OK;
+fail:
+    hf_hashset_free(h);
+    return rc;
+}
+
+void hf_hashset_update(hf_hashset_t *h, const void *p, size_t n)
+{
+    unsigned w = h->which;
+    if (w & HF_HS_MD5)
+        hf_digest_update(&h->md5, p, n);
+    if (w & HF_HS_SHA256)
+        hf_digest_update(&h->sha256, p, n);
+    if (w & HF_HS_SHA1)
+        hf_digest_update(&h->sha1, p, n);
+    if (w & HF_HS_CRC32)
+        h->crc32 = hf_crc32(h->crc32, p, n);
+    if (w & HF_HS_CRC32C)
+        h->crc32c = hf_crc32c(h->crc32c, p, n);
+    if (w & HF_HS_CRC64NVME)
+        h->crc64nvme = hf_crc64nvme(h->crc64nvme, p, n);
+    h->bytes += n;
+}
+
+void hf_hashset_final(hf_hashset_t *h, unsigned char md5[HF_MD5_LEN],
+                      unsigned char sha256[HF_SHA256_LEN], unsigned char sha1[HF_SHA1_LEN])
+{
+    if (md5)
+        hf_digest_final(&h->md5, md5);
+    if (sha256)
+        hf_digest_final(&h->sha256, sha256);
+    if (sha1)
+        hf_digest_final(&h->sha1, sha1);
+    hf_hashset_free(h);
+}
+
+void hf_hashset_free(hf_hashset_t *h)
+{
+    hf_digest_free(&h->md5);
+    hf_digest_free(&h->sha256);
+    hf_digest_free(&h->sha1);
+}

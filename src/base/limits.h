@@ -1,0 +1,166 @@
+/*
+ * limits.h -- every bound holdfast puts on input from outside, in one place.
+ *
+ * Each number says why it is that number. Input from the network, from disk
+ * or from the command line is checked against one of these before it is
+ * buffered, so no client can make the server hold more than these amounts per
+ * request. Where S3 documents a limit, we use S3's value so that clients that
+ * work against AWS work here, and clients that fail there fail here the same way.
+ */
+#ifndef HF_BASE_LIMITS_H
+#define HF_BASE_LIMITS_H
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+/* Request line plus all header lines. AWS S3 rejects request heads above
+ * 8 KiB of headers; 16 KiB leaves room for long presigned query strings
+ * (SigV4 query auth with a session token approaches 4 KiB) while keeping the
+ * per-connection head buffer small. Larger heads answer 431. */
+#define HF_HTTP_HEAD_MAX (16 * 1024)
+
+/* Header lines per request. Real S3 clients send fewer than 30; 100 leaves
+ * room for user metadata, and bounds the per-request header array. */
+#define HF_HTTP_HEADERS_MAX 100
+
+/* Request target (path plus query). Bounded by the head size anyway; kept
+ * separately so a URL alone cannot use the whole head budget silently. */
+#define HF_HTTP_URL_MAX (8 * 1024)
+
+/* HTTP method token: the longest we serve is "OPTIONS". */
+#define HF_HTTP_METHOD_MAX 16
+
+/* Hex digits in one Transfer-Encoding: chunked size line (2^60 bytes). */
+#define HF_HTTP_CHUNK_SIZE_DIGITS 15
+
+/* Chunk extension / trailer line length in chunked encodings. aws-chunked
+ * puts a 64-hex-digit signature in the extension ("chunk-signature=" + 64). */
+#define HF_HTTP_CHUNK_LINE_MAX 256
+
+/* Trailer section of an aws-chunked body: a handful of checksum lines and a
+ * trailer signature. */
+#define HF_HTTP_TRAILER_MAX 4096
+
+/* ---- connections and timing ----------------------------------------------- */
+
+/* Default cap on open client connections per listener; beyond it new
+ * connections get a 503 and are closed. Each idle connection costs a slot
+ * of ~200 bytes and no buffer, so this is about fds, not memory. */
+#define HF_CONN_MAX_DEFAULT 16384
+
+/* A client must deliver a complete request head within this time. Slowloris
+ * defence: a slow head costs a connection slot, never a worker thread. */
+#define HF_HEAD_TIMEOUT_MS 20000
+
+/* An idle keep-alive connection is closed after this long. AWS closes idle
+ * connections after about 20 s; SDKs reopen transparently. */
+#define HF_IDLE_TIMEOUT_MS 60000
+
+/* While reading a body or writing a response, the peer must make progress
+ * within this time, or the request is aborted. */
+#define HF_IO_TIMEOUT_MS 30000
+
+/* ---- S3 object model ------------------------------------------------------ */
+
+/* Object key length in bytes of UTF-8 (S3: 1024). */
+#define HF_KEY_MAX 1024
+
+/* Bucket names: 3 to 63 characters (S3 naming rules). */
+#define HF_BUCKET_NAME_MIN 3
+#define HF_BUCKET_NAME_MAX 63
+
+/* User-defined metadata: names and values of x-amz-meta-* together
+ * (S3: 2 KiB). */
+#define HF_USER_META_MAX 2048
+
+/* Largest single PUT (S3: 5 GiB). Larger objects need multipart. */
+#define HF_PUT_MAX (5ULL * 1024 * 1024 * 1024)
+
+/* Largest object (S3: 5 TiB). */
+#define HF_OBJECT_MAX (5ULL * 1024 * 1024 * 1024 * 1024)
+
+/* Multipart: part numbers 1..10000, every part but the last >= 5 MiB,
+ * each part <= 5 GiB (S3's limits). */
+#define HF_PART_NUMBER_MAX 10000
+#define HF_PART_MIN_SIZE (5ULL * 1024 * 1024)
+#define HF_PART_MAX_SIZE HF_PUT_MAX
+
+/* XML request bodies (CompleteMultipartUpload with 10000 parts is ~1 MiB at
+ * the most verbose; DeleteObjects with 1000 keys of 1024 bytes is ~1 MiB). */
+#define HF_XML_BODY_MAX (1024 * 1024 + 64 * 1024)
+
+/* Keys per DeleteObjects request (S3: 1000). */
+#define HF_DELETE_OBJECTS_MAX 1000
+
+/* Entries per listing page (S3: 1000). */
+#define HF_LIST_PAGE_MAX 1000
+
+/* Buckets per user (S3's default quota is 100; we allow more, but bound it
+ * so ListBuckets stays a single bounded page). */
+#define HF_BUCKETS_PER_USER_MAX 1000
+
+/* ---- auth ------------------------------------------------------------------ */
+
+/* Allowed difference between the request time and ours (S3: 15 minutes). */
+#define HF_CLOCK_SKEW_MAX_S (15 * 60)
+
+/* Presigned URL lifetime (SigV4: 1 second to 7 days). */
+#define HF_PRESIGN_EXPIRES_MAX_S (7 * 24 * 3600)
+
+/* Access key ids and secrets: AWS keys are 20 and 40 characters; allow
+ * longer ones for imported credentials, bounded for the fixed buffers. */
+#define HF_ACCESS_KEY_MIN 3
+#define HF_ACCESS_KEY_MAX 128
+#define HF_SECRET_KEY_MIN 8
+#define HF_SECRET_KEY_MAX 128
+
+/* Users (admin API names). */
+#define HF_USER_NAME_MAX 64
+
+/* Signed headers named in one SigV4 Authorization header. */
+#define HF_SIGNED_HEADERS_MAX 64
+
+/* Region names in a credential scope (AWS's longest is under 20). */
+#define HF_REGION_MAX 64
+
+/* ---- storage ---------------------------------------------------------------- */
+
+/* Object bytes are stored in chunk files of at most this size. 4 MiB keeps a
+ * 5 GiB object at 1280 files, keeps a write buffer per in-flight PUT small,
+ * and bounds the read amplification of a verified range read to one
+ * verification block (see HF_CHUNK_BLOCK). */
+#define HF_CHUNK_SIZE (4 * 1024 * 1024)
+
+/* Every chunk carries one crc32c per block of this size, so a range read
+ * verifies only the blocks it touches. */
+#define HF_CHUNK_BLOCK (64 * 1024)
+
+/* Objects up to this size are stored inside their metadata record: one
+ * group commit makes data and metadata durable together, with no chunk
+ * file to create, fsync and later unlink. 16 KiB keeps LMDB overflow pages
+ * few while covering the small-object sizes that dominate real buckets. */
+#define HF_INLINE_MAX (16 * 1024)
+
+/* Size of the buffer a request uses to move body bytes between the socket
+ * and storage. Per in-flight request, so (workers x this) is the bound on
+ * body bytes in memory. */
+#define HF_IO_BUF (256 * 1024)
+
+/* Metadata operations one group commit may carry; more wait for the next. */
+#define HF_META_BATCH_MAX 256
+
+/* Pending metadata operations queued for the writer; beyond it a caller
+ * waits (back-pressure) rather than queueing without bound. */
+#define HF_META_QUEUE_MAX 4096
+
+/* Default LMDB map size: address space reserved for metadata. LMDB grows
+ * the file only as pages are used; 1 TiB of address space is free on 64-bit. */
+#define HF_META_MAP_SIZE_DEFAULT (1ULL << 40)
+
+/* ---- threads ------------------------------------------------------------------ */
+
+/* Worker threads serving requests: fixed at start, never grown with load
+ * or connection count (the Kinesis 2020 lesson). */
+#define HF_WORKERS_DEFAULT 16
+#define HF_WORKERS_MAX 256
+
+#endif /* HF_BASE_LIMITS_H */

@@ -1,0 +1,114 @@
+/* vfs.c -- libc defaults for the syscall seam; see vfs.h. */
+#include "base/vfs.h"
+
+#include "base/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static int sys_open(const char *path, int flags, mode_t mode)
+{
+    return open(path, flags, mode);
+}
+
+const hf_vfs_t hf_vfs_default = {
+    .open = sys_open,
+    .close = close,
+    .read = read,
+    .write = write,
+    .writev = writev,
+    .pread = pread,
+    .pwrite = pwrite,
+    .fsync = fsync,
+    .fdatasync = fdatasync,
+    .ftruncate = ftruncate,
+    .fstat = fstat,
+    .unlink = unlink,
+    .rename = rename,
+    .mkdir = mkdir,
+    .statvfs = statvfs,
+};
+
+hf_vfs_t hf_vfs = {
+    .open = sys_open,
+    .close = close,
+    .read = read,
+    .write = write,
+    .writev = writev,
+    .pread = pread,
+    .pwrite = pwrite,
+    .fsync = fsync,
+    .fdatasync = fdatasync,
+    .ftruncate = ftruncate,
+    .fstat = fstat,
+    .unlink = unlink,
+    .rename = rename,
+    .mkdir = mkdir,
+    .statvfs = statvfs,
+};
+
+void hf_vfs_reset(void)
+{
+    hf_vfs = hf_vfs_default;
+}
+
+int hf_vfs_pwrite_all(int fd, const void *p, size_t n, off_t off)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t k = hf_vfs.pwrite(fd, b, n, off);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (k == 0)
+            return -EIO;
+        b += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return HF_OK;
+}
+
+int hf_vfs_pread_all(int fd, void *p, size_t n, off_t off)
+{
+    char *b = p;
+    while (n) {
+        ssize_t k = hf_vfs.pread(fd, b, n, off);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (k == 0)
+            return HF_E_CORRUPT; /* file shorter than its header says */
+        b += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return HF_OK;
+}
+
+int hf_vfs_open(const char *path, int flags, mode_t mode)
+{
+    for (;;) {
+        int fd = hf_vfs.open(path, flags | O_CLOEXEC, mode);
+        if (fd >= 0)
+            return fd;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+int hf_vfs_fsync_dir(const char *path)
+{
+    int fd = hf_vfs_open(path, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0)
+        return fd;
+    int rc = hf_vfs.fsync(fd) ? -errno : HF_OK;
+    hf_vfs.close(fd);
+    return rc;
+}

@@ -1,0 +1,141 @@
+/*
+ * store.h -- object bytes on disk: blobs made of checksummed chunk files.
+ *
+ * A blob is the byte sequence of one PUT body or one multipart part. It is
+ * named by a random 128-bit id (hf_blob_id_t) -- never by bucket or key, so
+ * no object key ever becomes a file path -- and is stored as chunk files of
+ * at most HF_CHUNK_SIZE bytes:
+ *
+ *   <dir>/chunks/<id hex 0-1>/<id hex 2-3>/<id hex>.<chunk index>
+ *
+ * Each chunk file starts with a versioned header and a table of crc32c
+ * values, one per HF_CHUNK_BLOCK of payload; the payload follows at a fixed
+ * offset. The byte layout is in docs/internals/FORMAT-chunk.md. Every read
+ * verifies the crc32c of each block it touches; a mismatch is an error
+ * (HF_E_CORRUPT), a log line naming the chunk, and a counter -- never wrong
+ * bytes returned.
+ *
+ * Durability: hf_blob_writer_finish() returns only when every chunk file and
+ * the directory entries are on stable storage (fdatasync + directory fsync).
+ * The caller then commits the metadata that references the blob; until
+ * then the blob is unreferenced and, after a crash, an orphan (removed by the
+ * orphan sweep, see hf_chunk_sweep_orphans).
+ *
+ * Reclaiming space safely (epoch-based): a reader (a GET that may have seen
+ * a metadata record referencing a blob) brackets its reads with
+ * hf_chunk_read_begin/end. hf_chunk_release() does not unlink at once: it
+ * queues the blob with the current epoch, and the files are unlinked once
+ * every reader that began at or before that epoch has ended. A reader that
+ * began after the release cannot have seen the old record (the release is
+ * called only after the metadata change is durable), so it never needs the
+ * files. Invariant: a blob's files are unlinked only when no metadata record
+ * references it and no reader that might hold such a record is active.
+ *
+ * Threads: all functions are thread-safe except that one writer or reader
+ * handle is used by one thread at a time.
+ */
+#ifndef HF_CHUNK_STORE_H
+#define HF_CHUNK_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hf_blob_id {
+    uint8_t b[16];
+} hf_blob_id_t;
+
+typedef struct hf_chunk_store hf_chunk_store_t;
+typedef struct hf_blob_writer hf_blob_writer_t;
+typedef struct hf_blob_reader hf_blob_reader_t;
+
+/* Counters, for metrics and the status page. Monotonic. */
+typedef struct hf_chunk_stats {
+    uint64_t chunks_written;
+    uint64_t bytes_written;
+    uint64_t bytes_read;
+    uint64_t corrupt_reads;   /* verification failures */
+    uint64_t blobs_released;  /* queued for unlink */
+    uint64_t blobs_unlinked;  /* files removed */
+    uint64_t pending_release; /* queued, waiting for readers (gauge) */
+} hf_chunk_stats_t;
+
+/* Open (creating <dir>/chunks if needed) the store rooted at dir. On success
+ * *out is owned by the caller; free with hf_chunk_store_close. Errors:
+ * negative errno. */
+int hf_chunk_store_open(const char *dir, hf_chunk_store_t **out);
+
+/* Unlink everything still queued for release if no reader is active, and
+ * free the store. Readers and writers must be finished. */
+void hf_chunk_store_close(hf_chunk_store_t *s);
+
+/* ---- writing ---- */
+
+/* Start a new blob with a fresh random id. *out is owned by the caller until
+ * hf_blob_writer_finish or hf_blob_writer_abort. Errors: negative errno. */
+int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out);
+
+/* The new blob's id (valid from open). */
+const hf_blob_id_t *hf_blob_writer_id(const hf_blob_writer_t *w);
+
+/* Append n bytes. Data is written through to the chunk file (no more than
+ * one HF_CHUNK_BLOCK is buffered); a chunk file is completed (header,
+ * crc table, fdatasync) whenever it reaches HF_CHUNK_SIZE. Errors: negative
+ * errno (-ENOSPC, -EIO, ...); after an error only abort is allowed. */
+int hf_blob_write(hf_blob_writer_t *w, const void *p, size_t n);
+
+/* Complete the last chunk and make every chunk durable. On success the
+ * writer is freed and *size is the blob's length; on failure the written
+ * chunks are unlinked and the writer is freed. A zero-length blob has no
+ * chunk files at all. */
+int hf_blob_writer_finish(hf_blob_writer_t *w, uint64_t *size);
+
+/* Give up: unlink written chunks, free the writer. Safe after errors. */
+void hf_blob_writer_abort(hf_blob_writer_t *w);
+
+/* ---- reading ---- */
+
+/* Open a blob of the given size (from its metadata record) for reading.
+ * No file is opened yet. *out is caller-owned; close with
+ * hf_blob_reader_close. Errors: -ENOMEM. */
+int hf_blob_reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
+                        hf_blob_reader_t **out);
+
+/* Read n bytes at off (off + n <= size) into buf, verifying every block
+ * touched. Returns HF_OK, HF_E_CORRUPT (checksum or header mismatch, or a
+ * missing/short chunk file: logged and counted), or a negative errno. */
+int hf_blob_read(hf_blob_reader_t *r, uint64_t off, void *buf, size_t n);
+
+void hf_blob_reader_close(hf_blob_reader_t *r);
+
+/* ---- reclaiming ---- */
+
+/* Enter a read section; returns a ticket for hf_chunk_read_end. Call before
+ * reading the metadata that leads to a blob. Never fails. */
+uint64_t hf_chunk_read_begin(hf_chunk_store_t *s);
+void hf_chunk_read_end(hf_chunk_store_t *s, uint64_t ticket);
+
+/* Queue a blob (no longer referenced by durable metadata) for unlinking once
+ * no earlier reader is active. size is the blob's length (it says how many
+ * chunk files exist). Never fails; unlink errors are logged. */
+void hf_chunk_release(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size);
+
+/* Unlink queued blobs whose readers are gone. Called by read_end and
+ * release; exposed for tests. */
+void hf_chunk_reclaim(hf_chunk_store_t *s);
+
+/* Remove chunk files whose blob id is_live() says is unknown and whose
+ * mtime is older than min_age_s (so blobs still being written are left
+ * alone). Walks every chunk directory: run it in the background.
+ * Returns the number of files removed, or a negative errno. */
+long hf_chunk_sweep_orphans(hf_chunk_store_t *s, bool (*is_live)(void *ctx, const hf_blob_id_t *id),
+                            void *ctx, int64_t min_age_s);
+
+void hf_chunk_stats(hf_chunk_store_t *s, hf_chunk_stats_t *out);
+
+/* Path of chunk idx of blob id under the store (for tests and tools).
+ * out must hold at least HF_CHUNK_PATH_MAX bytes. */
+#define HF_CHUNK_PATH_MAX 4096
+void hf_chunk_path(const hf_chunk_store_t *s, const hf_blob_id_t *id, uint32_t idx, char *out);
+
+#endif /* HF_CHUNK_STORE_H */

@@ -1,0 +1,359 @@
+/*
+ * meta.h -- holdfast's metadata: users, buckets, objects, multipart uploads
+ * and blob reference counts, in LMDB.
+ *
+ * Engine. One LMDB environment at <dir>/meta/ (file mode 0600: it holds
+ * secrets). Readers use LMDB read transactions and never wait for the
+ * writer. All changes go through ONE writer thread that group-commits: it
+ * takes every queued operation (up to HF_META_BATCH_MAX), applies each in a
+ * nested transaction (so one failing operation does not spoil the others),
+ * commits once -- one fsync for the whole batch -- and only then wakes the
+ * callers. A function below that changes metadata returns only after its
+ * change is durable (or failed). The queue is bounded (HF_META_QUEUE_MAX):
+ * callers beyond it wait.
+ *
+ * Tables (LMDB named databases); keys are big-endian so they sort right:
+ *   sys      "format" -> u32 format version; "node" -> u64 node id;
+ *            "hlc" -> u64 last hybrid logical clock issued; counters
+ *   users    name -> user record
+ *   keys     access key -> user name
+ *   buckets  name -> bucket record
+ *   objects  bucket id (u64) | key | 0x00 -> object record (current version)
+ *   uploads  bucket id (u64) | key | 0x00 | upload id (16) -> upload record
+ *   parts    upload id (16) | part number (u32) -> part record
+ *   blobs    blob id (16) -> { refs u32, size u64 }
+ * Every record starts with a format version byte; the byte layouts are in
+ * docs/internals/FORMAT-meta.md. Keys cannot contain 0x00 (the S3 layer
+ * refuses such keys), so "key | 0x00" sorts exactly as the key does and no
+ * key is a prefix-collision of another.
+ *
+ * Space. A blob (chunk/store.h) is referenced by the object versions and
+ * upload parts that list it; the blobs table counts those references. When
+ * a change drops a blob's count to zero, the row is deleted in the same
+ * transaction and, after the commit is durable, the on_release callback is
+ * called for it (from the writer thread). Invariant 1: on_release is never
+ * called for a blob that any committed record references. A crash between
+ * commit and unlink leaves an orphan chunk file that the chunk store's
+ * orphan sweep removes (hf_meta_blob_live tells it what is live).
+ *
+ * Errors: HF_OK; HF_E_NOTFOUND; HF_E_EXISTS; HF_E_CONFLICT (a condition
+ * checked inside the write transaction did not hold); HF_E_INVAL (bad
+ * argument or record); HF_E_VERSION (a record from a newer format); HF_E_META
+ * (LMDB failed, logged); HF_E_STATE (the store refuses writes after a failed
+ * commit until reopened); HF_E_NOSPACE (map or disk full); -ENOMEM.
+ *
+ * Memory: functions that return records decode them into the caller's arena
+ * (strings and arrays are copied out of LMDB), so results stay valid after
+ * the read transaction ends, until the arena is reset. Plain structs
+ * (hf_user_t, hf_bucket_t) are filled by value.
+ *
+ * Threads: every function is thread-safe. Functions that change metadata
+ * block the calling thread until the group commit that carries the change.
+ */
+#ifndef HF_META_META_H
+#define HF_META_META_H
+
+#include "base/arena.h"
+#include "base/limits.h"
+#include "base/str.h"
+#include "chunk/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct hf_meta hf_meta_t;
+
+typedef struct hf_meta_config {
+    uint64_t map_size; /* 0: HF_META_MAP_SIZE_DEFAULT */
+    /* Called from the writer thread after a commit that dropped the last
+     * reference to a blob. May be NULL. Must not call back into hf_meta. */
+    void (*on_release)(void *ctx, const hf_blob_id_t *id, uint64_t size);
+    void *release_ctx;
+} hf_meta_config_t;
+
+typedef struct hf_meta_stats {
+    uint64_t commits;        /* group commits */
+    uint64_t ops;            /* operations committed */
+    uint64_t ops_failed;     /* operations that failed inside a batch */
+    uint64_t commit_ns_total;/* time spent in mdb_txn_commit */
+    uint64_t batch_max;      /* largest batch so far */
+    uint64_t queue_depth;    /* operations waiting now (gauge) */
+} hf_meta_stats_t;
+
+/* Open or create the metadata at <dir>/meta. Starts the writer thread. On
+ * first creation a random node id is generated. *out is owned by the
+ * caller; close with hf_meta_close. Errors: HF_E_META, HF_E_VERSION,
+ * negative errno. */
+int hf_meta_open(const char *dir, const hf_meta_config_t *cfg, hf_meta_t **out);
+
+/* Stop the writer (after finishing queued operations) and close LMDB. */
+void hf_meta_close(hf_meta_t *m);
+
+/* This node's id (random at creation, stable afterwards). */
+uint64_t hf_meta_node_id(const hf_meta_t *m);
+
+/* The next hybrid logical clock value: strictly greater than every value
+ * this store issued before (also across restarts), and >= the wall clock in
+ * the upper 48 bits (milliseconds), logical counter in the lower 16. */
+uint64_t hf_meta_hlc_next(hf_meta_t *m);
+
+/* true if the store refuses writes (a commit failed); see err. */
+bool hf_meta_failed(const hf_meta_t *m, int *err);
+
+void hf_meta_stats(hf_meta_t *m, hf_meta_stats_t *out);
+
+/* ---- users -------------------------------------------------------------- */
+
+enum { HF_USER_ROOT = 1 };
+
+typedef struct hf_user {
+    uint64_t id;                           /* assigned by create, never reused */
+    char name[HF_USER_NAME_MAX + 1];
+    char access_key[HF_ACCESS_KEY_MAX + 1];
+    char secret_key[HF_SECRET_KEY_MAX + 1];
+    char canonical_id[65];                 /* 64 hex chars (S3 canonical user id), assigned by create */
+    int64_t created;                       /* ns since epoch, assigned by create */
+    uint32_t flags;                        /* HF_USER_ROOT */
+} hf_user_t;
+
+/* Create a user. name, access_key, secret_key and flags come from u; id,
+ * canonical_id and created are assigned and written back into u.
+ * HF_E_EXISTS if the name or the access key is taken. */
+int hf_meta_user_create(hf_meta_t *m, hf_user_t *u);
+int hf_meta_user_get(hf_meta_t *m, const char *name, hf_user_t *out);
+int hf_meta_user_by_key(hf_meta_t *m, const char *access_key, hf_user_t *out);
+int hf_meta_user_by_id(hf_meta_t *m, uint64_t id, hf_user_t *out);
+/* All users sorted by name, into the arena. */
+int hf_meta_user_list(hf_meta_t *m, hf_arena_t *a, hf_user_t **out, size_t *n);
+/* Delete a user and its access key. HF_E_NOTFOUND; HF_E_CONFLICT if it is
+ * the root user or still owns buckets. */
+int hf_meta_user_delete(hf_meta_t *m, const char *name);
+
+/* ---- buckets ------------------------------------------------------------ */
+
+typedef struct hf_bucket {
+    uint64_t id;                    /* assigned by create, never reused */
+    char name[HF_BUCKET_NAME_MAX + 1];
+    uint64_t owner;                 /* user id */
+    int64_t created;                /* ns since epoch */
+    char region[HF_REGION_MAX + 1]; /* LocationConstraint given at create ("" if none) */
+    uint32_t flags;                 /* reserved for versioning / object lock */
+} hf_bucket_t;
+
+/* Create a bucket from b (name, owner, region, flags); id and created are
+ * assigned and written back. HF_E_EXISTS if the name is taken: then
+ * b->owner is overwritten with the existing bucket's owner so the caller
+ * can tell BucketAlreadyOwnedByYou from BucketAlreadyExists. */
+int hf_meta_bucket_create(hf_meta_t *m, hf_bucket_t *b);
+int hf_meta_bucket_get(hf_meta_t *m, const char *name, hf_bucket_t *out);
+/* Delete bucket b (name and id must both match: HF_E_NOTFOUND otherwise).
+ * HF_E_CONFLICT if it holds any object. Multipart uploads still in progress
+ * are aborted in the same transaction and their blobs released. */
+int hf_meta_bucket_delete(hf_meta_t *m, const hf_bucket_t *b);
+/* Buckets owned by owner (every bucket if owner == 0), sorted by name. */
+int hf_meta_bucket_list(hf_meta_t *m, uint64_t owner, hf_arena_t *a, hf_bucket_t **out,
+                        size_t *n);
+
+/* ---- objects ------------------------------------------------------------ */
+
+enum {
+    HF_OBJ_INLINE = 1 << 0,        /* data is in the record (inline_*) */
+    HF_OBJ_DELETE_MARKER = 1 << 1, /* reserved: versioning */
+    HF_OBJ_MULTIPART = 1 << 2,     /* assembled by CompleteMultipartUpload */
+};
+
+/* One blob of an object's data, in order. A simple PUT has one part (or
+ * none when the object is inline or empty); a multipart object has one per
+ * uploaded part. */
+typedef struct hf_obj_part {
+    hf_blob_id_t blob;
+    uint64_t size;
+    uint32_t number;    /* multipart part number; 0 for a simple PUT */
+    uint8_t etag[16];   /* MD5 of the part (multipart); zero otherwise */
+} hf_obj_part_t;
+
+typedef struct hf_kv {
+    const char *name;   /* x-amz-meta-* name without the prefix, lower-case */
+    const char *value;
+} hf_kv_t;
+
+typedef struct hf_obj {
+    uint32_t flags;
+    uint64_t size;
+    int64_t mtime;             /* Last-Modified, ns since epoch */
+    uint64_t hlc;              /* hf_meta_hlc_next() at write */
+    uint64_t origin;           /* node id that wrote it */
+    uint8_t version[16];       /* version id; all zero is the "null" version */
+    uint8_t etag[16];          /* MD5 of the body, or of the part MD5s (multipart) */
+    uint32_t etag_parts;       /* 0 for a simple PUT; N gives the "-N" suffix */
+    uint64_t owner;            /* user id of the writer */
+    /* Standard headers as given at write; NULL when absent. */
+    const char *content_type;
+    const char *content_encoding;
+    const char *content_disposition;
+    const char *content_language;
+    const char *cache_control;
+    const char *expires;
+    uint32_t nmeta;
+    hf_kv_t *meta;             /* user metadata, sorted by name */
+    /* Inline data (HF_OBJ_INLINE): verified by crc32c on every read. */
+    const uint8_t *inline_data;
+    uint32_t inline_len;
+    uint32_t inline_crc32c;
+    uint32_t nparts;
+    hf_obj_part_t *parts;
+} hf_obj_t;
+
+/* The current version of key in bucket_id, decoded into a. HF_E_NOTFOUND.
+ * Inline data is verified (HF_E_CORRUPT on mismatch, logged). */
+int hf_meta_obj_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
+                    hf_arena_t *a, hf_obj_t *out);
+
+/* Make o the current version of key in bucket b. Atomically:
+ *   - bucket b (name and id) must still exist, else HF_E_NOTFOUND;
+ *   - each of o's parts gets a blob reference (a new blob row, refs = 1,
+ *     or refs + 1 if the row exists);
+ *   - the previous version, if any, is replaced and its blob references
+ *     dropped (blobs reaching zero are released after the commit).
+ * Blob ids in o must be finished, durable blobs (hf_blob_writer_finish). */
+int hf_meta_obj_put(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
+                    const hf_obj_t *o);
+
+/* Remove key's current version, dropping its blob references.
+ * HF_E_NOTFOUND if there is none (S3's DeleteObject still answers 204). */
+int hf_meta_obj_delete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen);
+
+/* Delete up to HF_DELETE_OBJECTS_MAX keys in one commit; results[i] is the
+ * outcome of keys[i] as hf_meta_obj_delete would return it. */
+int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, const hf_str_t *keys, size_t n,
+                            int *results);
+
+/* Listing, with S3's prefix / delimiter / marker semantics. */
+typedef struct hf_list_req {
+    uint64_t bucket_id;
+    hf_str_t prefix;      /* only keys starting with it */
+    hf_str_t start_after; /* only keys > it (marker, start-after, continuation) */
+    hf_str_t delimiter;   /* roll keys up into common prefixes; empty = none */
+    uint32_t max_keys;    /* entries + prefixes returned <= max_keys (<= HF_LIST_PAGE_MAX) */
+} hf_list_req_t;
+
+typedef struct hf_list_entry {
+    hf_str_t key;         /* in the arena */
+    uint64_t size;
+    int64_t mtime;
+    uint8_t etag[16];
+    uint32_t etag_parts;
+    uint64_t owner;
+    uint32_t flags;
+} hf_list_entry_t;
+
+typedef struct hf_list_res {
+    hf_list_entry_t *entries; /* in key order */
+    uint32_t nentries;
+    hf_str_t *prefixes;       /* common prefixes, in order */
+    uint32_t nprefixes;
+    bool truncated;           /* more keys or prefixes follow */
+    hf_str_t last;            /* the greatest key or prefix returned (for markers) */
+} hf_list_res_t;
+
+/* List one page. A common prefix is prefix + (bytes up to and including the
+ * first delimiter after prefix); every key under it counts once, as that
+ * prefix. A common prefix that sorts <= start_after is skipped entirely
+ * (so a marker that is a common prefix resumes after it). max_keys == 0
+ * returns nothing and truncated = false. Reads one consistent snapshot. */
+int hf_meta_obj_list(hf_meta_t *m, const hf_list_req_t *rq, hf_arena_t *a, hf_list_res_t *out);
+
+/* ---- multipart uploads -------------------------------------------------- */
+
+typedef struct hf_upload {
+    uint8_t id[16];      /* assigned by create: 8 bytes big-endian ns time + 8 random,
+                            so ids sort by initiation time */
+    hf_str_t key;        /* in the arena (on get/list) */
+    int64_t initiated;   /* ns since epoch */
+    uint64_t owner;      /* user id of the initiator */
+    hf_obj_t tmpl;       /* headers and user metadata to give the object
+                            (content_type ... meta); data fields unused */
+} hf_upload_t;
+
+typedef struct hf_part {
+    uint32_t number;     /* 1..HF_PART_NUMBER_MAX */
+    hf_blob_id_t blob;
+    uint64_t size;
+    uint8_t etag[16];    /* MD5 of the part */
+    int64_t mtime;       /* ns since epoch */
+} hf_part_t;
+
+/* Create an upload for key in bucket b from u (initiated, owner, tmpl);
+ * u->id is assigned and written back. HF_E_NOTFOUND if b is gone. */
+int hf_meta_upload_create(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
+                          hf_upload_t *u);
+
+/* The upload with this id for key in bucket_id. HF_E_NOTFOUND. */
+int hf_meta_upload_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
+                       const uint8_t id[16], hf_arena_t *a, hf_upload_t *out);
+
+/* Record part p of the upload (replacing a previous part with the same
+ * number, whose blob reference is dropped). HF_E_NOTFOUND if the upload no
+ * longer exists (completed or aborted meanwhile): the caller then still
+ * owns p->blob and must release it. */
+int hf_meta_part_put(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
+                     const uint8_t upload_id[16], const hf_part_t *p);
+
+/* Parts of an upload with number > after, in order, at most max;
+ * *truncated if more follow. */
+int hf_meta_part_list(hf_meta_t *m, const uint8_t upload_id[16], uint32_t after, uint32_t max,
+                      hf_arena_t *a, hf_part_t **out, uint32_t *n, bool *truncated);
+
+/* Complete an upload: o (built by the caller from the parts it validated)
+ * becomes the current version of key, atomically with:
+ *   - the upload must still exist, else HF_E_NOTFOUND;
+ *   - every part listed in o must still be the recorded part of that number
+ *     with the same blob id, else HF_E_CONFLICT (a part was re-uploaded);
+ *   - the parts' blob references move to the object; recorded parts not
+ *     listed in o are dropped; the upload and its part records are deleted;
+ *   - the previous current version of key is replaced as in obj_put. */
+int hf_meta_upload_complete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
+                            const uint8_t upload_id[16], const hf_obj_t *o);
+
+/* Abort: delete the upload and its parts, dropping their blob references.
+ * HF_E_NOTFOUND if it does not exist. */
+int hf_meta_upload_abort(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
+                         const uint8_t upload_id[16]);
+
+/* List uploads in a bucket, ordered by key then initiation time.
+ * S3's ListMultipartUploads semantics: prefix, delimiter (common prefixes
+ * of keys), key_marker / upload_id_marker (resume after that key, or after
+ * that upload of that key when upload_id_marker is given). */
+typedef struct hf_upload_list_req {
+    uint64_t bucket_id;
+    hf_str_t prefix;
+    hf_str_t delimiter;
+    hf_str_t key_marker;
+    const uint8_t *upload_id_marker; /* 16 bytes or NULL */
+    uint32_t max_uploads;
+} hf_upload_list_req_t;
+
+typedef struct hf_upload_list_res {
+    hf_upload_t *uploads;
+    uint32_t nuploads;
+    hf_str_t *prefixes;
+    uint32_t nprefixes;
+    bool truncated;
+    hf_str_t next_key;        /* key (or prefix) of the last item returned */
+    uint8_t next_upload_id[16];
+    bool has_next_upload_id;  /* false when the last item was a prefix */
+} hf_upload_list_res_t;
+
+int hf_meta_upload_list(hf_meta_t *m, const hf_upload_list_req_t *rq, hf_arena_t *a,
+                        hf_upload_list_res_t *out);
+
+/* ---- blobs -------------------------------------------------------------- */
+
+/* true if a blob row exists for id (the orphan sweep's is_live callback;
+ * ctx is the hf_meta_t). */
+bool hf_meta_blob_live(void *m, const hf_blob_id_t *id);
+
+/* The reference count of id (0 if none): for tests and tools. */
+uint32_t hf_meta_blob_refs(hf_meta_t *m, const hf_blob_id_t *id);
+
+#endif /* HF_META_META_H */

@@ -1,0 +1,166 @@
+/* Unit tests for src/base: buf, arena, str, time, hash. */
+#include "test.h"
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/hash.h"
+#include "base/str.h"
+#include "base/time.h"
+
+TEST(buf_cap_is_hard)
+{
+    hf_buf_t b;
+    hf_buf_init(&b, 8);
+    CHECK_EQ_INT(hf_buf_puts(&b, "12345678"), HF_OK);
+    CHECK_EQ_INT(hf_buf_putc(&b, 'x'), HF_E_TOOBIG);
+    CHECK_EQ_INT(b.len, 8);
+    CHECK_EQ_STR(b.data, "12345678");
+    hf_buf_consume(&b, 3);
+    CHECK_EQ_STR(b.data, "45678");
+    CHECK_EQ_INT(hf_buf_printf(&b, "%d", 12), HF_OK);
+    CHECK_EQ_STR(b.data, "4567812");
+    CHECK_EQ_INT(hf_buf_printf(&b, "%d", 123), HF_E_TOOBIG);
+    CHECK_EQ_STR(b.data, "4567812");
+    hf_buf_free(&b);
+}
+
+TEST(arena_cap_and_reset)
+{
+    hf_arena_t a;
+    hf_arena_init(&a, 64 * 1024);
+    char *s = hf_arena_strdup(&a, "hello");
+    CHECK_EQ_STR(s, "hello");
+    CHECK(((uintptr_t)hf_arena_alloc(&a, 3) & 15) == 0);
+    CHECK(hf_arena_alloc(&a, 40 * 1024) != NULL);
+    CHECK(hf_arena_alloc(&a, 40 * 1024) == NULL); /* over the cap */
+    hf_arena_reset(&a);
+    CHECK(hf_arena_alloc(&a, 1000) != NULL);
+    CHECK_EQ_STR(hf_arena_printf(&a, "%s-%d", "x", 7), "x-7");
+    hf_arena_free(&a);
+}
+
+TEST(hex_and_base64)
+{
+    char out[64];
+    unsigned char raw[8];
+    hf_hex_encode(out, "\x01\xab\xff", 3);
+    CHECK_EQ_STR(out, "01abff");
+    CHECK_EQ_INT(hf_hex_decode(raw, "01ABff", 3), HF_OK);
+    CHECK_EQ_MEM(raw, "\x01\xab\xff", 3);
+    CHECK_EQ_INT(hf_hex_decode(raw, "0g", 1), HF_E_INVAL);
+    hf_base64_encode(out, "any carnal pleas", 16);
+    CHECK_EQ_STR(out, "YW55IGNhcm5hbCBwbGVhcw==");
+    CHECK_EQ_INT(hf_base64_decode(raw, sizeof raw, "YW55", 4), 3);
+    CHECK_EQ_MEM(raw, "any", 3);
+    CHECK_EQ_INT(hf_base64_decode(raw, sizeof raw, "YW5=", 4), 2);
+    CHECK_EQ_INT(hf_base64_decode(raw, sizeof raw, "YW=5", 4), HF_E_INVAL);
+    CHECK_EQ_INT(hf_base64_decode(raw, sizeof raw, "YW5", 3), HF_E_INVAL);
+    CHECK_EQ_INT(hf_base64_decode(raw, 2, "YW55", 4), HF_E_INVAL);
+}
+
+TEST(uri_encode_decode)
+{
+    char out[64];
+    CHECK_EQ_INT(hf_uri_encode(out, sizeof out, "a b/c~d+é", 10, true), 18);
+    CHECK_EQ_STR(out, "a%20b/c~d%2B%C3%A9");
+    hf_uri_encode(out, sizeof out, "a/b", 3, false);
+    CHECK_EQ_STR(out, "a%2Fb");
+    CHECK_EQ_INT(hf_uri_encode(out, 4, "abcd", 4, false), -1);
+    CHECK_EQ_INT(hf_uri_decode(out, "a%20b%2fc+", 10), 6);
+    CHECK_EQ_STR(out, "a b/c+");
+    CHECK_EQ_INT(hf_uri_decode(out, "a%2", 3), HF_E_INVAL);
+    CHECK_EQ_INT(hf_uri_decode(out, "a%zz", 4), HF_E_INVAL);
+}
+
+TEST(utf8_validation)
+{
+    CHECK(hf_utf8_valid("plain", 5));
+    CHECK(hf_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
+    CHECK(!hf_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+    CHECK(!hf_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    CHECK(!hf_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    CHECK(!hf_utf8_valid("\xe2\x82", 2));         /* truncated */
+    CHECK(!hf_utf8_valid("\xff", 1));
+}
+
+TEST(time_formats)
+{
+    char out[32];
+    int64_t ns = 1369353600LL * 1000000000; /* 2013-05-24T00:00:00Z */
+    hf_time_http(out, ns);
+    CHECK_EQ_STR(out, "Fri, 24 May 2013 00:00:00 GMT");
+    hf_time_iso8601(out, ns + 123000000);
+    CHECK_EQ_STR(out, "2013-05-24T00:00:00.123Z");
+    hf_time_amz(out, ns);
+    CHECK_EQ_STR(out, "20130524T000000Z");
+    int64_t s;
+    CHECK_EQ_INT(hf_time_parse_amz("20130524T000000Z", 16, &s), HF_OK);
+    CHECK_EQ_INT(s, 1369353600);
+    CHECK_EQ_INT(hf_time_parse_amz("20130532T000000Z", 16, &s), HF_E_INVAL);
+    CHECK_EQ_INT(hf_time_parse_http("Fri, 24 May 2013 00:00:00 GMT", 29, &s), HF_OK);
+    CHECK_EQ_INT(s, 1369353600);
+    CHECK_EQ_INT(hf_time_parse_http("Friday, 24-May-13 00:00:00 GMT", 30, &s), HF_OK);
+    CHECK_EQ_INT(s, 1369353600);
+    CHECK_EQ_INT(hf_time_parse_http("Fri May 24 00:00:00 2013", 24, &s), HF_OK);
+    CHECK_EQ_INT(s, 1369353600);
+    CHECK_EQ_INT(hf_time_parse_http("yesterday", 9, &s), HF_E_INVAL);
+    CHECK_EQ_INT(hf_time_parse_iso8601("2013-05-24T00:00:00.000Z", 24, &s), HF_OK);
+    CHECK_EQ_INT(s, 1369353600);
+    CHECK_EQ_INT(hf_time_parse_http("Thu, 29 Feb 2024 12:00:00 GMT", 29, &s), HF_OK);
+    CHECK_EQ_INT(hf_time_parse_http("Thu, 29 Feb 2023 12:00:00 GMT", 29, &s), HF_E_INVAL);
+}
+
+TEST(digests_known_answers)
+{
+    unsigned char d[32];
+    char hex[65];
+    hf_md5("", 0, d);
+    hf_hex_encode(hex, d, 16);
+    CHECK_EQ_STR(hex, "d41d8cd98f00b204e9800998ecf8427e");
+    hf_sha256("abc", 3, d);
+    hf_hex_encode(hex, d, 32);
+    CHECK_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* RFC 4231 test case 2 */
+    hf_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
+    hf_hex_encode(hex, d, 32);
+    CHECK_EQ_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    /* CRC catalogue check values for "123456789" */
+    CHECK_EQ_INT(hf_crc32(0, "123456789", 9), 0xcbf43926);
+    CHECK_EQ_INT(hf_crc32c(0, "123456789", 9), 0xe3069283);
+    CHECK(hf_crc64nvme(0, "123456789", 9) == 0xae8b14860a799888ULL);
+    /* incremental equals one-shot */
+    CHECK_EQ_INT(hf_crc32c(hf_crc32c(0, "1234", 4), "56789", 5), 0xe3069283);
+    CHECK(hf_crc64nvme(hf_crc64nvme(0, "12345678", 8), "9", 1) == 0xae8b14860a799888ULL);
+    CHECK_EQ_INT(hf_crc32(hf_crc32(0, "12", 2), "3456789", 7), 0xcbf43926);
+}
+
+TEST(hashset_one_pass)
+{
+    hf_hashset_t h;
+    unsigned char md5[16], sha[32];
+    char hex[65];
+    CHECK_EQ_INT(hf_hashset_init(&h, HF_HS_MD5 | HF_HS_SHA256 | HF_HS_CRC32C), HF_OK);
+    hf_hashset_update(&h, "ab", 2);
+    hf_hashset_update(&h, "c", 1);
+    hf_hashset_final(&h, md5, sha, NULL);
+    hf_hex_encode(hex, md5, 16);
+    CHECK_EQ_STR(hex, "900150983cd24fb0d6963f7d28e17f72");
+    hf_hex_encode(hex, sha, 32);
+    CHECK_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK_EQ_INT(h.crc32c, hf_crc32c(0, "abc", 3));
+    CHECK_EQ_INT(h.bytes, 3);
+}
+
+TEST(parse_u64_strict)
+{
+    uint64_t v;
+    CHECK_EQ_INT(hf_parse_u64("12345", 5, &v), HF_OK);
+    CHECK(v == 12345);
+    CHECK_EQ_INT(hf_parse_u64("", 0, &v), HF_E_INVAL);
+    CHECK_EQ_INT(hf_parse_u64("+1", 2, &v), HF_E_INVAL);
+    CHECK_EQ_INT(hf_parse_u64("1 ", 2, &v), HF_E_INVAL);
+    CHECK_EQ_INT(hf_parse_u64("12345678901234567890", 20, &v), HF_E_INVAL);
+}
+
+HF_TEST_MAIN("unit/base")
