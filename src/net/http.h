@@ -6,23 +6,33 @@
  * gaps between lenient parsers), so the parser refuses rather than guesses:
  *   1. Lines end in CRLF. A bare LF or a CR not followed by LF is a 400.
  *   2. Request line is METHOD SP request-target SP HTTP/1.x, single spaces.
- *      Versions other than HTTP/1.0 and HTTP/1.1 answer 505.
+ *      Versions other than HTTP/1.0 and HTTP/1.1 answer 505. A method longer
+ *      than HF_HTTP_METHOD_MAX answers 501. The target must be origin-form
+ *      ('/' then visible ASCII other than '#'); absolute-form and "*" are a
+ *      400.
  *   3. A header name is an RFC 9110 token, followed directly by ':'. Any
  *      whitespace before the colon, an empty name, or obs-fold (a line
  *      starting with SP/HTAB) is a 400.
  *   4. Header values: leading and trailing SP/HTAB trimmed; control bytes
  *      other than HTAB (including CR and NUL) are a 400. Bytes >= 0x80 are
  *      allowed (obs-text).
- *   5. Content-Length: 1*DIGIT (at most 19 digits), given at most once.
+ *   5. Content-Length: 1*DIGIT (at most 19 digits, at most INT64_MAX),
+ *      given at most once.
  *      Two Content-Length headers, or Content-Length with Transfer-Encoding,
  *      is a 400.
- *   6. Transfer-Encoding other than exactly "chunked" (case-insensitive)
- *      answers 501; on HTTP/1.0 it is a 400.
- *   7. HTTP/1.1 needs exactly one Host header (400 otherwise).
+ *   6. Transfer-Encoding must be exactly "chunked" (case-insensitive), in
+ *      one header line. A list ending in a single "chunked" ("gzip, chunked")
+ *      answers 501; any other value ("identity", "chunked, chunked",
+ *      "chunked, gzip"), a second Transfer-Encoding line, or any
+ *      Transfer-Encoding on HTTP/1.0 is a 400 (RFC 9112 6.1, 6.3).
+ *   7. HTTP/1.1 needs exactly one Host header (400 otherwise); more than one
+ *      is a 400 on HTTP/1.0 too, and so is a Host value with characters
+ *      outside reg-name / IP-literal / port.
  *   8. The head is at most HF_HTTP_HEAD_MAX bytes and HF_HTTP_HEADERS_MAX
  *      header lines (431 otherwise); the target at most HF_HTTP_URL_MAX (414).
- *   9. Expect: 100-continue sets expect_continue; any other expectation
- *      answers 417.
+ *   9. Expect: 100-continue sets expect_continue (left false on HTTP/1.0,
+ *      whose clients cannot wait for a 100); any other expectation answers
+ *      417.
  *
  * Ownership: every hf_str_t in a parsed request points into the caller's
  * buffer and is valid as long as that buffer is unchanged.
@@ -71,7 +81,8 @@ typedef struct hf_http_req {
  *   < 0   the head is invalid: HF_E_PROTO or HF_E_TOOBIG. *status is set to
  *         the HTTP status to answer (400, 414, 417, 431, 501, 505) and *why
  *         to a static text saying what was wrong.
- * req is filled only on success. Leading empty lines (CRLF) before the
+ * req is meaningful only on success (the parser uses it as scratch space
+ * otherwise). Leading empty lines (CRLF) before the
  * request line are skipped, as RFC 9112 2.2 allows, and counted in head_len. */
 int hf_http_parse_head(const char *buf, size_t len, hf_http_req_t *req, int *status,
                        const char **why);
