@@ -81,7 +81,8 @@ const hf_blob_id_t *hf_blob_writer_id(const hf_blob_writer_t *w);
 /* Append n bytes. Data is written through to the chunk file (no more than
  * one HF_CHUNK_BLOCK is buffered); a chunk file is completed (header,
  * crc table, fdatasync) whenever it reaches HF_CHUNK_SIZE. Errors: negative
- * errno (-ENOSPC, -EIO, ...); after an error only abort is allowed. */
+ * errno (-ENOSPC, -EIO, ...), HF_E_TOOBIG past HF_OBJECT_MAX bytes; after
+ * an error only abort is allowed (finish returns the same error). */
 int hf_blob_write(hf_blob_writer_t *w, const void *p, size_t n);
 
 /* Complete the last chunk and make every chunk durable. On success the
@@ -97,13 +98,16 @@ void hf_blob_writer_abort(hf_blob_writer_t *w);
 
 /* Open a blob of the given size (from its metadata record) for reading.
  * No file is opened yet. *out is caller-owned; close with
- * hf_blob_reader_close. Errors: -ENOMEM. */
+ * hf_blob_reader_close. Errors: -ENOMEM, HF_E_INVAL if size exceeds
+ * HF_OBJECT_MAX. */
 int hf_blob_reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
                         hf_blob_reader_t **out);
 
 /* Read n bytes at off (off + n <= size) into buf, verifying every block
  * touched. Returns HF_OK, HF_E_CORRUPT (checksum or header mismatch, or a
- * missing/short chunk file: logged and counted), or a negative errno. */
+ * missing/short chunk file: logged and counted), HF_E_VERSION (a chunk in
+ * a format version this build cannot read), HF_E_INVAL (range past the
+ * end), or a negative errno. On any error buf is zeroed. */
 int hf_blob_read(hf_blob_reader_t *r, uint64_t off, void *buf, size_t n);
 
 void hf_blob_reader_close(hf_blob_reader_t *r);
@@ -117,17 +121,26 @@ void hf_chunk_read_end(hf_chunk_store_t *s, uint64_t ticket);
 
 /* Queue a blob (no longer referenced by durable metadata) for unlinking once
  * no earlier reader is active. size is the blob's length (it says how many
- * chunk files exist). Never fails; unlink errors are logged. */
+ * chunk files exist; 0 means none, and nothing is queued). Never fails;
+ * unlink errors are logged, and a blob that cannot be queued (out of
+ * memory) is left for the orphan sweep. */
 void hf_chunk_release(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size);
 
 /* Unlink queued blobs whose readers are gone. Called by read_end and
  * release; exposed for tests. */
 void hf_chunk_reclaim(hf_chunk_store_t *s);
 
-/* Remove chunk files whose blob id is_live() says is unknown and whose
- * mtime is older than min_age_s (so blobs still being written are left
- * alone). Walks every chunk directory: run it in the background.
- * Returns the number of files removed, or a negative errno. */
+/* Remove chunk files whose blob id is_live() says is unknown, judging each
+ * blob as a whole: it is left alone while being written (hf_blob_writer_open
+ * until finish/abort), while already queued for release, or while its
+ * newest chunk file's mtime is within min_age_s of now -- the newest, since
+ * a slow upload's first chunk may be old when finish returns and before the
+ * caller commits the metadata; min_age_s must cover that gap. Orphans go
+ * through the release queue, so a reader that began before the sweep (and
+ * may hold a record deleted just before) keeps them until it ends. Walks
+ * every chunk directory: run it in the background. Returns the number of
+ * files removed (or, behind such a reader, queued for removal), or a
+ * negative errno (HF_E_INVAL for a negative min_age_s). */
 long hf_chunk_sweep_orphans(hf_chunk_store_t *s, bool (*is_live)(void *ctx, const hf_blob_id_t *id),
                             void *ctx, int64_t min_age_s);
 

@@ -1,0 +1,1124 @@
+/*
+ * store.c -- blobs as checksummed chunk files; see store.h and
+ * docs/internals/FORMAT-chunk.md for the byte layout.
+ *
+ * What this file owns: every chunk file under <dir>/chunks, the format of
+ * those files, the set of blobs being written, the queue of released blobs
+ * waiting for readers, and the epoch bookkeeping that decides when a queued
+ * blob may be unlinked.
+ *
+ * Writing. A writer streams payload straight to the current chunk file at
+ * 4096 + offset and keeps at most one HF_CHUNK_BLOCK of it in memory, so the
+ * crc32c of each block is computed exactly once, while the bytes are still in
+ * cache. Input that arrives block-aligned is written from the caller's memory
+ * without a copy. The header and crc table are written last, when the chunk
+ * is complete, then the file is fdatasync'd; a header that validates is
+ * therefore proof that the whole chunk was written. Files are created lazily
+ * at the first byte of a chunk, so an empty blob has no files and a blob of
+ * exactly k * HF_CHUNK_SIZE bytes has k files.
+ *
+ * Directory durability. A chunk's directory entries are made durable by one
+ * fsync of its leaf directory in hf_blob_writer_finish. The two directory
+ * levels above must be durable too. mkdir's EEXIST does not prove that: the
+ * creator may still be about to fsync the parent, or a previous process may
+ * have crashed before doing so while the page cache kept the entry. So the
+ * first time this process uses a directory it fsyncs the parent whether or
+ * not it created it, and remembers that in a bitmap; later writers into the
+ * same directory pay nothing.
+ *
+ * Reading. A reader caches the fd and verified header of the chunk it is in,
+ * plus one verified block, so sequential reads of any size touch each block
+ * once. Aligned runs of whole blocks are read straight into the caller's
+ * buffer and verified there; on any failure the caller's buffer is zeroed
+ * so a careless caller cannot send unverified bytes.
+ *
+ * Reclaiming. A global epoch counter; readers register the epoch they began
+ * in (a sorted array of (epoch, count), so the oldest is at index 0);
+ * hf_chunk_release appends (id, chunk count, epoch) to a FIFO and advances
+ * the epoch, so the FIFO is sorted by epoch and the reclaimable entries are
+ * always a prefix. Reclaim detaches that prefix under the lock and unlinks
+ * outside it. The orphan sweep feeds the same queue instead of unlinking
+ * directly: between a metadata delete and its hf_chunk_release call, is_live
+ * already says "dead" while a reader that saw the old record may still want
+ * the files; going through the queue makes the sweep wait for such readers
+ * exactly as a release would.
+ *
+ * Orphan sweep. A blob is judged by the newest mtime among its chunk files,
+ * not per file: a long upload's first chunk can be hours old at the moment
+ * hf_blob_writer_finish returns and before the caller has committed the
+ * metadata; its last chunk was written just now. The sweep also never
+ * touches a blob that is being written or already queued. Listing uses
+ * opendir/readdir/fstatat directly: hf_vfs has no directory-listing entries
+ * and fault injection targets the data path; every unlink still goes
+ * through hf_vfs.
+ *
+ * Rejected alternatives:
+ *   - One file per blob: a 5 GiB file cannot be verified in parts without a
+ *     side table, and a damaged region would cost the whole object.
+ *   - Trailer instead of header: readers would need the file size first,
+ *     and the payload offset would depend on the payload length.
+ *   - Checksums seeded with the block position (catching misdirected
+ *     writes): the plain crc32c equals S3's CRC32C of the block, which lets
+ *     a later version combine block crcs into an object checksum without
+ *     re-reading data; the header's blob id and index already catch a
+ *     chunk at the wrong path.
+ *   - Reference counting readers per blob: needs a per-blob table touched by
+ *     every GET; the epoch scheme touches one small array.
+ *   - A hash set for the writers in flight: the sweep consults it only for
+ *     real orphan candidates, so a list walk of a few hundred is cheaper to
+ *     get right.
+ */
+#include "chunk/store.h"
+
+#include "base/err.h"
+#include "base/hash.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/rand.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "base/vfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- format v1 (docs/internals/FORMAT-chunk.md) ------------------------- */
+
+#define CK_MAGIC "HFCK"
+#define CK_VERSION 1
+#define CK_HDR_SIZE 48          /* fixed header, its crc is the last 4 bytes */
+#define CK_PAYLOAD_OFF 4096     /* header + table fit; payload page aligned */
+#define CK_BLOCKS_MAX (HF_CHUNK_SIZE / HF_CHUNK_BLOCK)
+#define CK_META_MAX (CK_HDR_SIZE + 4 * CK_BLOCKS_MAX)
+
+_Static_assert(HF_CHUNK_SIZE % HF_CHUNK_BLOCK == 0, "chunk must be whole blocks");
+_Static_assert(CK_META_MAX <= CK_PAYLOAD_OFF, "crc table must fit before the payload");
+
+/* Most chunks a blob can have: the largest object bounds every blob. */
+#define CK_CHUNKS_MAX ((uint32_t)((HF_OBJECT_MAX + HF_CHUNK_SIZE - 1) / HF_CHUNK_SIZE))
+
+/* A leaf directory holds the chunks of 1/65536 of all blobs; more entries
+ * than this means something other than holdfast is writing there, and the
+ * sweep leaves that directory alone rather than hold an unbounded list. */
+#define SWEEP_DIR_MAX (4u * 1024 * 1024)
+
+/* Initial room for distinct reader epochs; grows on demand. */
+#define ACTIVE_INIT 256
+
+static void put16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint16_t get16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ---- the store ------------------------------------------------------------ */
+
+struct active {
+    uint64_t epoch;
+    uint32_t count;
+};
+
+struct pending {
+    struct pending *next;
+    hf_blob_id_t id;
+    uint32_t nchunks;
+    uint64_t epoch;
+};
+
+struct hf_chunk_store {
+    char *chunks; /* <dir>/chunks */
+
+    pthread_mutex_t mu; /* guards everything down to the atomics */
+    uint64_t epoch;
+    struct active *active; /* sorted by epoch, no zero counts */
+    size_t nactive, cap_active;
+    struct pending *qhead, *qtail; /* sorted by epoch (FIFO) */
+    hf_blob_writer_t *writers;     /* blobs being written */
+
+    /* Directories this process has made durable (see the design comment). */
+    _Atomic uint32_t top_ok[256 / 32];
+    _Atomic uint32_t leaf_ok[65536 / 32];
+
+    _Atomic uint64_t chunks_written, bytes_written, bytes_read, corrupt_reads;
+    _Atomic uint64_t blobs_released, blobs_unlinked, pending_release;
+};
+
+struct hf_blob_writer {
+    hf_chunk_store_t *s;
+    hf_blob_writer_t *prev, *next; /* s->writers */
+    hf_blob_id_t id;
+    char hex[33];
+    int fd;             /* current chunk, -1 if none open */
+    uint32_t idx;       /* index of the current chunk */
+    uint32_t nfiles;    /* chunk files created, 0..nfiles-1 */
+    uint32_t chunk_len; /* payload bytes of the current chunk on disk */
+    uint32_t nblocks;   /* blocks of the current chunk on disk */
+    uint64_t size;      /* bytes accepted */
+    int err;            /* sticky: after an error only abort */
+    size_t buf_len;
+    uint32_t crcs[CK_BLOCKS_MAX];
+    unsigned char buf[HF_CHUNK_BLOCK];
+};
+
+struct hf_blob_reader {
+    hf_chunk_store_t *s;
+    hf_blob_id_t id;
+    char hex[33];
+    uint64_t size;
+    int fd;               /* open chunk, -1 if none */
+    uint32_t chunk;       /* index of the open chunk */
+    uint32_t payload_len; /* of the open chunk */
+    uint32_t crcs[CK_BLOCKS_MAX];
+    uint32_t buf_chunk;   /* which verified block buf holds */
+    uint32_t buf_block;
+    bool buf_ok;
+    unsigned char buf[HF_CHUNK_BLOCK];
+};
+
+static bool bit_get(_Atomic uint32_t *map, unsigned i)
+{
+    return atomic_load_explicit(&map[i / 32], memory_order_acquire) & (1u << (i % 32));
+}
+
+static void bit_set(_Atomic uint32_t *map, unsigned i)
+{
+    atomic_fetch_or_explicit(&map[i / 32], 1u << (i % 32), memory_order_release);
+}
+
+static void path_of(const hf_chunk_store_t *s, const char *hex, uint32_t idx, char *out)
+{
+    snprintf(out, HF_CHUNK_PATH_MAX, "%s/%.2s/%.2s/%s.%u", s->chunks, hex, hex + 2, hex, idx);
+}
+
+void hf_chunk_path(const hf_chunk_store_t *s, const hf_blob_id_t *id, uint32_t idx, char *out)
+{
+    char hex[33];
+    hf_hex_encode(hex, id->b, sizeof id->b);
+    path_of(s, hex, idx, out);
+}
+
+static uint32_t chunks_of(uint64_t size)
+{
+    return (uint32_t)((size + HF_CHUNK_SIZE - 1) / HF_CHUNK_SIZE);
+}
+
+int hf_chunk_store_open(const char *dir, hf_chunk_store_t **out)
+{
+    *out = NULL;
+    /* The longest path built later: chunks/xx/yy/<32 hex>.<10 digits>. */
+    if (!dir || !*dir)
+        return HF_E_INVAL;
+    if (strlen(dir) + sizeof "/chunks/xx/yy/" + 32 + 1 + 10 >= HF_CHUNK_PATH_MAX)
+        return -ENAMETOOLONG;
+    hf_chunk_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    int rc = -ENOMEM;
+    size_t n = strlen(dir) + sizeof "/chunks";
+    s->chunks = malloc(n);
+    s->active = malloc(ACTIVE_INIT * sizeof *s->active);
+    if (!s->chunks || !s->active)
+        goto fail;
+    snprintf(s->chunks, n, "%s/chunks", dir);
+    s->cap_active = ACTIVE_INIT;
+    s->epoch = 1;
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        goto fail;
+
+    if (hf_vfs.mkdir(s->chunks, 0700) != 0 && errno != EEXIST) {
+        rc = -errno;
+        hf_log_error("msg=\"cannot create chunk directory\" errno=%d", errno);
+        goto fail_mu;
+    }
+    /* Fsync both the parent (for the chunks entry) and chunks itself (which
+     * also proves it is a directory we can open). */
+    if ((rc = hf_vfs_fsync_dir(dir)) != HF_OK || (rc = hf_vfs_fsync_dir(s->chunks)) != HF_OK) {
+        hf_log_error("msg=\"cannot sync chunk directory\" err=%d", rc);
+        goto fail_mu;
+    }
+    *out = s;
+    return HF_OK;
+fail_mu:
+    pthread_mutex_destroy(&s->mu);
+fail:
+    free(s->chunks);
+    free(s->active);
+    free(s);
+    return rc;
+}
+
+void hf_chunk_store_close(hf_chunk_store_t *s)
+{
+    if (!s)
+        return;
+    hf_chunk_reclaim(s);
+    size_t left = 0;
+    for (struct pending *p = s->qhead, *nx; p; p = nx) {
+        nx = p->next;
+        free(p);
+        left++;
+    }
+    if (left)
+        hf_log_warn("msg=\"chunk store closed with readers active; blobs left for the orphan sweep\" "
+                    "blobs=%zu",
+                    left);
+    if (s->writers)
+        hf_log_error("msg=\"chunk store closed with writers open\"");
+    pthread_mutex_destroy(&s->mu);
+    free(s->active);
+    free(s->chunks);
+    free(s);
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+/* Make chunks/xx and chunks/xx/yy exist and be durable. */
+static int ensure_dirs(hf_chunk_store_t *s, const hf_blob_id_t *id, const char *hex)
+{
+    unsigned top = id->b[0], leaf = (unsigned)id->b[0] << 8 | id->b[1];
+    if (bit_get(s->leaf_ok, leaf))
+        return HF_OK;
+    char path[HF_CHUNK_PATH_MAX];
+    int rc;
+    if (!bit_get(s->top_ok, top)) {
+        snprintf(path, sizeof path, "%s/%.2s", s->chunks, hex);
+        if (hf_vfs.mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -errno;
+        if ((rc = hf_vfs_fsync_dir(s->chunks)) != HF_OK)
+            return rc;
+        bit_set(s->top_ok, top);
+    }
+    snprintf(path, sizeof path, "%s/%.2s/%.2s", s->chunks, hex, hex + 2);
+    if (hf_vfs.mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    path[strlen(s->chunks) + 3] = '\0'; /* the parent, chunks/xx */
+    if ((rc = hf_vfs_fsync_dir(path)) != HF_OK)
+        return rc;
+    bit_set(s->leaf_ok, leaf);
+    return HF_OK;
+}
+
+int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out)
+{
+    *out = NULL;
+    hf_blob_writer_t *w = malloc(sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    memset(w, 0, offsetof(hf_blob_writer_t, buf)); /* buf needs no zeroing */
+    int rc = hf_rand_bytes(w->id.b, sizeof w->id.b);
+    if (rc != HF_OK) {
+        free(w);
+        return rc;
+    }
+    hf_hex_encode(w->hex, w->id.b, sizeof w->id.b);
+    w->s = s;
+    w->fd = -1;
+    pthread_mutex_lock(&s->mu);
+    w->next = s->writers;
+    if (s->writers)
+        s->writers->prev = w;
+    s->writers = w;
+    pthread_mutex_unlock(&s->mu);
+    *out = w;
+    return HF_OK;
+}
+
+const hf_blob_id_t *hf_blob_writer_id(const hf_blob_writer_t *w)
+{
+    return &w->id;
+}
+
+/* Write header and crc table, make the chunk durable, close it. */
+static int seal_chunk(hf_blob_writer_t *w)
+{
+    unsigned char meta[CK_META_MAX];
+    memset(meta, 0, sizeof meta);
+    memcpy(meta, CK_MAGIC, 4);
+    put16(meta + 4, CK_VERSION);
+    put16(meta + 6, CK_HDR_SIZE);
+    put32(meta + 8, HF_CHUNK_BLOCK);
+    put32(meta + 12, w->chunk_len);
+    memcpy(meta + 16, w->id.b, 16);
+    put32(meta + 32, w->idx);
+    put32(meta + 36, w->nblocks);
+    for (uint32_t i = 0; i < w->nblocks; i++)
+        put32(meta + CK_HDR_SIZE + 4 * i, w->crcs[i]);
+    size_t tlen = 4 * (size_t)w->nblocks;
+    put32(meta + 40, hf_crc32c(0, meta + CK_HDR_SIZE, tlen));
+    put32(meta + 44, hf_crc32c(0, meta, 44));
+
+    int rc = hf_vfs_pwrite_all(w->fd, meta, CK_HDR_SIZE + tlen, 0);
+    if (rc == HF_OK && hf_vfs.fdatasync(w->fd) != 0)
+        rc = -errno;
+    /* A close error after a successful fdatasync loses nothing. */
+    hf_vfs.close(w->fd);
+    w->fd = -1;
+    if (rc != HF_OK) {
+        hf_log_error("msg=\"chunk write failed\" blob=%s chunk=%u err=%d", w->hex, w->idx, rc);
+        return rc;
+    }
+    atomic_fetch_add(&w->s->chunks_written, 1);
+    atomic_fetch_add(&w->s->bytes_written, w->chunk_len);
+    w->idx++;
+    w->chunk_len = 0;
+    w->nblocks = 0;
+    return HF_OK;
+}
+
+/* Write n bytes (whole blocks, or the blob's final partial block) whose
+ * crcs are already in w->crcs, to the current chunk. */
+static int put_blocks(hf_blob_writer_t *w, const void *p, size_t n, uint32_t nblocks)
+{
+    int rc;
+    if (w->fd < 0) {
+        if ((rc = ensure_dirs(w->s, &w->id, w->hex)) != HF_OK)
+            goto fail;
+        char path[HF_CHUNK_PATH_MAX];
+        path_of(w->s, w->hex, w->idx, path);
+        rc = hf_vfs_open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+        if (rc < 0)
+            goto fail;
+        w->fd = rc;
+        w->nfiles = w->idx + 1;
+    }
+    rc = hf_vfs_pwrite_all(w->fd, p, n, (off_t)CK_PAYLOAD_OFF + w->chunk_len);
+    if (rc != HF_OK)
+        goto fail;
+    w->chunk_len += (uint32_t)n;
+    w->nblocks += nblocks;
+    if (w->chunk_len == HF_CHUNK_SIZE)
+        return seal_chunk(w);
+    return HF_OK;
+fail:
+    hf_log_error("msg=\"chunk write failed\" blob=%s chunk=%u err=%d", w->hex, w->idx, rc);
+    return rc;
+}
+
+int hf_blob_write(hf_blob_writer_t *w, const void *p, size_t n)
+{
+    if (w->err)
+        return w->err;
+    if (n > HF_OBJECT_MAX - w->size)
+        return w->err = HF_E_TOOBIG;
+    const unsigned char *in = p;
+    int rc = HF_OK;
+    while (n) {
+        if (w->buf_len == 0 && n >= HF_CHUNK_BLOCK) {
+            /* Whole blocks straight from the caller, up to the chunk end. */
+            size_t room = HF_CHUNK_SIZE - w->chunk_len;
+            size_t k = n - n % HF_CHUNK_BLOCK;
+            if (k > room)
+                k = room;
+            uint32_t nb = (uint32_t)(k / HF_CHUNK_BLOCK);
+            for (uint32_t i = 0; i < nb; i++)
+                w->crcs[w->nblocks + i] = hf_crc32c(0, in + (size_t)i * HF_CHUNK_BLOCK, HF_CHUNK_BLOCK);
+            if ((rc = put_blocks(w, in, k, nb)) != HF_OK)
+                break;
+            in += k;
+            n -= k;
+            w->size += k;
+            continue;
+        }
+        size_t k = HF_CHUNK_BLOCK - w->buf_len;
+        if (k > n)
+            k = n;
+        memcpy(w->buf + w->buf_len, in, k);
+        w->buf_len += k;
+        in += k;
+        n -= k;
+        w->size += k;
+        if (w->buf_len == HF_CHUNK_BLOCK) {
+            w->crcs[w->nblocks] = hf_crc32c(0, w->buf, HF_CHUNK_BLOCK);
+            if ((rc = put_blocks(w, w->buf, HF_CHUNK_BLOCK, 1)) != HF_OK)
+                break;
+            w->buf_len = 0;
+        }
+    }
+    if (rc != HF_OK)
+        w->err = rc;
+    return rc;
+}
+
+/* Unlink what w created, leave the being-written set, free. */
+static void writer_discard(hf_blob_writer_t *w)
+{
+    hf_chunk_store_t *s = w->s;
+    if (w->fd >= 0)
+        hf_vfs.close(w->fd);
+    char path[HF_CHUNK_PATH_MAX];
+    for (uint32_t i = 0; i < w->nfiles; i++) {
+        path_of(s, w->hex, i, path);
+        if (hf_vfs.unlink(path) != 0 && errno != ENOENT)
+            hf_log_error("msg=\"cannot unlink chunk of discarded blob\" blob=%s chunk=%u errno=%d",
+                         w->hex, i, errno);
+    }
+    pthread_mutex_lock(&s->mu);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->writers = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&s->mu);
+    free(w);
+}
+
+int hf_blob_writer_finish(hf_blob_writer_t *w, uint64_t *size)
+{
+    int rc = w->err;
+    if (rc != HF_OK)
+        goto fail;
+    if (w->buf_len) {
+        w->crcs[w->nblocks] = hf_crc32c(0, w->buf, w->buf_len);
+        if ((rc = put_blocks(w, w->buf, w->buf_len, 1)) != HF_OK)
+            goto fail;
+        w->buf_len = 0;
+    }
+    if (w->fd >= 0 && (rc = seal_chunk(w)) != HF_OK)
+        goto fail;
+    if (w->nfiles) {
+        char path[HF_CHUNK_PATH_MAX];
+        snprintf(path, sizeof path, "%s/%.2s/%.2s", w->s->chunks, w->hex, w->hex + 2);
+        if ((rc = hf_vfs_fsync_dir(path)) != HF_OK) {
+            hf_log_error("msg=\"chunk directory sync failed\" blob=%s err=%d", w->hex, rc);
+            goto fail;
+        }
+    }
+    *size = w->size;
+    w->nfiles = 0; /* keep them: they are the blob now */
+    writer_discard(w);
+    return HF_OK;
+fail:
+    writer_discard(w);
+    return rc;
+}
+
+void hf_blob_writer_abort(hf_blob_writer_t *w)
+{
+    if (w)
+        writer_discard(w);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+int hf_blob_reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
+                        hf_blob_reader_t **out)
+{
+    *out = NULL;
+    if (size > HF_OBJECT_MAX)
+        return HF_E_INVAL;
+    hf_blob_reader_t *r = malloc(sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    r->s = s;
+    r->id = *id;
+    hf_hex_encode(r->hex, id->b, sizeof id->b);
+    r->size = size;
+    r->fd = -1;
+    r->chunk = 0;
+    r->payload_len = 0;
+    r->buf_ok = false;
+    *out = r;
+    return HF_OK;
+}
+
+void hf_blob_reader_close(hf_blob_reader_t *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        hf_vfs.close(r->fd);
+    free(r);
+}
+
+static int corrupt(hf_blob_reader_t *r, uint32_t chunk, long block, const char *what)
+{
+    char blk[24];
+    if (block < 0)
+        snprintf(blk, sizeof blk, "header");
+    else
+        snprintf(blk, sizeof blk, "%ld", block);
+    hf_log_error("msg=\"chunk verification failed\" blob=%s chunk=%u block=%s what=\"%s\"", r->hex,
+                 chunk, blk, what);
+    atomic_fetch_add(&r->s->corrupt_reads, 1);
+    return HF_E_CORRUPT;
+}
+
+/* A header with a version we do not know: HF_E_VERSION only if it carries
+ * a valid checksum under the rules every version keeps (header size at
+ * offset 6, crc32c of the rest in its last 4 bytes); otherwise the version
+ * field itself may be what is damaged. */
+static int check_other_version(hf_blob_reader_t *r, uint32_t idx, const unsigned char *meta)
+{
+    unsigned hs = get16(meta + 6);
+    if (hs < 12 || hs > CK_PAYLOAD_OFF)
+        return corrupt(r, idx, -1, "bad version and header size");
+    unsigned char big[CK_PAYLOAD_OFF];
+    int rc = hf_vfs_pread_all(r->fd, big, hs, 0);
+    if (rc == HF_E_CORRUPT)
+        return corrupt(r, idx, -1, "file shorter than header");
+    if (rc != HF_OK)
+        return rc;
+    if (hf_crc32c(0, big, hs - 4) != get32(big + hs - 4))
+        return corrupt(r, idx, -1, "header checksum mismatch");
+    hf_log_error("msg=\"unknown chunk format version\" blob=%s chunk=%u version=%u", r->hex, idx,
+                 get16(meta + 4));
+    return HF_E_VERSION;
+}
+
+/* Make chunk idx the open, header-verified chunk of r. */
+static int load_chunk(hf_blob_reader_t *r, uint32_t idx)
+{
+    if (r->fd >= 0 && r->chunk == idx)
+        return HF_OK;
+    if (r->fd >= 0) {
+        hf_vfs.close(r->fd);
+        r->fd = -1;
+    }
+    char path[HF_CHUNK_PATH_MAX];
+    path_of(r->s, r->hex, idx, path);
+    int fd = hf_vfs_open(path, O_RDONLY, 0);
+    if (fd == -ENOENT)
+        return corrupt(r, idx, -1, "chunk file missing");
+    if (fd < 0) {
+        hf_log_error("msg=\"cannot open chunk\" blob=%s chunk=%u err=%d", r->hex, idx, fd);
+        return fd;
+    }
+    r->fd = fd;
+
+    uint64_t start = (uint64_t)idx * HF_CHUNK_SIZE;
+    uint64_t left = r->size - start;
+    uint32_t plen = left > HF_CHUNK_SIZE ? HF_CHUNK_SIZE : (uint32_t)left;
+    uint32_t nblocks = (plen + HF_CHUNK_BLOCK - 1) / HF_CHUNK_BLOCK;
+    unsigned char meta[CK_META_MAX];
+    const char *what = NULL;
+    /* Every valid chunk file is at least CK_PAYLOAD_OFF + 1 bytes, so the
+     * largest header + table is always there to read in one call. */
+    int rc = hf_vfs_pread_all(fd, meta, sizeof meta, 0);
+    if (rc == HF_E_CORRUPT) {
+        what = "file shorter than header";
+        goto bad;
+    }
+    if (rc != HF_OK)
+        goto fail;
+    if (memcmp(meta, CK_MAGIC, 4) != 0) {
+        what = "bad magic";
+        goto bad;
+    }
+    if (get16(meta + 4) != CK_VERSION) {
+        rc = check_other_version(r, idx, meta);
+        goto fail;
+    }
+    if (get16(meta + 6) != CK_HDR_SIZE)
+        what = "bad header size";
+    else if (hf_crc32c(0, meta, 44) != get32(meta + 44))
+        what = "header checksum mismatch";
+    else if (get32(meta + 8) != HF_CHUNK_BLOCK)
+        what = "bad block size";
+    else if (memcmp(meta + 16, r->id.b, 16) != 0)
+        what = "chunk belongs to another blob";
+    else if (get32(meta + 32) != idx)
+        what = "chunk index mismatch";
+    else if (get32(meta + 12) != plen)
+        what = "payload length does not match blob size";
+    else if (get32(meta + 36) != nblocks)
+        what = "bad block count";
+    else if (hf_crc32c(0, meta + CK_HDR_SIZE, 4 * (size_t)nblocks) != get32(meta + 40))
+        what = "crc table checksum mismatch";
+    if (what)
+        goto bad;
+
+    struct stat st;
+    if (hf_vfs.fstat(fd, &st) != 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if ((uint64_t)st.st_size < (uint64_t)CK_PAYLOAD_OFF + plen) {
+        what = "file truncated";
+        goto bad;
+    }
+    for (uint32_t i = 0; i < nblocks; i++)
+        r->crcs[i] = get32(meta + CK_HDR_SIZE + 4 * i);
+    r->chunk = idx;
+    r->payload_len = plen;
+    return HF_OK;
+bad:
+    rc = corrupt(r, idx, -1, what);
+fail:
+    hf_vfs.close(fd);
+    r->fd = -1;
+    return rc;
+}
+
+/* Read [off, off + n) of the open chunk -- whole blocks starting at block
+ * first -- into dst and verify each block. */
+static int read_blocks(hf_blob_reader_t *r, uint32_t first, uint32_t off, size_t n, unsigned char *dst)
+{
+    int rc = hf_vfs_pread_all(r->fd, dst, n, (off_t)CK_PAYLOAD_OFF + off);
+    if (rc == HF_E_CORRUPT)
+        return corrupt(r, r->chunk, first, "file truncated");
+    if (rc != HF_OK) {
+        hf_log_error("msg=\"chunk read failed\" blob=%s chunk=%u err=%d", r->hex, r->chunk, rc);
+        return rc;
+    }
+    for (size_t done = 0, b = first; done < n; b++) {
+        size_t len = n - done < HF_CHUNK_BLOCK ? n - done : HF_CHUNK_BLOCK;
+        if (hf_crc32c(0, dst + done, len) != r->crcs[b])
+            return corrupt(r, r->chunk, (long)b, "block checksum mismatch");
+        done += len;
+    }
+    return HF_OK;
+}
+
+int hf_blob_read(hf_blob_reader_t *r, uint64_t off, void *buf, size_t n)
+{
+    if (off > r->size || n > r->size - off)
+        return HF_E_INVAL;
+    unsigned char *out = buf;
+    size_t todo = n;
+    int rc = HF_OK;
+    while (todo) {
+        uint32_t ci = (uint32_t)(off / HF_CHUNK_SIZE);
+        uint32_t coff = (uint32_t)(off % HF_CHUNK_SIZE);
+        if ((rc = load_chunk(r, ci)) != HF_OK)
+            goto fail;
+        uint32_t bi = coff / HF_CHUNK_BLOCK, boff = coff % HF_CHUNK_BLOCK;
+        uint32_t bstart = bi * HF_CHUNK_BLOCK;
+        uint32_t blen = r->payload_len - bstart < HF_CHUNK_BLOCK ? r->payload_len - bstart
+                                                                 : HF_CHUNK_BLOCK;
+        size_t k;
+        if (r->buf_ok && r->buf_chunk == ci && r->buf_block == bi) {
+            k = blen - boff < todo ? blen - boff : todo;
+            memcpy(out, r->buf + boff, k);
+        } else if (boff == 0 && todo >= blen) {
+            /* Whole blocks into the caller's buffer: no copy. Only the
+             * payload's last block can be short, so either the run ends at
+             * the end of the payload or it is cut to whole blocks. */
+            size_t avail = r->payload_len - coff;
+            k = todo < avail ? todo - todo % HF_CHUNK_BLOCK : avail;
+            if ((rc = read_blocks(r, bi, coff, k, out)) != HF_OK)
+                goto fail;
+        } else {
+            r->buf_ok = false;
+            if ((rc = read_blocks(r, bi, bstart, blen, r->buf)) != HF_OK)
+                goto fail;
+            r->buf_ok = true;
+            r->buf_chunk = ci;
+            r->buf_block = bi;
+            k = blen - boff < todo ? blen - boff : todo;
+            memcpy(out, r->buf + boff, k);
+        }
+        out += k;
+        off += k;
+        todo -= k;
+    }
+    atomic_fetch_add(&r->s->bytes_read, n);
+    return HF_OK;
+fail:
+    memset(buf, 0, n);
+    return rc;
+}
+
+/* ---- reclaiming --------------------------------------------------------------- */
+
+uint64_t hf_chunk_read_begin(hf_chunk_store_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t e = s->epoch;
+    if (s->nactive && s->active[s->nactive - 1].epoch == e) {
+        s->active[s->nactive - 1].count++;
+    } else {
+        if (s->nactive == s->cap_active) {
+            struct active *a = realloc(s->active, 2 * s->cap_active * sizeof *a);
+            if (a) {
+                s->active = a;
+                s->cap_active *= 2;
+            }
+        }
+        if (s->nactive < s->cap_active) {
+            s->active[s->nactive].epoch = e;
+            s->active[s->nactive].count = 1;
+            s->nactive++;
+        } else {
+            /* Out of memory: join the newest registered epoch instead. It
+             * is older than ours, which only delays reclaiming. */
+            e = s->active[s->nactive - 1].epoch;
+            s->active[s->nactive - 1].count++;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return e;
+}
+
+void hf_chunk_read_end(hf_chunk_store_t *s, uint64_t ticket)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t lo = 0, hi = s->nactive;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->active[mid].epoch < ticket)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    bool found = lo < s->nactive && s->active[lo].epoch == ticket;
+    if (found && --s->active[lo].count == 0) {
+        memmove(&s->active[lo], &s->active[lo + 1], (s->nactive - lo - 1) * sizeof *s->active);
+        s->nactive--;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!found)
+        hf_log_error("msg=\"chunk read_end with unknown ticket\" ticket=%llu",
+                     (unsigned long long)ticket);
+    hf_chunk_reclaim(s);
+}
+
+static bool id_pending_locked(const hf_chunk_store_t *s, const hf_blob_id_t *id)
+{
+    for (const struct pending *p = s->qhead; p; p = p->next)
+        if (memcmp(p->id.b, id->b, 16) == 0)
+            return true;
+    return false;
+}
+
+static bool id_writing_locked(const hf_chunk_store_t *s, const hf_blob_id_t *id)
+{
+    for (const hf_blob_writer_t *w = s->writers; w; w = w->next)
+        if (memcmp(w->id.b, id->b, 16) == 0)
+            return true;
+    return false;
+}
+
+/* Append p to the queue with the current epoch and advance the epoch, so
+ * readers that begin from now on do not hold p back. */
+static void enqueue_locked(hf_chunk_store_t *s, struct pending *p)
+{
+    p->epoch = s->epoch++;
+    p->next = NULL;
+    if (s->qtail)
+        s->qtail->next = p;
+    else
+        s->qhead = p;
+    s->qtail = p;
+    atomic_fetch_add(&s->blobs_released, 1);
+    atomic_fetch_add(&s->pending_release, 1);
+}
+
+void hf_chunk_release(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size)
+{
+    char hex[33];
+    hf_hex_encode(hex, id->b, sizeof id->b);
+    if (size == 0)
+        return; /* no files */
+    if (size > HF_OBJECT_MAX) {
+        hf_log_error("msg=\"release of blob with impossible size\" blob=%s size=%llu", hex,
+                     (unsigned long long)size);
+        size = HF_OBJECT_MAX;
+    }
+    struct pending *p = malloc(sizeof *p);
+    if (!p) {
+        hf_log_error("msg=\"out of memory releasing blob; left for the orphan sweep\" blob=%s", hex);
+        return;
+    }
+    p->id = *id;
+    p->nchunks = chunks_of(size);
+    pthread_mutex_lock(&s->mu);
+    enqueue_locked(s, p);
+    pthread_mutex_unlock(&s->mu);
+    hf_chunk_reclaim(s);
+}
+
+void hf_chunk_reclaim(hf_chunk_store_t *s)
+{
+    if (atomic_load(&s->pending_release) == 0)
+        return;
+    pthread_mutex_lock(&s->mu);
+    uint64_t oldest = s->nactive ? s->active[0].epoch : UINT64_MAX;
+    struct pending *list = NULL, **tail = &list;
+    while (s->qhead && s->qhead->epoch < oldest) {
+        *tail = s->qhead;
+        tail = &s->qhead->next;
+        s->qhead = s->qhead->next;
+    }
+    *tail = NULL;
+    if (!s->qhead)
+        s->qtail = NULL;
+    pthread_mutex_unlock(&s->mu);
+
+    char hex[33], path[HF_CHUNK_PATH_MAX];
+    for (struct pending *p = list, *nx; p; p = nx) {
+        nx = p->next;
+        hf_hex_encode(hex, p->id.b, sizeof p->id.b);
+        for (uint32_t i = 0; i < p->nchunks; i++) {
+            path_of(s, hex, i, path);
+            if (hf_vfs.unlink(path) != 0 && errno != ENOENT)
+                hf_log_error("msg=\"cannot unlink released chunk\" blob=%s chunk=%u errno=%d", hex,
+                             i, errno);
+        }
+        atomic_fetch_add(&s->blobs_unlinked, 1);
+        atomic_fetch_sub(&s->pending_release, 1);
+        free(p);
+    }
+}
+
+/* ---- orphan sweep ----------------------------------------------------------------- */
+
+struct found {
+    hf_blob_id_t id;
+    uint32_t idx;
+    int64_t mtime_ns;
+};
+
+static int found_cmp(const void *a, const void *b)
+{
+    const struct found *x = a, *y = b;
+    int c = memcmp(x->id.b, y->id.b, 16);
+    if (c)
+        return c;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static bool is_lower_hex(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* "<32 lower hex>.<index>" whose id starts with the directory's bytes; the
+ * index in canonical decimal (no leading zeros) below CK_CHUNKS_MAX. */
+static bool parse_name(const char *name, const char *top, const char *leaf, struct found *f)
+{
+    size_t len = strlen(name);
+    if (len < 34 || len > 33 + 10 || name[32] != '.' || !is_lower_hex(name, 32))
+        return false;
+    if (memcmp(name, top, 2) != 0 || memcmp(name + 2, leaf, 2) != 0)
+        return false;
+    const char *d = name + 33;
+    size_t nd = len - 33;
+    if (nd > 1 && d[0] == '0')
+        return false;
+    uint64_t v;
+    if (hf_parse_u64(d, nd, &v) != HF_OK || v >= CK_CHUNKS_MAX)
+        return false;
+    f->idx = (uint32_t)v;
+    return hf_hex_decode(f->id.b, name, 16) == HF_OK;
+}
+
+struct sweep {
+    hf_chunk_store_t *s;
+    bool (*is_live)(void *ctx, const hf_blob_id_t *id);
+    void *ctx;
+    int64_t cutoff_ns;
+    long queued;
+    unsigned long strangers;
+    char first_stranger[300];
+    struct found *v;
+    size_t cap;
+};
+
+static void note_stranger(struct sweep *sw, const char *top, const char *leaf, const char *name)
+{
+    if (sw->strangers++ == 0)
+        snprintf(sw->first_stranger, sizeof sw->first_stranger, "%s%s%s%s%s", top,
+                 leaf ? "/" : "", leaf ? leaf : "", name ? "/" : "", name ? name : "");
+}
+
+/* Decide on one blob's files: v[0..n), sorted by index. */
+static void sweep_blob(struct sweep *sw, const struct found *v, size_t n)
+{
+    int64_t newest = v[0].mtime_ns;
+    for (size_t i = 1; i < n; i++)
+        if (v[i].mtime_ns > newest)
+            newest = v[i].mtime_ns;
+    if (newest > sw->cutoff_ns)
+        return; /* young: maybe finished and about to be committed */
+    if (sw->is_live(sw->ctx, &v[0].id))
+        return;
+    struct pending *p = malloc(sizeof *p);
+    if (!p)
+        return; /* next sweep */
+    p->id = v[0].id;
+    p->nchunks = v[n - 1].idx + 1;
+    hf_chunk_store_t *s = sw->s;
+    pthread_mutex_lock(&s->mu);
+    bool skip = id_writing_locked(s, &p->id) || id_pending_locked(s, &p->id);
+    if (!skip)
+        enqueue_locked(s, p);
+    pthread_mutex_unlock(&s->mu);
+    if (skip) {
+        free(p);
+        return;
+    }
+    char hex[33];
+    hf_hex_encode(hex, p->id.b, 16);
+    hf_log_info("msg=\"removing orphan blob\" blob=%s files=%zu", hex, n);
+    sw->queued += (long)n;
+}
+
+static void sweep_leaf(struct sweep *sw, const char *path, const char *top, const char *leaf)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        if (errno != ENOENT)
+            hf_log_error("msg=\"orphan sweep cannot list directory\" dir=%s/%s errno=%d", top, leaf,
+                         errno);
+        return;
+    }
+    size_t n = 0;
+    bool overflow = false;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct found f;
+        if (!parse_name(e->d_name, top, leaf, &f)) {
+            note_stranger(sw, top, leaf, e->d_name);
+            continue;
+        }
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; /* vanished (reclaimed meanwhile) */
+        if (!S_ISREG(st.st_mode)) {
+            note_stranger(sw, top, leaf, e->d_name);
+            continue;
+        }
+        f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        if (n == sw->cap) {
+            if (sw->cap >= SWEEP_DIR_MAX) {
+                overflow = true;
+                break;
+            }
+            size_t nc = sw->cap ? 2 * sw->cap : 1024;
+            struct found *nv = realloc(sw->v, nc * sizeof *nv);
+            if (!nv) {
+                overflow = true;
+                break;
+            }
+            sw->v = nv;
+            sw->cap = nc;
+        }
+        sw->v[n++] = f;
+    }
+    closedir(d);
+    if (overflow) {
+        /* Deciding on part of a directory could split a blob and judge it
+         * by its older chunks only; leave the whole directory alone. */
+        hf_log_error("msg=\"orphan sweep skipped oversized directory\" dir=%s/%s", top, leaf);
+        return;
+    }
+    if (n == 0)
+        return;
+    qsort(sw->v, n, sizeof *sw->v, found_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && memcmp(sw->v[j].id.b, sw->v[i].id.b, 16) == 0)
+            j++;
+        sweep_blob(sw, sw->v + i, j - i);
+        i = j;
+    }
+}
+
+static bool is_hex_dir(const struct dirent *e)
+{
+    return strlen(e->d_name) == 2 && is_lower_hex(e->d_name, 2);
+}
+
+long hf_chunk_sweep_orphans(hf_chunk_store_t *s, bool (*is_live)(void *ctx, const hf_blob_id_t *id),
+                            void *ctx, int64_t min_age_s)
+{
+    if (!is_live || min_age_s < 0 || min_age_s > INT64_MAX / 1000000000 - 1)
+        return HF_E_INVAL;
+    struct sweep sw = {
+        .s = s, .is_live = is_live, .ctx = ctx,
+        .cutoff_ns = hf_time_now() - min_age_s * 1000000000,
+    };
+    DIR *top = opendir(s->chunks);
+    if (!top) {
+        int rc = -errno;
+        hf_log_error("msg=\"orphan sweep cannot list chunk directory\" errno=%d", errno);
+        return rc;
+    }
+    char path[HF_CHUNK_PATH_MAX];
+    struct dirent *te;
+    while ((te = readdir(top)) != NULL) {
+        if (strcmp(te->d_name, ".") == 0 || strcmp(te->d_name, "..") == 0)
+            continue;
+        if (!is_hex_dir(te)) {
+            note_stranger(&sw, te->d_name, NULL, NULL);
+            continue;
+        }
+        char tname[3];
+        memcpy(tname, te->d_name, 3);
+        snprintf(path, sizeof path, "%s/%s", s->chunks, tname);
+        DIR *mid = opendir(path);
+        if (!mid) {
+            if (errno != ENOTDIR)
+                hf_log_error("msg=\"orphan sweep cannot list directory\" dir=%s errno=%d", tname,
+                             errno);
+            else
+                note_stranger(&sw, tname, NULL, NULL);
+            continue;
+        }
+        struct dirent *me;
+        while ((me = readdir(mid)) != NULL) {
+            if (strcmp(me->d_name, ".") == 0 || strcmp(me->d_name, "..") == 0)
+                continue;
+            if (!is_hex_dir(me)) {
+                note_stranger(&sw, tname, me->d_name, NULL);
+                continue;
+            }
+            char lname[3];
+            memcpy(lname, me->d_name, 3);
+            snprintf(path, sizeof path, "%s/%s/%s", s->chunks, tname, lname);
+            sweep_leaf(&sw, path, tname, lname);
+        }
+        closedir(mid);
+        /* Unlink as we go rather than holding every orphan until the end. */
+        hf_chunk_reclaim(s);
+    }
+    closedir(top);
+    free(sw.v);
+    if (sw.strangers) {
+        char q[320];
+        hf_log_warn("msg=\"orphan sweep ignored entries not named like chunks\" count=%lu first=%s",
+                    sw.strangers, hf_log_quote(q, sizeof q, sw.first_stranger));
+    }
+    hf_chunk_reclaim(s);
+    return sw.queued;
+}
+
+void hf_chunk_stats(hf_chunk_store_t *s, hf_chunk_stats_t *out)
+{
+    out->chunks_written = atomic_load(&s->chunks_written);
+    out->bytes_written = atomic_load(&s->bytes_written);
+    out->bytes_read = atomic_load(&s->bytes_read);
+    out->corrupt_reads = atomic_load(&s->corrupt_reads);
+    out->blobs_released = atomic_load(&s->blobs_released);
+    out->blobs_unlinked = atomic_load(&s->blobs_unlinked);
+    out->pending_release = atomic_load(&s->pending_release);
+}
