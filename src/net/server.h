@@ -1,0 +1,160 @@
+/*
+ * server.h -- the HTTP/1.1 server: listening socket, connections, a fixed
+ * pool of worker threads, request bodies and responses. Knows nothing of S3:
+ * a handler function gets each request (h2o's on_req).
+ *
+ * Threading model (see docs/architecture.md):
+ *   - one epoll set shared by W worker threads (W fixed at start, never
+ *     grown with load or connection count);
+ *   - every connection is registered EPOLLONESHOT, so exactly one worker
+ *     owns a connection while it has something to do; an idle keep-alive
+ *     connection costs a slot in a fixed table and no thread and no buffer;
+ *   - the worker that wakes reads the head without blocking; a partial head
+ *     goes back to epoll (a slow client costs a slot, never a thread);
+ *   - once a head is complete the worker runs the handler to the end, doing
+ *     blocking socket I/O with deadlines (poll), so request code is straight
+ *     sequential C that streams bodies without callbacks.
+ * In-flight requests are therefore bounded by W; ready connections beyond
+ * that wait in the kernel, not in a queue of ours.
+ *
+ * Connection slots live in one array that is never freed while the server
+ * runs; an epoll event carries (slot index, generation) and a worker claims
+ * the slot with one compare-and-swap on (generation, state), so an event for
+ * a connection that was closed meanwhile is recognised and dropped.
+ *
+ * Ownership: hf_server_t is created and destroyed by its owner. A hf_req_t
+ * is owned by the server and lent to the handler for the duration of one
+ * call; everything in it (and its arena) is valid until the handler
+ * returns.
+ */
+#ifndef HF_NET_SERVER_H
+#define HF_NET_SERVER_H
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "net/http.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct hf_server hf_server_t;
+typedef struct hf_req hf_req_t;
+
+typedef void (*hf_handler_fn)(void *ctx, hf_req_t *r);
+
+typedef struct hf_server_config {
+    const char *name;         /* for logs: "s3", "status" */
+    const char *listen;       /* "HOST:PORT"; IPv6 as "[::1]:9000"; port 0 picks one */
+    int workers;              /* fixed worker threads (1..HF_WORKERS_MAX) */
+    int max_conns;            /* open connections before refusing (HF_CONN_MAX_DEFAULT) */
+    int head_timeout_ms;      /* 0: HF_HEAD_TIMEOUT_MS */
+    int idle_timeout_ms;      /* 0: HF_IDLE_TIMEOUT_MS */
+    int io_timeout_ms;        /* 0: HF_IO_TIMEOUT_MS */
+    hf_handler_fn handler;
+    void *ctx;
+    /* Optional: fill the response sent when a head cannot be parsed or a
+     * connection is refused (status 400/431/503...), e.g. an S3 error
+     * document. Called on a worker thread; body is a capped buffer; set
+     * *content_type. NULL: a plain-text body. */
+    void (*error_body)(void *ctx, int status, const char *why, hf_buf_t *body,
+                       const char **content_type);
+} hf_server_config_t;
+
+typedef struct hf_server_stats {
+    uint64_t conns_open;      /* gauge */
+    uint64_t conns_total;
+    uint64_t conns_refused;   /* over max_conns */
+    uint64_t requests;
+    uint64_t requests_inflight; /* gauge */
+    uint64_t bad_requests;    /* heads refused by the parser */
+    uint64_t timeouts;        /* heads, idles and I/O that timed out */
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+} hf_server_stats_t;
+
+/* Bind and listen (so address errors surface before anything starts).
+ * *out is owned by the caller. Errors: HF_E_INVAL (bad address), negative
+ * errno (EADDRINUSE, EACCES...). */
+int hf_server_create(const hf_server_config_t *cfg, hf_server_t **out);
+
+/* The port actually bound (useful with port 0). */
+int hf_server_port(const hf_server_t *s);
+
+/* Start the worker threads. Errors: negative errno. */
+int hf_server_start(hf_server_t *s);
+
+/* Stop: close the listener, let in-flight requests finish for up to
+ * grace_ms, then abort the rest (their sockets are shut down, so the
+ * handlers' reads and writes fail and they unwind), close every connection
+ * and join the workers. Safe to call once after start. */
+void hf_server_stop(hf_server_t *s, int grace_ms);
+
+/* Free everything (after stop, or if never started). */
+void hf_server_destroy(hf_server_t *s);
+
+void hf_server_stats(const hf_server_t *s, hf_server_stats_t *out);
+
+/* ---- the request, as a handler sees it ---------------------------------- */
+
+struct hf_req {
+    hf_http_req_t http;   /* parsed head; strings point into the server's buffer */
+    hf_arena_t arena;     /* request-lifetime memory, reset after the response */
+    char id[17];          /* request id: 16 upper-case hex digits */
+    char peer[64];        /* client address "ip:port" */
+    int64_t start_ms;     /* monotonic, when the head was complete */
+    bool is_head;         /* method is HEAD: response bodies are not sent */
+    void *server_private; /* the server's per-request state */
+};
+
+/* Read up to n bytes of the request body (Content-Length or chunked framing
+ * removed). Sends "100 Continue" first if the client asked for it. Returns
+ * the byte count, 0 at the end of the body, or an error: HF_E_TIMEOUT (no
+ * progress within the I/O timeout), HF_E_CLOSED (peer closed early),
+ * HF_E_PROTO (bad chunked framing), negative errno. After an error the
+ * connection will be closed after the response. */
+ssize_t hf_req_read(hf_req_t *r, void *buf, size_t n);
+
+/* Read the whole body into b (capped by b->max: HF_E_TOOBIG beyond it). */
+int hf_req_read_all(hf_req_t *r, hf_buf_t *b);
+
+/* Body length declared by Content-Length, or -1 (none, or chunked). */
+int64_t hf_req_content_length(const hf_req_t *r);
+
+/* true once the whole body has been read. */
+bool hf_req_body_done(const hf_req_t *r);
+
+/* Add a response header (copied into the arena). Must precede the head
+ * being sent. Content-Length, Date, Server and Connection are added by the
+ * server. */
+void hf_resp_header(hf_req_t *r, const char *name, const char *value);
+void hf_resp_headerf(hf_req_t *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Send a complete response with a body held in memory (len may be 0). */
+int hf_resp_send(hf_req_t *r, int status, const void *body, size_t len);
+
+/* Start a streamed response of exactly content_length bytes; the head is
+ * sent together with the first body bytes. Then hf_resp_write the body and
+ * hf_resp_end. For HEAD requests the writes are counted but not sent. */
+int hf_resp_begin(hf_req_t *r, int status, uint64_t content_length);
+int hf_resp_write(hf_req_t *r, const void *p, size_t n);
+int hf_resp_end(hf_req_t *r);
+
+/* Abort a response that cannot be completed (e.g. storage failed after
+ * the head was sent): the connection is closed so the client sees a short
+ * body instead of wrong bytes. */
+void hf_resp_abort(hf_req_t *r);
+
+/* true if a response head has been sent (or queued) for this request. */
+bool hf_resp_started(const hf_req_t *r);
+
+/* Close the connection after this response even if keep-alive was asked. */
+void hf_resp_close_after(hf_req_t *r);
+
+/* Status of the response sent (0 if none yet) and body bytes sent. */
+int hf_resp_status(const hf_req_t *r);
+uint64_t hf_resp_bytes(const hf_req_t *r);
+uint64_t hf_req_bytes(const hf_req_t *r);
+
+#endif /* HF_NET_SERVER_H */
