@@ -20,8 +20,19 @@
  * payload: it hands the trailer values to the caller, who hashes the
  * decoded bytes anyway (one pass, base/hash.h).
  *
- * Limits: size lines and extensions HF_HTTP_CHUNK_LINE_MAX, the trailer
- * section HF_HTTP_TRAILER_MAX, at most HF_AWSCHUNKED_TRAILERS_MAX trailers.
+ * Framing accepted (what the AWS SDKs send; see chunked.c for the survey):
+ * size lines in either hex case; in the unsigned mode a ";name=value"
+ * extension is skipped; in the signed modes the extension must be exactly
+ * ";chunk-signature=<64 hex>". Trailer names are lower-cased, values
+ * trimmed; a trailer signature, when sent, must be the last trailer line.
+ * The body ends with an empty line after the final chunk or the trailers.
+ * A body that stops one step short of that (no final CRLF, or no CRLF after
+ * the last trailer line) is complete only when the caller says the input
+ * has ended, with hf_awschunked_finish().
+ *
+ * Limits: size lines and each trailer line HF_HTTP_CHUNK_LINE_MAX, the
+ * trailer section HF_HTTP_TRAILER_MAX, at most HF_AWSCHUNKED_TRAILERS_MAX
+ * trailers, chunk sizes at most HF_HTTP_CHUNK_SIZE_DIGITS hex digits.
  *
  * Ownership: the decoder is caller-owned (init/free); trailer strings point
  * into it and are valid until hf_awschunked_free.
@@ -42,7 +53,7 @@
 
 typedef struct hf_awschunked {
     enum hf_payload_mode mode; /* one of the three STREAMING modes */
-    int state;
+    int state;                 /* internal; < 0: failed with that error (sticky) */
     bool done;
     const char *why;           /* static text describing the last error */
 
@@ -63,6 +74,8 @@ typedef struct hf_awschunked {
     char trailer[HF_HTTP_TRAILER_MAX]; /* raw trailer section */
     size_t trailerlen;
     int ntrailers;
+    bool have_trailer_sig;                    /* x-amz-trailer-signature seen */
+    unsigned char trailer_sig[HF_SHA256_LEN]; /* its value, hex-decoded */
     struct {
         hf_str_t name;  /* lower-case, points into trailer[] */
         hf_str_t value; /* trimmed, points into trailer[] */
@@ -88,6 +101,13 @@ int hf_awschunked_decode(hf_awschunked_t *d, const char *in, size_t inlen, size_
                          char *out, size_t outcap, size_t *produced);
 
 bool hf_awschunked_done(const hf_awschunked_t *d);
+
+/* The input has ended (the transport delivered the whole encoded body).
+ * Returns HF_OK if the body is complete -- already done, or missing only its
+ * final CRLF -- and then hf_awschunked_done() is true; otherwise HF_E_PROTO
+ * (truncated body), or HF_E_AUTH if the trailer signature checked here does
+ * not match. Calling it on a finished body is harmless. */
+int hf_awschunked_finish(hf_awschunked_t *d);
 
 /* The value of trailer name (lower-case), or NULL if it was not sent. Valid
  * once the body is done. */

@@ -21,11 +21,20 @@
  *   - canonical headers are the signed headers, lower-cased names, values
  *     trimmed with inner runs of spaces collapsed to one, several headers of
  *     the same name joined with ',';
- *   - the payload hash is x-amz-content-sha256 (header auth) or
- *     UNSIGNED-PAYLOAD (presigned, unless that header is present).
+ *   - the payload hash is x-amz-content-sha256 (header auth). Presigned:
+ *     the X-Amz-Content-Sha256 query parameter if present (the JS SDK v3
+ *     presigner puts it there), else the x-amz-content-sha256 header if it
+ *     is a signed header (botocore signs it when set), else UNSIGNED-PAYLOAD.
  *
- * Ownership: nothing is allocated; hf_sigv4_t is caller-owned and holds
- * copies of what it needs (its hf_str_t fields borrow from the request).
+ * Headers that must be signed (else HF_AUTH_ERR_UNSIGNED_HEADER): host, and
+ * every x-amz-* header in the request except x-amz-date and
+ * x-amz-content-sha256, whose values the signature covers anyway. The
+ * reasons and what real clients sign are in sigv4.c. SignedHeaders must be
+ * lower-case, sorted and free of duplicates, as every SDK sends it.
+ *
+ * Ownership: nothing outlives a call (scratch memory for canonicalising is
+ * freed before returning); hf_sigv4_t is caller-owned and holds copies of
+ * what it needs (its hf_str_t fields borrow from the request).
  * Threads: pure functions over caller-owned state.
  */
 #ifndef HF_AUTH_SIGV4_H
@@ -99,7 +108,8 @@ typedef struct hf_sigv4 {
     char region[HF_REGION_MAX + 1];
     char service[32];
     char scope[9 + HF_REGION_MAX + 1 + 32 + 14]; /* date/region/service/aws4_request */
-    hf_str_t signed_headers;           /* "host;x-amz-date" as sent; borrowed */
+    hf_str_t signed_headers;           /* "host;x-amz-date" as sent (presigned: still
+                                          %-encoded as in the URL); borrowed */
     unsigned char signature[HF_SHA256_LEN]; /* as sent, hex-decoded */
     int64_t request_time;              /* seconds since epoch, from amz_date */
     int64_t expires;                   /* presigned: X-Amz-Expires, seconds; else 0 */
@@ -109,7 +119,9 @@ typedef struct hf_sigv4 {
     unsigned char signing_key[HF_SHA256_LEN];
 } hf_sigv4_t;
 
-/* Read the authentication fields of a request into a (no secret needed).
+/* Read the authentication fields of a request into a (no secret needed),
+ * checking everything that needs no secret: syntax, scope, request date,
+ * x-amz-content-sha256, the signed-header rule above.
  * Returns HF_AUTH_OK (a->kind says which kind; for HF_AUTH_ANONYMOUS nothing
  * else is set except payload_mode, from x-amz-content-sha256 if present) or
  * an hf_auth_status with msg (NUL-terminated, truncated to msgcap) saying
@@ -123,8 +135,14 @@ int hf_sigv4_parse(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg, size_t 
  * HF_AUTH_ERR_SKEWED. Query auth: 1 <= X-Amz-Expires <= 7 days (checked in
  * parse) and now <= request_time + expires, else HF_AUTH_ERR_EXPIRED; a
  * presigned request dated more than HF_CLOCK_SKEW_MAX_S in the future is
- * HF_AUTH_ERR_SKEWED. Service must be "s3". Signatures are compared with
- * hf_ct_equal. dbg may be NULL. On HF_AUTH_OK, a->signing_key is set. */
+ * HF_AUTH_ERR_SKEWED. The scope's region must equal region exactly
+ * (HF_AUTH_ERR_REGION; a caller that serves any region passes a->region);
+ * its service must be "s3" (..._MALFORMED otherwise). A signed header absent
+ * from the request, or a malformed %-escape in the path or query, is
+ * HF_AUTH_ERR_SIGNATURE with msg saying so. Signatures are compared with
+ * hf_ct_equal. dbg may be NULL; its buffers (initialised by the caller, with
+ * their own caps) receive the canonical request and string to sign. On
+ * HF_AUTH_OK, a->signing_key is set; otherwise it is zeroed. */
 int hf_sigv4_verify(const hf_sigv4_input_t *in, hf_sigv4_t *a, const char *secret,
                     const char *region, int64_t now, hf_sigv4_debug_t *dbg, char *msg,
                     size_t msgcap);
