@@ -17,6 +17,7 @@
  *            "hlc" -> u64 last hybrid logical clock issued; counters
  *   users    name -> user record
  *   keys     access key -> user name
+ *   userids  user id (u64) -> user name
  *   buckets  name -> bucket record
  *   objects  bucket id (u64) | key | 0x00 -> object record (current version)
  *   uploads  bucket id (u64) | key | 0x00 | upload id (16) -> upload record
@@ -24,8 +25,13 @@
  *   blobs    blob id (16) -> { refs u32, size u64 }
  * Every record starts with a format version byte; the byte layouts are in
  * docs/internals/FORMAT-meta.md. Keys cannot contain 0x00 (the S3 layer
- * refuses such keys), so "key | 0x00" sorts exactly as the key does and no
- * key is a prefix-collision of another.
+ * refuses such keys; here they are HF_E_INVAL), so "key | 0x00" sorts
+ * exactly as the key does and no key is a prefix-collision of another.
+ * LMDB keys are at most 511 bytes: an object key longer than 470 bytes is
+ * stored as its first 470 bytes, 0x01 and 16 bytes of its SHA-256, and its
+ * record carries the full key. Listings still come out in exact key order
+ * (keys sharing their first 470 bytes are sorted in memory); at most 1024
+ * such keys (or uploads of them) may share those 470 bytes (HF_E_TOOBIG).
  *
  * Space. A blob (chunk/store.h) is referenced by the object versions and
  * upload parts that list it; the blobs table counts those references. When
@@ -35,12 +41,17 @@
  * called for a blob that any committed record references. A crash between
  * commit and unlink leaves an orphan chunk file that the chunk store's
  * orphan sweep removes (hf_meta_blob_live tells it what is live).
+ * A change cannot tell a new blob from one whose last reference was just
+ * dropped: a caller naming a blob it did not write itself (a server-side
+ * copy) must make sure the source reference outlives the change.
  *
  * Errors: HF_OK; HF_E_NOTFOUND; HF_E_EXISTS; HF_E_CONFLICT (a condition
  * checked inside the write transaction did not hold); HF_E_INVAL (bad
- * argument or record); HF_E_VERSION (a record from a newer format); HF_E_META
- * (LMDB failed, logged); HF_E_STATE (the store refuses writes after a failed
- * commit until reopened); HF_E_NOSPACE (map or disk full); -ENOMEM.
+ * argument or record); HF_E_TOOBIG (a bound in limits.h); HF_E_CORRUPT (a
+ * stored record failed verification, logged); HF_E_VERSION (a record from
+ * a newer format); HF_E_META (LMDB failed, logged); HF_E_STATE (the store
+ * refuses writes after a failed commit until reopened); HF_E_NOSPACE (map
+ * or disk full); -ENOMEM; a negative errno LMDB passed up.
  *
  * Memory: functions that return records decode them into the caller's arena
  * (strings and arrays are copied out of LMDB), so results stay valid after
@@ -143,7 +154,10 @@ typedef struct hf_bucket {
 /* Create a bucket from b (name, owner, region, flags); id and created are
  * assigned and written back. HF_E_EXISTS if the name is taken: then
  * b->owner is overwritten with the existing bucket's owner so the caller
- * can tell BucketAlreadyOwnedByYou from BucketAlreadyExists. */
+ * can tell BucketAlreadyOwnedByYou from BucketAlreadyExists.
+ * HF_E_NOTFOUND if owner is not a user; HF_E_TOOBIG if the owner already
+ * has HF_BUCKETS_PER_USER_MAX buckets; HF_E_INVAL for a name shorter than
+ * HF_BUCKET_NAME_MIN (the S3 layer checks the naming rules). */
 int hf_meta_bucket_create(hf_meta_t *m, hf_bucket_t *b);
 int hf_meta_bucket_get(hf_meta_t *m, const char *name, hf_bucket_t *out);
 /* Delete bucket b (name and id must both match: HF_E_NOTFOUND otherwise).
@@ -205,7 +219,8 @@ typedef struct hf_obj {
 } hf_obj_t;
 
 /* The current version of key in bucket_id, decoded into a. HF_E_NOTFOUND.
- * Inline data is verified (HF_E_CORRUPT on mismatch, logged). */
+ * Inline data is verified (HF_E_CORRUPT on mismatch, logged); a damaged
+ * record is HF_E_CORRUPT, one from a newer format HF_E_VERSION. */
 int hf_meta_obj_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
                     hf_arena_t *a, hf_obj_t *out);
 
@@ -215,7 +230,12 @@ int hf_meta_obj_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t ke
  *     or refs + 1 if the row exists);
  *   - the previous version, if any, is replaced and its blob references
  *     dropped (blobs reaching zero are released after the commit).
- * Blob ids in o must be finished, durable blobs (hf_blob_writer_finish). */
+ * Blob ids in o must be finished, durable blobs (hf_blob_writer_finish).
+ * o is checked: HF_OBJ_INLINE needs inline_len == size <= HF_INLINE_MAX and
+ * no parts, otherwise the parts' sizes must add up to size (HF_E_INVAL);
+ * headers and metadata within limits.h (HF_E_TOOBIG). The stored
+ * inline_crc32c is computed here (the caller's value is not used), and
+ * the metadata is stored sorted by name. */
 int hf_meta_obj_put(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
                     const hf_obj_t *o);
 
@@ -224,7 +244,8 @@ int hf_meta_obj_put(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t 
 int hf_meta_obj_delete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen);
 
 /* Delete up to HF_DELETE_OBJECTS_MAX keys in one commit; results[i] is the
- * outcome of keys[i] as hf_meta_obj_delete would return it. */
+ * outcome of keys[i] as hf_meta_obj_delete would return it. More keys:
+ * HF_E_TOOBIG. If the call itself fails, every results[i] is its error. */
 int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, const hf_str_t *keys, size_t n,
                             int *results);
 
@@ -260,7 +281,10 @@ typedef struct hf_list_res {
  * first delimiter after prefix); every key under it counts once, as that
  * prefix. A common prefix that sorts <= start_after is skipped entirely
  * (so a marker that is a common prefix resumes after it). max_keys == 0
- * returns nothing and truncated = false. Reads one consistent snapshot. */
+ * returns nothing and truncated = false; above HF_LIST_PAGE_MAX it is
+ * clamped. prefix, start_after or delimiter longer than HF_KEY_MAX:
+ * HF_E_INVAL. Reads one consistent snapshot; a damaged record met on the
+ * way fails the page (HF_E_CORRUPT / HF_E_VERSION, logged). */
 int hf_meta_obj_list(hf_meta_t *m, const hf_list_req_t *rq, hf_arena_t *a, hf_list_res_t *out);
 
 /* ---- multipart uploads -------------------------------------------------- */
@@ -299,13 +323,14 @@ int hf_meta_upload_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t
 int hf_meta_part_put(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
                      const uint8_t upload_id[16], const hf_part_t *p);
 
-/* Parts of an upload with number > after, in order, at most max;
- * *truncated if more follow. */
+/* Parts of an upload with number > after, in order, at most max
+ * (clamped to HF_PART_NUMBER_MAX); *truncated if more follow. */
 int hf_meta_part_list(hf_meta_t *m, const uint8_t upload_id[16], uint32_t after, uint32_t max,
                       hf_arena_t *a, hf_part_t **out, uint32_t *n, bool *truncated);
 
-/* Complete an upload: o (built by the caller from the parts it validated)
- * becomes the current version of key, atomically with:
+/* Complete an upload: o (built by the caller from the parts it validated,
+ * part numbers strictly ascending, not inline: else HF_E_INVAL) becomes
+ * the current version of key, atomically with:
  *   - the upload must still exist, else HF_E_NOTFOUND;
  *   - every part listed in o must still be the recorded part of that number
  *     with the same blob id, else HF_E_CONFLICT (a part was re-uploaded);
@@ -323,7 +348,10 @@ int hf_meta_upload_abort(hf_meta_t *m, const hf_bucket_t *b, const char *key, si
 /* List uploads in a bucket, ordered by key then initiation time.
  * S3's ListMultipartUploads semantics: prefix, delimiter (common prefixes
  * of keys), key_marker / upload_id_marker (resume after that key, or after
- * that upload of that key when upload_id_marker is given). */
+ * that upload of that key when upload_id_marker is given). The uploads
+ * returned carry id, key, initiated and owner; tmpl is left zeroed (use
+ * hf_meta_upload_get). The marker may point into the previous page's
+ * result. */
 typedef struct hf_upload_list_req {
     uint64_t bucket_id;
     hf_str_t prefix;
@@ -350,7 +378,8 @@ int hf_meta_upload_list(hf_meta_t *m, const hf_upload_list_req_t *rq, hf_arena_t
 /* ---- blobs -------------------------------------------------------------- */
 
 /* true if a blob row exists for id (the orphan sweep's is_live callback;
- * ctx is the hf_meta_t). */
+ * ctx is the hf_meta_t). Also true if the lookup fails: the sweep must
+ * never remove a blob it is unsure of. */
 bool hf_meta_blob_live(void *m, const hf_blob_id_t *id);
 
 /* The reference count of id (0 if none): for tests and tools. */

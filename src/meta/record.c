@@ -1,0 +1,654 @@
+/*
+ * record.c -- encoding and decoding of metadata records; see record.h and
+ * docs/internals/FORMAT-meta.md.
+ *
+ * Owns: the byte layout of every value in the metadata tables.
+ *
+ * Approach. Version byte, then fixed-width big-endian fields, then tagged
+ * fields { u8 tag, u32 len, bytes }. Fixed fields are the ones every record
+ * of the kind has and that hot paths read without parsing (a listing reads
+ * an object's size, mtime and ETag at fixed offsets). Everything optional
+ * or variable is a tag, absent when empty, so a new optional field is a new
+ * tag and old records stay valid. All reads go through a bounded cursor
+ * (rd_t) whose failure is sticky, so a damaged length can only ever turn
+ * into HF_E_CORRUPT.
+ *
+ * Rejected: a self-describing encoding (CBOR, msgpack): a dependency and
+ * per-field type bytes for records whose shape we control; and plain C
+ * structs written raw: no versioning, padding and byte order baked into the
+ * file, and no way to add a field.
+ */
+#include "meta/record.h"
+
+#include "base/err.h"
+#include "base/str.h"
+#include "meta/db.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+/* ---- writing ------------------------------------------------------------- */
+
+static int put_u8(hf_buf_t *b, uint8_t v)
+{
+    return hf_buf_append(b, &v, 1);
+}
+
+static int put_u16(hf_buf_t *b, uint16_t v)
+{
+    uint8_t x[2];
+    hf_db_be16_put(x, v);
+    return hf_buf_append(b, x, 2);
+}
+
+static int put_u32(hf_buf_t *b, uint32_t v)
+{
+    uint8_t x[4];
+    hf_db_be32_put(x, v);
+    return hf_buf_append(b, x, 4);
+}
+
+static int put_u64(hf_buf_t *b, uint64_t v)
+{
+    uint8_t x[8];
+    hf_db_be64_put(x, v);
+    return hf_buf_append(b, x, 8);
+}
+
+static int put_tag_head(hf_buf_t *b, uint8_t tag, size_t len)
+{
+    if (len > UINT32_MAX)
+        return HF_E_TOOBIG;
+    int rc = put_u8(b, tag);
+    return rc ? rc : put_u32(b, (uint32_t)len);
+}
+
+static int put_tag(hf_buf_t *b, uint8_t tag, const void *p, size_t len)
+{
+    int rc = put_tag_head(b, tag, len);
+    return rc ? rc : hf_buf_append(b, p, len);
+}
+
+/* A NULL header is absent; an empty one is present and empty. */
+static int put_str_tag(hf_buf_t *b, uint8_t tag, const char *s)
+{
+    return s ? put_tag(b, tag, s, strlen(s)) : HF_OK;
+}
+
+/* The six standard headers and the user metadata of o: shared by object
+ * records and upload records (whose template carries them). */
+static int put_headers(hf_buf_t *b, const hf_obj_t *o)
+{
+    int rc;
+    if ((rc = put_str_tag(b, HF_REC_TAG_CONTENT_TYPE, o->content_type)) ||
+        (rc = put_str_tag(b, HF_REC_TAG_CONTENT_ENCODING, o->content_encoding)) ||
+        (rc = put_str_tag(b, HF_REC_TAG_CONTENT_DISPOSITION, o->content_disposition)) ||
+        (rc = put_str_tag(b, HF_REC_TAG_CONTENT_LANGUAGE, o->content_language)) ||
+        (rc = put_str_tag(b, HF_REC_TAG_CACHE_CONTROL, o->cache_control)) ||
+        (rc = put_str_tag(b, HF_REC_TAG_EXPIRES, o->expires)))
+        return rc;
+    if (o->nmeta == 0)
+        return HF_OK;
+    if (o->nmeta > UINT16_MAX)
+        return HF_E_TOOBIG;
+    size_t len = 2;
+    for (uint32_t i = 0; i < o->nmeta; i++) {
+        size_t nl = strlen(o->meta[i].name), vl = strlen(o->meta[i].value);
+        if (nl > UINT16_MAX || vl > UINT16_MAX)
+            return HF_E_TOOBIG;
+        len += 4 + nl + vl;
+    }
+    if ((rc = put_tag_head(b, HF_REC_TAG_META, len)) || (rc = put_u16(b, (uint16_t)o->nmeta)))
+        return rc;
+    for (uint32_t i = 0; i < o->nmeta; i++) {
+        size_t nl = strlen(o->meta[i].name), vl = strlen(o->meta[i].value);
+        if ((rc = put_u16(b, (uint16_t)nl)) || (rc = hf_buf_append(b, o->meta[i].name, nl)) ||
+            (rc = put_u16(b, (uint16_t)vl)) || (rc = hf_buf_append(b, o->meta[i].value, vl)))
+            return rc;
+    }
+    return HF_OK;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t n, off;
+    bool bad; /* sticky: once a read overran, every later read fails */
+} rd_t;
+
+static const uint8_t *take(rd_t *r, size_t k)
+{
+    if (r->bad || r->n - r->off < k) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *q = r->p + r->off;
+    r->off += k;
+    return q;
+}
+
+static uint8_t get_u8(rd_t *r)
+{
+    const uint8_t *q = take(r, 1);
+    return q ? q[0] : 0;
+}
+
+static uint16_t get_u16(rd_t *r)
+{
+    const uint8_t *q = take(r, 2);
+    return q ? hf_db_be16_get(q) : 0;
+}
+
+static uint32_t get_u32(rd_t *r)
+{
+    const uint8_t *q = take(r, 4);
+    return q ? hf_db_be32_get(q) : 0;
+}
+
+static uint64_t get_u64(rd_t *r)
+{
+    const uint8_t *q = take(r, 8);
+    return q ? hf_db_be64_get(q) : 0;
+}
+
+static void get_bytes(rd_t *r, void *out, size_t k)
+{
+    const uint8_t *q = take(r, k);
+    if (q)
+        memcpy(out, q, k);
+    else
+        memset(out, 0, k);
+}
+
+/* Check the version byte and set up a cursor after it. */
+static int start(rd_t *r, const void *p, size_t n)
+{
+    r->p = p;
+    r->n = n;
+    r->off = 0;
+    r->bad = false;
+    if (n < 1)
+        return HF_E_CORRUPT;
+    uint8_t v = get_u8(r);
+    if (v == 0)
+        return HF_E_CORRUPT;
+    if (v > HF_REC_VERSION)
+        return HF_E_VERSION;
+    return HF_OK;
+}
+
+/* The next tagged field: 1 and its tag/bytes, 0 at the end, or an error. */
+static int next_tag(rd_t *r, uint8_t *tag, const uint8_t **v, uint32_t *len)
+{
+    if (r->bad)
+        return HF_E_CORRUPT;
+    if (r->off == r->n)
+        return 0;
+    *tag = get_u8(r);
+    *len = get_u32(r);
+    *v = take(r, *len);
+    return r->bad ? HF_E_CORRUPT : 1;
+}
+
+/* An unknown tag: skipped unless it is critical. */
+static int unknown_tag(uint8_t tag)
+{
+    return tag >= HF_REC_TAG_CRITICAL ? HF_E_VERSION : HF_OK;
+}
+
+/* Each known tag (all are below 32) at most once: a repeat means damage,
+ * not a feature. */
+static int seen_once(uint32_t *seen, uint8_t tag)
+{
+    uint32_t bit = 1u << tag;
+    if (*seen & bit)
+        return HF_E_CORRUPT;
+    *seen |= bit;
+    return HF_OK;
+}
+
+static int dup_str(hf_arena_t *a, const uint8_t *v, uint32_t len, const char **out)
+{
+    char *s = hf_arena_strndup(a, (const char *)v, len);
+    if (!s)
+        return -ENOMEM;
+    *out = s;
+    return HF_OK;
+}
+
+static int decode_meta(hf_arena_t *a, const uint8_t *v, uint32_t len, hf_obj_t *o)
+{
+    rd_t r = {v, len, 0, false};
+    uint16_t cnt = get_u16(&r);
+    if (r.bad)
+        return HF_E_CORRUPT;
+    /* Each pair takes at least 4 bytes: bound the allocation by the bytes
+     * actually present before trusting cnt. */
+    if ((size_t)cnt * 4 > len - 2)
+        return HF_E_CORRUPT;
+    hf_kv_t *kv = cnt ? hf_arena_alloc(a, (size_t)cnt * sizeof *kv) : NULL;
+    if (cnt && !kv)
+        return -ENOMEM;
+    for (uint16_t i = 0; i < cnt; i++) {
+        uint16_t nl = get_u16(&r);
+        const uint8_t *np = take(&r, nl);
+        uint16_t vl = get_u16(&r);
+        const uint8_t *vp = take(&r, vl);
+        if (r.bad)
+            return HF_E_CORRUPT;
+        char *ns = hf_arena_strndup(a, (const char *)np, nl);
+        char *vs = hf_arena_strndup(a, (const char *)vp, vl);
+        if (!ns || !vs)
+            return -ENOMEM;
+        kv[i].name = ns;
+        kv[i].value = vs;
+    }
+    if (r.off != r.n)
+        return HF_E_CORRUPT;
+    o->nmeta = cnt;
+    o->meta = kv;
+    return HF_OK;
+}
+
+/* A header or metadata tag into o; 1 if tag was one of them, 0 if not. */
+static int decode_header(hf_arena_t *a, uint8_t tag, const uint8_t *v, uint32_t len, hf_obj_t *o)
+{
+    const char **dst = NULL;
+    switch (tag) {
+    case HF_REC_TAG_CONTENT_TYPE: dst = &o->content_type; break;
+    case HF_REC_TAG_CONTENT_ENCODING: dst = &o->content_encoding; break;
+    case HF_REC_TAG_CONTENT_DISPOSITION: dst = &o->content_disposition; break;
+    case HF_REC_TAG_CONTENT_LANGUAGE: dst = &o->content_language; break;
+    case HF_REC_TAG_CACHE_CONTROL: dst = &o->cache_control; break;
+    case HF_REC_TAG_EXPIRES: dst = &o->expires; break;
+    case HF_REC_TAG_META: {
+        int rc = decode_meta(a, v, len, o);
+        return rc ? rc : 1;
+    }
+    default: return 0;
+    }
+    int rc = dup_str(a, v, len, dst);
+    return rc ? rc : 1;
+}
+
+/* ---- users ----------------------------------------------------------------
+ * ver u8 | id u64 | flags u32 | created i64 | canonical id 32 raw bytes |
+ * access key len u8 | access key | secret len u8 | secret | tags */
+
+int hf_rec_user_encode(hf_buf_t *b, const hf_user_t *u)
+{
+    uint8_t cid[32];
+    size_t al = strlen(u->access_key), sl = strlen(u->secret_key);
+    if (al > HF_ACCESS_KEY_MAX || sl > HF_SECRET_KEY_MAX)
+        return HF_E_INVAL;
+    if (strlen(u->canonical_id) != 64 || hf_hex_decode(cid, u->canonical_id, 32) != HF_OK)
+        return HF_E_INVAL;
+    int rc;
+    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u64(b, u->id)) || (rc = put_u32(b, u->flags)) ||
+        (rc = put_u64(b, (uint64_t)u->created)) || (rc = hf_buf_append(b, cid, 32)) ||
+        (rc = put_u8(b, (uint8_t)al)) || (rc = hf_buf_append(b, u->access_key, al)) ||
+        (rc = put_u8(b, (uint8_t)sl)) || (rc = hf_buf_append(b, u->secret_key, sl)))
+        return rc;
+    return HF_OK;
+}
+
+int hf_rec_user_decode(const void *p, size_t n, hf_user_t *u)
+{
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    uint8_t cid[32];
+    u->id = get_u64(&r);
+    u->flags = get_u32(&r);
+    u->created = (int64_t)get_u64(&r);
+    get_bytes(&r, cid, 32);
+    uint8_t al = get_u8(&r);
+    if (al > HF_ACCESS_KEY_MAX)
+        return HF_E_CORRUPT;
+    get_bytes(&r, u->access_key, al);
+    u->access_key[al] = '\0';
+    uint8_t sl = get_u8(&r);
+    if (sl > HF_SECRET_KEY_MAX)
+        return HF_E_CORRUPT;
+    get_bytes(&r, u->secret_key, sl);
+    u->secret_key[sl] = '\0';
+    if (r.bad)
+        return HF_E_CORRUPT;
+    hf_hex_encode(u->canonical_id, cid, 32);
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1)
+        if ((rc = unknown_tag(tag)))
+            return rc;
+    return rc;
+}
+
+/* ---- buckets --------------------------------------------------------------
+ * ver u8 | id u64 | owner u64 | created i64 | flags u32 | region len u8 |
+ * region | tags */
+
+int hf_rec_bucket_encode(hf_buf_t *b, const hf_bucket_t *bk)
+{
+    size_t rl = strlen(bk->region);
+    if (rl > HF_REGION_MAX)
+        return HF_E_INVAL;
+    int rc;
+    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u64(b, bk->id)) || (rc = put_u64(b, bk->owner)) ||
+        (rc = put_u64(b, (uint64_t)bk->created)) || (rc = put_u32(b, bk->flags)) ||
+        (rc = put_u8(b, (uint8_t)rl)) || (rc = hf_buf_append(b, bk->region, rl)))
+        return rc;
+    return HF_OK;
+}
+
+int hf_rec_bucket_decode(const void *p, size_t n, hf_bucket_t *bk)
+{
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    bk->id = get_u64(&r);
+    bk->owner = get_u64(&r);
+    bk->created = (int64_t)get_u64(&r);
+    bk->flags = get_u32(&r);
+    uint8_t rl = get_u8(&r);
+    if (rl > HF_REGION_MAX)
+        return HF_E_CORRUPT;
+    get_bytes(&r, bk->region, rl);
+    bk->region[rl] = '\0';
+    if (r.bad)
+        return HF_E_CORRUPT;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1)
+        if ((rc = unknown_tag(tag)))
+            return rc;
+    return rc;
+}
+
+/* ---- objects --------------------------------------------------------------
+ * ver u8 | flags u32 | size u64 | mtime i64 | hlc u64 | origin u64 |
+ * version id 16 | etag 16 | etag parts u32 | owner u64 | tags */
+
+int hf_rec_obj_encode(hf_buf_t *b, const hf_obj_t *o, const char *key, size_t keylen)
+{
+    int rc;
+    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u32(b, o->flags)) || (rc = put_u64(b, o->size)) ||
+        (rc = put_u64(b, (uint64_t)o->mtime)) || (rc = put_u64(b, o->hlc)) ||
+        (rc = put_u64(b, o->origin)) || (rc = hf_buf_append(b, o->version, 16)) ||
+        (rc = hf_buf_append(b, o->etag, 16)) || (rc = put_u32(b, o->etag_parts)) ||
+        (rc = put_u64(b, o->owner)))
+        return rc;
+    /* The key first: listings of long keys look for it, and stop early. */
+    if (key && (rc = put_tag(b, HF_REC_TAG_KEY, key, keylen)))
+        return rc;
+    if ((rc = put_headers(b, o)))
+        return rc;
+    if (o->flags & HF_OBJ_INLINE) {
+        if ((rc = put_tag_head(b, HF_REC_TAG_INLINE, 4 + (size_t)o->inline_len)) ||
+            (rc = put_u32(b, o->inline_crc32c)) ||
+            (o->inline_len && (rc = hf_buf_append(b, o->inline_data, o->inline_len))))
+            return rc;
+    }
+    if (o->nparts) {
+        if ((rc = put_tag_head(b, HF_REC_TAG_PARTS, (size_t)o->nparts * HF_REC_OBJ_PART_LEN)))
+            return rc;
+        for (uint32_t i = 0; i < o->nparts; i++) {
+            const hf_obj_part_t *pt = &o->parts[i];
+            if ((rc = hf_buf_append(b, pt->blob.b, 16)) || (rc = put_u64(b, pt->size)) ||
+                (rc = put_u32(b, pt->number)) || (rc = hf_buf_append(b, pt->etag, 16)))
+                return rc;
+        }
+    }
+    return HF_OK;
+}
+
+static void obj_fixed(rd_t *r, hf_obj_t *o)
+{
+    o->flags = get_u32(r);
+    o->size = get_u64(r);
+    o->mtime = (int64_t)get_u64(r);
+    o->hlc = get_u64(r);
+    o->origin = get_u64(r);
+    get_bytes(r, o->version, 16);
+    get_bytes(r, o->etag, 16);
+    o->etag_parts = get_u32(r);
+    o->owner = get_u64(r);
+}
+
+void hf_rec_obj_part_at(const uint8_t *raw, uint32_t i, hf_obj_part_t *out)
+{
+    const uint8_t *q = raw + (size_t)i * HF_REC_OBJ_PART_LEN;
+    memcpy(out->blob.b, q, 16);
+    out->size = hf_db_be64_get(q + 16);
+    out->number = hf_db_be32_get(q + 24);
+    memcpy(out->etag, q + 28, 16);
+}
+
+int hf_rec_obj_decode(const void *p, size_t n, hf_arena_t *a, hf_obj_t *o)
+{
+    memset(o, 0, sizeof *o);
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    obj_fixed(&r, o);
+    if (r.bad)
+        return HF_E_CORRUPT;
+    uint32_t seen = 0;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
+        if (tag <= HF_REC_TAG_PARTS && (rc = seen_once(&seen, tag)))
+            return rc;
+        if (tag == HF_REC_TAG_KEY)
+            continue; /* the caller knows the key */
+        rc = decode_header(a, tag, v, len, o);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            continue;
+        if (tag == HF_REC_TAG_INLINE) {
+            if (len < 4)
+                return HF_E_CORRUPT;
+            o->inline_crc32c = hf_db_be32_get(v);
+            o->inline_len = len - 4;
+            uint8_t *d = hf_arena_alloc(a, o->inline_len ? o->inline_len : 1);
+            if (!d)
+                return -ENOMEM;
+            memcpy(d, v + 4, o->inline_len);
+            o->inline_data = d;
+        } else if (tag == HF_REC_TAG_PARTS) {
+            if (len % HF_REC_OBJ_PART_LEN)
+                return HF_E_CORRUPT;
+            o->nparts = len / HF_REC_OBJ_PART_LEN;
+            o->parts = hf_arena_alloc(a, (size_t)o->nparts * sizeof *o->parts);
+            if (!o->parts)
+                return -ENOMEM;
+            for (uint32_t i = 0; i < o->nparts; i++)
+                hf_rec_obj_part_at(v, i, &o->parts[i]);
+        } else if ((rc = unknown_tag(tag))) {
+            return rc;
+        }
+    }
+    return rc;
+}
+
+int hf_rec_obj_summary(const void *p, size_t n, hf_rec_summary_t *s)
+{
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    if (n < HF_REC_OBJ_FIXED)
+        return HF_E_CORRUPT;
+    s->flags = get_u32(&r);
+    s->size = get_u64(&r);
+    s->mtime = (int64_t)get_u64(&r);
+    take(&r, 8 + 8 + 16); /* hlc, origin, version id */
+    get_bytes(&r, s->etag, 16);
+    s->etag_parts = get_u32(&r);
+    s->owner = get_u64(&r);
+    return r.bad ? HF_E_CORRUPT : HF_OK;
+}
+
+int hf_rec_obj_parts(const void *p, size_t n, const uint8_t **raw, uint32_t *nparts)
+{
+    *raw = NULL;
+    *nparts = 0;
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    if (!take(&r, HF_REC_OBJ_FIXED - 1))
+        return HF_E_CORRUPT;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
+        if (tag == HF_REC_TAG_PARTS) {
+            if (len % HF_REC_OBJ_PART_LEN || *raw)
+                return HF_E_CORRUPT;
+            *raw = v;
+            *nparts = len / HF_REC_OBJ_PART_LEN;
+        } else if (tag >= HF_REC_TAG_CRITICAL) {
+            /* A field this build does not know might hold references. */
+            return HF_E_VERSION;
+        }
+    }
+    return rc;
+}
+
+int hf_rec_find_key(const void *p, size_t n, size_t fixed, const char **key, size_t *len)
+{
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    if (!take(&r, fixed - 1))
+        return HF_E_CORRUPT;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t l;
+    while ((rc = next_tag(&r, &tag, &v, &l)) == 1) {
+        if (tag == HF_REC_TAG_KEY) {
+            *key = (const char *)v;
+            *len = l;
+            return HF_OK;
+        }
+    }
+    return rc ? rc : HF_E_NOTFOUND;
+}
+
+/* ---- uploads --------------------------------------------------------------
+ * ver u8 | initiated i64 | owner u64 | tags (key, headers, metadata) */
+
+int hf_rec_upload_encode(hf_buf_t *b, const hf_upload_t *u, const char *key, size_t keylen)
+{
+    int rc;
+    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u64(b, (uint64_t)u->initiated)) ||
+        (rc = put_u64(b, u->owner)))
+        return rc;
+    if (key && (rc = put_tag(b, HF_REC_TAG_KEY, key, keylen)))
+        return rc;
+    return put_headers(b, &u->tmpl);
+}
+
+int hf_rec_upload_decode(const void *p, size_t n, hf_arena_t *a, hf_upload_t *u)
+{
+    memset(&u->tmpl, 0, sizeof u->tmpl);
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    u->initiated = (int64_t)get_u64(&r);
+    u->owner = get_u64(&r);
+    if (r.bad)
+        return HF_E_CORRUPT;
+    if (!a)
+        return HF_OK;
+    uint32_t seen = 0;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
+        if (tag <= HF_REC_TAG_PARTS && (rc = seen_once(&seen, tag)))
+            return rc;
+        if (tag == HF_REC_TAG_KEY)
+            continue;
+        rc = decode_header(a, tag, v, len, &u->tmpl);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && (rc = unknown_tag(tag)))
+            return rc;
+    }
+    return rc;
+}
+
+/* ---- parts ----------------------------------------------------------------
+ * ver u8 | blob id 16 | size u64 | etag 16 | mtime i64 | tags */
+
+int hf_rec_part_encode(hf_buf_t *b, const hf_part_t *p)
+{
+    int rc;
+    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = hf_buf_append(b, p->blob.b, 16)) ||
+        (rc = put_u64(b, p->size)) || (rc = hf_buf_append(b, p->etag, 16)) ||
+        (rc = put_u64(b, (uint64_t)p->mtime)))
+        return rc;
+    return HF_OK;
+}
+
+int hf_rec_part_decode(const void *p, size_t n, hf_part_t *out)
+{
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    get_bytes(&r, out->blob.b, 16);
+    out->size = get_u64(&r);
+    get_bytes(&r, out->etag, 16);
+    out->mtime = (int64_t)get_u64(&r);
+    if (r.bad)
+        return HF_E_CORRUPT;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1)
+        if ((rc = unknown_tag(tag)))
+            return rc;
+    return rc;
+}
+
+/* ---- blobs ----------------------------------------------------------------
+ * ver u8 | refs u32 | size u64 (exactly 13 bytes in version 1) */
+
+void hf_rec_blob_encode(uint8_t out[HF_REC_BLOB_LEN], uint32_t refs, uint64_t size)
+{
+    out[0] = HF_REC_VERSION;
+    hf_db_be32_put(out + 1, refs);
+    hf_db_be64_put(out + 5, size);
+}
+
+int hf_rec_blob_decode(const void *p, size_t n, uint32_t *refs, uint64_t *size)
+{
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    *refs = get_u32(&r);
+    *size = get_u64(&r);
+    if (r.bad)
+        return HF_E_CORRUPT;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1)
+        if ((rc = unknown_tag(tag)))
+            return rc;
+    return rc;
+}

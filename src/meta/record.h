@@ -1,0 +1,105 @@
+/*
+ * record.h -- the byte encodings of metadata records (values of the LMDB
+ * tables). Layouts: docs/internals/FORMAT-meta.md.
+ *
+ * Every record is: a format version byte (HF_REC_VERSION), fixed fields
+ * (big-endian), then tagged fields { u8 tag, u32 length, bytes } to the end
+ * of the value. Decoders check every length against the value (damaged
+ * bytes give HF_E_CORRUPT, never a read out of bounds), skip tags they do
+ * not know below HF_REC_TAG_CRITICAL, and refuse unknown tags at or above
+ * it (HF_E_VERSION) -- so a later build can add optional fields without a
+ * format bump, and can still add a field older builds must not ignore.
+ *
+ * Internal to src/meta. Encoders append to a capped hf_buf_t; decoders copy
+ * variable-length fields into an arena (or fill fixed-size structs).
+ * Threads: pure functions.
+ */
+#ifndef HF_META_RECORD_H
+#define HF_META_RECORD_H
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "meta/meta.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HF_REC_VERSION 1
+
+/* Tags. Values below HF_REC_TAG_CRITICAL may be skipped by a decoder that
+ * does not know them; values at or above must be understood. */
+enum {
+    HF_REC_TAG_KEY = 0x01,                 /* full object key (long keys only) */
+    HF_REC_TAG_CONTENT_TYPE = 0x02,
+    HF_REC_TAG_CONTENT_ENCODING = 0x03,
+    HF_REC_TAG_CONTENT_DISPOSITION = 0x04,
+    HF_REC_TAG_CONTENT_LANGUAGE = 0x05,
+    HF_REC_TAG_CACHE_CONTROL = 0x06,
+    HF_REC_TAG_EXPIRES = 0x07,
+    HF_REC_TAG_META = 0x08,                /* user metadata pairs */
+    HF_REC_TAG_INLINE = 0x09,              /* u32 crc32c + inline bytes */
+    HF_REC_TAG_PARTS = 0x0a,               /* blob list */
+    HF_REC_TAG_CRITICAL = 0x80,
+};
+
+/* Fixed-part sizes (version byte included). */
+#define HF_REC_OBJ_FIXED 81
+#define HF_REC_UPLOAD_FIXED 17
+#define HF_REC_PART_FIXED 49
+#define HF_REC_BLOB_LEN 13
+/* Bytes of one entry in an object's parts tag. */
+#define HF_REC_OBJ_PART_LEN 44
+
+/* Largest encoded record: 10000 parts of 44 bytes, inline data, the six
+ * headers and metadata, with room to spare. */
+#define HF_REC_MAX (1024 * 1024)
+
+/* ---- users, buckets (name is the table key, not in the record) ---- */
+int hf_rec_user_encode(hf_buf_t *b, const hf_user_t *u);
+int hf_rec_user_decode(const void *p, size_t n, hf_user_t *u);
+int hf_rec_bucket_encode(hf_buf_t *b, const hf_bucket_t *bk);
+int hf_rec_bucket_decode(const void *p, size_t n, hf_bucket_t *bk);
+
+/* ---- objects ---- */
+/* key/keylen: written as HF_REC_TAG_KEY when key is non-NULL (long keys).
+ * The inline crc32c is taken from o->inline_crc32c as given. */
+int hf_rec_obj_encode(hf_buf_t *b, const hf_obj_t *o, const char *key, size_t keylen);
+/* Everything, copied into a. Inline data is NOT verified here. */
+int hf_rec_obj_decode(const void *p, size_t n, hf_arena_t *a, hf_obj_t *o);
+
+/* The fields a listing shows; decoding them reads only the fixed part. */
+typedef struct hf_rec_summary {
+    uint32_t flags;
+    uint64_t size;
+    int64_t mtime;
+    uint8_t etag[16];
+    uint32_t etag_parts;
+    uint64_t owner;
+} hf_rec_summary_t;
+int hf_rec_obj_summary(const void *p, size_t n, hf_rec_summary_t *s);
+
+/* The raw parts tag of an object record, without copying: *raw points at
+ * *nparts entries of HF_REC_OBJ_PART_LEN bytes (NULL, 0 if none). Validates
+ * the whole record's framing. */
+int hf_rec_obj_parts(const void *p, size_t n, const uint8_t **raw, uint32_t *nparts);
+/* Decode entry i of a raw parts array. */
+void hf_rec_obj_part_at(const uint8_t *raw, uint32_t i, hf_obj_part_t *out);
+
+/* The HF_REC_TAG_KEY of an object (fixed = HF_REC_OBJ_FIXED) or upload
+ * (HF_REC_UPLOAD_FIXED) record, pointing into p. HF_E_NOTFOUND if absent. */
+int hf_rec_find_key(const void *p, size_t n, size_t fixed, const char **key, size_t *len);
+
+/* ---- uploads (key and id come from the table key) ---- */
+int hf_rec_upload_encode(hf_buf_t *b, const hf_upload_t *u, const char *key, size_t keylen);
+/* a == NULL: only the fixed fields (initiated, owner); u->tmpl zeroed. */
+int hf_rec_upload_decode(const void *p, size_t n, hf_arena_t *a, hf_upload_t *u);
+
+/* ---- parts (number comes from the table key) ---- */
+int hf_rec_part_encode(hf_buf_t *b, const hf_part_t *p);
+int hf_rec_part_decode(const void *p, size_t n, hf_part_t *out);
+
+/* ---- blob reference counts ---- */
+void hf_rec_blob_encode(uint8_t out[HF_REC_BLOB_LEN], uint32_t refs, uint64_t size);
+int hf_rec_blob_decode(const void *p, size_t n, uint32_t *refs, uint64_t *size);
+
+#endif /* HF_META_RECORD_H */
