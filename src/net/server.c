@@ -300,7 +300,6 @@ static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
     for (;;) {
         ssize_t k = hf_vfs.read(rs->c->fd, buf, n);
         if (k > 0) {
-            rs->bytes_in += (uint64_t)k;
             atomic_fetch_add(&s->st.bytes_in, (uint64_t)k);
             return k;
         }
@@ -428,6 +427,7 @@ ssize_t hf_req_read(hf_req_t *r, void *buf, size_t n)
             }
         }
         rs->body_left -= k;
+        rs->bytes_in += (uint64_t)k;
         if (rs->body_left == 0)
             rs->body_done = true;
         return k;
@@ -444,6 +444,7 @@ ssize_t hf_req_read(hf_req_t *r, void *buf, size_t n)
             rs->pos += used;
             if (hf_http_chunked_done(&rs->ch))
                 rs->body_done = true;
+            rs->bytes_in += made;
             if (made > 0)
                 return (ssize_t)made;
             if (rs->body_done)
@@ -592,8 +593,16 @@ static int build_head(reqstate_t *rs, hf_req_t *r, int status, uint64_t len)
 
 static int flush_head(reqstate_t *rs, const void *body, size_t n)
 {
-    struct iovec iov[2];
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    struct iovec iov[3];
     int cnt = 0;
+    if (rs->want_continue && rs->body_done) {
+        /* No body was ever coming; the interim response still is. */
+        iov[cnt].iov_base = (void *)cont;
+        iov[cnt].iov_len = sizeof cont - 1;
+        cnt++;
+        rs->want_continue = false;
+    }
     iov[cnt].iov_base = rs->head.data;
     iov[cnt].iov_len = rs->head.len;
     cnt++;
@@ -728,7 +737,10 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     rs->chunked = r->http.chunked;
     rs->body_left = r->http.chunked ? 0 : (r->http.content_length > 0 ? r->http.content_length : 0);
     rs->body_done = !r->http.chunked && rs->body_left == 0;
-    rs->want_continue = r->http.expect_continue && !rs->body_done;
+    /* Asked for, 100 Continue is always sent: before the first body read,
+     * or (no body at all) just ahead of the final response. Some clients
+     * (botocore) misread the connection when an expected 100 never comes. */
+    rs->want_continue = r->http.expect_continue;
     if (rs->chunked)
         hf_http_chunked_init(&rs->ch);
     r->server_private = rs;

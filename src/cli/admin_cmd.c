@@ -1,0 +1,358 @@
+/*
+ * admin_cmd.c -- `holdfast admin ...`: a client of the status listener's
+ * admin API (status/status.h). Requests are SigV4-signed with the root key,
+ * found in HOLDFAST_ACCESS_KEY / HOLDFAST_SECRET_KEY or in the data
+ * directory's root-credentials file. HTTP goes through libcurl.
+ *
+ *   holdfast admin [--admin URL] [--data DIR] user create NAME [--access-key K --secret-key S]
+ *   holdfast admin [--admin URL] [--data DIR] user list
+ *   holdfast admin [--admin URL] [--data DIR] user delete NAME
+ */
+#include "cli/cli.h"
+
+#include "auth/sigv4.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/hash.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "status/status.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct admin_ctx {
+    char url[1024];    /* base, e.g. http://127.0.0.1:9001 */
+    char host[512];    /* host[:port] as curl will send it */
+    char ak[HF_ACCESS_KEY_MAX + 1];
+    char sk[HF_SECRET_KEY_MAX + 1];
+    char region[HF_REGION_MAX + 1];
+} admin_ctx_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: holdfast admin [--admin URL] [--data DIR] <command>\n"
+            "\n"
+            "commands:\n"
+            "  user create NAME [--access-key K --secret-key S]   create a user, print its keys\n"
+            "  user list                                          list users\n"
+            "  user delete NAME                                   delete a user\n"
+            "\n"
+            "  --admin URL   the server's status listener (env HOLDFAST_ADMIN,\n"
+            "                default http://127.0.0.1:9001)\n"
+            "  --data DIR    where to find root-credentials (env HOLDFAST_DATA, default ./data),\n"
+            "                unless HOLDFAST_ACCESS_KEY and HOLDFAST_SECRET_KEY are set\n"
+            "  --region R    region the server signs for (env HOLDFAST_REGION, default us-east-1)\n");
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    hf_buf_t *b = ud;
+    if (hf_buf_append(b, p, size * n))
+        return 0;
+    return size * n;
+}
+
+/* Perform one signed request. Returns the HTTP status (or -1) and the body
+ * in out. */
+static long request(admin_ctx_t *c, const char *method, const char *path, const char *body,
+                    hf_buf_t *out)
+{
+    size_t blen = body ? strlen(body) : 0;
+    unsigned char sha[HF_SHA256_LEN];
+    char sha_hex[65], amz_date[17], auth[1024];
+    hf_sha256(body ? body : "", blen, sha);
+    hf_hex_encode(sha_hex, sha, sizeof sha);
+    hf_time_amz(amz_date, hf_time_now());
+    hf_http_header_t hs[3] = {
+        {{"host", 4}, {c->host, strlen(c->host)}},
+        {{"x-amz-content-sha256", 20}, {sha_hex, 64}},
+        {{"x-amz-date", 10}, {amz_date, 16}},
+    };
+    hf_sigv4_input_t in = {{method, strlen(method)}, {path, strlen(path)}, {"", 0}, hs, 3};
+    if (hf_sigv4_sign_header(&in, c->ak, c->sk, c->region, "s3", amz_date,
+                             "host;x-amz-content-sha256;x-amz-date", sha_hex, auth,
+                             sizeof auth) != HF_OK) {
+        fprintf(stderr, "holdfast admin: cannot sign the request (check the root key)\n");
+        return -1;
+    }
+    CURL *h = curl_easy_init();
+    if (!h)
+        return -1;
+    char url[2048], hdr[3][1200];
+    snprintf(url, sizeof url, "%s%s", c->url, path);
+    snprintf(hdr[0], sizeof hdr[0], "x-amz-content-sha256: %s", sha_hex);
+    snprintf(hdr[1], sizeof hdr[1], "x-amz-date: %s", amz_date);
+    snprintf(hdr[2], sizeof hdr[2], "Authorization: %s", auth);
+    struct curl_slist *list = NULL;
+    for (int i = 0; i < 3; i++)
+        list = curl_slist_append(list, hdr[i]);
+    list = curl_slist_append(list, "Content-Type: application/json");
+    list = curl_slist_append(list, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)blen);
+    }
+    CURLcode cc = curl_easy_perform(h);
+    long status = -1;
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    else
+        fprintf(stderr, "holdfast admin: cannot reach %s: %s (is the server running? see --admin)\n",
+                c->url, curl_easy_strerror(cc));
+    curl_slist_free_all(list);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+static int report_error(long status, hf_buf_t *body)
+{
+    json_error_t je;
+    json_t *j = body->len ? json_loadb(body->data, body->len, 0, &je) : NULL;
+    const char *msg = NULL, *code = NULL;
+    if (j)
+        json_unpack(j, "{s?s,s?s}", "error", &code, "message", &msg);
+    fprintf(stderr, "holdfast admin: server answered %ld%s%s%s%s\n", status, code ? " " : "",
+            code ? code : "", msg ? ": " : "", msg ? msg : "");
+    if (j)
+        json_decref(j);
+    return 1;
+}
+
+static int user_create(admin_ctx_t *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"access-key", required_argument, NULL, 'a'},
+        {"secret-key", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *ak = NULL, *sk = NULL;
+    optind = 1;
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (o == 'a')
+            ak = optarg;
+        else if (o == 's')
+            sk = optarg;
+        else
+            return 2;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "usage: holdfast admin user create NAME [--access-key K --secret-key S]\n");
+        return 2;
+    }
+    const char *name = argv[optind];
+    const char *why = hf_status_check_user_name(name);
+    if (!why && (ak != NULL) != (sk != NULL))
+        why = "give both --access-key and --secret-key, or neither";
+    if (!why && ak)
+        why = hf_status_check_access_key(ak);
+    if (!why && sk)
+        why = hf_status_check_secret_key(sk);
+    if (why) {
+        fprintf(stderr, "holdfast admin: %s\n", why);
+        return 2;
+    }
+    json_t *req = json_pack("{s:s}", "name", name);
+    if (ak) {
+        json_object_set_new(req, "access_key", json_string(ak));
+        json_object_set_new(req, "secret_key", json_string(sk));
+    }
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    hf_buf_t out;
+    hf_buf_init(&out, 1 << 20);
+    long st = request(c, "POST", "/admin/v1/users", body, &out);
+    free(body);
+    int rc = 1;
+    if (st == 201) {
+        json_error_t je;
+        json_t *j = json_loadb(out.data, out.len, 0, &je);
+        const char *n = NULL, *a = NULL, *s = NULL;
+        if (j && !json_unpack(j, "{s:s,s:s,s:s}", "name", &n, "access_key", &a, "secret_key", &s)) {
+            printf("user:       %s\naccess key: %s\nsecret key: %s\n", n, a, s);
+            rc = 0;
+        }
+        if (j)
+            json_decref(j);
+    } else if (st > 0) {
+        rc = report_error(st, &out);
+    }
+    hf_buf_free(&out);
+    return rc;
+}
+
+static int user_list(admin_ctx_t *c)
+{
+    hf_buf_t out;
+    hf_buf_init(&out, 16 << 20);
+    long st = request(c, "GET", "/admin/v1/users", NULL, &out);
+    int rc = 1;
+    if (st == 200) {
+        json_error_t je;
+        json_t *j = json_loadb(out.data, out.len, 0, &je);
+        json_t *users = j ? json_object_get(j, "users") : NULL;
+        if (json_is_array(users)) {
+            printf("%-24s %-24s %-26s %s\n", "NAME", "ACCESS KEY", "CREATED", "ROLE");
+            size_t i;
+            json_t *u;
+            json_array_foreach(users, i, u)
+            {
+                const char *n = "", *a = "", *cr = "";
+                int root = 0;
+                json_unpack(u, "{s:s,s:s,s:s,s:b}", "name", &n, "access_key", &a, "created", &cr,
+                            "root", &root);
+                printf("%-24s %-24s %-26s %s\n", n, a, cr, root ? "root" : "user");
+            }
+            rc = 0;
+        }
+        if (j)
+            json_decref(j);
+    } else if (st > 0) {
+        rc = report_error(st, &out);
+    }
+    hf_buf_free(&out);
+    return rc;
+}
+
+static int user_delete(admin_ctx_t *c, int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: holdfast admin user delete NAME\n");
+        return 2;
+    }
+    const char *why = hf_status_check_user_name(argv[1]);
+    if (why) {
+        fprintf(stderr, "holdfast admin: %s\n", why);
+        return 2;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/admin/v1/users/%s", argv[1]);
+    hf_buf_t out;
+    hf_buf_init(&out, 1 << 20);
+    long st = request(c, "DELETE", path, NULL, &out);
+    int rc = 1;
+    if (st == 204) {
+        printf("deleted user %s\n", argv[1]);
+        rc = 0;
+    } else if (st > 0) {
+        rc = report_error(st, &out);
+    }
+    hf_buf_free(&out);
+    return rc;
+}
+
+static int setup(admin_ctx_t *c, const char *admin, const char *data, const char *region)
+{
+    const char *p = admin;
+    if (strncmp(p, "http://", 7) == 0) {
+        p += 7;
+    } else if (strstr(p, "://")) {
+        fprintf(stderr, "holdfast admin: --admin must be an http:// URL\n");
+        return 2;
+    }
+    size_t hl = strcspn(p, "/");
+    if (hl == 0 || hl >= sizeof c->host) {
+        fprintf(stderr, "holdfast admin: --admin URL has no host\n");
+        return 2;
+    }
+    memcpy(c->host, p, hl);
+    c->host[hl] = '\0';
+    snprintf(c->url, sizeof c->url, "http://%s", c->host);
+    snprintf(c->region, sizeof c->region, "%s", region);
+    const char *eak = getenv("HOLDFAST_ACCESS_KEY"), *esk = getenv("HOLDFAST_SECRET_KEY");
+    if (eak && *eak && esk && *esk) {
+        snprintf(c->ak, sizeof c->ak, "%s", eak);
+        snprintf(c->sk, sizeof c->sk, "%s", esk);
+        return 0;
+    }
+    if (hf_cli_read_root_credentials(data, c->ak, sizeof c->ak, c->sk, sizeof c->sk) != 0) {
+        fprintf(stderr,
+                "holdfast admin: no root key: set HOLDFAST_ACCESS_KEY and HOLDFAST_SECRET_KEY, or "
+                "point --data at the server's data directory (%s/%s not readable)\n",
+                data, HF_ROOT_CREDENTIALS_FILE);
+        return 1;
+    }
+    return 0;
+}
+
+int hf_cli_admin(int argc, char **argv)
+{
+    /* Global options come before the command words. */
+    const char *admin = NULL, *data = NULL, *region = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--admin") == 0)
+            dst = &admin;
+        else if (strcmp(a, "--data") == 0)
+            dst = &data;
+        else if (strcmp(a, "--region") == 0)
+            dst = &region;
+        else if (strncmp(a, "--admin=", 8) == 0) {
+            admin = a + 8;
+            continue;
+        } else if (strncmp(a, "--data=", 7) == 0) {
+            data = a + 7;
+            continue;
+        } else if (strncmp(a, "--region=", 9) == 0) {
+            region = a + 9;
+            continue;
+        } else
+            break;
+        if (i + 1 >= argc) {
+            fprintf(stderr, "holdfast admin: %s needs a value\n", a);
+            return 2;
+        }
+        *dst = argv[++i];
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    admin = hf_cli_setting(admin, "HOLDFAST_ADMIN", "http://127.0.0.1:9001");
+    data = hf_cli_setting(data, "HOLDFAST_DATA", "./data");
+    region = hf_cli_setting(region, "HOLDFAST_REGION", "us-east-1");
+    if (strcmp(argv[i], "user") != 0 || i + 1 >= argc) {
+        fprintf(stderr, "holdfast admin: unknown command; run 'holdfast admin --help'\n");
+        return 2;
+    }
+    const char *verb = argv[i + 1];
+    int sub_argc = argc - (i + 1);
+    char **sub_argv = argv + i + 1;
+    if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "delete") != 0) {
+        fprintf(stderr, "holdfast admin user: unknown command '%s' (create, list, delete)\n", verb);
+        return 2;
+    }
+    admin_ctx_t c;
+    memset(&c, 0, sizeof c);
+    int rc = setup(&c, admin, data, region);
+    if (rc)
+        return rc;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (strcmp(verb, "create") == 0)
+        rc = user_create(&c, sub_argc, sub_argv);
+    else if (strcmp(verb, "list") == 0)
+        rc = sub_argc == 1 ? user_list(&c) : 2;
+    else
+        rc = user_delete(&c, sub_argc, sub_argv);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,418 @@
+/*
+ * server_cmd.c -- `holdfast server`: open the data directory, make sure a
+ * root user exists, start the S3 and status listeners, and run until
+ * SIGTERM/SIGINT.
+ *
+ * Start-up does no work that grows with the number of objects: LMDB opens
+ * in constant time and nothing is scanned before serving (the 2017 S3
+ * lesson: restart time must not grow with the index). The orphan sweep runs
+ * later, in the background.
+ *
+ * Threads: the main thread only waits for signals; every other thread is
+ * started here and has a fixed count (S3 workers, status workers, the
+ * metadata writer, one housekeeping thread).
+ */
+#include "cli/cli.h"
+
+#include "base/err.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "base/vfs.h"
+#include "chunk/store.h"
+#include "meta/meta.h"
+#include "net/server.h"
+#include "s3/s3.h"
+#include "status/status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *hf_cli_setting(const char *flag_value, const char *env, const char *def)
+{
+    if (flag_value)
+        return flag_value;
+    const char *e = env ? getenv(env) : NULL;
+    if (e && *e)
+        return e;
+    return def;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: holdfast server [options]\n"
+            "\n"
+            "  --data DIR             data directory (env HOLDFAST_DATA, default ./data)\n"
+            "  --listen HOST:PORT     S3 listener (env HOLDFAST_LISTEN, default 127.0.0.1:9000)\n"
+            "  --status-listen H:P    health/admin listener (env HOLDFAST_STATUS_LISTEN,\n"
+            "                         default 127.0.0.1:9001)\n"
+            "  --region NAME          region in SigV4 scopes (env HOLDFAST_REGION, default us-east-1)\n"
+            "  --workers N            S3 worker threads (env HOLDFAST_WORKERS, default %d)\n"
+            "  --log-level LEVEL      error|warn|info|debug (env HOLDFAST_LOG_LEVEL, default info)\n"
+            "\n"
+            "The root key is set from HOLDFAST_ACCESS_KEY / HOLDFAST_SECRET_KEY when the data\n"
+            "directory is first created; otherwise it is generated, printed once and stored in\n"
+            "DIR/" HF_ROOT_CREDENTIALS_FILE " (mode 0600).\n",
+            HF_WORKERS_DEFAULT);
+}
+
+int hf_cli_read_root_credentials(const char *data_dir, char *ak, size_t akcap, char *sk,
+                                 size_t skcap)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", data_dir, HF_ROOT_CREDENTIALS_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    char line[512];
+    ak[0] = sk[0] = '\0';
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, "access_key=", 11) == 0)
+            snprintf(ak, akcap, "%s", line + 11);
+        else if (strncmp(line, "secret_key=", 11) == 0)
+            snprintf(sk, skcap, "%s", line + 11);
+    }
+    fclose(f);
+    return ak[0] && sk[0] ? 0 : -EINVAL;
+}
+
+static int write_root_credentials(const char *data_dir, const hf_user_t *u)
+{
+    char path[4096], tmp[4096 + 8];
+    snprintf(path, sizeof path, "%s/%s", data_dir, HF_ROOT_CREDENTIALS_FILE);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return fd;
+    char buf[512];
+    int n = snprintf(buf, sizeof buf,
+                     "# holdfast root credentials for this data directory\n"
+                     "access_key=%s\nsecret_key=%s\n",
+                     u->access_key, u->secret_key);
+    int rc = hf_vfs_pwrite_all(fd, buf, (size_t)n, 0);
+    if (rc == HF_OK && hf_vfs.fsync(fd) != 0)
+        rc = -errno;
+    hf_vfs.close(fd);
+    if (rc == HF_OK && hf_vfs.rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc == HF_OK)
+        rc = hf_vfs_fsync_dir(data_dir);
+    return rc;
+}
+
+/* Create the root user on first start. */
+static int ensure_root(hf_meta_t *m, const char *data_dir, const char *listen)
+{
+    hf_user_t u;
+    const char *eak = getenv("HOLDFAST_ACCESS_KEY"), *esk = getenv("HOLDFAST_SECRET_KEY");
+    if (eak && !*eak)
+        eak = NULL;
+    if (esk && !*esk)
+        esk = NULL;
+    int rc = hf_meta_user_get(m, "root", &u);
+    if (rc == HF_OK) {
+        if (eak && strcmp(eak, u.access_key) != 0)
+            hf_log_warn("msg=\"HOLDFAST_ACCESS_KEY is ignored: the root key was set when the data "
+                        "directory was created (see %s/%s)\"",
+                        data_dir, HF_ROOT_CREDENTIALS_FILE);
+        return HF_OK;
+    }
+    if (rc != HF_E_NOTFOUND)
+        return rc;
+    memset(&u, 0, sizeof u);
+    snprintf(u.name, sizeof u.name, "root");
+    u.flags = HF_USER_ROOT;
+    if ((eak != NULL) != (esk != NULL)) {
+        fprintf(stderr, "holdfast: set both HOLDFAST_ACCESS_KEY and HOLDFAST_SECRET_KEY, or neither\n");
+        return HF_E_INVAL;
+    }
+    if (eak) {
+        const char *why = hf_status_check_access_key(eak);
+        if (!why)
+            why = hf_status_check_secret_key(esk);
+        if (why) {
+            fprintf(stderr, "holdfast: HOLDFAST_ACCESS_KEY/HOLDFAST_SECRET_KEY: %s\n", why);
+            return HF_E_INVAL;
+        }
+        snprintf(u.access_key, sizeof u.access_key, "%s", eak);
+        snprintf(u.secret_key, sizeof u.secret_key, "%s", esk);
+    } else if ((rc = hf_status_gen_keys(u.access_key, u.secret_key)) != HF_OK) {
+        return rc;
+    }
+    rc = hf_meta_user_create(m, &u);
+    if (rc)
+        return rc;
+    rc = write_root_credentials(data_dir, &u);
+    if (rc) {
+        fprintf(stderr, "holdfast: cannot write %s/%s: %s\n", data_dir, HF_ROOT_CREDENTIALS_FILE,
+                hf_strerror(rc));
+        return rc;
+    }
+    if (!eak) {
+        printf("Root credentials (shown once; also in %s/%s, mode 0600):\n"
+               "  access key: %s\n"
+               "  secret key: %s\n"
+               "Try:\n"
+               "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s \\\n"
+               "    aws --endpoint-url http://%s s3 ls\n",
+               data_dir, HF_ROOT_CREDENTIALS_FILE, u.access_key, u.secret_key, u.access_key,
+               u.secret_key, listen);
+        fflush(stdout);
+    }
+    return HF_OK;
+}
+
+/* ---- housekeeping: background work with its own fixed thread ------------- */
+
+typedef struct housekeeping {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    hf_meta_t *meta;
+    hf_chunk_store_t *chunks;
+} housekeeping_t;
+
+/* Orphans are chunk files of uploads that never committed (a crash between
+ * writing a blob and committing its record, or after a commit and before
+ * the unlink). They are only removed when older than this, so a blob whose
+ * commit is a moment away is never touched. */
+#define ORPHAN_MIN_AGE_S 3600
+#define ORPHAN_SWEEP_FIRST_S 60
+#define ORPHAN_SWEEP_EVERY_S (6 * 3600)
+
+static void *housekeeping_main(void *arg)
+{
+    housekeeping_t *hk = arg;
+    int64_t next = hf_mono_ms() + ORPHAN_SWEEP_FIRST_S * 1000LL;
+    pthread_mutex_lock(&hk->mu);
+    while (!hk->stop) {
+        int64_t now = hf_mono_ms();
+        if (now >= next) {
+            pthread_mutex_unlock(&hk->mu);
+            long n = hf_chunk_sweep_orphans(hk->chunks, hf_meta_blob_live, hk->meta,
+                                            ORPHAN_MIN_AGE_S);
+            if (n > 0)
+                hf_log_info("msg=\"orphan sweep\" removed=%ld", n);
+            else if (n < 0)
+                hf_log_warn("msg=\"orphan sweep failed\" err=\"%s\"", hf_strerror((int)n));
+            pthread_mutex_lock(&hk->mu);
+            next = hf_mono_ms() + ORPHAN_SWEEP_EVERY_S * 1000LL;
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&hk->cv, &hk->mu, &ts);
+    }
+    pthread_mutex_unlock(&hk->mu);
+    return NULL;
+}
+
+static void on_release(void *ctx, const hf_blob_id_t *id, uint64_t size)
+{
+    hf_chunk_release(ctx, id, size);
+}
+
+/* ---- the command ---------------------------------------------------------------- */
+
+int hf_cli_server(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"status-listen", required_argument, NULL, 's'},
+        {"region", required_argument, NULL, 'r'},
+        {"workers", required_argument, NULL, 'w'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *data = NULL, *listen = NULL, *slisten = NULL, *region = NULL, *workers_s = NULL,
+               *level_s = NULL;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'l': listen = optarg; break;
+        case 's': slisten = optarg; break;
+        case 'r': region = optarg; break;
+        case 'w': workers_s = optarg; break;
+        case 'v': level_s = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "holdfast server: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    data = hf_cli_setting(data, "HOLDFAST_DATA", "./data");
+    listen = hf_cli_setting(listen, "HOLDFAST_LISTEN", "127.0.0.1:9000");
+    slisten = hf_cli_setting(slisten, "HOLDFAST_STATUS_LISTEN", "127.0.0.1:9001");
+    region = hf_cli_setting(region, "HOLDFAST_REGION", "us-east-1");
+    workers_s = hf_cli_setting(workers_s, "HOLDFAST_WORKERS", NULL);
+    level_s = hf_cli_setting(level_s, "HOLDFAST_LOG_LEVEL", "info");
+    int level = hf_log_parse_level(level_s);
+    if (level < 0) {
+        fprintf(stderr, "holdfast server: --log-level must be error, warn, info or debug\n");
+        return 2;
+    }
+    hf_log_set_level(level);
+    int workers = HF_WORKERS_DEFAULT;
+    if (workers_s) {
+        char *end;
+        long w = strtol(workers_s, &end, 10);
+        if (*end || w < 1 || w > HF_WORKERS_MAX) {
+            fprintf(stderr, "holdfast server: --workers must be 1 to %d\n", HF_WORKERS_MAX);
+            return 2;
+        }
+        workers = (int)w;
+    }
+    if (strlen(region) > HF_REGION_MAX) {
+        fprintf(stderr, "holdfast server: --region is too long\n");
+        return 2;
+    }
+
+    /* Signals: handled by sigwait in this thread; every thread started
+     * below inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    hf_chunk_store_t *chunks = NULL;
+    hf_meta_t *meta = NULL;
+    hf_server_t *s3srv = NULL, *stsrv = NULL;
+    hf_s3_t *s3 = NULL;
+    hf_status_t *st = NULL;
+    housekeeping_t hk = {0};
+    bool hk_started = false, s3_started = false, st_started = false;
+
+    if (mkdir(data, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "holdfast server: cannot create data directory %s: %s\n", data,
+                strerror(errno));
+        return 1;
+    }
+    int e = hf_chunk_store_open(data, &chunks);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot open chunk store in %s: %s\n", data,
+                hf_strerror(e));
+        goto out;
+    }
+    hf_meta_config_t mc = {.on_release = on_release, .release_ctx = chunks};
+    e = hf_meta_open(data, &mc, &meta);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot open metadata in %s/meta: %s\n", data,
+                hf_strerror(e));
+        goto out;
+    }
+    if (ensure_root(meta, data, listen))
+        goto out;
+
+    s3 = calloc(1, sizeof *s3);
+    st = calloc(1, sizeof *st);
+    if (!s3 || !st)
+        goto out;
+    hf_s3_init(s3, meta, chunks, region);
+    hf_status_init(st, meta, region);
+
+    hf_server_config_t sc = {
+        .name = "s3",
+        .listen = listen,
+        .workers = workers,
+        .max_conns = HF_CONN_MAX_DEFAULT,
+        .handler = hf_s3_handle,
+        .ctx = s3,
+        .error_body = hf_s3_error_body,
+    };
+    e = hf_server_create(&sc, &s3srv);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot listen on %s: %s\n", listen, hf_strerror(e));
+        goto out;
+    }
+    hf_server_config_t tc = {
+        .name = "status",
+        .listen = slisten,
+        .workers = 2,
+        .max_conns = 1024,
+        .handler = hf_status_handle,
+        .ctx = st,
+    };
+    e = hf_server_create(&tc, &stsrv);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot listen on %s: %s\n", slisten, hf_strerror(e));
+        goto out;
+    }
+    e = hf_server_start(stsrv);
+    if (e == HF_OK) {
+        st_started = true;
+        e = hf_server_start(s3srv);
+        s3_started = e == HF_OK;
+    }
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot start: %s\n", hf_strerror(e));
+        goto out;
+    }
+    atomic_store(&st->s3_ready, 1);
+
+    hk.meta = meta;
+    hk.chunks = chunks;
+    pthread_mutex_init(&hk.mu, NULL);
+    pthread_cond_init(&hk.cv, NULL);
+    if (pthread_create(&hk.th, NULL, housekeeping_main, &hk) == 0) {
+        hk_started = true;
+        pthread_setname_np(hk.th, "housekeeping");
+    }
+
+    printf("holdfast: serving S3 on http://127.0.0.1:%d (listen %s, data %s, region %s)\n",
+           hf_server_port(s3srv), listen, data, region);
+    printf("holdfast: health and admin on http://127.0.0.1:%d (listen %s)\n",
+           hf_server_port(stsrv), slisten);
+    fflush(stdout);
+    hf_log_info("msg=started s3=%s status=%s data=%s workers=%d", listen, slisten, data, workers);
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    hf_log_info("msg=\"stopping\" signal=%d", sig);
+    atomic_store(&st->s3_ready, 0);
+    rc = 0;
+out:
+    if (s3_started)
+        hf_server_stop(s3srv, 10000);
+    if (st_started)
+        hf_server_stop(stsrv, 1000);
+    if (hk_started) {
+        pthread_mutex_lock(&hk.mu);
+        hk.stop = true;
+        pthread_cond_signal(&hk.cv);
+        pthread_mutex_unlock(&hk.mu);
+        pthread_join(hk.th, NULL);
+    }
+    hf_server_destroy(s3srv);
+    hf_server_destroy(stsrv);
+    if (meta)
+        hf_meta_close(meta);
+    if (chunks)
+        hf_chunk_store_close(chunks);
+    free(s3);
+    free(st);
+    if (rc == 0)
+        hf_log_info("msg=stopped");
+    return rc;
+}

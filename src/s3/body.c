@@ -1,0 +1,456 @@
+/*
+ * body.c -- reading S3 request bodies: framing, verification, storage.
+ *
+ * One pass over each body buffer does everything while the bytes are hot:
+ * aws-chunked decoding with chunk-signature checks (auth/chunked.c), the
+ * x-amz-content-sha256 digest, Content-MD5 / the ETag MD5, and the
+ * x-amz-checksum-* the client asked for (header or trailer). Nothing is
+ * acknowledged or committed until every one of those has been verified at
+ * the end of the body: a body that fails any check leaves no object and no
+ * blob behind.
+ *
+ * Body bytes go straight from the socket into storage in HF_IO_BUF pieces,
+ * so memory per upload is bounded whatever the object size.
+ */
+#include "s3/internal.h"
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/str.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+    const char *header;
+    const char *sdk_name; /* x-amz-sdk-checksum-algorithm value */
+    enum s3_cksum ck;
+    unsigned flag;
+    int rawlen;           /* bytes of the binary checksum */
+} cksums[] = {
+    {"x-amz-checksum-crc32", "CRC32", CK_CRC32, HF_HS_CRC32, 4},
+    {"x-amz-checksum-crc32c", "CRC32C", CK_CRC32C, HF_HS_CRC32C, 4},
+    {"x-amz-checksum-crc64nvme", "CRC64NVME", CK_CRC64NVME, HF_HS_CRC64NVME, 8},
+    {"x-amz-checksum-sha1", "SHA1", CK_SHA1, HF_HS_SHA1, 20},
+    {"x-amz-checksum-sha256", "SHA256", CK_SHA256, HF_HS_SHA256, 32},
+};
+#define NCKSUMS (sizeof cksums / sizeof cksums[0])
+
+static int ck_index(enum s3_cksum ck)
+{
+    for (size_t i = 0; i < NCKSUMS; i++)
+        if (cksums[i].ck == ck)
+            return (int)i;
+    return -1;
+}
+
+/* Validate a base64 checksum value's shape for algorithm index i. */
+static bool ck_value_ok(int i, const char *v)
+{
+    unsigned char raw[32];
+    int n = hf_base64_decode(raw, sizeof raw, v, strlen(v));
+    return n == cksums[i].rawlen;
+}
+
+static int pick_checksum(s3req_t *q)
+{
+    s3_body_t *b = &q->body;
+    int found = -1;
+    for (size_t i = 0; i < NCKSUMS; i++) {
+        const char *v = s3_header(q, cksums[i].header);
+        if (!v)
+            continue;
+        if (found >= 0)
+            return s3_fail(q, S3E_InvalidRequest, "Expecting a single x-amz-checksum- header. "
+                                                  "Multiple checksum types are not allowed.");
+        if (!ck_value_ok((int)i, v))
+            return s3_fail(q, S3E_InvalidRequest, "Value for %s header is invalid.",
+                           cksums[i].header);
+        found = (int)i;
+        b->ck_value = v;
+    }
+    const char *trailer = s3_header(q, "x-amz-trailer");
+    if (trailer) {
+        bool trailer_mode = b->mode == HF_PAYLOAD_STREAMING_SIGNED_TRAILER ||
+                            b->mode == HF_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+        if (!trailer_mode)
+            return s3_fail(q, S3E_InvalidRequest,
+                           "x-amz-trailer needs a STREAMING-*-TRAILER x-amz-content-sha256.");
+        int ti = -1;
+        for (size_t i = 0; i < NCKSUMS; i++)
+            if (strcasecmp(trailer, cksums[i].header) == 0)
+                ti = (int)i;
+        if (ti < 0)
+            return s3_fail(q, S3E_InvalidRequest, "The trailer %s is not supported.", trailer);
+        if (found >= 0)
+            return s3_fail(q, S3E_InvalidRequest, "Expecting a single x-amz-checksum- header. "
+                                                  "Multiple checksum types are not allowed.");
+        found = ti;
+        b->ck_in_trailer = true;
+    }
+    const char *sdk = s3_header(q, "x-amz-sdk-checksum-algorithm");
+    if (sdk) {
+        int si = -1;
+        for (size_t i = 0; i < NCKSUMS; i++)
+            if (strcasecmp(sdk, cksums[i].sdk_name) == 0)
+                si = (int)i;
+        if (si < 0)
+            return s3_fail(q, S3E_InvalidRequest,
+                           "Value for x-amz-sdk-checksum-algorithm header is invalid.");
+        if (found < 0)
+            return s3_fail(q, S3E_InvalidRequest,
+                           "x-amz-sdk-checksum-algorithm specified, but no corresponding "
+                           "x-amz-checksum-* or x-amz-trailer headers were found.");
+        if (si != found)
+            return s3_fail(q, S3E_InvalidRequest,
+                           "Value for x-amz-sdk-checksum-algorithm header is invalid.");
+    }
+    if (found >= 0) {
+        b->ck = cksums[found].ck;
+        b->ck_header = cksums[found].header;
+    }
+    return 0;
+}
+
+bool s3_streaming(const s3req_t *q)
+{
+    enum hf_payload_mode m = q->auth.payload_mode;
+    return m == HF_PAYLOAD_STREAMING_SIGNED || m == HF_PAYLOAD_STREAMING_SIGNED_TRAILER ||
+           m == HF_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+}
+
+bool s3_body_length_known(s3req_t *q)
+{
+    if (s3_streaming(q))
+        return s3_header(q, "x-amz-decoded-content-length") != NULL;
+    return hf_req_content_length(q->r) >= 0;
+}
+
+int s3_body_open(s3req_t *q, bool want_md5, uint64_t max_len)
+{
+    s3_body_t *b = &q->body;
+    memset(b, 0, sizeof *b);
+    b->open = true;
+    b->mode = q->auth.payload_mode;
+    int64_t cl = hf_req_content_length(q->r);
+    if (s3_streaming(q)) {
+        const char *dl = s3_header(q, "x-amz-decoded-content-length");
+        uint64_t v;
+        if (!dl)
+            return s3_fail(q, S3E_MissingContentLength,
+                           "aws-chunked uploads need the x-amz-decoded-content-length header.");
+        if (hf_parse_u64(dl, strlen(dl), &v) != HF_OK)
+            return s3_fail(q, S3E_InvalidArgument,
+                           "x-amz-decoded-content-length is not a valid length.");
+        /* The encoded length may be unknown (Transfer-Encoding: chunked
+         * around aws-chunked, as the JS SDK streams); the decoded length
+         * is what we check against. */
+        b->declared = v;
+        b->aws_chunked = true;
+        int rc = hf_awschunked_init(&b->ac, b->mode, &q->auth);
+        if (rc)
+            return s3_fail(q, hf_s3_err_from(rc), NULL);
+        b->raw = hf_arena_alloc(q->a, HF_IO_BUF);
+        if (!b->raw)
+            return s3_fail(q, S3E_InternalError, NULL);
+    } else {
+        b->declared = cl < 0 ? 0 : (uint64_t)cl;
+    }
+    if (b->declared > max_len)
+        return s3_fail(q, S3E_EntityTooLarge,
+                       "Your proposed upload of %llu bytes exceeds the maximum allowed size of %llu bytes.",
+                       (unsigned long long)b->declared, (unsigned long long)max_len);
+    b->verify_sha256 = b->mode == HF_PAYLOAD_SHA256;
+    if (pick_checksum(q))
+        return -1;
+    const char *md5 = s3_header(q, "content-md5");
+    if (md5) {
+        unsigned char raw[16];
+        if (hf_base64_decode(raw, sizeof raw, md5, strlen(md5)) != 16)
+            return s3_fail(q, S3E_InvalidDigest, NULL);
+        want_md5 = true;
+    }
+    unsigned which = want_md5 ? HF_HS_MD5 : 0;
+    if (b->verify_sha256)
+        which |= HF_HS_SHA256;
+    if (b->ck)
+        which |= cksums[ck_index(b->ck)].flag;
+    int rc = hf_hashset_init(&b->hs, which);
+    if (rc)
+        return s3_fail(q, S3E_InternalError, NULL);
+    b->hs_open = true;
+    return 0;
+}
+
+static void checksum_value(s3_body_t *b, const uint8_t *sha256, const uint8_t *sha1, char *out)
+{
+    unsigned char raw[32];
+    int n = 0;
+    switch (b->ck) {
+    case CK_CRC32:
+    case CK_CRC32C: {
+        uint32_t v = b->ck == CK_CRC32 ? b->hs.crc32 : b->hs.crc32c;
+        raw[0] = (unsigned char)(v >> 24);
+        raw[1] = (unsigned char)(v >> 16);
+        raw[2] = (unsigned char)(v >> 8);
+        raw[3] = (unsigned char)v;
+        n = 4;
+        break;
+    }
+    case CK_CRC64NVME:
+        for (int i = 0; i < 8; i++)
+            raw[i] = (unsigned char)(b->hs.crc64nvme >> (56 - 8 * i));
+        n = 8;
+        break;
+    case CK_SHA1:
+        memcpy(raw, sha1, 20);
+        n = 20;
+        break;
+    case CK_SHA256:
+        memcpy(raw, sha256, 32);
+        n = 32;
+        break;
+    default: break;
+    }
+    hf_base64_encode(out, raw, (size_t)n);
+}
+
+/* Everything has been read: check every digest the request declared. */
+static int finish(s3req_t *q)
+{
+    s3_body_t *b = &q->body;
+    uint8_t md5[16] = {0}, sha256[32] = {0}, sha1[20] = {0};
+    unsigned which = b->hs.which;
+    hf_hashset_final(&b->hs, (which & HF_HS_MD5) ? md5 : NULL,
+                     (which & HF_HS_SHA256) ? sha256 : NULL, (which & HF_HS_SHA1) ? sha1 : NULL);
+    b->hs_open = false;
+    b->done = true;
+    if (b->got != b->declared)
+        return s3_fail(q, S3E_IncompleteBody, "The body had %llu bytes where %llu were declared.",
+                       (unsigned long long)b->got, (unsigned long long)b->declared);
+    if (b->verify_sha256 && !hf_ct_equal(sha256, q->auth.payload_sha256, 32))
+        return s3_fail(q, S3E_XAmzContentSHA256Mismatch, NULL);
+    const char *md5h = s3_header(q, "content-md5");
+    if (md5h) {
+        unsigned char want[16];
+        hf_base64_decode(want, sizeof want, md5h, strlen(md5h));
+        if (memcmp(want, md5, 16) != 0)
+            return s3_fail(q, S3E_BadDigest, "The Content-MD5 you specified did not match what we received.");
+    }
+    if (b->ck) {
+        const char *want = b->ck_value;
+        if (b->ck_in_trailer) {
+            const hf_str_t *t = hf_awschunked_trailer(&b->ac, b->ck_header);
+            if (!t)
+                return s3_fail(q, S3E_InvalidRequest, "The trailer %s was declared but not sent.",
+                               b->ck_header);
+            want = hf_arena_strndup(q->a, t->p, t->n);
+            int i = ck_index(b->ck);
+            if (!want || !ck_value_ok(i, want))
+                return s3_fail(q, S3E_InvalidRequest, "Value for %s trailing header is invalid.",
+                               b->ck_header);
+        }
+        char got[64];
+        checksum_value(b, sha256, sha1, got);
+        if (strcmp(got, want) != 0)
+            return s3_fail(q, S3E_BadDigest, "The %s you specified did not match the calculated checksum.",
+                           cksums[ck_index(b->ck)].sdk_name);
+    }
+    /* Keep the MD5 for the caller (ETag). */
+    memcpy(q->body.md5_out, md5, 16);
+    return 0;
+}
+
+static int read_error(s3req_t *q, long rc)
+{
+    switch (rc) {
+    case HF_E_TIMEOUT: return s3_fail(q, S3E_RequestTimeout, NULL);
+    case HF_E_AUTH:
+        return s3_fail(q, S3E_SignatureDoesNotMatch,
+                       "A chunk signature of the aws-chunked body does not match.");
+    case HF_E_TOOBIG:
+    case HF_E_PROTO:
+        if (q->body.aws_chunked)
+            return s3_fail(q, S3E_InvalidRequest, "The aws-chunked body is malformed: %s.",
+                           q->body.ac.why ? q->body.ac.why : "bad framing");
+        return s3_fail(q, S3E_IncompleteBody, NULL);
+    default: return s3_fail(q, S3E_IncompleteBody, NULL);
+    }
+}
+
+long s3_body_read(s3req_t *q, void *buf, size_t n)
+{
+    s3_body_t *b = &q->body;
+    if (!b->open || b->done)
+        return 0;
+    for (;;) {
+        size_t made = 0;
+        if (b->aws_chunked) {
+            if (b->rawpos < b->rawlen) {
+                size_t used = 0;
+                int rc = hf_awschunked_decode(&b->ac, b->raw + b->rawpos, b->rawlen - b->rawpos,
+                                              &used, buf, n, &made);
+                if (rc)
+                    return read_error(q, rc);
+                b->rawpos += used;
+            }
+            if (made == 0 && hf_awschunked_done(&b->ac)) {
+                if (b->rawpos < b->rawlen || !hf_req_body_done(q->r)) {
+                    /* Bytes after the final chunk inside Content-Length. */
+                    char extra;
+                    if (b->rawpos < b->rawlen || hf_req_read(q->r, &extra, 1) != 0)
+                        return s3_fail(q, S3E_InvalidRequest,
+                                       "Unexpected data after the end of the aws-chunked body.");
+                }
+                return finish(q) ? -1 : 0;
+            }
+            if (made == 0) {
+                ssize_t k = hf_req_read(q->r, b->raw, HF_IO_BUF);
+                if (k < 0)
+                    return read_error(q, k);
+                if (k == 0) {
+                    /* Input ended: some SDKs end right after the final
+                     * "0\r\n"; the decoder decides whether that is a
+                     * complete body. */
+                    int rc = hf_awschunked_finish(&b->ac);
+                    if (rc)
+                        return rc == HF_E_PROTO
+                                   ? s3_fail(q, S3E_IncompleteBody,
+                                             "The aws-chunked body ended before its final chunk.")
+                                   : read_error(q, rc);
+                    continue;
+                }
+                b->rawpos = 0;
+                b->rawlen = (size_t)k;
+                continue;
+            }
+        } else {
+            ssize_t k = hf_req_read(q->r, buf, n);
+            if (k < 0)
+                return read_error(q, k);
+            if (k == 0)
+                return finish(q) ? -1 : 0;
+            made = (size_t)k;
+        }
+        b->got += made;
+        if (b->got > b->declared)
+            return s3_fail(q, S3E_InvalidRequest,
+                           "The body is longer than x-amz-decoded-content-length.");
+        hf_hashset_update(&b->hs, buf, made);
+        return (long)made;
+    }
+}
+
+int s3_body_read_all(s3req_t *q, hf_buf_t *out, size_t max)
+{
+    hf_buf_init(out, max);
+    if (q->body.declared > max)
+        return s3_fail(q, S3E_MalformedXML, "The request body is larger than %zu bytes.", max);
+    for (;;) {
+        char *p = hf_buf_reserve(out, 16 * 1024);
+        if (!p)
+            return s3_fail(q, S3E_MalformedXML, "The request body is larger than %zu bytes.", max);
+        long k = s3_body_read(q, p, 16 * 1024 < max - out->len ? 16 * 1024 : max - out->len);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            return 0;
+        hf_buf_commit(out, (size_t)k);
+    }
+}
+
+void s3_body_md5(s3req_t *q, uint8_t md5[16])
+{
+    memcpy(md5, q->body.md5_out, 16);
+}
+
+void s3_body_close(s3req_t *q)
+{
+    s3_body_t *b = &q->body;
+    if (!b->open)
+        return;
+    if (b->hs_open)
+        hf_hashset_free(&b->hs);
+    if (b->aws_chunked)
+        hf_awschunked_free(&b->ac);
+    b->open = false;
+    b->hs_open = false;
+}
+
+/* ---- receiving into storage ---- */
+
+int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, s3_data_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!s3_body_length_known(q))
+        return s3_fail(q, S3E_MissingContentLength, NULL);
+    if (s3_body_open(q, true, max_len))
+        return -1;
+    uint64_t len = q->body.declared;
+    if (allow_inline && len <= HF_INLINE_MAX) {
+        uint8_t *data = hf_arena_alloc(q->a, len ? len : 1);
+        if (!data)
+            return s3_fail(q, S3E_InternalError, NULL);
+        uint64_t got = 0;
+        for (;;) {
+            long k = s3_body_read(q, data + got, len - got);
+            if (k < 0)
+                return -1;
+            if (k == 0)
+                break;
+            got += (uint64_t)k;
+        }
+        out->is_inline = true;
+        out->inline_data = data;
+        out->inline_len = (uint32_t)got;
+        out->size = got;
+        s3_body_md5(q, out->md5);
+        return 0;
+    }
+    hf_blob_writer_t *w = NULL;
+    int rc = hf_blob_writer_open(q->s3->chunks, &w);
+    if (rc)
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    char *buf = hf_arena_alloc(q->a, HF_IO_BUF);
+    if (!buf) {
+        hf_blob_writer_abort(w);
+        return s3_fail(q, S3E_InternalError, NULL);
+    }
+    out->blob = *hf_blob_writer_id(w);
+    for (;;) {
+        long k = s3_body_read(q, buf, HF_IO_BUF);
+        if (k < 0) {
+            hf_blob_writer_abort(w);
+            return -1;
+        }
+        if (k == 0)
+            break;
+        rc = hf_blob_write(w, buf, (size_t)k);
+        if (rc) {
+            hf_blob_writer_abort(w);
+            hf_log_error("msg=\"blob write failed\" request_id=%s err=\"%s\"", q->r->id,
+                         hf_strerror(rc));
+            return s3_fail(q, hf_s3_err_from(rc), NULL);
+        }
+    }
+    uint64_t size = 0;
+    rc = hf_blob_writer_finish(w, &size);
+    if (rc) {
+        hf_log_error("msg=\"blob finish failed\" request_id=%s err=\"%s\"", q->r->id,
+                     hf_strerror(rc));
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    }
+    out->have_blob = true;
+    out->size = size;
+    s3_body_md5(q, out->md5);
+    return 0;
+}
+
+void s3_data_discard(s3req_t *q, s3_data_t *d)
+{
+    if (d->have_blob) {
+        hf_chunk_release(q->s3->chunks, &d->blob, d->size);
+        d->have_blob = false;
+    }
+}

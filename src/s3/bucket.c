@@ -1,0 +1,333 @@
+/*
+ * bucket.c -- bucket operations: ListBuckets, CreateBucket, HeadBucket,
+ * DeleteBucket, GetBucketLocation, and the read-only views of settings
+ * holdfast does not let anyone change yet (versioning, ACL), which answer
+ * with the state that is actually in force.
+ */
+#include "s3/internal.h"
+
+#include "base/err.h"
+#include "base/str.h"
+#include "base/time.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int hf_s3_bucket_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < HF_BUCKET_NAME_MIN || n > HF_BUCKET_NAME_MAX)
+        return 0;
+    bool all_digits_dots = true;
+    int dots = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool lower = c >= 'a' && c <= 'z', digit = c >= '0' && c <= '9';
+        if (!lower && !digit && c != '.' && c != '-')
+            return 0;
+        if (c == '.') {
+            dots++;
+            if (i > 0 && name[i - 1] == '.')
+                return 0;
+        }
+        if (!digit && c != '.')
+            all_digits_dots = false;
+    }
+    char first = name[0], last = name[n - 1];
+    if (!((first >= 'a' && first <= 'z') || (first >= '0' && first <= '9')))
+        return 0;
+    if (!((last >= 'a' && last <= 'z') || (last >= '0' && last <= '9')))
+        return 0;
+    if (all_digits_dots && dots == 3)
+        return 0; /* looks like an IPv4 address */
+    static const char *const bad_prefix[] = {"xn--", "sthree-", "amzn-s3-demo-", NULL};
+    static const char *const bad_suffix[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3",
+                                             "--table-s3", NULL};
+    for (int i = 0; bad_prefix[i]; i++)
+        if (strncmp(name, bad_prefix[i], strlen(bad_prefix[i])) == 0)
+            return 0;
+    for (int i = 0; bad_suffix[i]; i++) {
+        size_t l = strlen(bad_suffix[i]);
+        if (n >= l && strcmp(name + n - l, bad_suffix[i]) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+void op_list_buckets(s3req_t *q)
+{
+    const char *prefix = s3_param(q, "prefix");
+    const char *token = s3_param(q, "continuation-token");
+    const char *region = s3_param(q, "bucket-region");
+    uint32_t max;
+    if (s3_param_uint(q, "max-buckets", HF_BUCKETS_PER_USER_MAX, HF_BUCKETS_PER_USER_MAX, &max))
+        return;
+    if (s3_param(q, "max-buckets") && max == 0) {
+        s3_fail(q, S3E_InvalidArgument, "max-buckets must be between 1 and %d.",
+                HF_BUCKETS_PER_USER_MAX);
+        return;
+    }
+    hf_bucket_t *bs = NULL;
+    size_t n = 0;
+    int rc = hf_meta_bucket_list(q->s3->meta, q->user.id, q->a, &bs, &n);
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    hf_buf_t b;
+    hf_buf_init(&b, HF_RESP_XML_MAX);
+    hf_xml_decl(&b);
+    hf_xml_open_ns(&b, "ListAllMyBucketsResult");
+    s3_owner_xml(q, &b, q->user.id);
+    hf_xml_open(&b, "Buckets");
+    uint32_t shown = 0;
+    const char *last = NULL;
+    bool more = false;
+    const char *my_region = q->s3->region;
+    for (size_t i = 0; i < n; i++) {
+        const hf_bucket_t *bk = &bs[i];
+        if (prefix && strncmp(bk->name, prefix, strlen(prefix)) != 0)
+            continue;
+        if (token && strcmp(bk->name, token) <= 0)
+            continue;
+        if (region && strcmp(region, my_region) != 0)
+            continue;
+        if (shown == max) {
+            more = true;
+            break;
+        }
+        char date[32];
+        hf_time_iso8601(date, bk->created);
+        hf_xml_open(&b, "Bucket");
+        hf_xml_elem_str(&b, "Name", bk->name);
+        hf_xml_elem_str(&b, "CreationDate", date);
+        hf_xml_elem_str(&b, "BucketRegion", my_region);
+        hf_xml_close(&b, "Bucket");
+        last = bk->name;
+        shown++;
+    }
+    hf_xml_close(&b, "Buckets");
+    if (more && last)
+        hf_xml_elem_str(&b, "ContinuationToken", last);
+    if (prefix)
+        hf_xml_elem_str(&b, "Prefix", prefix);
+    hf_xml_close(&b, "ListAllMyBucketsResult");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}
+
+/* CreateBucketConfiguration: only LocationConstraint means anything here. */
+static int read_create_config(s3req_t *q, char *region, size_t cap)
+{
+    region[0] = '\0';
+    if (hf_req_content_length(q->r) <= 0 && !s3_streaming(q))
+        return 0;
+    if (s3_body_open(q, false, HF_XML_BODY_MAX))
+        return -1;
+    hf_buf_t body;
+    if (s3_body_read_all(q, &body, HF_XML_BODY_MAX)) {
+        hf_buf_free(&body);
+        return -1;
+    }
+    if (body.len == 0) {
+        hf_buf_free(&body);
+        return 0;
+    }
+    hf_xml_node_t *root;
+    int rc = hf_xml_parse(body.data, body.len, q->a, &root);
+    hf_buf_free(&body);
+    if (rc || strcmp(root->name, "CreateBucketConfiguration") != 0)
+        return s3_fail(q, S3E_MalformedXML, NULL);
+    for (hf_xml_node_t *c = root->child; c; c = c->next) {
+        if (strcmp(c->name, "LocationConstraint") == 0) {
+            snprintf(region, cap, "%s", c->text ? c->text : "");
+        } else {
+            char what[96];
+            snprintf(what, sizeof what, "CreateBucketConfiguration/%.60s", c->name);
+            return s3_not_implemented(q, what);
+        }
+    }
+    return 0;
+}
+
+void op_create_bucket(s3req_t *q)
+{
+    if (!hf_s3_bucket_name_valid(q->bucket)) {
+        s3_fail(q, S3E_InvalidBucketName, "The specified bucket is not valid: bucket names are 3 to "
+                                          "63 lower-case letters, digits, dots and hyphens.");
+        return;
+    }
+    const char *lock = s3_header(q, "x-amz-bucket-object-lock-enabled");
+    if (lock && strcasecmp(lock, "true") == 0) {
+        s3_not_implemented(q, "Object Lock (x-amz-bucket-object-lock-enabled)");
+        return;
+    }
+    const char *own = s3_header(q, "x-amz-object-ownership");
+    if (own && strcmp(own, "BucketOwnerEnforced") != 0) {
+        s3_not_implemented(q, "Object ownership other than BucketOwnerEnforced");
+        return;
+    }
+    char region[HF_REGION_MAX + 1];
+    if (read_create_config(q, region, sizeof region))
+        return;
+    if (region[0] && strcmp(region, q->s3->region) != 0) {
+        s3_fail(q, S3E_IllegalLocationConstraintException,
+                "The %s location constraint is incompatible with the region this server serves "
+                "(%s).", region, q->s3->region);
+        return;
+    }
+    hf_bucket_t *mine = NULL;
+    size_t n = 0;
+    if (hf_meta_bucket_list(q->s3->meta, q->user.id, q->a, &mine, &n) == HF_OK &&
+        n >= HF_BUCKETS_PER_USER_MAX) {
+        s3_fail(q, S3E_TooManyBuckets, "You have attempted to create more buckets than allowed (%d).",
+                HF_BUCKETS_PER_USER_MAX);
+        return;
+    }
+    hf_bucket_t b = {0};
+    snprintf(b.name, sizeof b.name, "%s", q->bucket);
+    snprintf(b.region, sizeof b.region, "%s", region);
+    b.owner = q->user.id;
+    int rc = hf_meta_bucket_create(q->s3->meta, &b);
+    if (rc == HF_E_EXISTS) {
+        s3_fail(q, b.owner == q->user.id ? S3E_BucketAlreadyOwnedByYou : S3E_BucketAlreadyExists,
+                NULL);
+        return;
+    }
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    s3_common_headers(q);
+    hf_resp_headerf(q->r, "Location", "/%s", q->bucket);
+    hf_resp_send(q->r, 200, NULL, 0);
+}
+
+void op_head_bucket(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    s3_common_headers(q);
+    hf_resp_header(q->r, "x-amz-bucket-region", q->s3->region);
+    hf_resp_send(q->r, 200, NULL, 0);
+}
+
+void op_delete_bucket(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    int rc = hf_meta_bucket_delete(q->s3->meta, &q->b);
+    if (rc == HF_E_CONFLICT) {
+        s3_fail(q, S3E_BucketNotEmpty, NULL);
+        return;
+    }
+    if (rc == HF_E_NOTFOUND) {
+        s3_fail(q, S3E_NoSuchBucket, NULL);
+        return;
+    }
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    s3_common_headers(q);
+    hf_resp_send(q->r, 204, NULL, 0);
+}
+
+void op_get_bucket_location(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    hf_buf_t b;
+    hf_buf_init(&b, 4096);
+    hf_xml_decl(&b);
+    /* S3 reports us-east-1 as an empty constraint. */
+    const char *r = q->s3->region;
+    hf_buf_puts(&b, "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    if (strcmp(r, "us-east-1") != 0)
+        hf_xml_text(&b, r, strlen(r));
+    hf_xml_close(&b, "LocationConstraint");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}
+
+void op_get_bucket_versioning(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    /* Versioning has never been enabled on any bucket: S3 answers with an
+     * empty configuration in that state. */
+    hf_buf_t b;
+    hf_buf_init(&b, 4096);
+    hf_xml_decl(&b);
+    hf_buf_puts(&b, "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}
+
+/* No bucket can have a policy or CORS rules yet (setting them answers
+ * NotImplemented), so reading them gives S3's answer for "none set". */
+void op_get_bucket_policy(s3req_t *q)
+{
+    if (s3_load_bucket(q) == 0)
+        s3_fail(q, S3E_NoSuchBucketPolicy, NULL);
+}
+
+void op_get_bucket_cors(s3req_t *q)
+{
+    if (s3_load_bucket(q) == 0)
+        s3_fail(q, S3E_NoSuchCORSConfiguration, NULL);
+}
+
+/* The access policy in force: the owner has full control, nobody else has
+ * anything (ACLs cannot be changed yet). */
+static void send_owner_acl(s3req_t *q, uint64_t owner)
+{
+    hf_buf_t b;
+    hf_buf_init(&b, 8192);
+    hf_xml_decl(&b);
+    hf_xml_open_ns(&b, "AccessControlPolicy");
+    s3_owner_xml(q, &b, owner);
+    hf_xml_open(&b, "AccessControlList");
+    hf_buf_puts(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                    "xsi:type=\"CanonicalUser\">");
+    hf_user_t u;
+    const hf_user_t *p = &q->user;
+    if (owner != q->user.id && hf_meta_user_by_id(q->s3->meta, owner, &u) == HF_OK)
+        p = &u;
+    hf_xml_elem_str(&b, "ID", p->canonical_id);
+    hf_xml_elem_str(&b, "DisplayName", p->name);
+    hf_buf_puts(&b, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>");
+    hf_xml_close(&b, "AccessControlList");
+    hf_xml_close(&b, "AccessControlPolicy");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}
+
+void op_get_bucket_acl(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    send_owner_acl(q, q->b.owner);
+}
+
+void op_get_object_acl(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    if (s3_param(q, "versionId") && strcmp(s3_param(q, "versionId"), "null") != 0) {
+        s3_fail(q, S3E_InvalidArgument, "Invalid version id specified");
+        return;
+    }
+    hf_obj_t o;
+    int rc = hf_meta_obj_get(q->s3->meta, q->b.id, q->key, q->keylen, q->a, &o);
+    if (rc == HF_E_NOTFOUND) {
+        s3_fail(q, S3E_NoSuchKey, NULL);
+        return;
+    }
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    send_owner_acl(q, o.owner);
+}

@@ -1,0 +1,496 @@
+/*
+ * multipart.c -- CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+ * AbortMultipartUpload, ListParts, ListMultipartUploads.
+ *
+ * Each part is stored as its own durable blob when it is uploaded; Complete
+ * copies no data: the object record lists the parts' blobs in order, and
+ * their references move from the part records to the object in one
+ * metadata transaction (meta.h). A part re-uploaded between the moment we
+ * validate the client's list and the commit is caught there (InvalidPart),
+ * so a completed object never mixes parts the client did not name.
+ *
+ * Upload ids are the 16-byte meta ids in lower-case hex.
+ */
+#include "s3/internal.h"
+
+#include "base/err.h"
+#include "base/str.h"
+#include "base/time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int parse_upload_id(s3req_t *q, uint8_t id[16])
+{
+    const char *v = s3_param(q, "uploadId");
+    if (!v || strlen(v) != 32 || hf_hex_decode(id, v, 16) != HF_OK)
+        return s3_fail(q, S3E_NoSuchUpload, NULL);
+    return 0;
+}
+
+static int load_upload(s3req_t *q, uint8_t id[16], hf_upload_t *u)
+{
+    if (parse_upload_id(q, id))
+        return -1;
+    int rc = hf_meta_upload_get(q->s3->meta, q->b.id, q->key, q->keylen, id, q->a, u);
+    if (rc == HF_E_NOTFOUND)
+        return s3_fail(q, S3E_NoSuchUpload, NULL);
+    if (rc)
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    return 0;
+}
+
+void op_create_upload(s3req_t *q)
+{
+    if (s3_load_bucket(q) || s3_refuse_conditional_write(q))
+        return;
+    /* The algorithm the client will use for its parts: each part's checksum
+     * is verified when it is uploaded. The object-level composite checksum
+     * is not computed yet (docs/compatibility.md). */
+    const char *alg = s3_header(q, "x-amz-checksum-algorithm");
+    if (alg) {
+        static const char *const algs[] = {"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", NULL};
+        bool ok = false;
+        for (int i = 0; algs[i]; i++)
+            ok = ok || strcasecmp(alg, algs[i]) == 0;
+        if (!ok) {
+            s3_fail(q, S3E_InvalidRequest, "Value for x-amz-checksum-algorithm header is invalid.");
+            return;
+        }
+    }
+    if (hf_http_find(&q->r->http, "x-amz-checksum-type")) {
+        s3_not_implemented(q, "Multipart checksum types (x-amz-checksum-type)");
+        return;
+    }
+    hf_upload_t u;
+    memset(&u, 0, sizeof u);
+    if (s3_collect_meta(q, &u.tmpl))
+        return;
+    u.initiated = hf_time_now();
+    u.owner = q->user.id;
+    int rc = hf_meta_upload_create(q->s3->meta, &q->b, q->key, q->keylen, &u);
+    if (rc) {
+        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
+        return;
+    }
+    char id[33];
+    hf_hex_encode(id, u.id, 16);
+    if (alg)
+        hf_resp_header(q->r, "x-amz-checksum-algorithm", alg);
+    hf_buf_t b;
+    hf_buf_init(&b, 16 * 1024);
+    hf_xml_decl(&b);
+    hf_xml_open_ns(&b, "InitiateMultipartUploadResult");
+    hf_xml_elem_str(&b, "Bucket", q->bucket);
+    hf_xml_elem(&b, "Key", q->key, q->keylen);
+    hf_xml_elem_str(&b, "UploadId", id);
+    hf_xml_close(&b, "InitiateMultipartUploadResult");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}
+
+void op_upload_part(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    const char *pn = s3_param(q, "partNumber");
+    uint64_t num = 0;
+    if (!pn || hf_parse_u64(pn, strlen(pn), &num) != HF_OK || num < 1 || num > HF_PART_NUMBER_MAX) {
+        s3_fail(q, S3E_InvalidArgument, "Part number must be an integer between 1 and %d, inclusive",
+                HF_PART_NUMBER_MAX);
+        return;
+    }
+    uint8_t id[16];
+    hf_upload_t u;
+    if (load_upload(q, id, &u))
+        return;
+    s3_data_t d;
+    if (s3_receive(q, false, HF_PART_MAX_SIZE, &d))
+        return;
+    hf_part_t p = {0};
+    p.number = (uint32_t)num;
+    p.blob = d.blob;
+    p.size = d.size;
+    memcpy(p.etag, d.md5, 16);
+    p.mtime = hf_time_now();
+    int rc = hf_meta_part_put(q->s3->meta, q->b.id, q->key, q->keylen, id, &p);
+    if (rc) {
+        s3_data_discard(q, &d);
+        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchUpload : hf_s3_err_from(rc), NULL);
+        return;
+    }
+    char etag[48];
+    s3_etag(etag, p.etag, 0);
+    s3_common_headers(q);
+    hf_resp_header(q->r, "ETag", etag);
+    if (q->body.ck && q->body.ck_value)
+        hf_resp_header(q->r, q->body.ck_header, q->body.ck_value);
+    hf_resp_send(q->r, 200, NULL, 0);
+}
+
+/* Every recorded part of upload id, in order (at most HF_PART_NUMBER_MAX). */
+static int all_parts(s3req_t *q, const uint8_t id[16], hf_part_t **out, uint32_t *n)
+{
+    hf_part_t *all = hf_arena_alloc(q->a, sizeof *all * HF_PART_NUMBER_MAX);
+    if (!all)
+        return -ENOMEM;
+    uint32_t total = 0, after = 0;
+    for (;;) {
+        hf_part_t *page;
+        uint32_t k;
+        bool more;
+        int rc = hf_meta_part_list(q->s3->meta, id, after, HF_LIST_PAGE_MAX, q->a, &page, &k, &more);
+        if (rc)
+            return rc;
+        for (uint32_t i = 0; i < k && total < HF_PART_NUMBER_MAX; i++)
+            all[total++] = page[i];
+        if (!more || k == 0)
+            break;
+        after = page[k - 1].number;
+    }
+    *out = all;
+    *n = total;
+    return HF_OK;
+}
+
+/* An ETag as a client echoes it: quotes optional. */
+static int etag_text_to_md5(const char *s, uint8_t md5[16])
+{
+    size_t n = strlen(s);
+    while (n && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        n--;
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        s++;
+        n -= 2;
+    }
+    if (n != 32)
+        return HF_E_INVAL;
+    return hf_hex_decode(md5, s, 16);
+}
+
+void op_complete_upload(s3req_t *q)
+{
+    if (s3_load_bucket(q) || s3_refuse_conditional_write(q))
+        return;
+    uint8_t id[16];
+    hf_upload_t u;
+    if (load_upload(q, id, &u))
+        return;
+    if (s3_body_open(q, false, HF_XML_BODY_MAX))
+        return;
+    hf_buf_t body;
+    if (s3_body_read_all(q, &body, HF_XML_BODY_MAX)) {
+        hf_buf_free(&body);
+        return;
+    }
+    hf_xml_node_t *root;
+    int rc = hf_xml_parse(body.data ? body.data : "", body.len, q->a, &root);
+    hf_buf_free(&body);
+    if (rc || strcmp(root->name, "CompleteMultipartUpload") != 0) {
+        s3_fail(q, S3E_MalformedXML, NULL);
+        return;
+    }
+    uint32_t n = 0;
+    for (hf_xml_node_t *p = hf_xml_child(root, "Part"); p; p = hf_xml_next(p))
+        n++;
+    if (n == 0) {
+        s3_fail(q, S3E_MalformedXML, "You must specify at least one part");
+        return;
+    }
+    if (n > HF_PART_NUMBER_MAX) {
+        s3_fail(q, S3E_MalformedXML, "At most %d parts may be listed.", HF_PART_NUMBER_MAX);
+        return;
+    }
+    hf_part_t *recorded;
+    uint32_t nrec;
+    rc = all_parts(q, id, &recorded, &nrec);
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    hf_obj_part_t *parts = hf_arena_calloc(q->a, sizeof *parts * n);
+    uint8_t *md5s = hf_arena_alloc(q->a, 16 * (size_t)n);
+    if (!parts || !md5s) {
+        s3_fail(q, S3E_InternalError, NULL);
+        return;
+    }
+    uint32_t i = 0, prev = 0, r = 0;
+    uint64_t total = 0;
+    for (hf_xml_node_t *p = hf_xml_child(root, "Part"); p; p = hf_xml_next(p), i++) {
+        const char *ns = hf_xml_child_text(p, "PartNumber");
+        const char *es = hf_xml_child_text(p, "ETag");
+        uint64_t num;
+        uint8_t md5[16];
+        if (!ns || !es || hf_parse_u64(ns, strlen(ns), &num) != HF_OK || num < 1 ||
+            num > HF_PART_NUMBER_MAX) {
+            s3_fail(q, S3E_MalformedXML, "Every Part needs a PartNumber (1-%d) and an ETag.",
+                    HF_PART_NUMBER_MAX);
+            return;
+        }
+        if (num <= prev) {
+            s3_fail(q, S3E_InvalidPartOrder, NULL);
+            return;
+        }
+        prev = (uint32_t)num;
+        while (r < nrec && recorded[r].number < num)
+            r++;
+        if (r == nrec || recorded[r].number != num || etag_text_to_md5(es, md5) != HF_OK ||
+            memcmp(md5, recorded[r].etag, 16) != 0) {
+            s3_fail(q, S3E_InvalidPart, "Part %" PRIu64 " was not uploaded, or its ETag does not match.",
+                    num);
+            return;
+        }
+        parts[i].blob = recorded[r].blob;
+        parts[i].size = recorded[r].size;
+        parts[i].number = (uint32_t)num;
+        memcpy(parts[i].etag, recorded[r].etag, 16);
+        memcpy(md5s + 16 * (size_t)i, recorded[r].etag, 16);
+        total += recorded[r].size;
+    }
+    for (i = 0; i + 1 < n; i++)
+        if (parts[i].size < HF_PART_MIN_SIZE) {
+            s3_fail(q, S3E_EntityTooSmall,
+                    "Part %" PRIu32 " is %" PRIu64 " bytes; every part but the last must be at least %llu bytes.",
+                    parts[i].number, parts[i].size, (unsigned long long)HF_PART_MIN_SIZE);
+            return;
+        }
+    if (total > HF_OBJECT_MAX) {
+        s3_fail(q, S3E_EntityTooLarge, NULL);
+        return;
+    }
+    hf_obj_t o = u.tmpl;
+    o.flags = HF_OBJ_MULTIPART;
+    o.size = total;
+    o.mtime = hf_time_now();
+    o.hlc = hf_meta_hlc_next(q->s3->meta);
+    o.origin = hf_meta_node_id(q->s3->meta);
+    hf_md5(md5s, 16 * (size_t)n, o.etag);
+    o.etag_parts = n;
+    o.owner = q->user.id;
+    o.inline_data = NULL;
+    o.inline_len = 0;
+    o.parts = parts;
+    o.nparts = n;
+    memset(o.version, 0, sizeof o.version);
+    rc = hf_meta_upload_complete(q->s3->meta, &q->b, q->key, q->keylen, id, &o);
+    if (rc == HF_E_CONFLICT) {
+        s3_fail(q, S3E_InvalidPart, "A part was uploaded again while the upload was completing.");
+        return;
+    }
+    if (rc == HF_E_NOTFOUND) {
+        s3_fail(q, S3E_NoSuchUpload, NULL);
+        return;
+    }
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    char etag[48];
+    s3_etag(etag, o.etag, n);
+    const hf_http_header_t *host = hf_http_find(&q->r->http, "host");
+    hf_buf_t b;
+    hf_buf_init(&b, 16 * 1024);
+    hf_xml_decl(&b);
+    hf_xml_open_ns(&b, "CompleteMultipartUploadResult");
+    hf_xml_open(&b, "Location");
+    hf_buf_puts(&b, "http://");
+    if (host)
+        hf_xml_text(&b, host->value.p, host->value.n);
+    hf_xml_text(&b, q->resource, strlen(q->resource));
+    hf_xml_close(&b, "Location");
+    hf_xml_elem_str(&b, "Bucket", q->bucket);
+    hf_xml_elem(&b, "Key", q->key, q->keylen);
+    hf_xml_elem_str(&b, "ETag", etag);
+    hf_xml_close(&b, "CompleteMultipartUploadResult");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}
+
+void op_abort_upload(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    uint8_t id[16];
+    if (parse_upload_id(q, id))
+        return;
+    int rc = hf_meta_upload_abort(q->s3->meta, &q->b, q->key, q->keylen, id);
+    if (rc == HF_E_NOTFOUND) {
+        s3_fail(q, S3E_NoSuchUpload, NULL);
+        return;
+    }
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    s3_common_headers(q);
+    hf_resp_send(q->r, 204, NULL, 0);
+}
+
+static void initiator_owner(s3req_t *q, hf_buf_t *b, uint64_t uid)
+{
+    /* The same user initiated and owns an upload. */
+    size_t mark = b->len;
+    s3_owner_xml(q, b, uid);
+    /* Reuse the rendered <Owner>...</Owner> as <Initiator>. */
+    const char *own = b->data + mark;
+    size_t olen = b->len - mark;
+    char *copy = hf_arena_strndup(q->a, own, olen);
+    b->len = mark;
+    b->data[mark] = '\0';
+    if (!copy)
+        return;
+    hf_buf_puts(b, "<Initiator>");
+    hf_buf_append(b, copy + strlen("<Owner>"), olen - strlen("<Owner></Owner>"));
+    hf_buf_puts(b, "</Initiator>");
+    hf_buf_append(b, copy, olen);
+}
+
+void op_list_parts(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    uint8_t id[16];
+    hf_upload_t u;
+    if (load_upload(q, id, &u))
+        return;
+    uint32_t max, marker;
+    if (s3_param_uint(q, "max-parts", HF_LIST_PAGE_MAX, HF_LIST_PAGE_MAX, &max) ||
+        s3_param_uint(q, "part-number-marker", 0, HF_PART_NUMBER_MAX, &marker))
+        return;
+    hf_part_t *parts = NULL;
+    uint32_t n = 0;
+    bool more = false;
+    if (max > 0) {
+        int rc = hf_meta_part_list(q->s3->meta, id, marker, max, q->a, &parts, &n, &more);
+        if (rc) {
+            s3_fail(q, hf_s3_err_from(rc), NULL);
+            return;
+        }
+    }
+    char idhex[33];
+    hf_hex_encode(idhex, id, 16);
+    hf_buf_t b;
+    hf_buf_init(&b, HF_RESP_XML_MAX);
+    hf_xml_decl(&b);
+    hf_xml_open_ns(&b, "ListPartsResult");
+    hf_xml_elem_str(&b, "Bucket", q->bucket);
+    hf_xml_elem(&b, "Key", q->key, q->keylen);
+    hf_xml_elem_str(&b, "UploadId", idhex);
+    initiator_owner(q, &b, u.owner);
+    hf_xml_elem_str(&b, "StorageClass", "STANDARD");
+    hf_xml_elem_u64(&b, "PartNumberMarker", marker);
+    if (n)
+        hf_xml_elem_u64(&b, "NextPartNumberMarker", parts[n - 1].number);
+    hf_xml_elem_u64(&b, "MaxParts", max);
+    hf_xml_elem_bool(&b, "IsTruncated", more);
+    for (uint32_t i = 0; i < n; i++) {
+        char date[32], etag[48];
+        hf_time_iso8601(date, parts[i].mtime);
+        s3_etag(etag, parts[i].etag, 0);
+        hf_xml_open(&b, "Part");
+        hf_xml_elem_u64(&b, "PartNumber", parts[i].number);
+        hf_xml_elem_str(&b, "LastModified", date);
+        hf_xml_elem_str(&b, "ETag", etag);
+        hf_xml_elem_u64(&b, "Size", parts[i].size);
+        hf_xml_close(&b, "Part");
+    }
+    hf_xml_close(&b, "ListPartsResult");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}
+
+void op_list_uploads(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    const char *prefix = s3_param(q, "prefix");
+    const char *delim = s3_param(q, "delimiter");
+    const char *key_marker = s3_param(q, "key-marker");
+    const char *id_marker = s3_param(q, "upload-id-marker");
+    int url = s3_encoding_type(q);
+    if (url < 0)
+        return;
+    uint32_t max;
+    if (s3_param_uint(q, "max-uploads", HF_LIST_PAGE_MAX, HF_LIST_PAGE_MAX, &max))
+        return;
+    uint8_t idm[16];
+    hf_upload_list_req_t rq = {0};
+    rq.bucket_id = q->b.id;
+    rq.prefix = (hf_str_t){prefix ? prefix : "", prefix ? strlen(prefix) : 0};
+    rq.delimiter = (hf_str_t){delim ? delim : "", delim ? strlen(delim) : 0};
+    rq.key_marker = (hf_str_t){key_marker ? key_marker : "", key_marker ? strlen(key_marker) : 0};
+    if (id_marker && *id_marker && key_marker) {
+        /* S3 ignores upload-id-marker without key-marker. */
+        if (strlen(id_marker) != 32 || hf_hex_decode(idm, id_marker, 16) != HF_OK) {
+            s3_fail(q, S3E_InvalidArgument, "Invalid uploadId marker");
+            return;
+        }
+        rq.upload_id_marker = idm;
+    }
+    rq.max_uploads = max;
+    hf_upload_list_res_t res;
+    int rc = hf_meta_upload_list(q->s3->meta, &rq, q->a, &res);
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    hf_buf_t b;
+    hf_buf_init(&b, HF_RESP_XML_MAX);
+    hf_xml_decl(&b);
+    hf_xml_open_ns(&b, "ListMultipartUploadsResult");
+    hf_xml_elem_str(&b, "Bucket", q->bucket);
+#define ENC(name, s, n)                                                                      \
+    do {                                                                                     \
+        if (url)                                                                             \
+            hf_xml_elem_str(&b, name, s3_urlenc(q, (s), (n)));                               \
+        else                                                                                 \
+            hf_xml_elem(&b, name, (s), (n));                                                 \
+    } while (0)
+    ENC("KeyMarker", key_marker ? key_marker : "", key_marker ? strlen(key_marker) : 0);
+    hf_xml_elem_str(&b, "UploadIdMarker", rq.upload_id_marker ? id_marker : "");
+    if (res.truncated) {
+        ENC("NextKeyMarker", res.next_key.p, res.next_key.n);
+        char nid[33] = "";
+        if (res.has_next_upload_id)
+            hf_hex_encode(nid, res.next_upload_id, 16);
+        hf_xml_elem_str(&b, "NextUploadIdMarker", nid);
+    }
+    if (prefix)
+        ENC("Prefix", prefix, strlen(prefix));
+    if (delim)
+        ENC("Delimiter", delim, strlen(delim));
+    hf_xml_elem_u64(&b, "MaxUploads", max);
+    if (url)
+        hf_xml_elem_str(&b, "EncodingType", "url");
+    hf_xml_elem_bool(&b, "IsTruncated", res.truncated);
+    for (uint32_t i = 0; i < res.nuploads; i++) {
+        const hf_upload_t *up = &res.uploads[i];
+        char id[33], date[32];
+        hf_hex_encode(id, up->id, 16);
+        hf_time_iso8601(date, up->initiated);
+        hf_xml_open(&b, "Upload");
+        ENC("Key", up->key.p, up->key.n);
+        hf_xml_elem_str(&b, "UploadId", id);
+        initiator_owner(q, &b, up->owner);
+        hf_xml_elem_str(&b, "StorageClass", "STANDARD");
+        hf_xml_elem_str(&b, "Initiated", date);
+        hf_xml_close(&b, "Upload");
+    }
+    for (uint32_t i = 0; i < res.nprefixes; i++) {
+        hf_xml_open(&b, "CommonPrefixes");
+        ENC("Prefix", res.prefixes[i].p, res.prefixes[i].n);
+        hf_xml_close(&b, "CommonPrefixes");
+    }
+#undef ENC
+    hf_xml_close(&b, "ListMultipartUploadsResult");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}

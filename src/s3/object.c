@@ -1,0 +1,600 @@
+/*
+ * object.c -- object operations: PutObject, GetObject, HeadObject,
+ * DeleteObject, DeleteObjects.
+ *
+ * A PUT stores the body first (inline in the record when small, else as a
+ * durable blob), then commits the record in one metadata transaction: the
+ * new version appears atomically, the old one's space is released only
+ * after that commit is durable (meta.h invariant 1), and a failed commit
+ * gives the new blob back. A GET reads inside a chunk read section
+ * (chunk/store.h) so the blob it found cannot be unlinked under it, and
+ * verifies each piece before any byte of it is sent.
+ */
+#include "s3/internal.h"
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- metadata from request headers --------------------------------------- */
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const hf_kv_t *)a)->name, ((const hf_kv_t *)b)->name);
+}
+
+/* Content-Encoding without the aws-chunked token (it describes the upload,
+ * not the object). NULL if nothing remains. */
+static const char *strip_aws_chunked(s3req_t *q, const char *v)
+{
+    if (!v)
+        return NULL;
+    hf_buf_t out;
+    hf_buf_init(&out, strlen(v) + 1);
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ')
+            t--;
+        if (t > p && !(t - p == 11 && strncasecmp(p, "aws-chunked", 11) == 0)) {
+            if (out.len)
+                hf_buf_puts(&out, ",");
+            hf_buf_append(&out, p, (size_t)(t - p));
+        }
+        p = e;
+    }
+    const char *r = out.len ? hf_arena_strdup(q->a, out.data) : NULL;
+    hf_buf_free(&out);
+    return r;
+}
+
+int s3_collect_meta(s3req_t *q, hf_obj_t *o)
+{
+    const hf_http_req_t *h = &q->r->http;
+    o->content_type = s3_header(q, "content-type");
+    o->content_encoding = strip_aws_chunked(q, s3_header(q, "content-encoding"));
+    o->content_disposition = s3_header(q, "content-disposition");
+    o->content_language = s3_header(q, "content-language");
+    o->cache_control = s3_header(q, "cache-control");
+    o->expires = s3_header(q, "expires");
+    int n = 0;
+    for (int i = 0; i < h->nheaders; i++)
+        if (h->headers[i].name.n > 11 && hf_strn_ieq(h->headers[i].name.p, 11, "x-amz-meta-"))
+            n++;
+    o->nmeta = 0;
+    o->meta = NULL;
+    if (n == 0)
+        return 0;
+    hf_kv_t *kv = hf_arena_calloc(q->a, sizeof *kv * (size_t)n);
+    if (!kv)
+        return s3_fail(q, S3E_InternalError, NULL);
+    size_t total = 0;
+    int m = 0;
+    for (int i = 0; i < h->nheaders; i++) {
+        hf_str_t nm = h->headers[i].name, v = h->headers[i].value;
+        if (!(nm.n > 11 && hf_strn_ieq(nm.p, 11, "x-amz-meta-")))
+            continue;
+        char *name = hf_arena_strndup(q->a, nm.p + 11, nm.n - 11);
+        if (!name)
+            return s3_fail(q, S3E_InternalError, NULL);
+        for (char *c = name; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c + 32);
+        total += nm.n - 11 + v.n;
+        /* Repeated names are joined with ',' as HTTP combines them. */
+        int j;
+        for (j = 0; j < m; j++)
+            if (strcmp(kv[j].name, name) == 0)
+                break;
+        if (j < m) {
+            kv[j].value = hf_arena_printf(q->a, "%s,%.*s", kv[j].value, (int)v.n, v.p);
+            total += 1;
+        } else {
+            kv[m].name = name;
+            kv[m].value = hf_arena_strndup(q->a, v.p, v.n);
+            m++;
+        }
+    }
+    if (total > HF_USER_META_MAX)
+        return s3_fail(q, S3E_MetadataTooLarge,
+                       "Your metadata headers are %zu bytes; the limit is %d bytes.", total,
+                       HF_USER_META_MAX);
+    qsort(kv, (size_t)m, sizeof *kv, cmp_kv);
+    o->meta = kv;
+    o->nmeta = (uint32_t)m;
+    return 0;
+}
+
+/* Conditional writes (If-Match / If-None-Match on PUT) are not built yet:
+ * answering them honestly beats ignoring them and overwriting. */
+int s3_refuse_conditional_write(s3req_t *q)
+{
+    if (hf_http_find(&q->r->http, "if-match") || hf_http_find(&q->r->http, "if-none-match"))
+        return s3_not_implemented(q, "Conditional writes (If-Match / If-None-Match on writes)");
+    return 0;
+}
+
+static int check_version_param(s3req_t *q)
+{
+    const char *v = s3_param(q, "versionId");
+    if (v && strcmp(v, "null") != 0)
+        return s3_fail(q, S3E_InvalidArgument, "Invalid version id specified");
+    return 0;
+}
+
+/* ---- PutObject ------------------------------------------------------------- */
+
+void op_put_object(s3req_t *q)
+{
+    if (s3_load_bucket(q) || s3_refuse_conditional_write(q))
+        return;
+    hf_obj_t o;
+    memset(&o, 0, sizeof o);
+    if (s3_collect_meta(q, &o))
+        return;
+    s3_data_t d;
+    if (s3_receive(q, true, HF_PUT_MAX, &d))
+        return;
+    hf_obj_part_t part;
+    o.size = d.size;
+    o.mtime = hf_time_now();
+    o.hlc = hf_meta_hlc_next(q->s3->meta);
+    o.origin = hf_meta_node_id(q->s3->meta);
+    memcpy(o.etag, d.md5, 16);
+    o.owner = q->user.id;
+    if (d.is_inline) {
+        o.flags = HF_OBJ_INLINE;
+        o.inline_data = d.inline_data;
+        o.inline_len = d.inline_len;
+        o.inline_crc32c = hf_crc32c(0, d.inline_data, d.inline_len);
+    } else {
+        memset(&part, 0, sizeof part);
+        part.blob = d.blob;
+        part.size = d.size;
+        o.parts = &part;
+        o.nparts = 1;
+    }
+    int rc = hf_meta_obj_put(q->s3->meta, &q->b, q->key, q->keylen, &o);
+    if (rc) {
+        s3_data_discard(q, &d);
+        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
+        return;
+    }
+    char etag[48];
+    s3_etag(etag, o.etag, 0);
+    s3_common_headers(q);
+    hf_resp_header(q->r, "ETag", etag);
+    if (q->body.ck && q->body.ck_value)
+        hf_resp_header(q->r, q->body.ck_header, q->body.ck_value);
+    hf_resp_send(q->r, 200, NULL, 0);
+}
+
+/* ---- GetObject / HeadObject ------------------------------------------------- */
+
+/* Does the If-Match / If-None-Match list v name etag (quoted "<hex>")? */
+static bool etag_listed(const char *v, const char *etag)
+{
+    const char *bare = etag + 1;
+    size_t blen = strlen(etag) - 2;
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ')
+            t--;
+        const char *s = p;
+        if (t - s >= 2 && s[0] == 'W' && s[1] == '/')
+            s += 2;
+        size_t n = (size_t)(t - s);
+        if (n == 1 && *s == '*')
+            return true;
+        if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+            s++;
+            n -= 2;
+        }
+        if (n == blen && memcmp(s, bare, n) == 0)
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+/* RFC 9110 13.2.2 order. Returns 0 to proceed, 304 or 412. */
+static int preconditions(s3req_t *q, const char *etag, int64_t mtime_s)
+{
+    const char *im = s3_header(q, "if-match");
+    const char *ius = s3_header(q, "if-unmodified-since");
+    const char *inm = s3_header(q, "if-none-match");
+    const char *ims = s3_header(q, "if-modified-since");
+    int64_t t;
+    if (im) {
+        if (!etag_listed(im, etag))
+            return 412;
+    } else if (ius && hf_time_parse_http(ius, strlen(ius), &t) == HF_OK && mtime_s > t) {
+        return 412;
+    }
+    if (inm) {
+        if (etag_listed(inm, etag))
+            return 304;
+    } else if (ims && hf_time_parse_http(ims, strlen(ims), &t) == HF_OK && mtime_s <= t) {
+        return 304;
+    }
+    return 0;
+}
+
+/* Range header: 0 = serve everything, 1 = [*first, *last], -1 = not
+ * satisfiable. Forms S3 honours: bytes=a-b, bytes=a-, bytes=-n. Anything
+ * else (several ranges, other units, garbage) is ignored as RFC 9110
+ * allows, and the whole object is served. */
+static int parse_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    if (!v || strncmp(v, "bytes=", 6) != 0)
+        return 0;
+    const char *p = v + 6;
+    if (strchr(p, ','))
+        return 0;
+    const char *dash = strchr(p, '-');
+    if (!dash)
+        return 0;
+    uint64_t a = 0, b = 0;
+    bool has_a = dash > p, has_b = dash[1] != '\0';
+    if (has_a && hf_parse_u64(p, (size_t)(dash - p), &a) != HF_OK)
+        return 0;
+    if (has_b && hf_parse_u64(dash + 1, strlen(dash + 1), &b) != HF_OK)
+        return 0;
+    if (!has_a && !has_b)
+        return 0;
+    if (!has_a) { /* suffix: the last b bytes */
+        if (b == 0 || size == 0)
+            return -1;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return 1;
+    }
+    if (has_b && b < a)
+        return 0; /* invalid: ignored */
+    if (a >= size)
+        return -1;
+    *first = a;
+    *last = has_b && b < size ? b : size - 1;
+    return 1;
+}
+
+static void object_headers(s3req_t *q, const hf_obj_t *o, const char *etag)
+{
+    char date[32];
+    hf_time_http(date, o->mtime);
+    s3_common_headers(q);
+    hf_resp_header(q->r, "ETag", etag);
+    hf_resp_header(q->r, "Last-Modified", date);
+    hf_resp_header(q->r, "Accept-Ranges", "bytes");
+    struct {
+        const char *param, *header, *stored;
+    } std[] = {
+        {"response-content-type", "Content-Type", o->content_type ? o->content_type : "binary/octet-stream"},
+        {"response-content-encoding", "Content-Encoding", o->content_encoding},
+        {"response-content-disposition", "Content-Disposition", o->content_disposition},
+        {"response-content-language", "Content-Language", o->content_language},
+        {"response-cache-control", "Cache-Control", o->cache_control},
+        {"response-expires", "Expires", o->expires},
+    };
+    for (size_t i = 0; i < sizeof std / sizeof std[0]; i++) {
+        const char *v = s3_param(q, std[i].param);
+        if (!v)
+            v = std[i].stored;
+        if (v)
+            hf_resp_header(q->r, std[i].header, v);
+    }
+    for (uint32_t i = 0; i < o->nmeta; i++) {
+        char name[HF_USER_META_MAX + 16];
+        snprintf(name, sizeof name, "x-amz-meta-%s", o->meta[i].name);
+        hf_resp_header(q->r, name, o->meta[i].value);
+    }
+}
+
+/* Read [off, off+n) of the object's data into buf (n <= HF_IO_BUF).
+ * *rd caches the reader of the part last used. */
+typedef struct objreader {
+    const hf_obj_t *o;
+    hf_blob_reader_t *rd;
+    uint32_t part; /* index of the part rd reads */
+} objreader_t;
+
+static int obj_read(s3req_t *q, objreader_t *or, uint64_t off, uint8_t *buf, size_t n)
+{
+    const hf_obj_t *o = or->o;
+    if (o->flags & HF_OBJ_INLINE) {
+        memcpy(buf, o->inline_data + off, n);
+        return HF_OK;
+    }
+    uint64_t base = 0;
+    uint32_t i = 0;
+    while (n > 0) {
+        while (i < o->nparts && off >= base + o->parts[i].size) {
+            base += o->parts[i].size;
+            i++;
+        }
+        if (i == o->nparts)
+            return HF_E_CORRUPT; /* sizes in the record do not add up */
+        if (!or->rd || or->part != i) {
+            if (or->rd)
+                hf_blob_reader_close(or->rd);
+            or->rd = NULL;
+            int rc = hf_blob_reader_open(q->s3->chunks, &o->parts[i].blob, o->parts[i].size, &or->rd);
+            if (rc)
+                return rc;
+            or->part = i;
+        }
+        uint64_t in_part = off - base;
+        size_t k = (size_t)(o->parts[i].size - in_part < n ? o->parts[i].size - in_part : n);
+        int rc = hf_blob_read(or->rd, in_part, buf, k);
+        if (rc)
+            return rc;
+        buf += k;
+        off += k;
+        n -= k;
+    }
+    return HF_OK;
+}
+
+static void get_or_head(s3req_t *q)
+{
+    if (s3_load_bucket(q) || check_version_param(q))
+        return;
+    if (s3_param(q, "partNumber")) {
+        s3_not_implemented(q, "GetObject/HeadObject with partNumber");
+        return;
+    }
+    for (int i = 0; i < q->nparams; i++)
+        if (strncmp(q->params[i].name, "response-", 9) == 0 &&
+            q->auth.kind == HF_AUTH_ANONYMOUS) {
+            s3_fail(q, S3E_InvalidRequest,
+                    "Request specific response headers cannot be used for anonymous GET requests.");
+            return;
+        }
+    uint64_t ticket = hf_chunk_read_begin(q->s3->chunks);
+    hf_obj_t o;
+    objreader_t or = {.o = &o};
+    int rc = hf_meta_obj_get(q->s3->meta, q->b.id, q->key, q->keylen, q->a, &o);
+    if (rc) {
+        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchKey : hf_s3_err_from(rc), NULL);
+        goto out;
+    }
+    char etag[48];
+    s3_etag(etag, o.etag, o.etag_parts);
+    int pc = preconditions(q, etag, o.mtime / 1000000000);
+    if (pc == 412) {
+        s3_fail(q, S3E_PreconditionFailed, NULL);
+        goto out;
+    }
+    if (pc == 304) {
+        char date[32];
+        hf_time_http(date, o.mtime);
+        s3_common_headers(q);
+        hf_resp_header(q->r, "ETag", etag);
+        hf_resp_header(q->r, "Last-Modified", date);
+        hf_resp_send(q->r, 304, NULL, 0);
+        goto out;
+    }
+    uint64_t first = 0, last = o.size ? o.size - 1 : 0;
+    int rr = parse_range(s3_header(q, "range"), o.size, &first, &last);
+    if (rr < 0) {
+        hf_resp_headerf(q->r, "Content-Range", "bytes */%" PRIu64, o.size);
+        s3_fail(q, S3E_InvalidRange, NULL);
+        goto out;
+    }
+    uint64_t len = rr ? last - first + 1 : o.size;
+    if (!rr)
+        first = 0;
+    object_headers(q, &o, etag);
+    if (rr)
+        hf_resp_headerf(q->r, "Content-Range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first,
+                        last, o.size);
+    int status = rr ? 206 : 200;
+    if (q->r->is_head || len == 0) {
+        hf_resp_begin(q->r, status, len);
+        hf_resp_end(q->r);
+        goto out;
+    }
+    size_t bufsz = len < HF_IO_BUF ? (size_t)len : HF_IO_BUF;
+    uint8_t *buf = hf_arena_alloc(q->a, bufsz);
+    if (!buf) {
+        s3_fail(q, S3E_InternalError, NULL);
+        goto out;
+    }
+    /* Read and verify the first piece before the head goes out, so a
+     * damaged object answers with an error instead of a truncated body. */
+    uint64_t off = first, left = len;
+    size_t k = left < bufsz ? (size_t)left : bufsz;
+    rc = obj_read(q, &or, off, buf, k);
+    if (rc) {
+        hf_log_error("msg=\"object read failed\" request_id=%s bucket=%s err=\"%s\"", q->r->id,
+                     q->bucket, hf_strerror(rc));
+        s3_fail(q, S3E_InternalError, "The object could not be read intact; it is being reported.");
+        goto out;
+    }
+    if (hf_resp_begin(q->r, status, len))
+        goto out;
+    for (;;) {
+        if (hf_resp_write(q->r, buf, k))
+            goto out; /* client went away */
+        off += k;
+        left -= k;
+        if (left == 0)
+            break;
+        k = left < bufsz ? (size_t)left : bufsz;
+        rc = obj_read(q, &or, off, buf, k);
+        if (rc) {
+            hf_log_error("msg=\"object read failed mid-body\" request_id=%s bucket=%s err=\"%s\"",
+                         q->r->id, q->bucket, hf_strerror(rc));
+            hf_resp_abort(q->r);
+            goto out;
+        }
+    }
+    hf_resp_end(q->r);
+out:
+    if (or.rd)
+        hf_blob_reader_close(or.rd);
+    hf_chunk_read_end(q->s3->chunks, ticket);
+}
+
+void op_get_object(s3req_t *q)
+{
+    get_or_head(q);
+}
+
+void op_head_object(s3req_t *q)
+{
+    get_or_head(q);
+}
+
+/* ---- DeleteObject / DeleteObjects -------------------------------------------- */
+
+void op_delete_object(s3req_t *q)
+{
+    if (s3_load_bucket(q) || check_version_param(q))
+        return;
+    if (hf_http_find(&q->r->http, "if-match")) {
+        s3_not_implemented(q, "Conditional deletes (If-Match on DeleteObject)");
+        return;
+    }
+    int rc = hf_meta_obj_delete(q->s3->meta, &q->b, q->key, q->keylen);
+    if (rc && rc != HF_E_NOTFOUND) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    s3_common_headers(q);
+    hf_resp_send(q->r, 204, NULL, 0);
+}
+
+void op_delete_objects(s3req_t *q)
+{
+    if (s3_load_bucket(q))
+        return;
+    if (!hf_http_find(&q->r->http, "content-md5")) {
+        bool has_ck = false;
+        static const char *const cks[] = {"x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+                                          "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1",
+                                          "x-amz-checksum-sha256", "x-amz-sdk-checksum-algorithm",
+                                          NULL};
+        for (int i = 0; cks[i]; i++)
+            if (hf_http_find(&q->r->http, cks[i]))
+                has_ck = true;
+        if (!has_ck) {
+            s3_fail(q, S3E_InvalidRequest,
+                    "Missing required header for this request: Content-MD5 (or an x-amz-checksum-* header).");
+            return;
+        }
+    }
+    if (!s3_body_length_known(q)) {
+        s3_fail(q, S3E_MissingContentLength, NULL);
+        return;
+    }
+    if (s3_body_open(q, false, HF_XML_BODY_MAX))
+        return;
+    hf_buf_t body;
+    if (s3_body_read_all(q, &body, HF_XML_BODY_MAX)) {
+        hf_buf_free(&body);
+        return;
+    }
+    hf_xml_node_t *root;
+    int rc = hf_xml_parse(body.data ? body.data : "", body.len, q->a, &root);
+    hf_buf_free(&body);
+    if (rc || strcmp(root->name, "Delete") != 0) {
+        s3_fail(q, S3E_MalformedXML, NULL);
+        return;
+    }
+    const char *quiet_s = hf_xml_child_text(root, "Quiet");
+    bool quiet = quiet_s && strcasecmp(quiet_s, "true") == 0;
+    size_t n = 0;
+    for (hf_xml_node_t *o = hf_xml_child(root, "Object"); o; o = hf_xml_next(o))
+        n++;
+    if (n == 0 || n > HF_DELETE_OBJECTS_MAX) {
+        s3_fail(q, S3E_MalformedXML, "A Delete request lists 1 to %d objects.",
+                HF_DELETE_OBJECTS_MAX);
+        return;
+    }
+    hf_str_t *keys = hf_arena_calloc(q->a, sizeof *keys * n);
+    int *res = hf_arena_calloc(q->a, sizeof *res * n);
+    const char **errs = hf_arena_calloc(q->a, sizeof *errs * n);
+    hf_str_t *valid = hf_arena_calloc(q->a, sizeof *valid * n);
+    size_t *vidx = hf_arena_calloc(q->a, sizeof *vidx * n);
+    int *vres = hf_arena_calloc(q->a, sizeof *vres * n);
+    if (!keys || !res || !errs || !valid || !vidx || !vres) {
+        s3_fail(q, S3E_InternalError, NULL);
+        return;
+    }
+    size_t i = 0, nv = 0;
+    for (hf_xml_node_t *o = hf_xml_child(root, "Object"); o; o = hf_xml_next(o), i++) {
+        hf_xml_node_t *k = hf_xml_child(o, "Key");
+        const char *ver = hf_xml_child_text(o, "VersionId");
+        if (!k) {
+            s3_fail(q, S3E_MalformedXML, "Every Object in a Delete request needs a Key.");
+            return;
+        }
+        keys[i].p = k->text ? k->text : "";
+        keys[i].n = k->textlen;
+        if (keys[i].n == 0 || keys[i].n > HF_KEY_MAX || memchr(keys[i].p, '\0', keys[i].n)) {
+            errs[i] = keys[i].n > HF_KEY_MAX ? "KeyTooLongError" : "InvalidArgument";
+            continue;
+        }
+        if (ver && strcmp(ver, "null") != 0) {
+            errs[i] = "NoSuchVersion";
+            continue;
+        }
+        valid[nv] = keys[i];
+        vidx[nv] = i;
+        nv++;
+    }
+    if (nv) {
+        rc = hf_meta_obj_delete_many(q->s3->meta, &q->b, valid, nv, vres);
+        if (rc) {
+            s3_fail(q, hf_s3_err_from(rc), NULL);
+            return;
+        }
+        for (size_t v = 0; v < nv; v++)
+            res[vidx[v]] = vres[v];
+    }
+    hf_buf_t b;
+    hf_buf_init(&b, HF_RESP_XML_MAX);
+    hf_xml_decl(&b);
+    hf_xml_open_ns(&b, "DeleteResult");
+    for (i = 0; i < n; i++) {
+        if (!errs[i] && res[i] != HF_OK && res[i] != HF_E_NOTFOUND)
+            errs[i] = "InternalError";
+        if (errs[i]) {
+            hf_xml_open(&b, "Error");
+            hf_xml_elem(&b, "Key", keys[i].p, keys[i].n);
+            hf_xml_elem_str(&b, "Code", errs[i]);
+            hf_xml_elem_str(&b, "Message", strcmp(errs[i], "NoSuchVersion") == 0
+                                               ? "The specified version does not exist."
+                                               : "The object could not be deleted.");
+            hf_xml_close(&b, "Error");
+        } else if (!quiet) {
+            hf_xml_open(&b, "Deleted");
+            hf_xml_elem(&b, "Key", keys[i].p, keys[i].n);
+            hf_xml_close(&b, "Deleted");
+        }
+    }
+    hf_xml_close(&b, "DeleteResult");
+    s3_send_xml(q, &b);
+    hf_buf_free(&b);
+}

@@ -1,0 +1,533 @@
+/*
+ * s3.c -- the S3 request pipeline: parse the path and query, route to an
+ * operation (ops.def), authenticate, refuse what is not implemented, call
+ * the handler. Also the helpers every handler uses to answer.
+ *
+ * Order of checks, and why:
+ *   1. the path and query are decoded (InvalidURI on bad escapes);
+ *   2. the operation is routed, but a routing failure is not reported yet:
+ *      S3 authenticates every request first, so a caller with bad
+ *      credentials learns nothing about what the server supports;
+ *   3. SigV4 is parsed and verified (the secret comes from meta);
+ *   4. an unknown operation answers NotImplemented / MethodNotAllowed, and
+ *      headers naming features we lack answer NotImplemented;
+ *   5. the handler runs; it loads the bucket and checks ownership itself,
+ *      because some operations (CreateBucket, ListBuckets) have none.
+ */
+#include "s3/internal.h"
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const s3_op_t ops[] = {
+#define S3_OP(name, method, level, sub, fn) {#name, method, level, sub, fn},
+#include "s3/ops.def"
+#undef S3_OP
+};
+
+/* Query parameters that select an S3 operation ("subresources"). Any of
+ * these that no row of ops.def handles answers NotImplemented. */
+static const char *const subresources[] = {
+    "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption",
+    "intelligent-tiering", "inventory", "legal-hold", "lifecycle", "list-type", "location",
+    "logging", "metadataConfiguration", "metadataTable", "metrics", "notification",
+    "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
+    "replication", "requestPayment", "restore", "retention", "select", "session", "tagging",
+    "torrent", "uploadId", "uploads", "versioning", "versions", "website", "renameObject",
+    NULL};
+
+void hf_s3_init(hf_s3_t *s3, hf_meta_t *meta, hf_chunk_store_t *chunks, const char *region)
+{
+    memset(s3, 0, sizeof *s3);
+    s3->meta = meta;
+    s3->chunks = chunks;
+    snprintf(s3->region, sizeof s3->region, "%s", region && *region ? region : "us-east-1");
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+void s3_common_headers(s3req_t *q)
+{
+    hf_resp_header(q->r, "x-amz-request-id", q->r->id);
+    hf_resp_header(q->r, "x-amz-id-2", q->r->id);
+}
+
+static void error_doc(hf_buf_t *b, const hf_s3_errinfo_t *ei, const char *msg, const char *resource,
+                      const char *reqid)
+{
+    hf_xml_decl(b);
+    hf_xml_open(b, "Error");
+    hf_xml_elem_str(b, "Code", ei->code);
+    hf_xml_elem_str(b, "Message", msg && *msg ? msg : ei->message);
+    if (resource)
+        hf_xml_elem_str(b, "Resource", resource);
+    if (reqid)
+        hf_xml_elem_str(b, "RequestId", reqid);
+    hf_xml_close(b, "Error");
+}
+
+int s3_fail(s3req_t *q, hf_s3_err_t e, const char *fmt, ...)
+{
+    if (q->failed || hf_resp_started(q->r)) {
+        /* A response is already on its way: the client must see the
+         * connection end rather than a second document. */
+        hf_resp_abort(q->r);
+        q->failed = true;
+        return -1;
+    }
+    q->failed = true;
+    const hf_s3_errinfo_t *ei = hf_s3_errinfo(e);
+    char msg[1024] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
+    hf_buf_t b;
+    hf_buf_init(&b, 64 * 1024);
+    error_doc(&b, ei, msg, q->resource, q->r->id);
+    if (e == S3E_SignatureDoesNotMatch && q->have_dbg) {
+        /* S3 returns what it signed, so clients can find the difference. */
+        b.len -= strlen("</Error>");
+        hf_xml_elem_str(&b, "AWSAccessKeyId", q->auth.access_key);
+        if (q->dbg.string_to_sign.data)
+            hf_xml_elem(&b, "StringToSign", q->dbg.string_to_sign.data, q->dbg.string_to_sign.len);
+        if (q->dbg.canonical_request.data)
+            hf_xml_elem(&b, "CanonicalRequest", q->dbg.canonical_request.data,
+                        q->dbg.canonical_request.len);
+        hf_xml_close(&b, "Error");
+    }
+    s3_common_headers(q);
+    if (!q->r->is_head)
+        hf_resp_header(q->r, "Content-Type", "application/xml");
+    if (e == S3E_SlowDown || e == S3E_ServiceUnavailable)
+        hf_resp_header(q->r, "Retry-After", "1");
+    if (ei->status >= 500)
+        atomic_fetch_add(&q->s3->errors_5xx, 1);
+    else
+        atomic_fetch_add(&q->s3->errors_4xx, 1);
+    hf_resp_send(q->r, ei->status, b.data, b.len);
+    hf_buf_free(&b);
+    return -1;
+}
+
+int s3_not_implemented(s3req_t *q, const char *feature)
+{
+    return s3_fail(q, S3E_NotImplemented, "%s is not implemented by this server.", feature);
+}
+
+void s3_send_xml(s3req_t *q, hf_buf_t *xml)
+{
+    if (!xml->data && xml->max == 0)
+        return;
+    s3_common_headers(q);
+    hf_resp_header(q->r, "Content-Type", "application/xml");
+    hf_resp_send(q->r, 200, xml->data, xml->len);
+}
+
+void hf_s3_error_body(void *ctx, int status, const char *why, hf_buf_t *body,
+                      const char **content_type)
+{
+    (void)ctx;
+    hf_s3_err_t e;
+    switch (status) {
+    case 431: e = S3E_RequestHeaderSectionTooLarge; break;
+    case 501: e = S3E_NotImplemented; break;
+    case 503: e = S3E_SlowDown; break;
+    case 408: e = S3E_RequestTimeout; break;
+    case 414: e = S3E_InvalidURI; break;
+    default: e = S3E_BadRequest; break;
+    }
+    error_doc(body, hf_s3_errinfo(e), why, NULL, NULL);
+    *content_type = "application/xml";
+}
+
+/* ---- request parts ---------------------------------------------------------- */
+
+const char *s3_param(const s3req_t *q, const char *name)
+{
+    for (int i = 0; i < q->nparams; i++)
+        if (strcmp(q->params[i].name, name) == 0)
+            return q->params[i].value;
+    return NULL;
+}
+
+const char *s3_header(s3req_t *q, const char *name)
+{
+    const hf_http_header_t *h = hf_http_find(&q->r->http, name);
+    if (!h)
+        return NULL;
+    return hf_arena_strndup(q->a, h->value.p, h->value.n);
+}
+
+int s3_param_uint(s3req_t *q, const char *name, uint32_t def, uint32_t max, uint32_t *out)
+{
+    const char *v = s3_param(q, name);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    uint64_t x;
+    if (hf_parse_u64(v, strlen(v), &x) != HF_OK)
+        return s3_fail(q, S3E_InvalidArgument, "Provided %s not an integer or within integer range",
+                       name);
+    *out = x > max ? max : (uint32_t)x;
+    return 0;
+}
+
+int s3_encoding_type(s3req_t *q)
+{
+    const char *v = s3_param(q, "encoding-type");
+    if (!v)
+        return 0;
+    if (strcmp(v, "url") == 0)
+        return 1;
+    return s3_fail(q, S3E_InvalidEncodingType, NULL);
+}
+
+void s3_etag(char *out, const uint8_t md5[16], uint32_t parts)
+{
+    char hex[33];
+    hf_hex_encode(hex, md5, 16);
+    if (parts)
+        snprintf(out, 48, "\"%s-%" PRIu32 "\"", hex, parts);
+    else
+        snprintf(out, 48, "\"%s\"", hex);
+}
+
+const char *s3_urlenc(s3req_t *q, const char *s, size_t n)
+{
+    size_t cap = 3 * n + 1;
+    char *o = hf_arena_alloc(q->a, cap);
+    if (!o)
+        return "";
+    hf_uri_encode(o, cap, s, n, true);
+    return o;
+}
+
+void s3_owner_xml(s3req_t *q, hf_buf_t *b, uint64_t uid)
+{
+    hf_user_t u;
+    const hf_user_t *p = &q->user;
+    if (uid != q->user.id) {
+        if (hf_meta_user_by_id(q->s3->meta, uid, &u) == HF_OK)
+            p = &u;
+        else
+            p = NULL;
+    }
+    hf_xml_open(b, "Owner");
+    if (p) {
+        hf_xml_elem_str(b, "ID", p->canonical_id);
+        hf_xml_elem_str(b, "DisplayName", p->name);
+    } else {
+        hf_xml_elem_str(b, "ID", "");
+    }
+    hf_xml_close(b, "Owner");
+}
+
+int s3_check_key(s3req_t *q)
+{
+    if (q->keylen > HF_KEY_MAX)
+        return s3_fail(q, S3E_KeyTooLongError, "Your key is too long (%zu bytes; the limit is %d).",
+                       q->keylen, HF_KEY_MAX);
+    if (memchr(q->key, '\0', q->keylen))
+        return s3_fail(q, S3E_InvalidArgument, "Object keys cannot contain the NUL character.");
+    if (!hf_utf8_valid(q->key, q->keylen))
+        return s3_fail(q, S3E_InvalidArgument, "Object keys must be valid UTF-8.");
+    return 0;
+}
+
+int s3_load_bucket(s3req_t *q)
+{
+    if (!hf_s3_bucket_name_valid(q->bucket)) {
+        /* No bucket by an invalid name can exist. */
+        return s3_fail(q, S3E_NoSuchBucket, NULL);
+    }
+    int rc = hf_meta_bucket_get(q->s3->meta, q->bucket, &q->b);
+    if (rc == HF_E_NOTFOUND)
+        return s3_fail(q, S3E_NoSuchBucket, NULL);
+    if (rc)
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    if (q->b.owner != q->user.id)
+        return s3_fail(q, S3E_AccessDenied, NULL);
+    const char *exp = s3_header(q, "x-amz-expected-bucket-owner");
+    if (exp && strcmp(exp, q->user.canonical_id) != 0)
+        return s3_fail(q, S3E_AccessDenied, "The bucket is not owned by the expected owner.");
+    return 0;
+}
+
+/* ---- not-implemented headers ---------------------------------------------- */
+
+/* Headers that ask for a feature holdfast does not have. Each answers
+ * NotImplemented instead of being ignored. Prefix entries end in '*'. */
+static const char *const unsupported_headers[] = {
+    "x-amz-server-side-encryption*",
+    "x-amz-copy-source*",
+    "x-amz-tagging*",
+    "x-amz-object-lock-*",
+    "x-amz-website-redirect-location",
+    "x-amz-grant-*",
+    "x-amz-mfa",
+    "x-amz-security-token",
+    "x-amz-write-offset-bytes",
+    "x-amz-bucket-object-lock-token",
+    "x-amz-bypass-governance-retention",
+    "x-amz-restore-request-days",
+    NULL};
+
+static bool prefix_ieq(hf_str_t name, const char *pat, size_t pl)
+{
+    if (name.n < pl)
+        return false;
+    for (size_t i = 0; i < pl; i++) {
+        unsigned char a = (unsigned char)name.p[i], b = (unsigned char)pat[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (unsigned char)(a + 32);
+        if (a != b)
+            return false;
+    }
+    return true;
+}
+
+int s3_check_unsupported_headers(s3req_t *q)
+{
+    const hf_http_req_t *h = &q->r->http;
+    for (int i = 0; i < h->nheaders; i++) {
+        hf_str_t n = h->headers[i].name;
+        if (!prefix_ieq(n, "x-amz-", 6) && !prefix_ieq(n, "if-", 3))
+            continue;
+        for (int k = 0; unsupported_headers[k]; k++) {
+            const char *pat = unsupported_headers[k];
+            size_t pl = strlen(pat);
+            bool hit = pat[pl - 1] == '*' ? prefix_ieq(n, pat, pl - 1) : hf_strn_ieq(n.p, n.n, pat);
+            if (hit) {
+                char name[128];
+                snprintf(name, sizeof name, "The header %.*s", (int)(n.n > 100 ? 100 : n.n), n.p);
+                return s3_not_implemented(q, name);
+            }
+        }
+    }
+    /* Values that we support only partly. */
+    const char *acl = s3_header(q, "x-amz-acl");
+    if (acl && strcmp(acl, "private") != 0 && strcmp(acl, "bucket-owner-full-control") != 0)
+        return s3_not_implemented(q, "The canned ACL in x-amz-acl (only private is supported)");
+    const char *sc = s3_header(q, "x-amz-storage-class");
+    if (sc && strcmp(sc, "STANDARD") != 0) {
+        static const char *const known[] = {"REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+                                            "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE",
+                                            "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
+                                            NULL};
+        for (int k = 0; known[k]; k++)
+            if (strcmp(sc, known[k]) == 0)
+                return s3_not_implemented(q, "Storage classes other than STANDARD");
+        return s3_fail(q, S3E_InvalidStorageClass, NULL);
+    }
+    return 0;
+}
+
+/* ---- parsing the target ------------------------------------------------------ */
+
+static int parse_query(s3req_t *q)
+{
+    hf_str_t qs = q->r->http.query;
+    size_t i = 0;
+    while (i < qs.n) {
+        size_t j = i;
+        while (j < qs.n && qs.p[j] != '&')
+            j++;
+        if (j > i) {
+            if (q->nparams == HF_QUERY_PARAMS_MAX)
+                return s3_fail(q, S3E_InvalidArgument, "Too many query parameters.");
+            const char *eq = memchr(qs.p + i, '=', j - i);
+            size_t nlen = eq ? (size_t)(eq - (qs.p + i)) : j - i;
+            const char *vp = eq ? eq + 1 : qs.p + j;
+            size_t vlen = eq ? (size_t)(qs.p + j - vp) : 0;
+            char *name = hf_arena_alloc(q->a, nlen + 1);
+            char *val = hf_arena_alloc(q->a, vlen + 1);
+            if (!name || !val)
+                return s3_fail(q, S3E_InternalError, NULL);
+            if (hf_uri_decode(name, qs.p + i, nlen) < 0 || hf_uri_decode(val, vp, vlen) < 0)
+                return s3_fail(q, S3E_InvalidURI, "The query string has a malformed %%-escape.");
+            q->params[q->nparams].name = name;
+            q->params[q->nparams].value = val;
+            q->nparams++;
+        }
+        i = j + 1;
+    }
+    return 0;
+}
+
+static int parse_path(s3req_t *q)
+{
+    hf_str_t p = q->r->http.path;
+    if (p.n == 0 || p.p[0] != '/')
+        return s3_fail(q, S3E_InvalidURI, NULL);
+    const char *s = p.p + 1;
+    size_t n = p.n - 1;
+    const char *slash = memchr(s, '/', n);
+    size_t blen = slash ? (size_t)(slash - s) : n;
+    if (blen == 0) {
+        q->level = LVL_SERVICE;
+        q->resource = "/";
+        return 0;
+    }
+    char *bucket = hf_arena_alloc(q->a, blen + 1);
+    if (!bucket)
+        return s3_fail(q, S3E_InternalError, NULL);
+    long bl = hf_uri_decode(bucket, s, blen);
+    if (bl < 0 || memchr(bucket, '\0', (size_t)bl) || memchr(bucket, '/', (size_t)bl))
+        return s3_fail(q, S3E_InvalidURI, NULL);
+    q->bucket = bucket;
+    q->level = LVL_BUCKET;
+    if (slash && (size_t)(slash - s) + 1 < n) {
+        size_t klen = n - blen - 1;
+        char *key = hf_arena_alloc(q->a, klen + 1);
+        if (!key)
+            return s3_fail(q, S3E_InternalError, NULL);
+        long kl = hf_uri_decode(key, slash + 1, klen);
+        if (kl < 0)
+            return s3_fail(q, S3E_InvalidURI, "The object key has a malformed %%-escape.");
+        q->key = key;
+        q->keylen = (size_t)kl;
+        q->level = LVL_OBJECT;
+    }
+    q->resource = hf_arena_strndup(q->a, p.p, p.n);
+    return 0;
+}
+
+static bool is_subresource(const char *name)
+{
+    for (int i = 0; subresources[i]; i++)
+        if (strcmp(subresources[i], name) == 0)
+            return true;
+    return false;
+}
+
+static const s3_op_t *route(s3req_t *q, const char **unhandled)
+{
+    *unhandled = NULL;
+    bool any_sub = false;
+    for (int i = 0; i < q->nparams; i++)
+        if (is_subresource(q->params[i].name)) {
+            any_sub = true;
+            break;
+        }
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        const s3_op_t *op = &ops[k];
+        if (op->level != q->level || !hf_str_eq(q->r->http.method, op->method))
+            continue;
+        if (op->sub ? s3_param(q, op->sub) != NULL : !any_sub)
+            return op;
+    }
+    for (int i = 0; i < q->nparams; i++)
+        if (is_subresource(q->params[i].name)) {
+            *unhandled = q->params[i].name;
+            break;
+        }
+    return NULL;
+}
+
+/* ---- authentication -------------------------------------------------------- */
+
+static int authenticate(s3req_t *q)
+{
+    hf_http_req_t *h = &q->r->http;
+    hf_sigv4_input_t in = {h->method, h->path, h->query, h->headers, h->nheaders};
+    char msg[512] = "";
+    int st = hf_sigv4_parse(&in, &q->auth, msg, sizeof msg);
+    if (st != HF_AUTH_OK)
+        return s3_fail(q, hf_s3_err_from_auth(st, q->auth.kind == HF_AUTH_QUERY), "%s", msg);
+    if (q->auth.kind == HF_AUTH_ANONYMOUS)
+        return s3_fail(q, S3E_AccessDenied,
+                       "Anonymous access is not allowed; sign the request with SigV4.");
+    int rc = hf_meta_user_by_key(q->s3->meta, q->auth.access_key, &q->user);
+    if (rc == HF_E_NOTFOUND)
+        return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
+    if (rc)
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    hf_buf_init(&q->dbg.canonical_request, 64 * 1024);
+    hf_buf_init(&q->dbg.string_to_sign, 4096);
+    q->have_dbg = true;
+    st = hf_sigv4_verify(&in, &q->auth, q->user.secret_key, q->s3->region,
+                         hf_time_now() / 1000000000, &q->dbg, msg, sizeof msg);
+    if (st != HF_AUTH_OK)
+        return s3_fail(q, hf_s3_err_from_auth(st, q->auth.kind == HF_AUTH_QUERY), "%s", msg);
+    return 0;
+}
+
+/* ---- the handler --------------------------------------------------------------- */
+
+static void access_log(s3req_t *q)
+{
+    if (!hf_log_enabled(HF_LOG_INFO))
+        return;
+    char key[200], bucket[80];
+    hf_log_quote(key, sizeof key, q->key ? q->key : "");
+    hf_log_quote(bucket, sizeof bucket, q->bucket ? q->bucket : "");
+    hf_log_info("msg=request id=%s peer=%s key_id=%s op=%s bucket=%s key=%s status=%d in=%" PRIu64
+                " out=%" PRIu64 " ms=%" PRId64,
+                q->r->id, q->r->peer, q->auth.access_key[0] ? q->auth.access_key : "-",
+                q->op ? q->op->name : "-", bucket, key, hf_resp_status(q->r),
+                hf_req_bytes(q->r), hf_resp_bytes(q->r), hf_mono_ms() - q->r->start_ms);
+}
+
+void hf_s3_handle(void *ctx, hf_req_t *r)
+{
+    hf_s3_t *s3 = ctx;
+    s3req_t *q = hf_arena_calloc(&r->arena, sizeof *q);
+    if (!q) {
+        hf_resp_send(r, 500, NULL, 0);
+        return;
+    }
+    q->s3 = s3;
+    q->r = r;
+    q->a = &r->arena;
+    q->resource = "/";
+    atomic_fetch_add(&s3->requests, 1);
+
+    if (parse_path(q) || parse_query(q))
+        goto out;
+    const char *unhandled;
+    q->op = route(q, &unhandled);
+    if (authenticate(q))
+        goto out;
+    if (!q->op) {
+        if (unhandled) {
+            char what[128];
+            snprintf(what, sizeof what, "The %.40s operation on %.*s", unhandled,
+                     (int)q->r->http.method.n, q->r->http.method.p);
+            s3_not_implemented(q, what);
+        } else {
+            s3_fail(q, S3E_MethodNotAllowed, NULL);
+        }
+        goto out;
+    }
+    if (q->r->http.chunked && !s3_streaming(q)) {
+        /* S3 takes Transfer-Encoding: chunked only around an aws-chunked
+         * body (whose decoded length is declared); plain chunked uploads
+         * answer NotImplemented there too. */
+        s3_not_implemented(q, "Transfer-Encoding: chunked without aws-chunked");
+        goto out;
+    }
+    if (s3_check_unsupported_headers(q))
+        goto out;
+    if (q->key && s3_check_key(q))
+        goto out;
+    q->op->fn(q);
+out:
+    s3_body_close(q);
+    if (q->have_dbg) {
+        hf_buf_free(&q->dbg.canonical_request);
+        hf_buf_free(&q->dbg.string_to_sign);
+    }
+    access_log(q);
+}

@@ -1,0 +1,226 @@
+/* xml.c -- see xml.h. */
+#include "s3/xml.h"
+
+#include "base/err.h"
+
+#include <errno.h>
+#include <expat.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- reader ---- */
+
+typedef struct pstate {
+    XML_Parser p;
+    hf_arena_t *a;
+    hf_xml_node_t *root;
+    hf_xml_node_t *cur;
+    int depth;
+    int nodes;
+    int err;
+} pstate_t;
+
+static void stop(pstate_t *st, int err)
+{
+    if (!st->err)
+        st->err = err;
+    XML_StopParser(st->p, XML_FALSE);
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+    (void)attrs;
+    pstate_t *st = ud;
+    if (st->err)
+        return;
+    if (++st->depth > HF_XML_DEPTH_MAX || ++st->nodes > HF_XML_NODES_MAX) {
+        stop(st, HF_E_INVAL);
+        return;
+    }
+    /* With namespace processing on, names arrive as "uri|local". */
+    const char *local = strrchr(name, '|');
+    local = local ? local + 1 : name;
+    hf_xml_node_t *n = hf_arena_calloc(st->a, sizeof *n);
+    char *nm = n ? hf_arena_strdup(st->a, local) : NULL;
+    if (!nm) {
+        stop(st, -ENOMEM);
+        return;
+    }
+    n->name = nm;
+    n->parent = st->cur;
+    if (st->cur) {
+        if (st->cur->last)
+            st->cur->last->next = n;
+        else
+            st->cur->child = n;
+        st->cur->last = n;
+    } else if (st->root) {
+        stop(st, HF_E_INVAL); /* a second root element */
+        return;
+    } else {
+        st->root = n;
+    }
+    st->cur = n;
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+    (void)name;
+    pstate_t *st = ud;
+    if (st->err)
+        return;
+    st->depth--;
+    st->cur = st->cur ? st->cur->parent : NULL;
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
+{
+    pstate_t *st = ud;
+    if (st->err || !st->cur || len <= 0)
+        return;
+    hf_xml_node_t *n = st->cur;
+    char *t = hf_arena_alloc(st->a, n->textlen + (size_t)len + 1);
+    if (!t) {
+        stop(st, -ENOMEM);
+        return;
+    }
+    if (n->textlen)
+        memcpy(t, n->text, n->textlen);
+    memcpy(t + n->textlen, s, (size_t)len);
+    n->textlen += (size_t)len;
+    t[n->textlen] = '\0';
+    n->text = t;
+}
+
+static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+                               const XML_Char *pubid, int has_internal)
+{
+    (void)name;
+    (void)sysid;
+    (void)pubid;
+    (void)has_internal;
+    stop(ud, HF_E_INVAL);
+}
+
+int hf_xml_parse(const char *p, size_t n, hf_arena_t *a, hf_xml_node_t **root)
+{
+    *root = NULL;
+    pstate_t st = {0};
+    st.a = a;
+    st.p = XML_ParserCreateNS(NULL, '|');
+    if (!st.p)
+        return -ENOMEM;
+    XML_SetUserData(st.p, &st);
+    XML_SetElementHandler(st.p, on_start, on_end);
+    XML_SetCharacterDataHandler(st.p, on_text);
+    XML_SetStartDoctypeDeclHandler(st.p, on_doctype);
+    enum XML_Status s = XML_Parse(st.p, p, (int)n, XML_TRUE);
+    int rc = st.err ? st.err : (s == XML_STATUS_OK ? HF_OK : HF_E_INVAL);
+    XML_ParserFree(st.p);
+    if (rc == HF_OK && !st.root)
+        rc = HF_E_INVAL;
+    if (rc == HF_OK)
+        *root = st.root;
+    return rc;
+}
+
+hf_xml_node_t *hf_xml_child(const hf_xml_node_t *n, const char *name)
+{
+    for (hf_xml_node_t *c = n ? n->child : NULL; c; c = c->next)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+hf_xml_node_t *hf_xml_next(const hf_xml_node_t *n)
+{
+    for (hf_xml_node_t *c = n->next; c; c = c->next)
+        if (strcmp(c->name, n->name) == 0)
+            return c;
+    return NULL;
+}
+
+const char *hf_xml_child_text(const hf_xml_node_t *n, const char *name)
+{
+    hf_xml_node_t *c = hf_xml_child(n, name);
+    if (!c)
+        return NULL;
+    return c->text ? c->text : "";
+}
+
+/* ---- writer ---- */
+
+void hf_xml_decl(hf_buf_t *b)
+{
+    hf_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+}
+
+void hf_xml_open_ns(hf_buf_t *b, const char *name)
+{
+    hf_buf_printf(b, "<%s xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", name);
+}
+
+void hf_xml_open(hf_buf_t *b, const char *name)
+{
+    hf_buf_printf(b, "<%s>", name);
+}
+
+void hf_xml_close(hf_buf_t *b, const char *name)
+{
+    hf_buf_printf(b, "</%s>", name);
+}
+
+void hf_xml_text(hf_buf_t *b, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char num[8];
+        switch (c) {
+        case '&': esc = "&amp;"; break;
+        case '<': esc = "&lt;"; break;
+        case '>': esc = "&gt;"; break;
+        case '"': esc = "&quot;"; break;
+        case '\'': esc = "&apos;"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                snprintf(num, sizeof num, "&#x%X;", c);
+                esc = num;
+            }
+        }
+        if (esc) {
+            if (run)
+                hf_buf_append(b, s + i - run, run);
+            run = 0;
+            hf_buf_puts(b, esc);
+        } else {
+            run++;
+        }
+    }
+    if (run)
+        hf_buf_append(b, s + n - run, run);
+}
+
+void hf_xml_elem(hf_buf_t *b, const char *name, const char *s, size_t n)
+{
+    hf_xml_open(b, name);
+    hf_xml_text(b, s, n);
+    hf_xml_close(b, name);
+}
+
+void hf_xml_elem_str(hf_buf_t *b, const char *name, const char *s)
+{
+    hf_xml_elem(b, name, s, strlen(s));
+}
+
+void hf_xml_elem_u64(hf_buf_t *b, const char *name, uint64_t v)
+{
+    hf_buf_printf(b, "<%s>%" PRIu64 "</%s>", name, v, name);
+}
+
+void hf_xml_elem_bool(hf_buf_t *b, const char *name, int v)
+{
+    hf_buf_printf(b, "<%s>%s</%s>", name, v ? "true" : "false", name);
+}

@@ -1,0 +1,334 @@
+/*
+ * status.c -- health and admin endpoints on the status listener; see
+ * status.h. Health answers from process-local flags only; admin calls go to
+ * the metadata store but never more than one at a time.
+ */
+#include "status/status.h"
+
+#include "auth/sigv4.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/rand.h"
+#include "base/str.h"
+#include "base/time.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region)
+{
+    memset(st, 0, sizeof *st);
+    st->meta = meta;
+    snprintf(st->region, sizeof st->region, "%s", region);
+    st->started_ns = hf_time_now();
+}
+
+int hf_status_gen_keys(char *access_key, char *secret_key)
+{
+    static const char up[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[64];
+    int rc = hf_rand_bytes(r, sizeof r);
+    if (rc)
+        return rc;
+    access_key[0] = 'H';
+    access_key[1] = 'F';
+    for (int i = 2; i < 20; i++)
+        access_key[i] = up[r[i] & 31]; /* 32 symbols: no modulo bias */
+    access_key[20] = '\0';
+    /* 62 symbols: reject bytes >= 248 to avoid bias, drawing more as needed. */
+    int o = 0;
+    while (o < 40) {
+        rc = hf_rand_bytes(r, sizeof r);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < sizeof r && o < 40; i++)
+            if (r[i] < 248)
+                secret_key[o++] = alnum[r[i] % 62];
+    }
+    secret_key[40] = '\0';
+    return HF_OK;
+}
+
+const char *hf_status_check_user_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > HF_USER_NAME_MAX)
+        return "user names are 1 to 64 characters";
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == '@'))
+            return "user names may contain letters, digits and - _ . @ only";
+    }
+    return NULL;
+}
+
+static const char *check_key_chars(const char *k, size_t min, size_t max, const char *what)
+{
+    size_t n = strlen(k);
+    if (n < min || n > max)
+        return what;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return "keys are printable ASCII without spaces";
+    }
+    return NULL;
+}
+
+const char *hf_status_check_access_key(const char *key)
+{
+    const char *e = check_key_chars(key, HF_ACCESS_KEY_MIN, HF_ACCESS_KEY_MAX,
+                                    "access keys are 3 to 128 characters");
+    if (e)
+        return e;
+    /* The key appears in "Credential=KEY/date/..." and must not contain '/'. */
+    if (strchr(key, '/') || strchr(key, ',') || strchr(key, '='))
+        return "access keys cannot contain '/', ',' or '='";
+    return NULL;
+}
+
+const char *hf_status_check_secret_key(const char *key)
+{
+    return check_key_chars(key, HF_SECRET_KEY_MIN, HF_SECRET_KEY_MAX,
+                           "secret keys are 8 to 128 characters");
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+static void send_json(hf_req_t *r, int status, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    hf_resp_header(r, "Content-Type", "application/json");
+    hf_resp_header(r, "Cache-Control", "no-store");
+    if (s) {
+        size_t n = strlen(s);
+        char *body = hf_arena_alloc(&r->arena, n + 1);
+        if (body) {
+            memcpy(body, s, n);
+            body[n] = '\n';
+        }
+        free(s);
+        hf_resp_send(r, status, body, body ? n + 1 : 0);
+    } else {
+        hf_resp_send(r, 500, NULL, 0);
+    }
+}
+
+static void send_error(hf_req_t *r, int status, const char *code, const char *msg)
+{
+    send_json(r, status, json_pack("{s:s,s:s}", "error", code, "message", msg));
+}
+
+static void send_text(hf_req_t *r, int status, const char *text)
+{
+    hf_resp_header(r, "Content-Type", "text/plain; charset=utf-8");
+    hf_resp_header(r, "Cache-Control", "no-store");
+    hf_resp_send(r, status, text, strlen(text));
+}
+
+/* ---- admin ------------------------------------------------------------------ */
+
+static int admin_auth(hf_status_t *st, hf_req_t *r)
+{
+    hf_http_req_t *h = &r->http;
+    hf_sigv4_input_t in = {h->method, h->path, h->query, h->headers, h->nheaders};
+    hf_sigv4_t a;
+    char msg[512] = "";
+    int s = hf_sigv4_parse(&in, &a, msg, sizeof msg);
+    if (s != HF_AUTH_OK || a.kind == HF_AUTH_ANONYMOUS) {
+        send_error(r, 403, "AccessDenied",
+                   s != HF_AUTH_OK ? msg : "admin requests must be signed with the root key");
+        return -1;
+    }
+    hf_user_t u;
+    int rc = hf_meta_user_by_key(st->meta, a.access_key, &u);
+    if (rc || !(u.flags & HF_USER_ROOT)) {
+        send_error(r, 403, "AccessDenied", "admin requests must be signed with the root key");
+        return -1;
+    }
+    s = hf_sigv4_verify(&in, &a, u.secret_key, st->region, hf_time_now() / 1000000000, NULL, msg,
+                        sizeof msg);
+    if (s != HF_AUTH_OK) {
+        send_error(r, 403, "SignatureDoesNotMatch", msg);
+        return -1;
+    }
+    if (a.payload_mode != HF_PAYLOAD_SHA256 && a.payload_mode != HF_PAYLOAD_UNSIGNED) {
+        send_error(r, 400, "InvalidRequest", "admin bodies are sent in one piece");
+        return -1;
+    }
+    return 0;
+}
+
+static void list_users(hf_status_t *st, hf_req_t *r)
+{
+    hf_user_t *us;
+    size_t n;
+    int rc = hf_meta_user_list(st->meta, &r->arena, &us, &n);
+    if (rc) {
+        send_error(r, 500, "InternalError", hf_strerror(rc));
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char date[32];
+        hf_time_iso8601(date, us[i].created);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b}", "name", us[i].name, "access_key",
+                                             us[i].access_key, "created", date, "root",
+                                             (us[i].flags & HF_USER_ROOT) != 0));
+    }
+    send_json(r, 200, json_pack("{s:o}", "users", arr));
+}
+
+static void create_user(hf_status_t *st, hf_req_t *r)
+{
+    hf_buf_t body;
+    hf_buf_init(&body, 64 * 1024);
+    int rc = hf_req_read_all(r, &body);
+    if (rc) {
+        hf_buf_free(&body);
+        send_error(r, 400, "InvalidRequest", "could not read the request body");
+        return;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
+    hf_buf_free(&body);
+    const char *name = NULL, *ak = NULL, *sk = NULL;
+    if (!j || json_unpack(j, "{s:s,s?s,s?s}", "name", &name, "access_key", &ak, "secret_key", &sk)) {
+        if (j)
+            json_decref(j);
+        send_error(r, 400, "InvalidRequest",
+                   "expected a JSON object with \"name\" and optional \"access_key\", \"secret_key\"");
+        return;
+    }
+    const char *why = hf_status_check_user_name(name);
+    if (!why && (ak != NULL) != (sk != NULL))
+        why = "give both access_key and secret_key, or neither";
+    if (!why && ak)
+        why = hf_status_check_access_key(ak);
+    if (!why && sk)
+        why = hf_status_check_secret_key(sk);
+    if (why) {
+        json_decref(j);
+        send_error(r, 400, "InvalidRequest", why);
+        return;
+    }
+    hf_user_t u = {0};
+    snprintf(u.name, sizeof u.name, "%s", name);
+    if (ak) {
+        snprintf(u.access_key, sizeof u.access_key, "%s", ak);
+        snprintf(u.secret_key, sizeof u.secret_key, "%s", sk);
+    } else if (hf_status_gen_keys(u.access_key, u.secret_key) != HF_OK) {
+        json_decref(j);
+        send_error(r, 500, "InternalError", "could not generate keys");
+        return;
+    }
+    json_decref(j);
+    rc = hf_meta_user_create(st->meta, &u);
+    if (rc == HF_E_EXISTS) {
+        send_error(r, 409, "UserAlreadyExists", "a user with that name or access key exists");
+        return;
+    }
+    if (rc) {
+        send_error(r, 500, "InternalError", hf_strerror(rc));
+        return;
+    }
+    hf_log_info("msg=\"user created\" name=%s access_key=%s", u.name, u.access_key);
+    send_json(r, 201, json_pack("{s:s,s:s,s:s}", "name", u.name, "access_key", u.access_key,
+                                "secret_key", u.secret_key));
+}
+
+static void delete_user(hf_status_t *st, hf_req_t *r, const char *name)
+{
+    int rc = hf_meta_user_delete(st->meta, name);
+    if (rc == HF_E_NOTFOUND) {
+        send_error(r, 404, "NoSuchUser", "no user by that name");
+        return;
+    }
+    if (rc == HF_E_CONFLICT) {
+        send_error(r, 409, "UserInUse",
+                   "the root user cannot be deleted, nor a user who still owns buckets");
+        return;
+    }
+    if (rc) {
+        send_error(r, 500, "InternalError", hf_strerror(rc));
+        return;
+    }
+    hf_log_info("msg=\"user deleted\" name=%s", name);
+    hf_resp_send(r, 204, NULL, 0);
+}
+
+static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&st->admin_busy, &expected, 1)) {
+        hf_resp_header(r, "Retry-After", "1");
+        send_error(r, 503, "Busy", "another admin call is running; retry");
+        return;
+    }
+    if (admin_auth(st, r))
+        goto out;
+    static const char users[] = "/admin/v1/users";
+    size_t ul = sizeof users - 1;
+    if (path.n == ul && memcmp(path.p, users, ul) == 0) {
+        if (hf_str_eq(r->http.method, "GET"))
+            list_users(st, r);
+        else if (hf_str_eq(r->http.method, "POST"))
+            create_user(st, r);
+        else
+            send_error(r, 405, "MethodNotAllowed", "use GET or POST");
+    } else if (path.n > ul + 1 && memcmp(path.p, users, ul) == 0 && path.p[ul] == '/') {
+        char name[HF_USER_NAME_MAX * 3 + 1];
+        size_t n = path.n - ul - 1;
+        if (n >= sizeof name || hf_uri_decode(name, path.p + ul + 1, n) < 0) {
+            send_error(r, 404, "NoSuchUser", "no user by that name");
+        } else if (hf_str_eq(r->http.method, "DELETE")) {
+            delete_user(st, r, name);
+        } else {
+            send_error(r, 405, "MethodNotAllowed", "use DELETE");
+        }
+    } else {
+        send_error(r, 404, "NotFound", "no such admin endpoint");
+    }
+out:
+    atomic_store(&st->admin_busy, 0);
+}
+
+/* ---- routing ---------------------------------------------------------------- */
+
+void hf_status_handle(void *ctx, hf_req_t *r)
+{
+    hf_status_t *st = ctx;
+    hf_str_t path = r->http.path;
+    bool get = hf_str_eq(r->http.method, "GET") || hf_str_eq(r->http.method, "HEAD");
+    if (hf_str_eq(path, "/health/live")) {
+        if (!get) {
+            send_text(r, 405, "method not allowed\n");
+            return;
+        }
+        send_text(r, 200, "ok\n");
+        return;
+    }
+    if (hf_str_eq(path, "/health/ready")) {
+        if (!get) {
+            send_text(r, 405, "method not allowed\n");
+            return;
+        }
+        int err = 0;
+        if (!atomic_load(&st->s3_ready))
+            send_text(r, 503, "starting\n");
+        else if (hf_meta_failed(st->meta, &err))
+            send_text(r, 503, "metadata store refuses writes\n");
+        else
+            send_text(r, 200, "ready\n");
+        return;
+    }
+    if (path.n >= 7 && memcmp(path.p, "/admin/", 7) == 0) {
+        admin(st, r, path);
+        return;
+    }
+    send_text(r, 404, "not found\n");
+}

@@ -1,0 +1,52 @@
+/*
+ * status.h -- the status listener's handler: health checks and the admin
+ * API (users). It runs on its own small server instance (own threads, own
+ * port), so it answers while the S3 listener is saturated.
+ *
+ * Endpoints:
+ *   GET    /health/live            200 while the process runs (touches nothing)
+ *   GET    /health/ready           200 when the S3 listener is serving and the
+ *                                  metadata store accepts writes, else 503
+ *   GET    /admin/v1/users         list users (JSON, no secrets)
+ *   POST   /admin/v1/users         create: {"name", "access_key"?, "secret_key"?}
+ *   DELETE /admin/v1/users/NAME    delete
+ * Admin calls are SigV4-signed with the root user's key; at most one runs
+ * at a time (others get 503), so a wedged metadata store can occupy one
+ * status thread, never all of them.
+ *
+ * Ownership: borrows meta; hf_status_t lives as long as the status server.
+ * Threads: handler runs on the status server's workers.
+ */
+#ifndef HF_STATUS_STATUS_H
+#define HF_STATUS_STATUS_H
+
+#include "base/limits.h"
+#include "meta/meta.h"
+#include "net/server.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+typedef struct hf_status {
+    hf_meta_t *meta;
+    char region[HF_REGION_MAX + 1];
+    _Atomic int s3_ready;     /* set once the S3 listener is serving */
+    _Atomic int admin_busy;   /* an admin call is running */
+    int64_t started_ns;
+} hf_status_t;
+
+void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region);
+void hf_status_handle(void *ctx, hf_req_t *r);
+
+/* Generate an access key (20 upper-case letters and digits, starting
+ * "HF") and a secret (40 letters and digits) from the kernel's random
+ * source. Buffers: HF_ACCESS_KEY_MAX+1 and HF_SECRET_KEY_MAX+1. */
+int hf_status_gen_keys(char *access_key, char *secret_key);
+
+/* Validate user-supplied names and keys: what the admin API and the CLI
+ * accept. Return NULL if fine, else a message saying what is wrong. */
+const char *hf_status_check_user_name(const char *name);
+const char *hf_status_check_access_key(const char *key);
+const char *hf_status_check_secret_key(const char *key);
+
+#endif
