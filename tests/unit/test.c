@@ -1,7 +1,7 @@
 /* test.c -- runner for test.h. */
 #include "test.h"
 
-#define _GNU_SOURCE
+
 #include <ftw.h>
 #include <stdarg.h>
 #include <unistd.h>

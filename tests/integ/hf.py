@@ -1,0 +1,239 @@
+"""Integration test harness: start a real holdfast server, talk to it with
+real clients, report one PASS/FAIL line per test (counted by tests/run.sh).
+
+Each test module defines unittest.TestCase classes and ends with
+`hf.main(__file__)`. Servers listen on port 0 (the kernel picks free
+ports) and the harness reads the ports back from the server's banner.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import unittest
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("HF_BIN", os.path.join(ROOT, "bin", "holdfast"))
+ACCESS_KEY = "HFTESTROOTKEY0000001"
+SECRET_KEY = "testsecret0000000000000000000000000000ab"
+REGION = "us-east-1"
+
+
+class Server:
+    """A holdfast server process with its own data directory."""
+
+    def __init__(self, data=None, env=None, args=(), keys=True):
+        self.owns_data = data is None
+        self.data = data or tempfile.mkdtemp(prefix="hf-integ-")
+        self.env = dict(os.environ)
+        if keys:
+            self.env["HOLDFAST_ACCESS_KEY"] = ACCESS_KEY
+            self.env["HOLDFAST_SECRET_KEY"] = SECRET_KEY
+        self.env.update(env or {})
+        self.args = list(args)
+        self.proc = None
+        self.port = None
+        self.status_port = None
+        self.log_path = os.path.join(tempfile.gettempdir(), "hf-integ-%d-%d.log" % (os.getpid(), id(self)))
+        self.stdout_lines = []
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def status(self):
+        return "http://127.0.0.1:%d" % self.status_port
+
+    def start(self, timeout=20):
+        self.log = open(self.log_path, "wb")
+        cmd = [BIN, "server", "--data", self.data, "--listen", "127.0.0.1:0",
+               "--status-listen", "127.0.0.1:0"] + self.args
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, env=self.env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = self.proc.stdout.readline().decode(errors="replace")
+            if not line:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("server exited with %s: %s" % (self.proc.returncode, self.read_log()))
+                continue
+            self.stdout_lines.append(line)
+            m = re.search(r"serving S3 on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+            m = re.search(r"health and admin on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.status_port = int(m.group(1))
+                break
+        if not self.port or not self.status_port:
+            raise RuntimeError("server did not report its ports: %s" % self.read_log())
+        # Drain the rest of stdout in the background so the server never blocks on it.
+        import threading
+        threading.Thread(target=self._drain, daemon=True).start()
+        wait_for(lambda: http_status(self.status + "/health/ready") == 200, timeout, "server ready")
+        return self
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            self.stdout_lines.append(line.decode(errors="replace"))
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stop the server; returns its exit status."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_data:
+            shutil.rmtree(self.data, ignore_errors=True)
+        try:
+            os.unlink(self.log_path)
+        except OSError:
+            pass
+
+
+def wait_for(cond, timeout=10, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if cond():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+def http_status(url, method="GET", timeout=5):
+    req = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def boto3_client(server, access_key=ACCESS_KEY, secret_key=SECRET_KEY, **cfg):
+    import boto3
+    from botocore.config import Config
+    conf = dict(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                signature_version="s3v4")
+    conf.update(cfg)
+    return boto3.client("s3", endpoint_url=server.endpoint, aws_access_key_id=access_key,
+                        aws_secret_access_key=secret_key, region_name=REGION,
+                        config=Config(**conf))
+
+
+def cli_env(server, access_key=ACCESS_KEY, secret_key=SECRET_KEY):
+    """Environment for command-line clients (awscli reads these)."""
+    env = dict(os.environ)
+    home = tempfile.mkdtemp(prefix="hf-home-")
+    env.update({
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": secret_key,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.path.join(home, "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "credentials"),
+        "HOME": home,
+        "AWS_PAGER": "",
+    })
+    return env
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def threads(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+class _Result(unittest.TestResult):
+    def __init__(self, suite):
+        super().__init__()
+        self.suite = suite
+        self.npass = 0
+        self.nfail = 0
+
+    def _name(self, test):
+        return "%s/%s.%s" % (self.suite, type(test).__name__, test._testMethodName)
+
+    def addSuccess(self, test):
+        self.npass += 1
+        print("PASS %s" % self._name(test), flush=True)
+
+    def _fail(self, test, err):
+        self.nfail += 1
+        msg = "".join(traceback.format_exception(*err)).strip().splitlines()
+        print("FAIL %s: %s" % (self._name(test), msg[-1] if msg else "?"), flush=True)
+        for line in msg[-25:]:
+            print("    " + line, flush=True)
+
+    def addFailure(self, test, err):
+        self._fail(test, err)
+
+    def addError(self, test, err):
+        self._fail(test, err)
+
+    def addSkip(self, test, reason):
+        # A skipped test is not a pass: report it as a failure so nothing
+        # silently stops being tested.
+        self.nfail += 1
+        print("FAIL %s: skipped: %s" % (self._name(test), reason), flush=True)
+
+
+def main(path):
+    suite_name = "integ/" + os.path.splitext(os.path.basename(path))[0]
+    loader = unittest.TestLoader()
+    mod = sys.modules["__main__"]
+    tests = loader.loadTestsFromModule(mod)
+    only = sys.argv[1:]
+    if only:
+        flat = []
+
+        def walk(s):
+            for t in s:
+                if isinstance(t, unittest.TestSuite):
+                    walk(t)
+                elif any(o in t.id() for o in only):
+                    flat.append(t)
+        walk(tests)
+        tests = unittest.TestSuite(flat)
+    result = _Result(suite_name)
+    tests.run(result)
+    sys.exit(1 if result.nfail else 0)

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run every test suite and print one summary line "N passed, N failed".
+#   unit tests (release build), unit tests (ASan+UBSan build),
+#   integration tests (a real server driven by boto3, awscli, s3cmd, rclone),
+#   the AWS SDK for JavaScript v3 test.
+# Each suite prints PASS/FAIL lines; a suite that dies without reporting
+# counts as one failure. Set HF_TESTS=pattern to run only matching suites.
+set -u
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+pass=0 fail=0
+log=$(mktemp)
+
+run_suite() { # name, command...
+    local name=$1; shift
+    if [ -n "${HF_TESTS:-}" ] && [[ "$name" != *${HF_TESTS}* ]]; then return; fi
+    echo "== $name"
+    "$@" >"$log" 2>&1; local rc=$?
+    grep -E '^(PASS|FAIL) |^    ' "$log" | grep -v '^PASS ' || true
+    local p f
+    p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log")
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $name: exited with status $rc without reporting a failure"
+        tail -n 30 "$log" | sed 's/^/    /'
+        f=1
+    fi
+    echo "   $p passed, $f failed"
+    pass=$((pass + p)); fail=$((fail + f))
+}
+
+layers() { if scripts/check-layers.sh; then echo "PASS check/layers"; else echo "FAIL check/layers: an #include crosses a forbidden layer edge"; fi; }
+run_suite "check:layers" layers
+for t in build/rel/tests/unit/*/*; do
+    [ -x "$t" ] && run_suite "unit:${t#build/rel/tests/unit/}" "$t"
+done
+for t in build/san/tests/unit/*/*; do
+    [ -x "$t" ] && run_suite "unit-asan:${t#build/san/tests/unit/}" env ASAN_OPTIONS=detect_leaks=1 "$t"
+done
+for t in tests/integ/test_*.py; do
+    run_suite "integ:$(basename "$t" .py)" $PY "$t"
+done
+if [ -x build/san/holdfast ]; then
+    run_suite "integ-asan:test_s3_boto3" env HF_BIN=build/san/holdfast ASAN_OPTIONS=detect_leaks=0 $PY tests/integ/test_s3_boto3.py
+fi
+for t in tests/clients/*.sh; do
+    [ -e "$t" ] && run_suite "clients:$(basename "$t" .sh)" bash "$t"
+done
+
+rm -f "$log"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
