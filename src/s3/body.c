@@ -360,6 +360,29 @@ int s3_body_read_all(s3req_t *q, hf_buf_t *out, size_t max)
     }
 }
 
+int s3_read_xml(s3req_t *q, const char *root_name, bool allow_empty, hf_xml_node_t **root)
+{
+    *root = NULL;
+    if (s3_body_open(q, false, HF_XML_BODY_MAX))
+        return -1;
+    hf_buf_t body;
+    if (s3_body_read_all(q, &body, HF_XML_BODY_MAX)) {
+        hf_buf_free(&body);
+        return -1;
+    }
+    if (body.len == 0 && allow_empty) {
+        hf_buf_free(&body);
+        return 0;
+    }
+    int rc = hf_xml_parse(body.data ? body.data : "", body.len, q->a, root);
+    hf_buf_free(&body);
+    if (rc || strcmp((*root)->name, root_name) != 0) {
+        *root = NULL;
+        return s3_fail(q, S3E_MalformedXML, NULL);
+    }
+    return 0;
+}
+
 void s3_body_md5(s3req_t *q, uint8_t md5[16])
 {
     memcpy(md5, q->body.md5_out, 16);

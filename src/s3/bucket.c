@@ -123,22 +123,11 @@ static int read_create_config(s3req_t *q, char *region, size_t cap)
     region[0] = '\0';
     if (hf_req_content_length(q->r) <= 0 && !s3_streaming(q))
         return 0;
-    if (s3_body_open(q, false, HF_XML_BODY_MAX))
-        return -1;
-    hf_buf_t body;
-    if (s3_body_read_all(q, &body, HF_XML_BODY_MAX)) {
-        hf_buf_free(&body);
-        return -1;
-    }
-    if (body.len == 0) {
-        hf_buf_free(&body);
-        return 0;
-    }
     hf_xml_node_t *root;
-    int rc = hf_xml_parse(body.data, body.len, q->a, &root);
-    hf_buf_free(&body);
-    if (rc || strcmp(root->name, "CreateBucketConfiguration") != 0)
-        return s3_fail(q, S3E_MalformedXML, NULL);
+    if (s3_read_xml(q, "CreateBucketConfiguration", true, &root))
+        return -1;
+    if (!root)
+        return 0;
     for (hf_xml_node_t *c = root->child; c; c = c->next) {
         if (strcmp(c->name, "LocationConstraint") == 0) {
             snprintf(region, cap, "%s", c->text ? c->text : "");
@@ -230,8 +219,7 @@ void op_delete_bucket(s3req_t *q)
         s3_fail(q, hf_s3_err_from(rc), NULL);
         return;
     }
-    s3_common_headers(q);
-    hf_resp_send(q->r, 204, NULL, 0);
+    s3_no_content(q);
 }
 
 void op_get_bucket_location(s3req_t *q)

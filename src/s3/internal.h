@@ -153,6 +153,12 @@ int s3_body_open(s3req_t *q, bool want_md5, uint64_t max_len);
 long s3_body_read(s3req_t *q, void *buf, size_t n);
 /* Read the whole body (at most max bytes) into b. 0 or -1 after s3_fail. */
 int s3_body_read_all(s3req_t *q, hf_buf_t *b, size_t max);
+/* Read and parse an XML request body (at most HF_XML_BODY_MAX) whose root
+ * element must be called root_name. An empty body gives *root = NULL when
+ * allow_empty, MalformedXML otherwise. 0 or -1 after s3_fail. */
+int s3_read_xml(s3req_t *q, const char *root_name, bool allow_empty, hf_xml_node_t **root);
+/* 204 No Content with the standard headers. */
+void s3_no_content(s3req_t *q);
 /* After the body is done: MD5 of it (when opened with want_md5). */
 void s3_body_md5(s3req_t *q, uint8_t md5[16]);
 void s3_body_close(s3req_t *q);

@@ -184,20 +184,10 @@ void op_complete_upload(s3req_t *q)
     hf_upload_t u;
     if (load_upload(q, id, &u))
         return;
-    if (s3_body_open(q, false, HF_XML_BODY_MAX))
-        return;
-    hf_buf_t body;
-    if (s3_body_read_all(q, &body, HF_XML_BODY_MAX)) {
-        hf_buf_free(&body);
-        return;
-    }
     hf_xml_node_t *root;
-    int rc = hf_xml_parse(body.data ? body.data : "", body.len, q->a, &root);
-    hf_buf_free(&body);
-    if (rc || strcmp(root->name, "CompleteMultipartUpload") != 0) {
-        s3_fail(q, S3E_MalformedXML, NULL);
+    if (s3_read_xml(q, "CompleteMultipartUpload", false, &root))
         return;
-    }
+    int rc;
     uint32_t n = 0;
     for (hf_xml_node_t *p = hf_xml_child(root, "Part"); p; p = hf_xml_next(p))
         n++;
@@ -330,8 +320,7 @@ void op_abort_upload(s3req_t *q)
         s3_fail(q, hf_s3_err_from(rc), NULL);
         return;
     }
-    s3_common_headers(q);
-    hf_resp_send(q->r, 204, NULL, 0);
+    s3_no_content(q);
 }
 
 static void initiator_owner(s3req_t *q, hf_buf_t *b, uint64_t uid)

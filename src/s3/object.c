@@ -481,8 +481,7 @@ void op_delete_object(s3req_t *q)
         s3_fail(q, hf_s3_err_from(rc), NULL);
         return;
     }
-    s3_common_headers(q);
-    hf_resp_send(q->r, 204, NULL, 0);
+    s3_no_content(q);
 }
 
 void op_delete_objects(s3req_t *q)
@@ -508,20 +507,10 @@ void op_delete_objects(s3req_t *q)
         s3_fail(q, S3E_MissingContentLength, NULL);
         return;
     }
-    if (s3_body_open(q, false, HF_XML_BODY_MAX))
-        return;
-    hf_buf_t body;
-    if (s3_body_read_all(q, &body, HF_XML_BODY_MAX)) {
-        hf_buf_free(&body);
-        return;
-    }
     hf_xml_node_t *root;
-    int rc = hf_xml_parse(body.data ? body.data : "", body.len, q->a, &root);
-    hf_buf_free(&body);
-    if (rc || strcmp(root->name, "Delete") != 0) {
-        s3_fail(q, S3E_MalformedXML, NULL);
+    if (s3_read_xml(q, "Delete", false, &root))
         return;
-    }
+    int rc;
     const char *quiet_s = hf_xml_child_text(root, "Quiet");
     bool quiet = quiet_s && strcasecmp(quiet_s, "true") == 0;
     size_t n = 0;

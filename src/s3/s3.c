@@ -125,6 +125,12 @@ int s3_not_implemented(s3req_t *q, const char *feature)
     return s3_fail(q, S3E_NotImplemented, "%s is not implemented by this server.", feature);
 }
 
+void s3_no_content(s3req_t *q)
+{
+    s3_common_headers(q);
+    hf_resp_send(q->r, 204, NULL, 0);
+}
+
 void s3_send_xml(s3req_t *q, hf_buf_t *xml)
 {
     if (!xml->data && xml->max == 0)
