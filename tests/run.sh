@@ -40,7 +40,9 @@ for t in tests/integ/test_*.py; do
     run_suite "integ:$(basename "$t" .py)" $PY "$t"
 done
 if [ -x build/san/holdfast ]; then
-    run_suite "integ-asan:test_s3_boto3" env HF_BIN=build/san/holdfast ASAN_OPTIONS=detect_leaks=0 $PY tests/integ/test_s3_boto3.py
+    for t in tests/integ/test_s3_boto3.py tests/integ/test_wire.py; do
+        run_suite "integ-asan:$(basename "$t" .py)" env HF_BIN=build/san/holdfast ASAN_OPTIONS=detect_leaks=0 $PY "$t"
+    done
 fi
 for t in tests/clients/*.sh; do
     [ -e "$t" ] && run_suite "clients:$(basename "$t" .sh)" bash "$t"

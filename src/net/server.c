@@ -828,9 +828,11 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
         }
         if (rc < 0) {
             atomic_fetch_add(&s->st.bad_requests, 1);
-            memset(rs, 0, sizeof *rs - sizeof rs->head);
+            /* send_error writes through rs: point it at this connection
+             * (the response-head buffer in rs stays as it is, for reuse). */
             rs->w = w;
             rs->c = c;
+            rs->broken = false;
             send_error(s, rs, status ? status : 400, why ? why : "bad request");
             hf_log_info("msg=\"refused request head\" peer=%s status=%d why=\"%s\"", c->peer,
                         status, why ? why : "");

@@ -39,9 +39,9 @@ void hf_test_fail(const char *file, int line, const char *fmt, ...)
 
 int hf_test_main(const char *suite, int argc, char **argv)
 {
-    int failed = 0;
+    volatile int failed = 0; /* survive longjmp from a failed CHECK */
     const char *only = argc > 1 ? argv[1] : NULL;
-    for (int i = 0; i < ntests; i++) {
+    for (volatile int i = 0; i < ntests; i++) {
         if (only && strcmp(only, tests[i].name) != 0)
             continue;
         if (setjmp(on_fail) == 0) {
