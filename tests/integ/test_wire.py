@@ -460,6 +460,29 @@ class Http(unittest.TestCase):
         self.assertEqual(error_code(body), "InvalidURI")
 
 
+class Threads(unittest.TestCase):
+    def test_fixed_thread_count_whatever_the_connections(self):
+        before = hf.threads(SERVER.proc.pid)
+        conns = []
+        try:
+            for _ in range(300):
+                c = Conn()
+                h = {"host": "127.0.0.1:%d" % SERVER.port}
+                sign("GET", "/", h, EMPTY_SHA)
+                c.send_head("GET", "/", h)
+                conns.append(c)
+            for c in conns:
+                self.assertEqual(c.read_response()[0], 200)
+            during = hf.threads(SERVER.proc.pid)
+        finally:
+            for c in conns:
+                c.close()
+        print("    threads: %d before, %d with 300 open connections" % (before, during), flush=True)
+        self.assertEqual(during, before)
+        # 16 S3 workers + 2 status workers + metadata writer + housekeeping + main.
+        self.assertEqual(before, 21)
+
+
 class Shutdown(unittest.TestCase):
     def test_sigterm_finishes_inflight_and_aborts_stalled(self):
         srv = hf.Server().start()
