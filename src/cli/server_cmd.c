@@ -219,6 +219,19 @@ static void *housekeeping_main(void *arg)
     return NULL;
 }
 
+/* "host:port" a client on this machine can use for a listen spec and the
+ * port actually bound: wildcard hosts become loopback. */
+static void reachable(const char *spec, int port, char *out, size_t n)
+{
+    const char *colon = strrchr(spec, ':');
+    size_t hl = colon ? (size_t)(colon - spec) : 0;
+    if (hl == 0 || (hl == 7 && strncmp(spec, "0.0.0.0", 7) == 0) ||
+        (hl == 4 && strncmp(spec, "[::]", 4) == 0))
+        snprintf(out, n, "127.0.0.1:%d", port);
+    else
+        snprintf(out, n, "%.*s:%d", (int)hl, spec, port);
+}
+
 static void on_release(void *ctx, const hf_blob_id_t *id, uint64_t size)
 {
     hf_chunk_release(ctx, id, size);
@@ -303,35 +316,14 @@ int hf_cli_server(int argc, char **argv)
     hf_status_t *st = NULL;
     housekeeping_t hk = {0};
     bool hk_started = false, s3_started = false, st_started = false;
+    int e;
 
-    if (mkdir(data, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "holdfast server: cannot create data directory %s: %s\n", data,
-                strerror(errno));
-        return 1;
-    }
-    int e = hf_chunk_store_open(data, &chunks);
-    if (e) {
-        fprintf(stderr, "holdfast server: cannot open chunk store in %s: %s\n", data,
-                hf_strerror(e));
-        goto out;
-    }
-    hf_meta_config_t mc = {.on_release = on_release, .release_ctx = chunks};
-    e = hf_meta_open(data, &mc, &meta);
-    if (e) {
-        fprintf(stderr, "holdfast server: cannot open metadata in %s/meta: %s\n", data,
-                hf_strerror(e));
-        goto out;
-    }
-    if (ensure_root(meta, data, listen))
-        goto out;
-
+    /* Listeners first: a bad or busy address is reported before anything
+     * is created on disk. The contexts are filled in once the stores open. */
     s3 = calloc(1, sizeof *s3);
     st = calloc(1, sizeof *st);
     if (!s3 || !st)
         goto out;
-    hf_s3_init(s3, meta, chunks, region);
-    hf_status_init(st, meta, region);
-
     hf_server_config_t sc = {
         .name = "s3",
         .listen = listen,
@@ -343,7 +335,8 @@ int hf_cli_server(int argc, char **argv)
     };
     e = hf_server_create(&sc, &s3srv);
     if (e) {
-        fprintf(stderr, "holdfast server: cannot listen on %s: %s\n", listen, hf_strerror(e));
+        fprintf(stderr, "holdfast server: cannot listen on %s: %s\n", listen,
+                e == HF_E_INVAL ? "expected HOST:PORT, e.g. 127.0.0.1:9000" : hf_strerror(e));
         goto out;
     }
     hf_server_config_t tc = {
@@ -356,9 +349,36 @@ int hf_cli_server(int argc, char **argv)
     };
     e = hf_server_create(&tc, &stsrv);
     if (e) {
-        fprintf(stderr, "holdfast server: cannot listen on %s: %s\n", slisten, hf_strerror(e));
+        fprintf(stderr, "holdfast server: cannot listen on %s: %s\n", slisten,
+                e == HF_E_INVAL ? "expected HOST:PORT, e.g. 127.0.0.1:9001" : hf_strerror(e));
         goto out;
     }
+    if (mkdir(data, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "holdfast server: cannot create data directory %s: %s\n", data,
+                strerror(errno));
+        goto out;
+    }
+    e = hf_chunk_store_open(data, &chunks);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot open chunk store in %s: %s\n", data,
+                hf_strerror(e));
+        goto out;
+    }
+    hf_meta_config_t mc = {.on_release = on_release, .release_ctx = chunks};
+    e = hf_meta_open(data, &mc, &meta);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot open metadata in %s/meta: %s\n", data,
+                hf_strerror(e));
+        goto out;
+    }
+
+    hf_s3_init(s3, meta, chunks, region);
+    hf_status_init(st, meta, region);
+    char s3addr[300], staddr[300];
+    reachable(listen, hf_server_port(s3srv), s3addr, sizeof s3addr);
+    reachable(slisten, hf_server_port(stsrv), staddr, sizeof staddr);
+    if (ensure_root(meta, data, s3addr))
+        goto out;
     e = hf_server_start(stsrv);
     if (e == HF_OK) {
         st_started = true;
@@ -380,10 +400,9 @@ int hf_cli_server(int argc, char **argv)
         pthread_setname_np(hk.th, "housekeeping");
     }
 
-    printf("holdfast: serving S3 on http://127.0.0.1:%d (listen %s, data %s, region %s)\n",
-           hf_server_port(s3srv), listen, data, region);
-    printf("holdfast: health and admin on http://127.0.0.1:%d (listen %s)\n",
-           hf_server_port(stsrv), slisten);
+    printf("holdfast: serving S3 on http://%s (listen %s, data %s, region %s)\n", s3addr, listen,
+           data, region);
+    printf("holdfast: health and admin on http://%s (listen %s)\n", staddr, slisten);
     fflush(stdout);
     hf_log_info("msg=started s3=%s status=%s data=%s workers=%d", listen, slisten, data, workers);
 
