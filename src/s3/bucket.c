@@ -114,7 +114,6 @@ void op_list_buckets(s3req_t *q)
         hf_xml_elem_str(&b, "Prefix", prefix);
     hf_xml_close(&b, "ListAllMyBucketsResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 /* CreateBucketConfiguration: only LocationConstraint means anything here. */
@@ -236,7 +235,6 @@ void op_get_bucket_location(s3req_t *q)
         hf_xml_text(&b, r, strlen(r));
     hf_xml_close(&b, "LocationConstraint");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 void op_get_bucket_versioning(s3req_t *q)
@@ -250,7 +248,6 @@ void op_get_bucket_versioning(s3req_t *q)
     hf_xml_decl(&b);
     hf_buf_puts(&b, "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 /* No bucket can have a policy or CORS rules yet (setting them answers
@@ -279,17 +276,15 @@ static void send_owner_acl(s3req_t *q, uint64_t owner)
     hf_xml_open(&b, "AccessControlList");
     hf_buf_puts(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
                     "xsi:type=\"CanonicalUser\">");
-    hf_user_t u;
-    const hf_user_t *p = &q->user;
-    if (owner != q->user.id && hf_meta_user_by_id(q->s3->meta, owner, &u) == HF_OK)
-        p = &u;
-    hf_xml_elem_str(&b, "ID", p->canonical_id);
-    hf_xml_elem_str(&b, "DisplayName", p->name);
+    hf_user_t scratch;
+    const hf_user_t *p = s3_user(q, owner, &scratch);
+    hf_xml_elem_str(&b, "ID", p ? p->canonical_id : "");
+    if (p)
+        hf_xml_elem_str(&b, "DisplayName", p->name);
     hf_buf_puts(&b, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>");
     hf_xml_close(&b, "AccessControlList");
     hf_xml_close(&b, "AccessControlPolicy");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 void op_get_bucket_acl(s3req_t *q)

@@ -112,7 +112,7 @@ typedef struct s3_op {
 int s3_fail(s3req_t *q, hf_s3_err_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* NotImplemented naming the feature. */
 int s3_not_implemented(s3req_t *q, const char *feature);
-/* Send an XML document with status 200. */
+/* Send an XML document with status 200, then free it. */
 void s3_send_xml(s3req_t *q, hf_buf_t *xml);
 /* Standard headers on every S3 response (request ids). */
 void s3_common_headers(s3req_t *q);
@@ -186,7 +186,12 @@ void s3_data_discard(s3req_t *q, s3_data_t *d);
 void s3_etag(char *out, const uint8_t md5[16], uint32_t parts);
 /* url-encode for encoding-type=url responses (arena). */
 const char *s3_urlenc(s3req_t *q, const char *s, size_t n);
-/* Write <Owner><ID/><DisplayName/></Owner> for user id uid. */
+/* The user with id uid: the caller itself, or looked up into *scratch.
+ * NULL if no such user exists (any more). */
+const hf_user_t *s3_user(s3req_t *q, uint64_t uid, hf_user_t *scratch);
+/* Write <elem><ID/><DisplayName/></elem> for user id uid. */
+void s3_principal_xml(s3req_t *q, hf_buf_t *b, const char *elem, uint64_t uid);
+/* <Owner>...</Owner> */
 void s3_owner_xml(s3req_t *q, hf_buf_t *b, uint64_t uid);
 /* Parse a key for storage rules (length, UTF-8, no NUL). 0 or -1 after s3_fail. */
 int s3_check_key(s3req_t *q);

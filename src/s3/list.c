@@ -149,7 +149,6 @@ void op_list_objects_v2(s3req_t *q)
     common_prefixes(q, &b, &l.res, l.url);
     hf_xml_close(&b, "ListBucketResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 void op_list_objects(s3req_t *q)
@@ -188,7 +187,6 @@ void op_list_objects(s3req_t *q)
     common_prefixes(q, &b, &l.res, l.url);
     hf_xml_close(&b, "ListBucketResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 void op_list_versions(s3req_t *q)
@@ -261,5 +259,4 @@ void op_list_versions(s3req_t *q)
     common_prefixes(q, &b, &l.res, l.url);
     hf_xml_close(&b, "ListVersionsResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }

@@ -90,7 +90,6 @@ void op_create_upload(s3req_t *q)
     hf_xml_elem_str(&b, "UploadId", id);
     hf_xml_close(&b, "InitiateMultipartUploadResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 void op_upload_part(s3req_t *q)
@@ -301,7 +300,6 @@ void op_complete_upload(s3req_t *q)
     hf_xml_elem_str(&b, "ETag", etag);
     hf_xml_close(&b, "CompleteMultipartUploadResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 void op_abort_upload(s3req_t *q)
@@ -323,23 +321,11 @@ void op_abort_upload(s3req_t *q)
     s3_no_content(q);
 }
 
+/* The same user initiated and owns an upload. */
 static void initiator_owner(s3req_t *q, hf_buf_t *b, uint64_t uid)
 {
-    /* The same user initiated and owns an upload. */
-    size_t mark = b->len;
+    s3_principal_xml(q, b, "Initiator", uid);
     s3_owner_xml(q, b, uid);
-    /* Reuse the rendered <Owner>...</Owner> as <Initiator>. */
-    const char *own = b->data + mark;
-    size_t olen = b->len - mark;
-    char *copy = hf_arena_strndup(q->a, own, olen);
-    b->len = mark;
-    b->data[mark] = '\0';
-    if (!copy)
-        return;
-    hf_buf_puts(b, "<Initiator>");
-    hf_buf_append(b, copy + strlen("<Owner>"), olen - strlen("<Owner></Owner>"));
-    hf_buf_puts(b, "</Initiator>");
-    hf_buf_append(b, copy, olen);
 }
 
 void op_list_parts(s3req_t *q)
@@ -393,7 +379,6 @@ void op_list_parts(s3req_t *q)
     }
     hf_xml_close(&b, "ListPartsResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }
 
 void op_list_uploads(s3req_t *q)
@@ -481,5 +466,4 @@ void op_list_uploads(s3req_t *q)
 #undef ENC
     hf_xml_close(&b, "ListMultipartUploadsResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }

@@ -585,5 +585,4 @@ void op_delete_objects(s3req_t *q)
     }
     hf_xml_close(&b, "DeleteResult");
     s3_send_xml(q, &b);
-    hf_buf_free(&b);
 }

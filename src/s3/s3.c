@@ -133,11 +133,10 @@ void s3_no_content(s3req_t *q)
 
 void s3_send_xml(s3req_t *q, hf_buf_t *xml)
 {
-    if (!xml->data && xml->max == 0)
-        return;
     s3_common_headers(q);
     hf_resp_header(q->r, "Content-Type", "application/xml");
     hf_resp_send(q->r, 200, xml->data, xml->len);
+    hf_buf_free(xml);
 }
 
 void hf_s3_error_body(void *ctx, int status, const char *why, hf_buf_t *body,
@@ -220,24 +219,27 @@ const char *s3_urlenc(s3req_t *q, const char *s, size_t n)
     return o;
 }
 
+const hf_user_t *s3_user(s3req_t *q, uint64_t uid, hf_user_t *scratch)
+{
+    if (uid == q->user.id)
+        return &q->user;
+    return hf_meta_user_by_id(q->s3->meta, uid, scratch) == HF_OK ? scratch : NULL;
+}
+
+void s3_principal_xml(s3req_t *q, hf_buf_t *b, const char *elem, uint64_t uid)
+{
+    hf_user_t scratch;
+    const hf_user_t *p = s3_user(q, uid, &scratch);
+    hf_xml_open(b, elem);
+    hf_xml_elem_str(b, "ID", p ? p->canonical_id : "");
+    if (p)
+        hf_xml_elem_str(b, "DisplayName", p->name);
+    hf_xml_close(b, elem);
+}
+
 void s3_owner_xml(s3req_t *q, hf_buf_t *b, uint64_t uid)
 {
-    hf_user_t u;
-    const hf_user_t *p = &q->user;
-    if (uid != q->user.id) {
-        if (hf_meta_user_by_id(q->s3->meta, uid, &u) == HF_OK)
-            p = &u;
-        else
-            p = NULL;
-    }
-    hf_xml_open(b, "Owner");
-    if (p) {
-        hf_xml_elem_str(b, "ID", p->canonical_id);
-        hf_xml_elem_str(b, "DisplayName", p->name);
-    } else {
-        hf_xml_elem_str(b, "ID", "");
-    }
-    hf_xml_close(b, "Owner");
+    s3_principal_xml(q, b, "Owner", uid);
 }
 
 int s3_check_key(s3req_t *q)
