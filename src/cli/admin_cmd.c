@@ -7,12 +7,17 @@
  *   holdfast admin [--admin URL] [--data DIR] user create NAME [--access-key K --secret-key S]
  *   holdfast admin [--admin URL] [--data DIR] user list
  *   holdfast admin [--admin URL] [--data DIR] user delete NAME
+ *   holdfast admin [--admin URL] [--data DIR] faults show|set SPEC|clear
+ *
+ * Commands are a table (group, verb, handler); each handler gets the words
+ * after the group (argv[0] is the verb).
  */
 #include "cli/cli.h"
 
 #include "auth/sigv4.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/fault.h"
 #include "base/hash.h"
 #include "base/str.h"
 #include "base/time.h"
@@ -20,6 +25,7 @@
 
 #include <curl/curl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +48,8 @@ static void usage(FILE *f)
             "  user create NAME [--access-key K --secret-key S]   create a user, print its keys\n"
             "  user list                                          list users\n"
             "  user delete NAME                                   delete a user\n"
+            "  faults show | set SPEC | clear                     injected faults (servers started\n"
+            "                                                     with --fault-injection only)\n"
             "\n"
             "  --admin URL   the server's status listener (env HOLDFAST_ADMIN,\n"
             "                default http://127.0.0.1:9001)\n"
@@ -131,6 +139,32 @@ static int report_error(long status, hf_buf_t *body)
     return 1;
 }
 
+/* One request that must answer `want`: on success *j (may be NULL) gets
+ * the parsed JSON body, owned by the caller (json_decref); returns 0. A
+ * different status is reported on stderr and gives 1. */
+static int call(admin_ctx_t *c, const char *method, const char *path, const char *body, long want,
+                json_t **j)
+{
+    hf_buf_t out;
+    hf_buf_init(&out, 16 << 20);
+    long st = request(c, method, path, body, &out);
+    int rc = 1;
+    if (j)
+        *j = NULL;
+    if (st == want) {
+        json_error_t je;
+        if (j && out.len)
+            *j = json_loadb(out.data, out.len, 0, &je);
+        rc = j && !*j && out.len ? 1 : 0;
+        if (rc)
+            fprintf(stderr, "holdfast admin: the server's answer is not JSON\n");
+    } else if (st > 0) {
+        rc = report_error(st, &out);
+    }
+    hf_buf_free(&out);
+    return rc;
+}
+
 static int user_create(admin_ctx_t *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -172,58 +206,49 @@ static int user_create(admin_ctx_t *c, int argc, char **argv)
     }
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
-    hf_buf_t out;
-    hf_buf_init(&out, 1 << 20);
-    long st = request(c, "POST", "/admin/v1/users", body, &out);
+    json_t *j;
+    int rc = call(c, "POST", "/admin/v1/users", body, 201, &j);
     free(body);
-    int rc = 1;
-    if (st == 201) {
-        json_error_t je;
-        json_t *j = json_loadb(out.data, out.len, 0, &je);
-        const char *n = NULL, *a = NULL, *s = NULL;
-        if (j && !json_unpack(j, "{s:s,s:s,s:s}", "name", &n, "access_key", &a, "secret_key", &s)) {
-            printf("user:       %s\naccess key: %s\nsecret key: %s\n", n, a, s);
-            rc = 0;
-        }
-        if (j)
-            json_decref(j);
-    } else if (st > 0) {
-        rc = report_error(st, &out);
+    if (rc)
+        return rc;
+    const char *n = NULL, *a = NULL, *s = NULL;
+    rc = 1;
+    if (j && !json_unpack(j, "{s:s,s:s,s:s}", "name", &n, "access_key", &a, "secret_key", &s)) {
+        printf("user:       %s\naccess key: %s\nsecret key: %s\n", n, a, s);
+        rc = 0;
     }
-    hf_buf_free(&out);
+    json_decref(j);
     return rc;
 }
 
-static int user_list(admin_ctx_t *c)
+static int user_list(admin_ctx_t *c, int argc, char **argv)
 {
-    hf_buf_t out;
-    hf_buf_init(&out, 16 << 20);
-    long st = request(c, "GET", "/admin/v1/users", NULL, &out);
-    int rc = 1;
-    if (st == 200) {
-        json_error_t je;
-        json_t *j = json_loadb(out.data, out.len, 0, &je);
-        json_t *users = j ? json_object_get(j, "users") : NULL;
-        if (json_is_array(users)) {
-            printf("%-24s %-24s %-26s %s\n", "NAME", "ACCESS KEY", "CREATED", "ROLE");
-            size_t i;
-            json_t *u;
-            json_array_foreach(users, i, u)
-            {
-                const char *n = "", *a = "", *cr = "";
-                int root = 0;
-                json_unpack(u, "{s:s,s:s,s:s,s:b}", "name", &n, "access_key", &a, "created", &cr,
-                            "root", &root);
-                printf("%-24s %-24s %-26s %s\n", n, a, cr, root ? "root" : "user");
-            }
-            rc = 0;
-        }
-        if (j)
-            json_decref(j);
-    } else if (st > 0) {
-        rc = report_error(st, &out);
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: holdfast admin user list\n");
+        return 2;
     }
-    hf_buf_free(&out);
+    json_t *j;
+    int rc = call(c, "GET", "/admin/v1/users", NULL, 200, &j);
+    if (rc)
+        return rc;
+    json_t *users = j ? json_object_get(j, "users") : NULL;
+    rc = 1;
+    if (json_is_array(users)) {
+        printf("%-24s %-24s %-26s %s\n", "NAME", "ACCESS KEY", "CREATED", "ROLE");
+        size_t i;
+        json_t *u;
+        json_array_foreach(users, i, u)
+        {
+            const char *n = "", *a = "", *cr = "";
+            int root = 0;
+            json_unpack(u, "{s:s,s:s,s:s,s:b}", "name", &n, "access_key", &a, "created", &cr,
+                        "root", &root);
+            printf("%-24s %-24s %-26s %s\n", n, a, cr, root ? "root" : "user");
+        }
+        rc = 0;
+    }
+    json_decref(j);
     return rc;
 }
 
@@ -240,19 +265,76 @@ static int user_delete(admin_ctx_t *c, int argc, char **argv)
     }
     char path[256];
     snprintf(path, sizeof path, "/admin/v1/users/%s", argv[1]);
-    hf_buf_t out;
-    hf_buf_init(&out, 1 << 20);
-    long st = request(c, "DELETE", path, NULL, &out);
-    int rc = 1;
-    if (st == 204) {
+    int rc = call(c, "DELETE", path, NULL, 204, NULL);
+    if (rc == 0)
         printf("deleted user %s\n", argv[1]);
-        rc = 0;
-    } else if (st > 0) {
-        rc = report_error(st, &out);
-    }
-    hf_buf_free(&out);
     return rc;
 }
+
+/* faults show|set|clear: GET/PUT/DELETE /admin/v1/faults. */
+static int faults_call(admin_ctx_t *c, const char *method, const char *spec)
+{
+    json_t *j;
+    int rc = call(c, method, "/admin/v1/faults", spec, 200, &j);
+    if (rc)
+        return rc;
+    const char *f = NULL;
+    json_int_t fired = 0;
+    rc = 1;
+    if (j && !json_unpack(j, "{s:s,s:I}", "faults", &f, "fired", &fired)) {
+        printf("faults: %s\nfired:  %lld\n", *f ? f : "(none)", (long long)fired);
+        rc = 0;
+    }
+    json_decref(j);
+    return rc;
+}
+
+static int faults_show(admin_ctx_t *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: holdfast admin faults show\n");
+        return 2;
+    }
+    return faults_call(c, "GET", NULL);
+}
+
+static int faults_set(admin_ctx_t *c, int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: holdfast admin faults set SPEC   (e.g. fsync:delay=200/path=/chunks/)\n");
+        return 2;
+    }
+    char why[256];
+    if (hf_fault_check(argv[1], why, sizeof why) != HF_OK) {
+        fprintf(stderr, "holdfast admin: %s\n", why);
+        return 2;
+    }
+    return faults_call(c, "PUT", argv[1]);
+}
+
+static int faults_clear(admin_ctx_t *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: holdfast admin faults clear\n");
+        return 2;
+    }
+    return faults_call(c, "DELETE", NULL);
+}
+
+/* The admin commands: `holdfast admin GROUP VERB ...`. */
+static const struct admin_cmd {
+    const char *group, *verb;
+    int (*fn)(admin_ctx_t *c, int argc, char **argv);
+} admin_cmds[] = {
+    {"user", "create", user_create},
+    {"user", "list", user_list},
+    {"user", "delete", user_delete},
+    {"faults", "show", faults_show},
+    {"faults", "set", faults_set},
+    {"faults", "clear", faults_clear},
+};
 
 static int setup(admin_ctx_t *c, const char *admin, const char *data, const char *region)
 {
@@ -330,15 +412,25 @@ int hf_cli_admin(int argc, char **argv)
     admin = hf_cli_setting(admin, "HOLDFAST_ADMIN", "http://127.0.0.1:9001");
     data = hf_cli_setting(data, "HOLDFAST_DATA", "./data");
     region = hf_cli_setting(region, "HOLDFAST_REGION", "us-east-1");
-    if (strcmp(argv[i], "user") != 0 || i + 1 >= argc) {
-        fprintf(stderr, "holdfast admin: unknown command; run 'holdfast admin --help'\n");
-        return 2;
-    }
-    const char *verb = argv[i + 1];
+    const char *group = argv[i], *verb = i + 1 < argc ? argv[i + 1] : "";
     int sub_argc = argc - (i + 1);
     char **sub_argv = argv + i + 1;
-    if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "delete") != 0) {
-        fprintf(stderr, "holdfast admin user: unknown command '%s' (create, list, delete)\n", verb);
+    const struct admin_cmd *cmd = NULL;
+    bool group_known = false;
+    for (size_t k = 0; k < sizeof admin_cmds / sizeof admin_cmds[0]; k++) {
+        if (strcmp(admin_cmds[k].group, group) != 0)
+            continue;
+        group_known = true;
+        if (strcmp(admin_cmds[k].verb, verb) == 0)
+            cmd = &admin_cmds[k];
+    }
+    if (!cmd) {
+        if (group_known)
+            fprintf(stderr, "holdfast admin %s: unknown command '%s'; run 'holdfast admin --help'\n",
+                    group, verb);
+        else
+            fprintf(stderr, "holdfast admin: unknown command '%s'; run 'holdfast admin --help'\n",
+                    group);
         return 2;
     }
     admin_ctx_t c;
@@ -347,12 +439,7 @@ int hf_cli_admin(int argc, char **argv)
     if (rc)
         return rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (strcmp(verb, "create") == 0)
-        rc = user_create(&c, sub_argc, sub_argv);
-    else if (strcmp(verb, "list") == 0)
-        rc = sub_argc == 1 ? user_list(&c) : 2;
-    else
-        rc = user_delete(&c, sub_argc, sub_argv);
+    rc = cmd->fn(&c, sub_argc, sub_argv);
     curl_global_cleanup();
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 
 #include "base/err.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -58,6 +59,9 @@ static void usage(FILE *f)
             "  --region NAME          region in SigV4 scopes (env HOLDFAST_REGION, default us-east-1)\n"
             "  --workers N            S3 worker threads (env HOLDFAST_WORKERS, default %d)\n"
             "  --log-level LEVEL      error|warn|info|debug (env HOLDFAST_LOG_LEVEL, default info)\n"
+            "  --fault-injection      accept fault sets (tests and drills only; env\n"
+            "                         HOLDFAST_FAULT_INJECTION=1): from HOLDFAST_FAULTS at start\n"
+            "                         and from 'holdfast admin faults' while running\n"
             "\n"
             "The root key is set from HOLDFAST_ACCESS_KEY / HOLDFAST_SECRET_KEY when the data\n"
             "directory is first created; otherwise it is generated, printed once and stored in\n"
@@ -248,11 +252,13 @@ int hf_cli_server(int argc, char **argv)
         {"region", required_argument, NULL, 'r'},
         {"workers", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'v'},
+        {"fault-injection", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data = NULL, *listen = NULL, *slisten = NULL, *region = NULL, *workers_s = NULL,
                *level_s = NULL;
+    bool faults = false;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -263,6 +269,7 @@ int hf_cli_server(int argc, char **argv)
         case 'r': region = optarg; break;
         case 'w': workers_s = optarg; break;
         case 'v': level_s = optarg; break;
+        case 'F': faults = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -293,6 +300,23 @@ int hf_cli_server(int argc, char **argv)
             return 2;
         }
         workers = (int)w;
+    }
+    const char *fi = getenv("HOLDFAST_FAULT_INJECTION");
+    if (fi && strcmp(fi, "1") == 0)
+        faults = true;
+    const char *fault_spec = getenv("HOLDFAST_FAULTS");
+    if (fault_spec && *fault_spec) {
+        char why[256];
+        if (!faults) {
+            fprintf(stderr, "holdfast server: HOLDFAST_FAULTS is set but fault injection is off; "
+                            "add --fault-injection (tests and drills only)\n");
+            return 2;
+        }
+        if (hf_fault_set(fault_spec, why, sizeof why) != HF_OK) {
+            fprintf(stderr, "holdfast server: HOLDFAST_FAULTS: %s\n", why);
+            return 2;
+        }
+        hf_log_warn("msg=\"fault set installed\" faults=\"%.200s\"", fault_spec);
     }
     if (strlen(region) > HF_REGION_MAX) {
         fprintf(stderr, "holdfast server: --region is too long\n");
@@ -374,6 +398,9 @@ int hf_cli_server(int argc, char **argv)
 
     hf_s3_init(s3, meta, chunks, region);
     hf_status_init(st, meta, region);
+    st->faults_enabled = faults;
+    if (faults)
+        hf_log_warn("msg=\"fault injection is enabled: for tests and drills only\"");
     char s3addr[300], staddr[300];
     reachable(listen, hf_server_port(s3srv), s3addr, sizeof s3addr);
     reachable(slisten, hf_server_port(stsrv), staddr, sizeof staddr);

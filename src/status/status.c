@@ -7,6 +7,7 @@
 
 #include "auth/sigv4.h"
 #include "base/err.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/str.h"
@@ -261,6 +262,81 @@ static void delete_user(hf_status_t *st, hf_req_t *r, const char *name)
     hf_resp_send(r, 204, NULL, 0);
 }
 
+/* PUT /admin/v1/faults (body: a fault set, fault.h), GET, DELETE. Only
+ * when the server was started with fault injection enabled. */
+static void faults(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+{
+    if (rest.n) {
+        send_error(r, 404, "NotFound", "no such admin endpoint");
+        return;
+    }
+    if (!st->faults_enabled) {
+        send_error(r, 403, "FaultInjectionDisabled",
+                   "start the server with --fault-injection to use fault sets");
+        return;
+    }
+    if (hf_str_eq(r->http.method, "PUT")) {
+        hf_buf_t body;
+        hf_buf_init(&body, 16 * 1024);
+        int rc = hf_req_read_all(r, &body);
+        char spec[16 * 1024 + 1], err[256] = "";
+        if (rc == HF_OK) {
+            memcpy(spec, body.data ? body.data : "", body.len);
+            spec[body.len] = '\0';
+        }
+        hf_buf_free(&body);
+        if (rc) {
+            send_error(r, 400, "InvalidRequest", "could not read the fault set (at most 16 KiB)");
+            return;
+        }
+        if (hf_fault_set(spec, err, sizeof err) != HF_OK) {
+            send_error(r, 400, "InvalidFaultSet", err);
+            return;
+        }
+        hf_log_warn("msg=\"fault set installed\" faults=\"%.200s\"", spec);
+    } else if (hf_str_eq(r->http.method, "DELETE")) {
+        hf_fault_clear();
+        hf_log_warn("msg=\"fault set cleared\"");
+    } else if (!hf_str_eq(r->http.method, "GET")) {
+        send_error(r, 405, "MethodNotAllowed", "use GET, PUT or DELETE");
+        return;
+    }
+    char desc[4096];
+    hf_fault_describe(desc, sizeof desc);
+    send_json(r, 200, json_pack("{s:s,s:I}", "faults", desc, "fired", (json_int_t)hf_fault_fired()));
+}
+
+static void users(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+{
+    if (rest.n == 0) {
+        if (hf_str_eq(r->http.method, "GET"))
+            list_users(st, r);
+        else if (hf_str_eq(r->http.method, "POST"))
+            create_user(st, r);
+        else
+            send_error(r, 405, "MethodNotAllowed", "use GET or POST");
+        return;
+    }
+    char name[HF_USER_NAME_MAX * 3 + 1];
+    size_t n = rest.n - 1;
+    if (rest.p[0] != '/' || n == 0 || n >= sizeof name || hf_uri_decode(name, rest.p + 1, n) < 0)
+        send_error(r, 404, "NoSuchUser", "no user by that name");
+    else if (hf_str_eq(r->http.method, "DELETE"))
+        delete_user(st, r, name);
+    else
+        send_error(r, 405, "MethodNotAllowed", "use DELETE");
+}
+
+/* The admin API: one row per resource under /admin/v1/. The handler gets
+ * the rest of the path after the resource name ("" or "/..."). */
+static const struct {
+    const char *path;
+    void (*fn)(hf_status_t *st, hf_req_t *r, hf_str_t rest);
+} admin_routes[] = {
+    {"/admin/v1/users", users},
+    {"/admin/v1/faults", faults},
+};
+
 static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
 {
     int expected = 0;
@@ -271,28 +347,15 @@ static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
     }
     if (admin_auth(st, r))
         goto out;
-    static const char users[] = "/admin/v1/users";
-    size_t ul = sizeof users - 1;
-    if (path.n == ul && memcmp(path.p, users, ul) == 0) {
-        if (hf_str_eq(r->http.method, "GET"))
-            list_users(st, r);
-        else if (hf_str_eq(r->http.method, "POST"))
-            create_user(st, r);
-        else
-            send_error(r, 405, "MethodNotAllowed", "use GET or POST");
-    } else if (path.n > ul + 1 && memcmp(path.p, users, ul) == 0 && path.p[ul] == '/') {
-        char name[HF_USER_NAME_MAX * 3 + 1];
-        size_t n = path.n - ul - 1;
-        if (n >= sizeof name || hf_uri_decode(name, path.p + ul + 1, n) < 0) {
-            send_error(r, 404, "NoSuchUser", "no user by that name");
-        } else if (hf_str_eq(r->http.method, "DELETE")) {
-            delete_user(st, r, name);
-        } else {
-            send_error(r, 405, "MethodNotAllowed", "use DELETE");
+    for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0]; i++) {
+        size_t l = strlen(admin_routes[i].path);
+        if (path.n >= l && memcmp(path.p, admin_routes[i].path, l) == 0 &&
+            (path.n == l || path.p[l] == '/')) {
+            admin_routes[i].fn(st, r, (hf_str_t){path.p + l, path.n - l});
+            goto out;
         }
-    } else {
-        send_error(r, 404, "NotFound", "no such admin endpoint");
     }
+    send_error(r, 404, "NotFound", "no such admin endpoint");
 out:
     atomic_store(&st->admin_busy, 0);
 }

@@ -10,6 +10,9 @@
  *   GET    /admin/v1/users         list users (JSON, no secrets)
  *   POST   /admin/v1/users         create: {"name", "access_key"?, "secret_key"?}
  *   DELETE /admin/v1/users/NAME    delete
+ *   GET|PUT|DELETE /admin/v1/faults  show, install (body: a fault set, see
+ *                                  base/fault.h) or clear injected faults;
+ *                                  403 unless faults_enabled
  * Admin calls are SigV4-signed with the root user's key; at most one runs
  * at a time (others get 503), so a wedged metadata store can occupy one
  * status thread, never all of them.
@@ -33,6 +36,7 @@ typedef struct hf_status {
     _Atomic int s3_ready;     /* set once the S3 listener is serving */
     _Atomic int admin_busy;   /* an admin call is running */
     int64_t started_ns;
+    bool faults_enabled;      /* the server was started with --fault-injection */
 } hf_status_t;
 
 void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region);
