@@ -21,9 +21,11 @@ const char *hf_strerror(int err)
     case HF_E_META: return "metadata engine error";
     case HF_E_DIGEST: return "data does not match its digest";
     case HF_E_AUTH: return "authentication failed";
-    case HF_E_CONFLICT: return "precondition failed";
+    case HF_E_CONFLICT: return "a concurrent change conflicted";
     case HF_E_NOSPACE: return "storage full";
     case HF_E_SHUTDOWN: return "shutting down";
+    case HF_E_PRECONDITION: return "a request condition did not hold";
+    case HF_E_LOCKED: return "protected by Object Lock";
     default: break;
     }
     if (err < 0 && err > -4096)

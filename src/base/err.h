@@ -34,6 +34,8 @@ enum {
     HF_E_CONFLICT = -1015, /* a precondition checked atomically did not hold */
     HF_E_NOSPACE = -1016,  /* storage is full beyond its reserve */
     HF_E_SHUTDOWN = -1017, /* the server is stopping */
+    HF_E_PRECONDITION = -1018, /* a caller's condition (If-Match, If-None-Match) did not hold */
+    HF_E_LOCKED = -1019,   /* Object Lock retention or a legal hold forbids the change */
 };
 
 /* A static, human-readable description of err (never NULL; unknown values

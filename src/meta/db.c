@@ -65,7 +65,8 @@ static const struct {
     {"keys", offsetof(hf_db_t, keys)},       {"userids", offsetof(hf_db_t, userids)},
     {"buckets", offsetof(hf_db_t, buckets)}, {"objects", offsetof(hf_db_t, objects)},
     {"uploads", offsetof(hf_db_t, uploads)}, {"parts", offsetof(hf_db_t, parts)},
-    {"blobs", offsetof(hf_db_t, blobs)},
+    {"blobs", offsetof(hf_db_t, blobs)},     {"versions", offsetof(hf_db_t, versions)},
+    {"bucketcfg", offsetof(hf_db_t, bucketcfg)},
 };
 
 int hf_db_open(hf_db_t *kv, const char *path, uint64_t map_size)

@@ -23,6 +23,7 @@ struct hf_meta {
     _Atomic uint64_t hlc;   /* greatest value issued */
     uint64_t hlc_persisted; /* writer thread: greatest value in sys "hlc" */
     hf_buf_t scratch;       /* writer thread: copies of records being replaced */
+    hf_arena_t warena;      /* writer thread: records decoded for in-place updates */
 };
 
 /* Scratch holds one old record at a time; records are < HF_REC_MAX, the
@@ -51,14 +52,30 @@ int hf_meta_tx_blob_unref(hf_meta_t *m, MDB_txn *txn, const hf_blob_id_t *id);
 
 /* HF_OK if bucket b (name and id) exists in txn, else HF_E_NOTFOUND. */
 int hf_meta_tx_bucket_check(hf_meta_t *m, MDB_txn *txn, const hf_bucket_t *b);
+/* As hf_meta_tx_bucket_check, and the bucket's flags as of txn. */
+int hf_meta_tx_bucket_flags(hf_meta_t *m, MDB_txn *txn, const hf_bucket_t *b, uint32_t *flags);
 
-/* Make rec (an encoded object record) the current version at table key
- * tk: adds a reference per part of parts[0..nparts) when add_refs, drops
- * the previous version's references, enforces the long-key group bound.
- * key/keylen identify the object (for long keys). */
-int hf_meta_tx_obj_replace(hf_meta_t *m, MDB_txn *txn, const uint8_t *tk, size_t tklen,
-                           const char *key, size_t keylen, const void *rec, size_t reclen,
-                           const hf_obj_part_t *parts, uint32_t nparts, bool add_refs);
+/* A new current version being written (put, copy, multipart complete). */
+typedef struct hf_meta_wput {
+    const hf_bucket_t *b;
+    const char *key;
+    size_t keylen;
+    hf_buf_t *rec;              /* the encoded record; its version id is patched in */
+    const hf_obj_part_t *parts; /* the record's parts */
+    uint32_t nparts;
+    bool add_refs;              /* take a reference per part (else the caller moved them) */
+    const hf_obj_cond_t *cond;  /* may be NULL */
+    uint64_t hlc, origin;       /* the record's: they make its version id */
+    uint8_t version[16];        /* out: the version id given */
+} hf_meta_wput_t;
+
+/* Write w's record as the current version of its key, following the
+ * bucket's versioning state (meta.h). */
+int hf_meta_tx_put_version(hf_meta_t *m, MDB_txn *txn, hf_meta_wput_t *w);
+
+/* A version id from its clock value and origin. */
+void hf_meta_version_id(uint8_t out[16], uint64_t hlc, uint64_t origin);
+
 
 /* Delete every part record of upload id, dropping their references. */
 int hf_meta_tx_parts_drop(hf_meta_t *m, MDB_txn *txn, const uint8_t id[16]);
@@ -70,8 +87,10 @@ int hf_meta_check_long_key(const void *rec, size_t n, size_t fixed, const char *
 /* Validate an object from a caller: data fields consistent with size
  * (inline or parts), headers and metadata within bounds. */
 int hf_meta_check_obj(const hf_obj_t *o);
-/* Validate the caller-supplied headers and user metadata of o. */
+/* Validate the caller-supplied headers, user metadata and tags of o. */
 int hf_meta_check_headers(const hf_obj_t *o);
+/* Tags within HF_OBJ_TAGS_MAX / HF_TAG_KEY_MAX / HF_TAG_VALUE_MAX. */
+int hf_meta_check_tags(const hf_kv_t *tags, uint32_t n);
 
 /* Encode o (or an upload template) with its metadata sorted by name. */
 int hf_meta_encode_obj(hf_buf_t *b, const hf_obj_t *o, const char *key, size_t keylen);

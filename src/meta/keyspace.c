@@ -67,6 +67,20 @@ size_t hf_ks_upload_key(uint8_t out[HF_KS_UPLOAD_KEY_MAX], uint64_t bucket, cons
     return len + 16;
 }
 
+void hf_ks_version_suffix(uint8_t out[16], uint64_t hlc, uint64_t origin)
+{
+    hf_db_be64_put(out, ~hlc);
+    hf_db_be64_put(out + 8, ~origin);
+}
+
+size_t hf_ks_version_key(uint8_t out[HF_KS_UPLOAD_KEY_MAX], uint64_t bucket, const char *key,
+                         size_t n, uint64_t hlc, uint64_t origin)
+{
+    size_t len = key_body(out, bucket, key, n);
+    hf_ks_version_suffix(out + len, hlc, origin);
+    return len + 16;
+}
+
 int hf_ks_group_count(MDB_txn *txn, MDB_dbi dbi, const uint8_t *tk, size_t max, size_t *count)
 {
     MDB_cursor *c;
@@ -200,12 +214,13 @@ static int load_group(hf_ks_scan_t *s)
     return HF_OK;
 }
 
-int hf_ks_scan_open(hf_ks_scan_t *s, MDB_txn *txn, MDB_dbi dbi, uint64_t bucket, bool uploads)
+int hf_ks_scan_open(hf_ks_scan_t *s, MDB_txn *txn, MDB_dbi dbi, uint64_t bucket,
+                    enum hf_ks_table table)
 {
     memset(s, 0, sizeof *s);
     hf_db_be64_put(s->bucket, bucket);
-    s->uploads = uploads;
-    s->fixed = uploads ? HF_REC_UPLOAD_FIXED : HF_REC_OBJ_FIXED;
+    s->uploads = table != HF_KS_OBJECTS;
+    s->fixed = table == HF_KS_UPLOADS ? HF_REC_UPLOAD_FIXED : HF_REC_OBJ_FIXED;
     int rc = mdb_cursor_open(txn, dbi, &s->cur);
     if (rc)
         return hf_db_err(rc, "cursor_open");

@@ -7,6 +7,7 @@
  * bytes is stored verbatim:
  *
  *   objects  bucket id u64 | key | 0x00
+ *   versions bucket id u64 | key | 0x00 | ~hlc u64 | ~origin u64
  *   uploads  bucket id u64 | key | 0x00 | upload id 16
  *
  * A longer ("long") key is stored as its first HF_KS_SHORT_MAX bytes, a
@@ -14,7 +15,12 @@
  * the full key (HF_REC_TAG_KEY):
  *
  *   objects  bucket id u64 | key[0..470) | 0x01 | sha256(key)[0..16)
+ *   versions bucket id u64 | key[0..470) | 0x01 | sha256(key)[0..16) | ~hlc | ~origin
  *   uploads  bucket id u64 | key[0..470) | 0x01 | sha256(key)[0..16) | upload id 16
+ *
+ * The versions and uploads tables share one shape: an object table key
+ * followed by a 16-byte suffix (the "id" below). A version's suffix is its
+ * clock value and origin inverted, so a key's versions sort newest first.
  *
  * Byte 478 tells the forms apart: a short key has ended by then (0x00
  * terminator or earlier), a long key has 0x01 there. Both forms keep every
@@ -54,6 +60,11 @@ bool hf_ks_key_valid(const char *key, size_t n);
 size_t hf_ks_obj_key(uint8_t out[HF_KS_OBJ_KEY_MAX], uint64_t bucket, const char *key, size_t n);
 size_t hf_ks_upload_key(uint8_t out[HF_KS_UPLOAD_KEY_MAX], uint64_t bucket, const char *key, size_t n,
                         const uint8_t id[16]);
+/* The versions-table key of a version written at (hlc, origin). */
+size_t hf_ks_version_key(uint8_t out[HF_KS_UPLOAD_KEY_MAX], uint64_t bucket, const char *key,
+                         size_t n, uint64_t hlc, uint64_t origin);
+/* The 16-byte versions-table suffix of (hlc, origin). */
+void hf_ks_version_suffix(uint8_t out[16], uint64_t hlc, uint64_t origin);
 
 /* Entries in table dbi sharing the group of long table key tk, counting
  * at most max. */
@@ -63,14 +74,14 @@ int hf_ks_group_count(MDB_txn *txn, MDB_dbi dbi, const uint8_t *tk, size_t max, 
 typedef struct hf_ks_item {
     const char *key;  /* the full object key (not NUL-terminated) */
     size_t keylen;
-    const uint8_t *id; /* uploads: the 16-byte upload id; objects: NULL */
+    const uint8_t *id; /* uploads and versions: the 16-byte suffix; objects: NULL */
     MDB_val val;      /* the record */
 } hf_ks_item_t;
 
 typedef struct hf_ks_scan {
     MDB_cursor *cur;
     uint8_t bucket[8];
-    bool uploads;
+    bool uploads;      /* keys carry a 16-byte suffix (uploads, versions) */
     size_t fixed;      /* record fixed-part size, to find HF_REC_TAG_KEY */
     MDB_val k, v;      /* the cursor's entry, not yet returned */
     bool have;         /* k/v valid (and in the bucket) */
@@ -79,9 +90,13 @@ typedef struct hf_ks_scan {
     bool in_grp;
 } hf_ks_scan_t;
 
-/* A scan over bucket's entries in dbi (the objects or uploads table),
- * positioned at the start. */
-int hf_ks_scan_open(hf_ks_scan_t *s, MDB_txn *txn, MDB_dbi dbi, uint64_t bucket, bool uploads);
+/* Which table a scan walks. */
+enum hf_ks_table { HF_KS_OBJECTS, HF_KS_VERSIONS, HF_KS_UPLOADS };
+
+/* A scan over bucket's entries in dbi (a table of that kind), positioned
+ * at the start. */
+int hf_ks_scan_open(hf_ks_scan_t *s, MDB_txn *txn, MDB_dbi dbi, uint64_t bucket,
+                    enum hf_ks_table table);
 void hf_ks_scan_close(hf_ks_scan_t *s);
 /* Position at the first item >= (key, id) (id NULL: the first item whose
  * key is >= key). key must not contain 0x00. */

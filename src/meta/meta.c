@@ -191,6 +191,7 @@ int hf_meta_open(const char *dir, const hf_meta_config_t *cfg, hf_meta_t **out)
         m->cfg = *cfg;
     uint64_t map = m->cfg.map_size ? m->cfg.map_size : HF_META_MAP_SIZE_DEFAULT;
     hf_buf_init(&m->scratch, HF_META_SCRATCH_MAX);
+    hf_arena_init(&m->warena, HF_META_SCRATCH_MAX);
     int rc = hf_db_open(&m->db, path, map);
     if (rc)
         goto fail_free;
@@ -217,6 +218,7 @@ fail_db:
     hf_db_close(&m->db);
 fail_free:
     hf_buf_free(&m->scratch);
+    hf_arena_free(&m->warena);
     free(m);
     return rc;
 }
@@ -244,6 +246,7 @@ void hf_meta_close(hf_meta_t *m)
     }
     hf_db_close(&m->db);
     hf_buf_free(&m->scratch);
+    hf_arena_free(&m->warena);
     free(m);
 }
 
@@ -514,6 +517,12 @@ int hf_meta_user_delete(hf_meta_t *m, const char *name)
 
 int hf_meta_tx_bucket_check(hf_meta_t *m, MDB_txn *txn, const hf_bucket_t *b)
 {
+    uint32_t flags;
+    return hf_meta_tx_bucket_flags(m, txn, b, &flags);
+}
+
+int hf_meta_tx_bucket_flags(hf_meta_t *m, MDB_txn *txn, const hf_bucket_t *b, uint32_t *flags)
+{
     size_t nl = strnlen(b->name, sizeof b->name);
     if (nl < HF_BUCKET_NAME_MIN || nl > HF_BUCKET_NAME_MAX)
         return HF_E_NOTFOUND;
@@ -524,6 +533,7 @@ int hf_meta_tx_bucket_check(hf_meta_t *m, MDB_txn *txn, const hf_bucket_t *b)
     hf_bucket_t cur;
     if ((rc = hf_rec_bucket_decode(v.mv_data, v.mv_size, &cur)))
         return rc;
+    *flags = cur.flags;
     return cur.id == b->id ? HF_OK : HF_E_NOTFOUND;
 }
 
@@ -607,6 +617,12 @@ int hf_meta_bucket_get(hf_meta_t *m, const char *name, hf_bucket_t *out)
     return rc;
 }
 
+static void cfg_key(uint8_t out[9], uint64_t bucket, int kind)
+{
+    hf_db_be64_put(out, bucket);
+    out[8] = (uint8_t)kind;
+}
+
 static int bucket_delete_tx(void *ctx, MDB_txn *txn, void *arg)
 {
     hf_meta_t *m = ctx;
@@ -648,6 +664,26 @@ static int bucket_delete_tx(void *ctx, MDB_txn *txn, void *arg)
         memcpy(tk, k.mv_data, tn);
         if ((rc = hf_meta_tx_parts_drop(m, txn, tk + tn - 16)) || (rc = hf_db_del(txn, m->db.uploads, tk, tn)))
             break;
+    }
+    mdb_cursor_close(c);
+    if (rc)
+        return rc;
+    /* Its settings go with it (a new bucket of the same name gets a new id
+     * anyway, so nothing could read them again). */
+    if ((rc = mdb_cursor_open(txn, m->db.bucketcfg, &c)))
+        return hf_db_err(rc, "cursor_open");
+    for (;;) {
+        k.mv_data = pfx;
+        k.mv_size = 8;
+        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND || (rc == MDB_SUCCESS && (k.mv_size != 9 || memcmp(k.mv_data, pfx, 8) != 0))) {
+            rc = HF_OK;
+            break;
+        }
+        if (rc || (rc = mdb_cursor_del(c, 0))) {
+            rc = hf_db_err(rc, "bucketcfg_del");
+            break;
+        }
     }
     mdb_cursor_close(c);
     if (rc)
@@ -714,4 +750,105 @@ out:
         mdb_cursor_close(c);
     hf_db_rend(&m->db, txn);
     return rc;
+}
+
+/* ---- bucket settings ----------------------------------------------------------- */
+
+typedef struct vers_op {
+    hf_bucket_t *b;
+    bool enable;
+} vers_op_t;
+
+static int versioning_tx(void *ctx, MDB_txn *txn, void *arg)
+{
+    hf_meta_t *m = ctx;
+    vers_op_t *op = arg;
+    size_t nl = strnlen(op->b->name, sizeof op->b->name);
+    MDB_val v;
+    int rc = hf_db_get(txn, m->db.buckets, op->b->name, nl, &v);
+    if (rc)
+        return rc;
+    hf_bucket_t cur;
+    if ((rc = hf_rec_bucket_decode(v.mv_data, v.mv_size, &cur)))
+        return rc;
+    if (cur.id != op->b->id)
+        return HF_E_NOTFOUND;
+    if (!op->enable && (cur.flags & HF_BUCKET_OBJECT_LOCK))
+        return HF_E_CONFLICT;
+    cur.flags &= ~(uint32_t)(HF_BUCKET_VERSIONING | HF_BUCKET_SUSPENDED);
+    cur.flags |= op->enable ? HF_BUCKET_VERSIONING : HF_BUCKET_SUSPENDED;
+    hf_buf_t b;
+    hf_buf_init(&b, 256);
+    if (!(rc = hf_rec_bucket_encode(&b, &cur)))
+        rc = hf_db_put(txn, m->db.buckets, op->b->name, nl, b.data, b.len);
+    hf_buf_free(&b);
+    if (rc == HF_OK)
+        op->b->flags = cur.flags;
+    return rc;
+}
+
+int hf_meta_bucket_versioning(hf_meta_t *m, hf_bucket_t *b, bool enable)
+{
+    vers_op_t op = {b, enable};
+    return hf_meta_write(m, versioning_tx, &op);
+}
+
+int hf_meta_bucket_cfg_get(hf_meta_t *m, uint64_t bucket_id, enum hf_bucket_cfg kind,
+                           hf_arena_t *a, const uint8_t **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    uint8_t k[9];
+    cfg_key(k, bucket_id, kind);
+    MDB_txn *txn;
+    int rc = hf_db_rbegin(&m->db, &txn);
+    if (rc)
+        return rc;
+    MDB_val v;
+    if ((rc = hf_db_get(txn, m->db.bucketcfg, k, sizeof k, &v)) == HF_OK) {
+        uint8_t *copy = hf_arena_alloc(a, v.mv_size ? v.mv_size : 1);
+        if (!copy) {
+            rc = -ENOMEM;
+        } else {
+            memcpy(copy, v.mv_data, v.mv_size);
+            *data = copy;
+            *len = v.mv_size;
+        }
+    }
+    hf_db_rend(&m->db, txn);
+    return rc;
+}
+
+typedef struct cfg_op {
+    const hf_bucket_t *b;
+    int kind;
+    const void *data;
+    size_t len;
+} cfg_op_t;
+
+static int cfg_put_tx(void *ctx, MDB_txn *txn, void *arg)
+{
+    hf_meta_t *m = ctx;
+    cfg_op_t *op = arg;
+    int rc = hf_meta_tx_bucket_check(m, txn, op->b);
+    if (rc)
+        return rc;
+    uint8_t k[9];
+    cfg_key(k, op->b->id, op->kind);
+    if (op->len == 0) {
+        rc = hf_db_del(txn, m->db.bucketcfg, k, sizeof k);
+        return rc == HF_E_NOTFOUND ? HF_OK : rc;
+    }
+    return hf_db_put(txn, m->db.bucketcfg, k, sizeof k, op->data, op->len);
+}
+
+int hf_meta_bucket_cfg_put(hf_meta_t *m, const hf_bucket_t *b, enum hf_bucket_cfg kind,
+                           const void *data, size_t len)
+{
+    if (len > HF_BUCKET_CFG_MAX)
+        return HF_E_TOOBIG;
+    if ((int)kind < 1 || (int)kind > 255 || (len && !data))
+        return HF_E_INVAL;
+    cfg_op_t op = {b, (int)kind, data, len};
+    return hf_meta_write(m, cfg_put_tx, &op);
 }

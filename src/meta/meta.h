@@ -20,6 +20,9 @@
  *   userids  user id (u64) -> user name
  *   buckets  name -> bucket record
  *   objects  bucket id (u64) | key | 0x00 -> object record (current version)
+ *   versions bucket id (u64) | key | 0x00 | ~hlc (u64) | ~origin (u64)
+ *            -> object record (a noncurrent version; newest first)
+ *   bucketcfg bucket id (u64) | kind (u8) -> a bucket setting (bytes)
  *   uploads  bucket id (u64) | key | 0x00 | upload id (16) -> upload record
  *   parts    upload id (16) | part number (u32) -> part record
  *   blobs    blob id (16) -> { refs u32, size u64 }
@@ -45,8 +48,27 @@
  * dropped: a caller naming a blob it did not write itself (a server-side
  * copy) must make sure the source reference outlives the change.
  *
+ * Versions. Every key has at most one current version (objects) and any
+ * number of noncurrent ones (versions), all ordered by their hybrid logical
+ * clock value: the current version is the newest. Invariant 2: a key has
+ * noncurrent versions only while it has a current version (a delete marker
+ * counts), so listings and the bucket-empty check need only the objects
+ * table to find every key. How a write treats the version it replaces
+ * depends on the bucket's versioning state, read inside the write
+ * transaction (so a concurrent PutBucketVersioning cannot split a write):
+ *   unversioned  the new version is "null" and replaces the current one;
+ *   enabled      the new version gets an id (hlc, origin node) and the
+ *                current one becomes noncurrent;
+ *   suspended    the new version is "null": it replaces a null current
+ *                version, or pushes a non-null current one down; any null
+ *                noncurrent version is removed.
+ * A version id is 16 bytes: hlc u64 | origin u64 (big-endian), so ids are
+ * unique across nodes and sort by time; all zero is the null version.
+ *
  * Errors: HF_OK; HF_E_NOTFOUND; HF_E_EXISTS; HF_E_CONFLICT (a condition
- * checked inside the write transaction did not hold); HF_E_INVAL (bad
+ * checked inside the write transaction did not hold); HF_E_PRECONDITION (a
+ * caller's If-Match / If-None-Match did not hold); HF_E_LOCKED (Object Lock
+ * retention or a legal hold forbids the change); HF_E_INVAL (bad
  * argument or record); HF_E_TOOBIG (a bound in limits.h); HF_E_CORRUPT (a
  * stored record failed verification, logged); HF_E_VERSION (a record from
  * a newer format); HF_E_META (LMDB failed, logged); HF_E_STATE (the store
@@ -148,8 +170,30 @@ typedef struct hf_bucket {
     uint64_t owner;                 /* user id */
     int64_t created;                /* ns since epoch */
     char region[HF_REGION_MAX + 1]; /* LocationConstraint given at create ("" if none) */
-    uint32_t flags;                 /* reserved for versioning / object lock */
+    uint32_t flags;                 /* HF_BUCKET_* */
 } hf_bucket_t;
+
+enum {
+    HF_BUCKET_VERSIONING = 1 << 0, /* versioning Enabled */
+    HF_BUCKET_SUSPENDED = 1 << 1,  /* versioning Suspended */
+    HF_BUCKET_OBJECT_LOCK = 1 << 2,/* created with Object Lock (always Enabled) */
+};
+
+/* Bucket settings kept beside the bucket record, one blob of bytes each
+ * (validated and encoded by the S3 layer). */
+enum hf_bucket_cfg {
+    HF_BCFG_CORS = 1,
+    HF_BCFG_LIFECYCLE = 2,
+    HF_BCFG_TAGGING = 3,
+    HF_BCFG_OBJECT_LOCK = 4, /* default retention */
+    HF_BCFG_POLICY = 5,
+    HF_BCFG_ACL = 6,
+    HF_BCFG_PUBLIC_ACCESS_BLOCK = 7,
+    HF_BCFG_OWNERSHIP = 8,
+    HF_BCFG_LIFECYCLE_STATE = 9, /* the lifecycle worker's progress */
+};
+/* Largest setting (a CORS or lifecycle document: S3 allows 1000 rules). */
+#define HF_BUCKET_CFG_MAX HF_XML_BODY_MAX
 
 /* Create a bucket from b (name, owner, region, flags); id and created are
  * assigned and written back. HF_E_EXISTS if the name is taken: then
@@ -168,13 +212,43 @@ int hf_meta_bucket_delete(hf_meta_t *m, const hf_bucket_t *b);
 int hf_meta_bucket_list(hf_meta_t *m, uint64_t owner, hf_arena_t *a, hf_bucket_t **out,
                         size_t *n);
 
+/* Set the versioning state: enable true -> Enabled, false -> Suspended.
+ * HF_E_NOTFOUND if b is gone; HF_E_CONFLICT when suspending an Object Lock
+ * bucket. b->flags is updated. */
+int hf_meta_bucket_versioning(hf_meta_t *m, hf_bucket_t *b, bool enable);
+
+/* A bucket setting, copied into a. HF_E_NOTFOUND if none is set. */
+int hf_meta_bucket_cfg_get(hf_meta_t *m, uint64_t bucket_id, enum hf_bucket_cfg kind,
+                           hf_arena_t *a, const uint8_t **data, size_t *len);
+/* Set (len > 0) or remove (len == 0; HF_OK even if none was set) a
+ * setting. HF_E_NOTFOUND if b is gone; HF_E_TOOBIG past HF_BUCKET_CFG_MAX. */
+int hf_meta_bucket_cfg_put(hf_meta_t *m, const hf_bucket_t *b, enum hf_bucket_cfg kind,
+                           const void *data, size_t len);
+
 /* ---- objects ------------------------------------------------------------ */
 
 enum {
     HF_OBJ_INLINE = 1 << 0,        /* data is in the record (inline_*) */
-    HF_OBJ_DELETE_MARKER = 1 << 1, /* reserved: versioning */
+    HF_OBJ_DELETE_MARKER = 1 << 1, /* a delete marker: no data, no headers */
     HF_OBJ_MULTIPART = 1 << 2,     /* assembled by CompleteMultipartUpload */
 };
+
+/* S3 checksum algorithms (x-amz-checksum-*), as stored. */
+enum hf_ck_alg {
+    HF_CK_NONE = 0,
+    HF_CK_CRC32 = 1,
+    HF_CK_CRC32C = 2,
+    HF_CK_CRC64NVME = 3,
+    HF_CK_SHA1 = 4,
+    HF_CK_SHA256 = 5,
+};
+/* How an object's checksum covers it: the whole body, or (multipart) a
+ * checksum of the parts' checksums. */
+enum hf_ck_type { HF_CK_FULL_OBJECT = 1, HF_CK_COMPOSITE = 2 };
+#define HF_CK_MAX_LEN 32
+
+/* Object Lock retention modes. */
+enum hf_lock_mode { HF_LOCK_NONE = 0, HF_LOCK_GOVERNANCE = 1, HF_LOCK_COMPLIANCE = 2 };
 
 /* One blob of an object's data, in order. A simple PUT has one part (or
  * none when the object is inline or empty); a multipart object has one per
@@ -187,9 +261,15 @@ typedef struct hf_obj_part {
 } hf_obj_part_t;
 
 typedef struct hf_kv {
-    const char *name;   /* x-amz-meta-* name without the prefix, lower-case */
+    const char *name;   /* x-amz-meta-* name without the prefix, lower-case; or a tag key */
     const char *value;
 } hf_kv_t;
+
+/* Object tags: at most this many per object, keys and values at most
+ * this long in bytes of UTF-8 (S3: 10 tags, 128 and 256 characters). */
+#define HF_OBJ_TAGS_MAX 10
+#define HF_TAG_KEY_MAX 128
+#define HF_TAG_VALUE_MAX 256
 
 typedef struct hf_obj {
     uint32_t flags;
@@ -216,38 +296,132 @@ typedef struct hf_obj {
     uint32_t inline_crc32c;
     uint32_t nparts;
     hf_obj_part_t *parts;
+    /* The checksum the client gave (or the one derived from its parts):
+     * ck_alg HF_CK_NONE when there is none. */
+    uint8_t ck_alg;            /* enum hf_ck_alg */
+    uint8_t ck_type;           /* enum hf_ck_type */
+    uint8_t ck_len;            /* bytes of ck (4, 8, 20 or 32) */
+    uint8_t ck[HF_CK_MAX_LEN];
+    /* Multipart: each part's checksum (nparts entries of ck_len bytes, in
+     * part order), NULL when the parts carried none. */
+    const uint8_t *part_ck;
+    /* Tags (x-amz-tagging), in the order given; at most HF_OBJ_TAGS_MAX. */
+    uint32_t ntags;
+    hf_kv_t *tags;
+    /* Object Lock: retention (mode, until in ns) and the legal hold. */
+    uint8_t lock_mode;         /* enum hf_lock_mode */
+    int64_t lock_until;
+    bool legal_hold;
+    /* Filled by reads, not stored: this is the key's current version. */
+    bool latest;
 } hf_obj_t;
 
-/* The current version of key in bucket_id, decoded into a. HF_E_NOTFOUND.
- * Inline data is verified (HF_E_CORRUPT on mismatch, logged); a damaged
- * record is HF_E_CORRUPT, one from a newer format HF_E_VERSION. */
-int hf_meta_obj_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
-                    hf_arena_t *a, hf_obj_t *out);
+/* A version selector: NULL means the current version; otherwise the 16
+ * bytes of a version id (all zero: the null version). */
+typedef const uint8_t *hf_version_sel_t;
 
-/* Make o the current version of key in bucket b. Atomically:
+/* A version of key in bucket_id, decoded into a: the current one (ver
+ * NULL) or the one named. The current version may be a delete marker
+ * (flags & HF_OBJ_DELETE_MARKER): callers decide what that means.
+ * HF_E_NOTFOUND. Inline data is verified (HF_E_CORRUPT on mismatch,
+ * logged); a damaged record is HF_E_CORRUPT, one from a newer format
+ * HF_E_VERSION. */
+int hf_meta_obj_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
+                    hf_version_sel_t ver, hf_arena_t *a, hf_obj_t *out);
+
+/* Conditions a write checks against the key's current version inside its
+ * transaction (S3 conditional writes). A delete marker counts as absent. */
+typedef struct hf_obj_cond {
+    bool if_none_match;    /* If-None-Match: * -- there must be no current object
+                              (else HF_E_PRECONDITION) */
+    bool if_match;         /* If-Match: the current object's ETag must be
+                              etag/etag_parts (HF_E_PRECONDITION), and it must
+                              exist (HF_E_NOTFOUND) */
+    bool if_match_any;     /* with if_match: any ETag will do (If-Match: *) */
+    uint8_t etag[16];
+    uint32_t etag_parts;
+    /* The object's blobs belong to another version (a server-side copy):
+     * every blob must still have a reference row when the change commits,
+     * else HF_E_CONFLICT (the source was deleted meanwhile). */
+    bool shared_blobs;
+} hf_obj_cond_t;
+
+/* Write o as the new current version of key in bucket b, following the
+ * bucket's versioning state (above). Atomically:
  *   - bucket b (name and id) must still exist, else HF_E_NOTFOUND;
+ *   - cond (may be NULL) must hold;
  *   - each of o's parts gets a blob reference (a new blob row, refs = 1,
  *     or refs + 1 if the row exists);
- *   - the previous version, if any, is replaced and its blob references
- *     dropped (blobs reaching zero are released after the commit).
- * Blob ids in o must be finished, durable blobs (hf_blob_writer_finish).
- * o is checked: HF_OBJ_INLINE needs inline_len == size <= HF_INLINE_MAX and
- * no parts, otherwise the parts' sizes must add up to size (HF_E_INVAL);
- * headers and metadata within limits.h (HF_E_TOOBIG). The stored
- * inline_crc32c is computed here (the caller's value is not used), and
- * the metadata is stored sorted by name. */
+ *   - a version the write replaces has its blob references dropped (blobs
+ *     reaching zero are released after the commit).
+ * The version id is assigned inside the transaction and written to
+ * o->version. Blob ids in o must be finished, durable blobs
+ * (hf_blob_writer_finish), or blobs of another version with
+ * cond->shared_blobs. o is checked: HF_OBJ_INLINE needs inline_len == size
+ * <= HF_INLINE_MAX and no parts, otherwise the parts' sizes must add up to
+ * size (HF_E_INVAL); headers, metadata and tags within limits.h
+ * (HF_E_TOOBIG). The stored inline_crc32c is computed here, and the
+ * metadata is stored sorted by name. */
 int hf_meta_obj_put(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
-                    const hf_obj_t *o);
+                    hf_obj_t *o, const hf_obj_cond_t *cond);
 
-/* Remove key's current version, dropping its blob references.
- * HF_E_NOTFOUND if there is none (S3's DeleteObject still answers 204). */
-int hf_meta_obj_delete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen);
+/* What a delete did. */
+typedef struct hf_del_res {
+    bool marker;           /* the version created or removed is a delete marker */
+    uint8_t version[16];   /* that version's id */
+    bool versioned;        /* a version id applies (x-amz-version-id is sent) */
+} hf_del_res_t;
 
-/* Delete up to HF_DELETE_OBJECTS_MAX keys in one commit; results[i] is the
- * outcome of keys[i] as hf_meta_obj_delete would return it. More keys:
- * HF_E_TOOBIG. If the call itself fails, every results[i] is its error. */
-int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, const hf_str_t *keys, size_t n,
-                            int *results);
+/* Delete flags. */
+enum { HF_DEL_BYPASS_GOVERNANCE = 1 << 0 };
+
+/* Delete in bucket b. With ver NULL, as the bucket's versioning state
+ * says: unversioned, the current version is removed (HF_E_NOTFOUND if
+ * there is none); enabled or suspended, a delete marker becomes the
+ * current version (a null one when suspended, replacing a null version).
+ * With ver, exactly that version is removed for good (HF_E_NOTFOUND if
+ * there is no such version); when it was the current one, the newest
+ * noncurrent version becomes current. A version under Object Lock
+ * retention (governance without HF_DEL_BYPASS_GOVERNANCE, or compliance)
+ * or legal hold is not removed: HF_E_LOCKED. A delete marker is owned by
+ * requester (a user id). res may be NULL. */
+int hf_meta_obj_delete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
+                       hf_version_sel_t ver, unsigned flags, uint64_t requester, hf_del_res_t *res);
+
+/* One key (and optional version) of a multi-object delete. */
+typedef struct hf_del_item {
+    hf_str_t key;
+    bool has_version;
+    uint8_t version[16];
+    int rc;                /* out: as hf_meta_obj_delete */
+    hf_del_res_t res;      /* out */
+} hf_del_item_t;
+
+/* Delete up to HF_DELETE_OBJECTS_MAX items in one commit (more:
+ * HF_E_TOOBIG). If the call itself fails, every item's rc is its error. */
+int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, hf_del_item_t *items, size_t n,
+                            unsigned flags, uint64_t requester);
+
+/* Changes to one version's settings, applied in place (no new version). */
+typedef struct hf_obj_update {
+    bool set_tags;         /* replace the tags with tags[0..ntags) (0: remove them) */
+    const hf_kv_t *tags;
+    uint32_t ntags;
+    bool set_retention;    /* Object Lock retention: mode and until */
+    uint8_t lock_mode;
+    int64_t lock_until;
+    bool bypass_governance;/* allow shortening/removing governance retention */
+    bool set_legal_hold;
+    bool legal_hold;
+} hf_obj_update_t;
+
+/* Apply u to a version of key (ver as in hf_meta_obj_get). A delete
+ * marker takes no tags or lock settings: HF_E_INVAL. Retention in
+ * compliance mode can only be extended, in governance mode only extended
+ * unless bypass_governance: HF_E_LOCKED otherwise. HF_E_NOTFOUND. On
+ * success *version (may be NULL) is the version changed. */
+int hf_meta_obj_update(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
+                       hf_version_sel_t ver, const hf_obj_update_t *u, uint8_t version[16]);
 
 /* Listing, with S3's prefix / delimiter / marker semantics. */
 typedef struct hf_list_req {
@@ -266,6 +440,10 @@ typedef struct hf_list_entry {
     uint32_t etag_parts;
     uint64_t owner;
     uint32_t flags;
+    uint8_t version[16];  /* version listings */
+    bool latest;          /* version listings: the key's current version */
+    uint8_t ck_alg;       /* enum hf_ck_alg */
+    uint8_t ck_type;
 } hf_list_entry_t;
 
 typedef struct hf_list_res {
@@ -277,15 +455,46 @@ typedef struct hf_list_res {
     hf_str_t last;            /* the greatest key or prefix returned (for markers) */
 } hf_list_res_t;
 
-/* List one page. A common prefix is prefix + (bytes up to and including the
- * first delimiter after prefix); every key under it counts once, as that
- * prefix. A common prefix that sorts <= start_after is skipped entirely
+/* List one page of keys whose current version is not a delete marker.
+ * A common prefix is prefix + (bytes up to and including the first
+ * delimiter after prefix); every key under it counts once, as that prefix
+ * (a prefix all of whose keys are delete markers is not listed). A common prefix that sorts <= start_after is skipped entirely
  * (so a marker that is a common prefix resumes after it). max_keys == 0
  * returns nothing and truncated = false; above HF_LIST_PAGE_MAX it is
  * clamped. prefix, start_after or delimiter longer than HF_KEY_MAX:
  * HF_E_INVAL. Reads one consistent snapshot; a damaged record met on the
  * way fails the page (HF_E_CORRUPT / HF_E_VERSION, logged). */
 int hf_meta_obj_list(hf_meta_t *m, const hf_list_req_t *rq, hf_arena_t *a, hf_list_res_t *out);
+
+/* List versions (ListObjectVersions): keys in order, each key's versions
+ * newest first (the current one, latest = true, then the noncurrent ones),
+ * delete markers included. Common prefixes as in hf_meta_obj_list. Resume
+ * after (key_marker, version_marker): with no version marker, after every
+ * version of key_marker; with one, after that version of that key
+ * (version_marker_null: the null version). Every version and every prefix
+ * counts against max_keys. */
+typedef struct hf_vlist_req {
+    uint64_t bucket_id;
+    hf_str_t prefix;
+    hf_str_t delimiter;
+    hf_str_t key_marker;
+    const uint8_t *version_marker; /* 16 bytes (zero: null version) or NULL */
+    uint32_t max_keys;
+} hf_vlist_req_t;
+
+typedef struct hf_vlist_res {
+    hf_list_entry_t *entries; /* version and latest set */
+    uint32_t nentries;
+    hf_str_t *prefixes;
+    uint32_t nprefixes;
+    bool truncated;
+    hf_str_t next_key;        /* NextKeyMarker (when truncated) */
+    uint8_t next_version[16]; /* NextVersionIdMarker, when has_next_version */
+    bool has_next_version;    /* false when the page ended on a common prefix */
+} hf_vlist_res_t;
+
+int hf_meta_obj_list_versions(hf_meta_t *m, const hf_vlist_req_t *rq, hf_arena_t *a,
+                              hf_vlist_res_t *out);
 
 /* ---- multipart uploads -------------------------------------------------- */
 
@@ -295,8 +504,10 @@ typedef struct hf_upload {
     hf_str_t key;        /* in the arena (on get/list) */
     int64_t initiated;   /* ns since epoch */
     uint64_t owner;      /* user id of the initiator */
-    hf_obj_t tmpl;       /* headers and user metadata to give the object
-                            (content_type ... meta); data fields unused */
+    hf_obj_t tmpl;       /* what the object will get: headers, user metadata,
+                            tags, Object Lock settings, and the checksum
+                            algorithm and type the parts use (ck_alg,
+                            ck_type; ck unused); data fields unused */
 } hf_upload_t;
 
 typedef struct hf_part {
@@ -305,6 +516,8 @@ typedef struct hf_part {
     uint64_t size;
     uint8_t etag[16];    /* MD5 of the part */
     int64_t mtime;       /* ns since epoch */
+    uint8_t ck_len;      /* the part's checksum (upload's algorithm), 0 if none */
+    uint8_t ck[HF_CK_MAX_LEN];
 } hf_part_t;
 
 /* Create an upload for key in bucket b from u (initiated, owner, tmpl);
@@ -336,9 +549,11 @@ int hf_meta_part_list(hf_meta_t *m, const uint8_t upload_id[16], uint32_t after,
  *     with the same blob id, else HF_E_CONFLICT (a part was re-uploaded);
  *   - the parts' blob references move to the object; recorded parts not
  *     listed in o are dropped; the upload and its part records are deleted;
- *   - the previous current version of key is replaced as in obj_put. */
+ *   - cond (may be NULL) must hold, as in hf_meta_obj_put;
+ *   - the new version is written as hf_meta_obj_put writes one (its id
+ *     into o->version). */
 int hf_meta_upload_complete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
-                            const uint8_t upload_id[16], const hf_obj_t *o);
+                            const uint8_t upload_id[16], hf_obj_t *o, const hf_obj_cond_t *cond);
 
 /* Abort: delete the upload and its parts, dropping their blob references.
  * HF_E_NOTFOUND if it does not exist. */

@@ -76,6 +76,33 @@ static int put_str_tag(hf_buf_t *b, uint8_t tag, const char *s)
     return s ? put_tag(b, tag, s, strlen(s)) : HF_OK;
 }
 
+/* count u16, then per pair: name length u16 | name | value length u16 |
+ * value. Absent when n == 0. */
+static int put_kv_tag(hf_buf_t *b, uint8_t tag, const hf_kv_t *kv, uint32_t n)
+{
+    if (n == 0)
+        return HF_OK;
+    if (n > UINT16_MAX)
+        return HF_E_TOOBIG;
+    size_t len = 2;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t nl = strlen(kv[i].name), vl = strlen(kv[i].value);
+        if (nl > UINT16_MAX || vl > UINT16_MAX)
+            return HF_E_TOOBIG;
+        len += 4 + nl + vl;
+    }
+    int rc;
+    if ((rc = put_tag_head(b, tag, len)) || (rc = put_u16(b, (uint16_t)n)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t nl = strlen(kv[i].name), vl = strlen(kv[i].value);
+        if ((rc = put_u16(b, (uint16_t)nl)) || (rc = hf_buf_append(b, kv[i].name, nl)) ||
+            (rc = put_u16(b, (uint16_t)vl)) || (rc = hf_buf_append(b, kv[i].value, vl)))
+            return rc;
+    }
+    return HF_OK;
+}
+
 /* The six standard headers and the user metadata of o: shared by object
  * records and upload records (whose template carries them). */
 static int put_headers(hf_buf_t *b, const hf_obj_t *o)
@@ -88,23 +115,35 @@ static int put_headers(hf_buf_t *b, const hf_obj_t *o)
         (rc = put_str_tag(b, HF_REC_TAG_CACHE_CONTROL, o->cache_control)) ||
         (rc = put_str_tag(b, HF_REC_TAG_EXPIRES, o->expires)))
         return rc;
-    if (o->nmeta == 0)
-        return HF_OK;
-    if (o->nmeta > UINT16_MAX)
-        return HF_E_TOOBIG;
-    size_t len = 2;
-    for (uint32_t i = 0; i < o->nmeta; i++) {
-        size_t nl = strlen(o->meta[i].name), vl = strlen(o->meta[i].value);
-        if (nl > UINT16_MAX || vl > UINT16_MAX)
-            return HF_E_TOOBIG;
-        len += 4 + nl + vl;
+    return put_kv_tag(b, HF_REC_TAG_META, o->meta, o->nmeta);
+}
+
+/* The settings an upload passes to its object and an object keeps: tags,
+ * Object Lock, and the checksum (for an upload, only its algorithm and
+ * type). */
+static int put_obj_settings(hf_buf_t *b, const hf_obj_t *o, bool with_value)
+{
+    int rc;
+    if (o->ck_alg != HF_CK_NONE) {
+        size_t vl = with_value ? o->ck_len : 0;
+        if (vl > HF_CK_MAX_LEN)
+            return HF_E_INVAL;
+        if ((rc = put_tag_head(b, HF_REC_TAG_CHECKSUM, 2 + vl)) || (rc = put_u8(b, o->ck_alg)) ||
+            (rc = put_u8(b, o->ck_type)) || (vl && (rc = hf_buf_append(b, o->ck, vl))))
+            return rc;
     }
-    if ((rc = put_tag_head(b, HF_REC_TAG_META, len)) || (rc = put_u16(b, (uint16_t)o->nmeta)))
+    if (with_value && o->part_ck && o->nparts && o->ck_len) {
+        size_t len = 2 + (size_t)o->nparts * o->ck_len;
+        if ((rc = put_tag_head(b, HF_REC_TAG_PART_CHECKSUMS, len)) || (rc = put_u8(b, o->ck_alg)) ||
+            (rc = put_u8(b, o->ck_len)) ||
+            (rc = hf_buf_append(b, o->part_ck, (size_t)o->nparts * o->ck_len)))
+            return rc;
+    }
+    if ((rc = put_kv_tag(b, HF_REC_TAG_TAGS, o->tags, o->ntags)))
         return rc;
-    for (uint32_t i = 0; i < o->nmeta; i++) {
-        size_t nl = strlen(o->meta[i].name), vl = strlen(o->meta[i].value);
-        if ((rc = put_u16(b, (uint16_t)nl)) || (rc = hf_buf_append(b, o->meta[i].name, nl)) ||
-            (rc = put_u16(b, (uint16_t)vl)) || (rc = hf_buf_append(b, o->meta[i].value, vl)))
+    if (o->lock_mode != HF_LOCK_NONE || o->legal_hold) {
+        if ((rc = put_tag_head(b, HF_REC_TAG_LOCK, 10)) || (rc = put_u8(b, o->lock_mode)) ||
+            (rc = put_u64(b, (uint64_t)o->lock_until)) || (rc = put_u8(b, o->legal_hold ? 1 : 0)))
             return rc;
     }
     return HF_OK;
@@ -202,7 +241,9 @@ static int unknown_tag(uint8_t tag)
  * not a feature. */
 static int seen_once(uint32_t *seen, uint8_t tag)
 {
-    uint32_t bit = 1u << tag;
+    if (tag >= 32 && tag != HF_REC_TAG_LOCK)
+        return HF_OK; /* not a tag this build knows */
+    uint32_t bit = 1u << (tag == HF_REC_TAG_LOCK ? 31 : tag);
     if (*seen & bit)
         return HF_E_CORRUPT;
     *seen |= bit;
@@ -218,7 +259,7 @@ static int dup_str(hf_arena_t *a, const uint8_t *v, uint32_t len, const char **o
     return HF_OK;
 }
 
-static int decode_meta(hf_arena_t *a, const uint8_t *v, uint32_t len, hf_obj_t *o)
+static int decode_kv(hf_arena_t *a, const uint8_t *v, uint32_t len, hf_kv_t **out, uint32_t *nout)
 {
     rd_t r = {v, len, 0, false};
     uint16_t cnt = get_u16(&r);
@@ -247,9 +288,51 @@ static int decode_meta(hf_arena_t *a, const uint8_t *v, uint32_t len, hf_obj_t *
     }
     if (r.off != r.n)
         return HF_E_CORRUPT;
-    o->nmeta = cnt;
-    o->meta = kv;
+    *nout = cnt;
+    *out = kv;
     return HF_OK;
+}
+
+/* Checksum, part checksums, tags and lock tags into o: 1 if tag was one of
+ * them, 0 if not, or an error. *pck_n and *pck_len get the count and size
+ * of the part checksums, for the caller to check against the parts. */
+static int decode_setting(hf_arena_t *a, uint8_t tag, const uint8_t *v, uint32_t len, hf_obj_t *o,
+                          uint32_t *pck_n, uint8_t *pck_len)
+{
+    switch (tag) {
+    case HF_REC_TAG_CHECKSUM:
+        if (len < 2 || len - 2 > HF_CK_MAX_LEN)
+            return HF_E_CORRUPT;
+        o->ck_alg = v[0];
+        o->ck_type = v[1];
+        o->ck_len = (uint8_t)(len - 2);
+        memcpy(o->ck, v + 2, len - 2);
+        return 1;
+    case HF_REC_TAG_PART_CHECKSUMS: {
+        if (len < 2 || v[1] == 0 || v[1] > HF_CK_MAX_LEN || (len - 2) % v[1])
+            return HF_E_CORRUPT;
+        uint8_t *d = hf_arena_alloc(a, len - 2);
+        if (!d)
+            return -ENOMEM;
+        memcpy(d, v + 2, len - 2);
+        o->part_ck = d;
+        *pck_len = v[1];
+        *pck_n = (len - 2) / v[1];
+        return 1;
+    }
+    case HF_REC_TAG_TAGS: {
+        int rc = decode_kv(a, v, len, &o->tags, &o->ntags);
+        return rc ? rc : 1;
+    }
+    case HF_REC_TAG_LOCK:
+        if (len != 10)
+            return HF_E_CORRUPT;
+        o->lock_mode = v[0];
+        o->lock_until = (int64_t)hf_db_be64_get(v + 1);
+        o->legal_hold = v[9] != 0;
+        return 1;
+    default: return 0;
+    }
 }
 
 /* A header or metadata tag into o; 1 if tag was one of them, 0 if not. */
@@ -264,7 +347,7 @@ static int decode_header(hf_arena_t *a, uint8_t tag, const uint8_t *v, uint32_t 
     case HF_REC_TAG_CACHE_CONTROL: dst = &o->cache_control; break;
     case HF_REC_TAG_EXPIRES: dst = &o->expires; break;
     case HF_REC_TAG_META: {
-        int rc = decode_meta(a, v, len, o);
+        int rc = decode_kv(a, v, len, &o->meta, &o->nmeta);
         return rc ? rc : 1;
     }
     default: return 0;
@@ -377,7 +460,9 @@ int hf_rec_bucket_decode(const void *p, size_t n, hf_bucket_t *bk)
 int hf_rec_obj_encode(hf_buf_t *b, const hf_obj_t *o, const char *key, size_t keylen)
 {
     int rc;
-    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u32(b, o->flags)) || (rc = put_u64(b, o->size)) ||
+    uint32_t flags = (o->flags & HF_REC_FLAGS_OBJ) | (uint32_t)(o->ck_alg & 0xf) << 8 |
+                     (uint32_t)(o->ck_type & 0x3) << 12;
+    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u32(b, flags)) || (rc = put_u64(b, o->size)) ||
         (rc = put_u64(b, (uint64_t)o->mtime)) || (rc = put_u64(b, o->hlc)) ||
         (rc = put_u64(b, o->origin)) || (rc = hf_buf_append(b, o->version, 16)) ||
         (rc = hf_buf_append(b, o->etag, 16)) || (rc = put_u32(b, o->etag_parts)) ||
@@ -404,12 +489,12 @@ int hf_rec_obj_encode(hf_buf_t *b, const hf_obj_t *o, const char *key, size_t ke
                 return rc;
         }
     }
-    return HF_OK;
+    return put_obj_settings(b, o, true);
 }
 
 static void obj_fixed(rd_t *r, hf_obj_t *o)
 {
-    o->flags = get_u32(r);
+    o->flags = get_u32(r) & HF_REC_FLAGS_OBJ;
     o->size = get_u64(r);
     o->mtime = (int64_t)get_u64(r);
     o->hlc = get_u64(r);
@@ -431,7 +516,40 @@ void hf_rec_obj_part_at(const uint8_t *raw, uint32_t i, hf_obj_part_t *out)
 
 int hf_rec_obj_decode(const void *p, size_t n, hf_arena_t *a, hf_obj_t *o)
 {
+    bool unknown;
+    return hf_rec_obj_decode_ex(p, n, a, o, &unknown);
+}
+
+int hf_rec_obj_lock(const void *p, size_t n, uint8_t *mode, int64_t *until, bool *hold)
+{
+    *mode = HF_LOCK_NONE;
+    *until = 0;
+    *hold = false;
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    if (!take(&r, HF_REC_OBJ_FIXED - 1))
+        return HF_E_CORRUPT;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
+        if (tag != HF_REC_TAG_LOCK)
+            continue;
+        if (len != 10)
+            return HF_E_CORRUPT;
+        *mode = v[0];
+        *until = (int64_t)hf_db_be64_get(v + 1);
+        *hold = v[9] != 0;
+    }
+    return rc;
+}
+
+int hf_rec_obj_decode_ex(const void *p, size_t n, hf_arena_t *a, hf_obj_t *o, bool *unknown)
+{
     memset(o, 0, sizeof *o);
+    *unknown = false;
     rd_t r;
     int rc = start(&r, p, n);
     if (rc)
@@ -439,16 +557,19 @@ int hf_rec_obj_decode(const void *p, size_t n, hf_arena_t *a, hf_obj_t *o)
     obj_fixed(&r, o);
     if (r.bad)
         return HF_E_CORRUPT;
-    uint32_t seen = 0;
+    uint32_t seen = 0, pck_n = 0;
+    uint8_t pck_len = 0;
     uint8_t tag;
     const uint8_t *v;
     uint32_t len;
     while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
-        if (tag <= HF_REC_TAG_PARTS && (rc = seen_once(&seen, tag)))
+        if ((rc = seen_once(&seen, tag)))
             return rc;
         if (tag == HF_REC_TAG_KEY)
             continue; /* the caller knows the key */
         rc = decode_header(a, tag, v, len, o);
+        if (rc == 0)
+            rc = decode_setting(a, tag, v, len, o, &pck_n, &pck_len);
         if (rc < 0)
             return rc;
         if (rc == 1)
@@ -474,8 +595,13 @@ int hf_rec_obj_decode(const void *p, size_t n, hf_arena_t *a, hf_obj_t *o)
                 hf_rec_obj_part_at(v, i, &o->parts[i]);
         } else if ((rc = unknown_tag(tag))) {
             return rc;
+        } else {
+            *unknown = true;
         }
     }
+    /* Part checksums are the object's algorithm's, one per part. */
+    if (rc == 0 && o->part_ck && (pck_n != o->nparts || pck_len != o->ck_len))
+        return HF_E_CORRUPT;
     return rc;
 }
 
@@ -487,10 +613,15 @@ int hf_rec_obj_summary(const void *p, size_t n, hf_rec_summary_t *s)
         return rc;
     if (n < HF_REC_OBJ_FIXED)
         return HF_E_CORRUPT;
-    s->flags = get_u32(&r);
+    uint32_t f = get_u32(&r);
+    s->flags = f & HF_REC_FLAGS_OBJ;
+    s->ck_alg = (uint8_t)HF_REC_FLAGS_CK_ALG(f);
+    s->ck_type = (uint8_t)HF_REC_FLAGS_CK_TYPE(f);
     s->size = get_u64(&r);
     s->mtime = (int64_t)get_u64(&r);
-    take(&r, 8 + 8 + 16); /* hlc, origin, version id */
+    s->hlc = get_u64(&r);
+    s->origin = get_u64(&r);
+    get_bytes(&r, s->version, 16);
     get_bytes(&r, s->etag, 16);
     s->etag_parts = get_u32(&r);
     s->owner = get_u64(&r);
@@ -516,7 +647,7 @@ int hf_rec_obj_parts(const void *p, size_t n, const uint8_t **raw, uint32_t *npa
                 return HF_E_CORRUPT;
             *raw = v;
             *nparts = len / HF_REC_OBJ_PART_LEN;
-        } else if (tag >= HF_REC_TAG_CRITICAL) {
+        } else if (tag >= HF_REC_TAG_CRITICAL && tag != HF_REC_TAG_LOCK) {
             /* A field this build does not know might hold references. */
             return HF_E_VERSION;
         }
@@ -556,7 +687,9 @@ int hf_rec_upload_encode(hf_buf_t *b, const hf_upload_t *u, const char *key, siz
         return rc;
     if (key && (rc = put_tag(b, HF_REC_TAG_KEY, key, keylen)))
         return rc;
-    return put_headers(b, &u->tmpl);
+    if ((rc = put_headers(b, &u->tmpl)))
+        return rc;
+    return put_obj_settings(b, &u->tmpl, false);
 }
 
 int hf_rec_upload_decode(const void *p, size_t n, hf_arena_t *a, hf_upload_t *u)
@@ -572,16 +705,19 @@ int hf_rec_upload_decode(const void *p, size_t n, hf_arena_t *a, hf_upload_t *u)
         return HF_E_CORRUPT;
     if (!a)
         return HF_OK;
-    uint32_t seen = 0;
+    uint32_t seen = 0, pck_n = 0;
+    uint8_t pck_len = 0;
     uint8_t tag;
     const uint8_t *v;
     uint32_t len;
     while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
-        if (tag <= HF_REC_TAG_PARTS && (rc = seen_once(&seen, tag)))
+        if ((rc = seen_once(&seen, tag)))
             return rc;
         if (tag == HF_REC_TAG_KEY)
             continue;
         rc = decode_header(a, tag, v, len, &u->tmpl);
+        if (rc == 0)
+            rc = decode_setting(a, tag, v, len, &u->tmpl, &pck_n, &pck_len);
         if (rc < 0)
             return rc;
         if (rc == 0 && (rc = unknown_tag(tag)))
@@ -600,6 +736,12 @@ int hf_rec_part_encode(hf_buf_t *b, const hf_part_t *p)
         (rc = put_u64(b, p->size)) || (rc = hf_buf_append(b, p->etag, 16)) ||
         (rc = put_u64(b, (uint64_t)p->mtime)))
         return rc;
+    if (p->ck_len) {
+        if (p->ck_len > HF_CK_MAX_LEN)
+            return HF_E_INVAL;
+        if ((rc = put_tag(b, HF_REC_TAG_CHECKSUM, p->ck, p->ck_len)))
+            return rc;
+    }
     return HF_OK;
 }
 
@@ -613,14 +755,22 @@ int hf_rec_part_decode(const void *p, size_t n, hf_part_t *out)
     out->size = get_u64(&r);
     get_bytes(&r, out->etag, 16);
     out->mtime = (int64_t)get_u64(&r);
+    out->ck_len = 0;
     if (r.bad)
         return HF_E_CORRUPT;
     uint8_t tag;
     const uint8_t *v;
     uint32_t len;
-    while ((rc = next_tag(&r, &tag, &v, &len)) == 1)
-        if ((rc = unknown_tag(tag)))
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
+        if (tag == HF_REC_TAG_CHECKSUM) {
+            if (len == 0 || len > HF_CK_MAX_LEN || out->ck_len)
+                return HF_E_CORRUPT;
+            out->ck_len = (uint8_t)len;
+            memcpy(out->ck, v, len);
+        } else if ((rc = unknown_tag(tag))) {
             return rc;
+        }
+    }
     return rc;
 }
 

@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "meta/meta.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,8 +40,25 @@ enum {
     HF_REC_TAG_META = 0x08,                /* user metadata pairs */
     HF_REC_TAG_INLINE = 0x09,              /* u32 crc32c + inline bytes */
     HF_REC_TAG_PARTS = 0x0a,               /* blob list */
+    HF_REC_TAG_CHECKSUM = 0x0b,            /* alg u8 | type u8 | value */
+    HF_REC_TAG_PART_CHECKSUMS = 0x0c,      /* alg u8 | len u8 | one value per part */
+    HF_REC_TAG_TAGS = 0x0d,                /* object tags, encoded as user metadata */
     HF_REC_TAG_CRITICAL = 0x80,
+    /* Object Lock: mode u8 | retain-until i64 | legal hold u8. Critical: a
+     * build that cannot enforce a lock must not touch the record. */
+    HF_REC_TAG_LOCK = 0x80,
 };
+
+/* Object record flags as stored: the hf_obj_t flags in the low byte, and
+ * the checksum algorithm and type (copies of the checksum tag) in the next
+ * bits, so listings show them from the fixed part alone. */
+#define HF_REC_FLAGS_OBJ 0xffu
+#define HF_REC_FLAGS_CK_ALG(f) (((f) >> 8) & 0xfu)
+#define HF_REC_FLAGS_CK_TYPE(f) (((f) >> 12) & 0x3u)
+
+/* Offset of the version id in an object record (the writer patches it in
+ * once the transaction has decided it). */
+#define HF_REC_OBJ_VERSION_OFF 37
 
 /* Fixed-part sizes (version byte included). */
 #define HF_REC_OBJ_FIXED 81
@@ -66,15 +84,25 @@ int hf_rec_bucket_decode(const void *p, size_t n, hf_bucket_t *bk);
 int hf_rec_obj_encode(hf_buf_t *b, const hf_obj_t *o, const char *key, size_t keylen);
 /* Everything, copied into a. Inline data is NOT verified here. */
 int hf_rec_obj_decode(const void *p, size_t n, hf_arena_t *a, hf_obj_t *o);
+/* As hf_rec_obj_decode; *unknown is set when the record holds optional
+ * tags this build skipped (re-encoding it would lose them). */
+int hf_rec_obj_decode_ex(const void *p, size_t n, hf_arena_t *a, hf_obj_t *o, bool *unknown);
+/* The Object Lock fields of an object record, without copying (HF_LOCK_NONE,
+ * 0, false when it has none). */
+int hf_rec_obj_lock(const void *p, size_t n, uint8_t *mode, int64_t *until, bool *hold);
 
 /* The fields a listing shows; decoding them reads only the fixed part. */
 typedef struct hf_rec_summary {
-    uint32_t flags;
+    uint32_t flags;        /* hf_obj_t flags */
     uint64_t size;
     int64_t mtime;
+    uint64_t hlc;
+    uint64_t origin;
+    uint8_t version[16];
     uint8_t etag[16];
     uint32_t etag_parts;
     uint64_t owner;
+    uint8_t ck_alg, ck_type;
 } hf_rec_summary_t;
 int hf_rec_obj_summary(const void *p, size_t n, hf_rec_summary_t *s);
 

@@ -309,7 +309,7 @@ typedef struct finish_op {
     size_t keylen;
     const uint8_t *upload_id;
     const hf_obj_t *o;     /* complete; NULL for abort */
-    const hf_buf_t *rec;
+    hf_meta_wput_t w;      /* complete: the object's write */
 } finish_op_t;
 
 static int complete_tx(void *ctx, MDB_txn *txn, void *arg)
@@ -355,17 +355,14 @@ static int complete_tx(void *ctx, MDB_txn *txn, void *arg)
     }
     if ((rc = hf_db_del(txn, m->db.uploads, tk, tklen)))
         goto out;
-    uint8_t ok[HF_KS_OBJ_KEY_MAX];
-    size_t oklen = hf_ks_obj_key(ok, op->b->id, op->key, op->keylen);
-    rc = hf_meta_tx_obj_replace(m, txn, ok, oklen, op->key, op->keylen, op->rec->data, op->rec->len,
-                                o->parts, o->nparts, false);
+    rc = hf_meta_tx_put_version(m, txn, &op->w);
 out:
     free(v.p);
     return rc;
 }
 
 int hf_meta_upload_complete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
-                            const uint8_t upload_id[16], const hf_obj_t *o)
+                            const uint8_t upload_id[16], hf_obj_t *o, const hf_obj_cond_t *cond)
 {
     if (!hf_ks_key_valid(key, keylen))
         return HF_E_INVAL;
@@ -382,9 +379,14 @@ int hf_meta_upload_complete(hf_meta_t *m, const hf_bucket_t *b, const char *key,
             return HF_E_INVAL;
     hf_buf_t rec;
     hf_buf_init(&rec, HF_REC_MAX);
-    finish_op_t op = {.b = b, .key = key, .keylen = keylen, .upload_id = upload_id, .o = o, .rec = &rec};
+    finish_op_t op = {.b = b, .key = key, .keylen = keylen, .upload_id = upload_id, .o = o};
+    op.w = (hf_meta_wput_t){.b = b, .key = key, .keylen = keylen, .rec = &rec, .parts = o->parts,
+                            .nparts = o->nparts, .add_refs = false, .cond = cond, .hlc = o->hlc,
+                            .origin = o->origin};
     if ((rc = hf_meta_encode_obj(&rec, o, key, keylen)) == HF_OK)
         rc = hf_meta_write(m, complete_tx, &op);
+    if (rc == HF_OK)
+        memcpy(o->version, op.w.version, 16);
     hf_buf_free(&rec);
     return rc;
 }
@@ -445,7 +447,7 @@ int hf_meta_upload_list(hf_meta_t *m, const hf_upload_list_req_t *rq, hf_arena_t
     if ((rc = hf_db_rbegin(&m->db, &txn)))
         return rc;
     hf_ks_scan_t s;
-    if ((rc = hf_ks_scan_open(&s, txn, m->db.uploads, rq->bucket_id, true)))
+    if ((rc = hf_ks_scan_open(&s, txn, m->db.uploads, rq->bucket_id, HF_KS_UPLOADS)))
         goto out;
     if (mid && !memchr(mkey.p, 0, mkey.n) && hf_meta_str_cmp(mkey, rq->prefix) >= 0) {
         rc = hf_ks_scan_seek(&s, mkey.p, mkey.n, mid); /* uploads of mkey after mid, then more */

@@ -237,19 +237,6 @@ void op_get_bucket_location(s3req_t *q)
     s3_send_xml(q, &b);
 }
 
-void op_get_bucket_versioning(s3req_t *q)
-{
-    if (s3_load_bucket(q))
-        return;
-    /* Versioning has never been enabled on any bucket: S3 answers with an
-     * empty configuration in that state. */
-    hf_buf_t b;
-    hf_buf_init(&b, 4096);
-    hf_xml_decl(&b);
-    hf_buf_puts(&b, "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>");
-    s3_send_xml(q, &b);
-}
-
 /* No bucket can have a policy or CORS rules yet (setting them answers
  * NotImplemented), so reading them gives S3's answer for "none set". */
 void op_get_bucket_policy(s3req_t *q)
@@ -298,19 +285,9 @@ void op_get_object_acl(s3req_t *q)
 {
     if (s3_load_bucket(q))
         return;
-    if (s3_param(q, "versionId") && strcmp(s3_param(q, "versionId"), "null") != 0) {
-        s3_fail(q, S3E_InvalidArgument, "Invalid version id specified");
-        return;
-    }
     hf_obj_t o;
-    int rc = hf_meta_obj_get(q->s3->meta, q->b.id, q->key, q->keylen, q->a, &o);
-    if (rc == HF_E_NOTFOUND) {
-        s3_fail(q, S3E_NoSuchKey, NULL);
+    if (s3_load_version(q, &o))
         return;
-    }
-    if (rc) {
-        s3_fail(q, hf_s3_err_from(rc), NULL);
-        return;
-    }
+    s3_version_header(q, o.version);
     send_owner_acl(q, o.owner);
 }

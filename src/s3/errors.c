@@ -95,6 +95,22 @@ static const hf_s3_errinfo_t table[S3E_COUNT] = {
                                      "The CORS configuration does not exist"},
     [S3E_TooManyBuckets] = {"TooManyBuckets", 400,
                             "You have attempted to create more buckets than allowed."},
+    [S3E_InvalidBucketState] = {"InvalidBucketState", 409,
+                                "The request is not valid with the current state of the bucket."},
+    [S3E_InvalidTag] = {"InvalidTag", 400, "The tag provided was not a valid tag."},
+    [S3E_NoSuchTagSet] = {"NoSuchTagSet", 404, "The TagSet does not exist"},
+    [S3E_NoSuchLifecycleConfiguration] = {"NoSuchLifecycleConfiguration", 404,
+                                          "The lifecycle configuration does not exist"},
+    [S3E_ObjectLockConfigurationNotFound] = {"ObjectLockConfigurationNotFoundError", 404,
+                                             "Object Lock configuration does not exist for this bucket"},
+    [S3E_NoSuchObjectLockConfiguration] = {"NoSuchObjectLockConfiguration", 404,
+                                           "The specified object does not have a ObjectLock configuration"},
+    [S3E_ConditionalRequestConflict] = {"ConditionalRequestConflict", 409,
+                                        "The conditional request cannot succeed due to a conflicting operation against this resource."},
+    [S3E_InvalidPartNumber] = {"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"},
+    [S3E_AccessForbidden] = {"AccessForbidden", 403, "CORSResponse: This CORS request is not allowed."},
+    [S3E_ObjectNotInActiveTierError] = {"ObjectNotInActiveTierError", 403,
+                                        "The source object of the COPY action is not in the active tier."},
 };
 
 const hf_s3_errinfo_t *hf_s3_errinfo(hf_s3_err_t e)
@@ -118,6 +134,9 @@ hf_s3_err_t hf_s3_err_from(int err)
     case HF_E_BUSY: return S3E_SlowDown;
     case HF_E_STATE:
     case HF_E_SHUTDOWN: return S3E_ServiceUnavailable;
+    case HF_E_PRECONDITION: return S3E_PreconditionFailed;
+    case HF_E_LOCKED: return S3E_AccessDenied;
+    case HF_E_CONFLICT: return S3E_ConditionalRequestConflict;
     default: return S3E_InternalError;
     }
 }

@@ -61,6 +61,16 @@ typedef enum hf_s3_err {
     S3E_TooManyBuckets,
     S3E_NoSuchBucketPolicy,
     S3E_NoSuchCORSConfiguration,
+    S3E_InvalidBucketState,
+    S3E_InvalidTag,
+    S3E_NoSuchTagSet,
+    S3E_NoSuchLifecycleConfiguration,
+    S3E_ObjectLockConfigurationNotFound,
+    S3E_NoSuchObjectLockConfiguration,
+    S3E_ConditionalRequestConflict,
+    S3E_InvalidPartNumber,
+    S3E_AccessForbidden,
+    S3E_ObjectNotInActiveTierError,
     S3E_COUNT
 } hf_s3_err_t;
 

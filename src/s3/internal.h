@@ -180,6 +180,30 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, s3_data_t *out);
 /* Give back a blob that will not be committed. */
 void s3_data_discard(s3req_t *q, s3_data_t *d);
 
+/* ---- versions (version.c) ---- */
+
+/* A version id as text ("null" or 32 hex digits) into 16 bytes (zero for
+ * null). HF_E_INVAL for anything else. */
+int s3_version_parse(const char *s, uint8_t out[16]);
+/* The text form of a version id. out >= 33 bytes. */
+void s3_version_text(const uint8_t v[16], char out[33]);
+/* The versionId query parameter: *sel NULL when absent, else out. -1
+ * after s3_fail (InvalidArgument) for a malformed one. */
+int s3_version_param(s3req_t *q, uint8_t out[16], hf_version_sel_t *sel);
+/* The bucket (q->b) has versioning Enabled or Suspended. */
+bool s3_bucket_versioned(const s3req_t *q);
+/* x-amz-version-id: v, when the bucket is versioned or v is not null. */
+void s3_version_header(s3req_t *q, const uint8_t v[16]);
+
+/* ---- listings (list.c) ---- */
+
+/* <name>s</name>, url-encoded when url. */
+void s3_xml_enc(s3req_t *q, hf_buf_t *b, const char *name, const char *s, size_t n, int url);
+/* S3's name of a checksum algorithm ("CRC32"...; "" for none). */
+const char *s3_ck_name(uint8_t alg);
+/* <ChecksumAlgorithm>/<ChecksumType> of a listing entry, if it has one. */
+void s3_checksum_list_xml(hf_buf_t *b, const hf_list_entry_t *e);
+
 /* ---- misc ---- */
 
 /* ETag text with quotes: "\"<hex>\"" or "\"<hex>-N\"". out >= 48 bytes. */
@@ -199,8 +223,18 @@ int s3_check_key(s3req_t *q);
 /* Standard headers and x-amz-meta-* of the request into o (strings in the
  * arena). MetadataTooLarge past HF_USER_META_MAX. 0 or -1 after s3_fail. */
 int s3_collect_meta(s3req_t *q, hf_obj_t *o);
-/* NotImplemented for If-Match / If-None-Match on writes (not built yet). */
-int s3_refuse_conditional_write(s3req_t *q);
+/* If-None-Match / If-Match of a write into c. 0 or -1 after s3_fail
+ * (NotImplemented for If-None-Match values other than *). */
+int s3_write_conditions(s3req_t *q, hf_obj_cond_t *c);
+/* Answer a failed conditional write (412, 404, ...). Returns -1. */
+int s3_fail_write(s3req_t *q, int rc);
+/* Parse an ETag text ("<hex>" or "<hex>-N", quotes optional). */
+int s3_etag_parse(const char *s, uint8_t md5[16], uint32_t *parts);
+/* Load the version a read names (versionId or current) into o; delete
+ * markers answer 404/405 with x-amz-delete-marker. 0 or -1 after s3_fail. */
+int s3_load_version(s3req_t *q, hf_obj_t *o);
+/* HF_DEL_* flags of a delete request (x-amz-bypass-governance-retention). */
+unsigned s3_delete_flags(s3req_t *q);
 
 /* Handlers (ops.def). */
 #define S3_OP(name, method, level, sub, fn) void fn(s3req_t *q);

@@ -1,7 +1,8 @@
 /*
- * list.c -- ListObjects (v1), ListObjectsV2 and ListObjectVersions.
+ * list.c -- ListObjects (v1) and ListObjectsV2, and the XML pieces every
+ * listing shares.
  *
- * All three are one hf_meta_obj_list() page rendered three ways. The
+ * Both are one hf_meta_obj_list() page rendered two ways. The
  * prefix / delimiter / marker semantics live in meta (it owns the cursor);
  * here we only translate parameters and write XML.
  *
@@ -9,8 +10,7 @@
  * last key or common prefix returned, so a token resumes exactly after it
  * (a common prefix is skipped whole, see meta.h).
  *
- * ListObjectVersions: holdfast has no versioned buckets yet, so every
- * object is its own "null" version and the latest; the listing says so.
+ * ListObjectVersions is in version.c.
  */
 #include "s3/internal.h"
 
@@ -43,8 +43,7 @@ static int run_list(s3req_t *q, listing_t *l)
     return 0;
 }
 
-/* Element with text that is url-encoded when encoding-type=url. */
-static void elem_enc(s3req_t *q, hf_buf_t *b, const char *name, const char *s, size_t n, int url)
+void s3_xml_enc(s3req_t *q, hf_buf_t *b, const char *name, const char *s, size_t n, int url)
 {
     if (url) {
         const char *e = s3_urlenc(q, s, n);
@@ -54,15 +53,31 @@ static void elem_enc(s3req_t *q, hf_buf_t *b, const char *name, const char *s, s
     }
 }
 
+static const char *const ck_names[] = {"", "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"};
+
+const char *s3_ck_name(uint8_t alg)
+{
+    return alg < sizeof ck_names / sizeof ck_names[0] ? ck_names[alg] : "";
+}
+
+void s3_checksum_list_xml(hf_buf_t *b, const hf_list_entry_t *e)
+{
+    if (e->ck_alg == HF_CK_NONE || !*s3_ck_name(e->ck_alg))
+        return;
+    hf_xml_elem_str(b, "ChecksumAlgorithm", s3_ck_name(e->ck_alg));
+    hf_xml_elem_str(b, "ChecksumType", e->ck_type == HF_CK_COMPOSITE ? "COMPOSITE" : "FULL_OBJECT");
+}
+
 static void contents(s3req_t *q, hf_buf_t *b, const hf_list_entry_t *e, int url, bool owner)
 {
     char date[32], etag[48];
     hf_time_iso8601(date, e->mtime);
     s3_etag(etag, e->etag, e->etag_parts);
     hf_xml_open(b, "Contents");
-    elem_enc(q, b, "Key", e->key.p, e->key.n, url);
+    s3_xml_enc(q, b, "Key", e->key.p, e->key.n, url);
     hf_xml_elem_str(b, "LastModified", date);
     hf_xml_elem_str(b, "ETag", etag);
+    s3_checksum_list_xml(b, e);
     hf_xml_elem_u64(b, "Size", e->size);
     if (owner)
         s3_owner_xml(q, b, e->owner);
@@ -74,7 +89,7 @@ static void common_prefixes(s3req_t *q, hf_buf_t *b, const hf_list_res_t *r, int
 {
     for (uint32_t i = 0; i < r->nprefixes; i++) {
         hf_xml_open(b, "CommonPrefixes");
-        elem_enc(q, b, "Prefix", r->prefixes[i].p, r->prefixes[i].n, url);
+        s3_xml_enc(q, b, "Prefix", r->prefixes[i].p, r->prefixes[i].n, url);
         hf_xml_close(b, "CommonPrefixes");
     }
 }
@@ -82,7 +97,7 @@ static void common_prefixes(s3req_t *q, hf_buf_t *b, const hf_list_res_t *r, int
 static void opt_elem(s3req_t *q, hf_buf_t *b, const char *name, const char *v, int url)
 {
     if (v)
-        elem_enc(q, b, name, v, strlen(v), url);
+        s3_xml_enc(q, b, name, v, strlen(v), url);
 }
 
 void op_list_objects_v2(s3req_t *q)
@@ -127,7 +142,7 @@ void op_list_objects_v2(s3req_t *q)
     hf_xml_decl(&b);
     hf_xml_open_ns(&b, "ListBucketResult");
     hf_xml_elem_str(&b, "Name", q->bucket);
-    elem_enc(q, &b, "Prefix", l.prefix ? l.prefix : "", l.prefix ? strlen(l.prefix) : 0, l.url);
+    s3_xml_enc(q, &b, "Prefix", l.prefix ? l.prefix : "", l.prefix ? strlen(l.prefix) : 0, l.url);
     if (token)
         hf_xml_elem_str(&b, "ContinuationToken", token);
     opt_elem(q, &b, "StartAfter", start_after, l.url);
@@ -170,13 +185,13 @@ void op_list_objects(s3req_t *q)
     hf_xml_decl(&b);
     hf_xml_open_ns(&b, "ListBucketResult");
     hf_xml_elem_str(&b, "Name", q->bucket);
-    elem_enc(q, &b, "Prefix", l.prefix ? l.prefix : "", l.prefix ? strlen(l.prefix) : 0, l.url);
-    elem_enc(q, &b, "Marker", l.start_after ? l.start_after : "",
+    s3_xml_enc(q, &b, "Prefix", l.prefix ? l.prefix : "", l.prefix ? strlen(l.prefix) : 0, l.url);
+    s3_xml_enc(q, &b, "Marker", l.start_after ? l.start_after : "",
              l.start_after ? strlen(l.start_after) : 0, l.url);
     /* S3 gives NextMarker only with a delimiter; without one, clients
      * continue from the last key. */
     if (l.res.truncated && l.delimiter && l.res.last.n)
-        elem_enc(q, &b, "NextMarker", l.res.last.p, l.res.last.n, l.url);
+        s3_xml_enc(q, &b, "NextMarker", l.res.last.p, l.res.last.n, l.url);
     hf_xml_elem_u64(&b, "MaxKeys", l.max);
     opt_elem(q, &b, "Delimiter", l.delimiter, l.url);
     if (l.url)
@@ -186,77 +201,5 @@ void op_list_objects(s3req_t *q)
         contents(q, &b, &l.res.entries[i], l.url, true);
     common_prefixes(q, &b, &l.res, l.url);
     hf_xml_close(&b, "ListBucketResult");
-    s3_send_xml(q, &b);
-}
-
-void op_list_versions(s3req_t *q)
-{
-    if (s3_load_bucket(q))
-        return;
-    listing_t l = {0};
-    l.prefix = s3_param(q, "prefix");
-    l.delimiter = s3_param(q, "delimiter");
-    const char *key_marker = s3_param(q, "key-marker");
-    const char *vid_marker = s3_param(q, "version-id-marker");
-    if (vid_marker && !key_marker) {
-        s3_fail(q, S3E_InvalidArgument,
-                "A version-id marker cannot be specified without a key marker.");
-        return;
-    }
-    if (vid_marker && *vid_marker && strcmp(vid_marker, "null") != 0) {
-        s3_fail(q, S3E_InvalidArgument, "Invalid version id specified");
-        return;
-    }
-    /* Each key has exactly one version, so "after key K, version null" is
-     * "after K". */
-    l.start_after = key_marker;
-    if ((l.url = s3_encoding_type(q)) < 0)
-        return;
-    if (s3_param_uint(q, "max-keys", HF_LIST_PAGE_MAX, HF_LIST_PAGE_MAX, &l.max))
-        return;
-    if (run_list(q, &l))
-        return;
-    hf_buf_t b;
-    hf_buf_init(&b, HF_RESP_XML_MAX);
-    hf_xml_decl(&b);
-    hf_xml_open_ns(&b, "ListVersionsResult");
-    hf_xml_elem_str(&b, "Name", q->bucket);
-    elem_enc(q, &b, "Prefix", l.prefix ? l.prefix : "", l.prefix ? strlen(l.prefix) : 0, l.url);
-    elem_enc(q, &b, "KeyMarker", key_marker ? key_marker : "", key_marker ? strlen(key_marker) : 0,
-             l.url);
-    hf_xml_elem_str(&b, "VersionIdMarker", vid_marker ? vid_marker : "");
-    if (l.res.truncated && l.res.last.n) {
-        elem_enc(q, &b, "NextKeyMarker", l.res.last.p, l.res.last.n, l.url);
-        /* A common prefix has no version; a key's only version is null. */
-        bool last_is_key = l.res.nentries > 0 &&
-                           l.res.entries[l.res.nentries - 1].key.n == l.res.last.n &&
-                           memcmp(l.res.entries[l.res.nentries - 1].key.p, l.res.last.p,
-                                  l.res.last.n) == 0;
-        if (last_is_key)
-            hf_xml_elem_str(&b, "NextVersionIdMarker", "null");
-    }
-    hf_xml_elem_u64(&b, "MaxKeys", l.max);
-    opt_elem(q, &b, "Delimiter", l.delimiter, l.url);
-    if (l.url)
-        hf_xml_elem_str(&b, "EncodingType", "url");
-    hf_xml_elem_bool(&b, "IsTruncated", l.res.truncated);
-    for (uint32_t i = 0; i < l.res.nentries; i++) {
-        const hf_list_entry_t *e = &l.res.entries[i];
-        char date[32], etag[48];
-        hf_time_iso8601(date, e->mtime);
-        s3_etag(etag, e->etag, e->etag_parts);
-        hf_xml_open(&b, "Version");
-        elem_enc(q, &b, "Key", e->key.p, e->key.n, l.url);
-        hf_xml_elem_str(&b, "VersionId", "null");
-        hf_xml_elem_bool(&b, "IsLatest", 1);
-        hf_xml_elem_str(&b, "LastModified", date);
-        hf_xml_elem_str(&b, "ETag", etag);
-        hf_xml_elem_u64(&b, "Size", e->size);
-        s3_owner_xml(q, &b, e->owner);
-        hf_xml_elem_str(&b, "StorageClass", "STANDARD");
-        hf_xml_close(&b, "Version");
-    }
-    common_prefixes(q, &b, &l.res, l.url);
-    hf_xml_close(&b, "ListVersionsResult");
     s3_send_xml(q, &b);
 }

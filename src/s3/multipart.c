@@ -46,8 +46,13 @@ static int load_upload(s3req_t *q, uint8_t id[16], hf_upload_t *u)
 
 void op_create_upload(s3req_t *q)
 {
-    if (s3_load_bucket(q) || s3_refuse_conditional_write(q))
+    if (s3_load_bucket(q))
         return;
+    if (hf_http_find(&q->r->http, "if-match") || hf_http_find(&q->r->http, "if-none-match")) {
+        /* S3 takes write conditions on CompleteMultipartUpload. */
+        s3_not_implemented(q, "If-Match / If-None-Match on CreateMultipartUpload");
+        return;
+    }
     /* The algorithm the client will use for its parts: each part's checksum
      * is verified when it is uploaded. The object-level composite checksum
      * is not computed yet (docs/compatibility.md). */
@@ -177,7 +182,8 @@ static int etag_text_to_md5(const char *s, uint8_t md5[16])
 
 void op_complete_upload(s3req_t *q)
 {
-    if (s3_load_bucket(q) || s3_refuse_conditional_write(q))
+    hf_obj_cond_t cond;
+    if (s3_load_bucket(q) || s3_write_conditions(q, &cond))
         return;
     uint8_t id[16];
     hf_upload_t u;
@@ -269,19 +275,29 @@ void op_complete_upload(s3req_t *q)
     o.parts = parts;
     o.nparts = n;
     memset(o.version, 0, sizeof o.version);
-    rc = hf_meta_upload_complete(q->s3->meta, &q->b, q->key, q->keylen, id, &o);
+    rc = hf_meta_upload_complete(q->s3->meta, &q->b, q->key, q->keylen, id, &o, &cond);
     if (rc == HF_E_CONFLICT) {
         s3_fail(q, S3E_InvalidPart, "A part was uploaded again while the upload was completing.");
         return;
     }
-    if (rc == HF_E_NOTFOUND) {
+    if (rc == HF_E_NOTFOUND && !cond.if_match) {
         s3_fail(q, S3E_NoSuchUpload, NULL);
         return;
     }
+    if (rc == HF_E_NOTFOUND) {
+        /* The upload, or (If-Match) the key: tell them apart. */
+        hf_upload_t again;
+        if (hf_meta_upload_get(q->s3->meta, q->b.id, q->key, q->keylen, id, q->a, &again) ==
+            HF_E_NOTFOUND) {
+            s3_fail(q, S3E_NoSuchUpload, NULL);
+            return;
+        }
+    }
     if (rc) {
-        s3_fail(q, hf_s3_err_from(rc), NULL);
+        s3_fail_write(q, rc);
         return;
     }
+    s3_version_header(q, o.version);
     char etag[48];
     s3_etag(etag, o.etag, n);
     const hf_http_header_t *host = hf_http_find(&q->r->http, "host");

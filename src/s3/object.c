@@ -117,28 +117,76 @@ int s3_collect_meta(s3req_t *q, hf_obj_t *o)
     return 0;
 }
 
-/* Conditional writes (If-Match / If-None-Match on PUT) are not built yet:
- * answering them honestly beats ignoring them and overwriting. */
-int s3_refuse_conditional_write(s3req_t *q)
+/* An ETag as clients send it (quotes optional, "-N" for multipart) into
+ * md5 and parts. HF_E_INVAL if it is not one of ours. */
+int s3_etag_parse(const char *s, uint8_t md5[16], uint32_t *parts)
 {
-    if (hf_http_find(&q->r->http, "if-match") || hf_http_find(&q->r->http, "if-none-match"))
-        return s3_not_implemented(q, "Conditional writes (If-Match / If-None-Match on writes)");
+    size_t n = strlen(s);
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        s++;
+        n -= 2;
+    }
+    *parts = 0;
+    if (n > 33 && s[32] == '-') {
+        uint64_t p;
+        if (hf_parse_u64(s + 33, n - 33, &p) != HF_OK || p < 1 || p > HF_PART_NUMBER_MAX)
+            return HF_E_INVAL;
+        *parts = (uint32_t)p;
+        n = 32;
+    }
+    if (n != 32)
+        return HF_E_INVAL;
+    return hf_hex_decode(md5, s, 16);
+}
+
+int s3_write_conditions(s3req_t *q, hf_obj_cond_t *c)
+{
+    memset(c, 0, sizeof *c);
+    const char *inm = s3_header(q, "if-none-match");
+    const char *im = s3_header(q, "if-match");
+    if (inm) {
+        /* S3 supports only the wildcard on writes. */
+        if (strcmp(inm, "*") != 0)
+            return s3_not_implemented(q, "If-None-Match with a value other than * on writes");
+        c->if_none_match = true;
+    }
+    if (im) {
+        c->if_match = true;
+        if (strcmp(im, "*") == 0)
+            c->if_match_any = true;
+        else if (s3_etag_parse(im, c->etag, &c->etag_parts) != HF_OK)
+            c->etag_parts = UINT32_MAX; /* matches no stored ETag */
+    }
     return 0;
 }
 
-static int check_version_param(s3req_t *q)
+/* The outcome of a conditional write, as S3 reports it. */
+int s3_fail_write(s3req_t *q, int rc)
 {
-    const char *v = s3_param(q, "versionId");
-    if (v && strcmp(v, "null") != 0)
-        return s3_fail(q, S3E_InvalidArgument, "Invalid version id specified");
-    return 0;
+    switch (rc) {
+    case HF_E_PRECONDITION: return s3_fail(q, S3E_PreconditionFailed, NULL);
+    case HF_E_NOTFOUND:
+        /* If-Match against a missing key; the bucket check comes first in
+         * the transaction, so a vanished bucket is caught by reloading. */
+        if (hf_meta_bucket_get(q->s3->meta, q->bucket, &q->b) == HF_E_NOTFOUND)
+            return s3_fail(q, S3E_NoSuchBucket, NULL);
+        return s3_fail(q, S3E_NoSuchKey, NULL);
+    default: return s3_fail(q, hf_s3_err_from(rc), NULL);
+    }
 }
 
 /* ---- PutObject ------------------------------------------------------------- */
 
 void op_put_object(s3req_t *q)
 {
-    if (s3_load_bucket(q) || s3_refuse_conditional_write(q))
+    hf_obj_cond_t cond;
+    if (s3_load_bucket(q) || s3_write_conditions(q, &cond))
         return;
     hf_obj_t o;
     memset(&o, 0, sizeof o);
@@ -166,16 +214,17 @@ void op_put_object(s3req_t *q)
         o.parts = &part;
         o.nparts = 1;
     }
-    int rc = hf_meta_obj_put(q->s3->meta, &q->b, q->key, q->keylen, &o);
+    int rc = hf_meta_obj_put(q->s3->meta, &q->b, q->key, q->keylen, &o, &cond);
     if (rc) {
         s3_data_discard(q, &d);
-        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
+        s3_fail_write(q, rc);
         return;
     }
     char etag[48];
     s3_etag(etag, o.etag, 0);
     s3_common_headers(q);
     hf_resp_header(q->r, "ETag", etag);
+    s3_version_header(q, o.version);
     if (q->body.ck && q->body.ck_value)
         hf_resp_header(q->r, q->body.ck_header, q->body.ck_value);
     hf_resp_send(q->r, 200, NULL, 0);
@@ -286,6 +335,7 @@ static void object_headers(s3req_t *q, const hf_obj_t *o, const char *etag)
     hf_resp_header(q->r, "ETag", etag);
     hf_resp_header(q->r, "Last-Modified", date);
     hf_resp_header(q->r, "Accept-Ranges", "bytes");
+    s3_version_header(q, o->version);
     struct {
         const char *param, *header, *stored;
     } std[] = {
@@ -355,9 +405,38 @@ static int obj_read(s3req_t *q, objreader_t *or, uint64_t off, uint8_t *buf, siz
     return HF_OK;
 }
 
+/* Load the version of q->key a read names (versionId, or the current
+ * one) into o, answering for delete markers as S3 does: the current
+ * version being a marker is 404 NoSuchKey, a marker named by versionId is
+ * 405 MethodNotAllowed; both carry x-amz-delete-marker. 0 or -1 after
+ * s3_fail. */
+int s3_load_version(s3req_t *q, hf_obj_t *o)
+{
+    uint8_t vbuf[16];
+    hf_version_sel_t ver;
+    if (s3_version_param(q, vbuf, &ver))
+        return -1;
+    int rc = hf_meta_obj_get(q->s3->meta, q->b.id, q->key, q->keylen, ver, q->a, o);
+    if (rc == HF_E_NOTFOUND)
+        return s3_fail(q, ver ? S3E_NoSuchVersion : S3E_NoSuchKey, NULL);
+    if (rc)
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    if (o->flags & HF_OBJ_DELETE_MARKER) {
+        hf_resp_header(q->r, "x-amz-delete-marker", "true");
+        s3_version_header(q, o->version);
+        if (!ver)
+            return s3_fail(q, S3E_NoSuchKey, NULL);
+        char date[32];
+        hf_time_http(date, o->mtime);
+        hf_resp_header(q->r, "Last-Modified", date);
+        return s3_fail(q, S3E_MethodNotAllowed, NULL);
+    }
+    return 0;
+}
+
 static void get_or_head(s3req_t *q)
 {
-    if (s3_load_bucket(q) || check_version_param(q))
+    if (s3_load_bucket(q))
         return;
     if (s3_param(q, "partNumber")) {
         s3_not_implemented(q, "GetObject/HeadObject with partNumber");
@@ -373,11 +452,9 @@ static void get_or_head(s3req_t *q)
     uint64_t ticket = hf_chunk_read_begin(q->s3->chunks);
     hf_obj_t o;
     objreader_t or = {.o = &o};
-    int rc = hf_meta_obj_get(q->s3->meta, q->b.id, q->key, q->keylen, q->a, &o);
-    if (rc) {
-        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchKey : hf_s3_err_from(rc), NULL);
+    int rc;
+    if (s3_load_version(q, &o))
         goto out;
-    }
     char etag[48];
     s3_etag(etag, o.etag, o.etag_parts);
     int pc = preconditions(q, etag, o.mtime / 1000000000);
@@ -391,6 +468,7 @@ static void get_or_head(s3req_t *q)
         s3_common_headers(q);
         hf_resp_header(q->r, "ETag", etag);
         hf_resp_header(q->r, "Last-Modified", date);
+        s3_version_header(q, o.version);
         hf_resp_send(q->r, 304, NULL, 0);
         goto out;
     }
@@ -468,18 +546,48 @@ void op_head_object(s3req_t *q)
 
 /* ---- DeleteObject / DeleteObjects -------------------------------------------- */
 
+/* x-amz-bypass-governance-retention: true. */
+unsigned s3_delete_flags(s3req_t *q)
+{
+    const char *v = s3_header(q, "x-amz-bypass-governance-retention");
+    return v && strcasecmp(v, "true") == 0 ? HF_DEL_BYPASS_GOVERNANCE : 0;
+}
+
 void op_delete_object(s3req_t *q)
 {
-    if (s3_load_bucket(q) || check_version_param(q))
+    if (s3_load_bucket(q))
         return;
     if (hf_http_find(&q->r->http, "if-match")) {
         s3_not_implemented(q, "Conditional deletes (If-Match on DeleteObject)");
         return;
     }
-    int rc = hf_meta_obj_delete(q->s3->meta, &q->b, q->key, q->keylen);
+    uint8_t vbuf[16];
+    hf_version_sel_t ver;
+    if (s3_version_param(q, vbuf, &ver))
+        return;
+    hf_del_res_t res;
+    int rc = hf_meta_obj_delete(q->s3->meta, &q->b, q->key, q->keylen, ver, s3_delete_flags(q),
+                                q->user.id, &res);
+    if (rc == HF_E_LOCKED) {
+        s3_fail(q, S3E_AccessDenied, "The object version is protected by Object Lock retention or a legal hold.");
+        return;
+    }
     if (rc && rc != HF_E_NOTFOUND) {
         s3_fail(q, hf_s3_err_from(rc), NULL);
         return;
+    }
+    /* Deleting what does not exist succeeds (S3 is idempotent here), and
+     * echoes a version id that was asked for. */
+    if (rc == HF_E_NOTFOUND && ver) {
+        res.versioned = true;
+        memcpy(res.version, ver, 16);
+    }
+    if (rc == HF_OK && res.marker)
+        hf_resp_header(q->r, "x-amz-delete-marker", "true");
+    if (res.versioned) {
+        char t[33];
+        s3_version_text(res.version, t);
+        hf_resp_header(q->r, "x-amz-version-id", t);
     }
     s3_no_content(q);
 }
@@ -521,13 +629,12 @@ void op_delete_objects(s3req_t *q)
                 HF_DELETE_OBJECTS_MAX);
         return;
     }
-    hf_str_t *keys = hf_arena_calloc(q->a, sizeof *keys * n);
-    int *res = hf_arena_calloc(q->a, sizeof *res * n);
+    hf_del_item_t *items = hf_arena_calloc(q->a, sizeof *items * n);
     const char **errs = hf_arena_calloc(q->a, sizeof *errs * n);
-    hf_str_t *valid = hf_arena_calloc(q->a, sizeof *valid * n);
+    const char **vtext = hf_arena_calloc(q->a, sizeof *vtext * n);
+    hf_del_item_t *valid = hf_arena_calloc(q->a, sizeof *valid * n);
     size_t *vidx = hf_arena_calloc(q->a, sizeof *vidx * n);
-    int *vres = hf_arena_calloc(q->a, sizeof *vres * n);
-    if (!keys || !res || !errs || !valid || !vidx || !vres) {
+    if (!items || !errs || !vtext || !valid || !vidx) {
         s3_fail(q, S3E_InternalError, NULL);
         return;
     }
@@ -539,47 +646,70 @@ void op_delete_objects(s3req_t *q)
             s3_fail(q, S3E_MalformedXML, "Every Object in a Delete request needs a Key.");
             return;
         }
-        keys[i].p = k->text ? k->text : "";
-        keys[i].n = k->textlen;
-        if (keys[i].n == 0 || keys[i].n > HF_KEY_MAX || memchr(keys[i].p, '\0', keys[i].n)) {
-            errs[i] = keys[i].n > HF_KEY_MAX ? "KeyTooLongError" : "InvalidArgument";
+        items[i].key.p = k->text ? k->text : "";
+        items[i].key.n = k->textlen;
+        vtext[i] = ver;
+        if (items[i].key.n == 0 || items[i].key.n > HF_KEY_MAX ||
+            memchr(items[i].key.p, '\0', items[i].key.n)) {
+            errs[i] = items[i].key.n > HF_KEY_MAX ? "KeyTooLongError" : "InvalidArgument";
             continue;
         }
-        if (ver && strcmp(ver, "null") != 0) {
-            errs[i] = "NoSuchVersion";
-            continue;
+        if (ver) {
+            if (s3_version_parse(ver, items[i].version) != HF_OK) {
+                errs[i] = "NoSuchVersion";
+                continue;
+            }
+            items[i].has_version = true;
         }
-        valid[nv] = keys[i];
+        valid[nv] = items[i];
         vidx[nv] = i;
         nv++;
     }
     if (nv) {
-        rc = hf_meta_obj_delete_many(q->s3->meta, &q->b, valid, nv, vres);
+        rc = hf_meta_obj_delete_many(q->s3->meta, &q->b, valid, nv, s3_delete_flags(q), q->user.id);
         if (rc) {
             s3_fail(q, hf_s3_err_from(rc), NULL);
             return;
         }
-        for (size_t v = 0; v < nv; v++)
-            res[vidx[v]] = vres[v];
+        for (size_t v = 0; v < nv; v++) {
+            items[vidx[v]].rc = valid[v].rc;
+            items[vidx[v]].res = valid[v].res;
+        }
     }
     hf_buf_t b;
     hf_buf_init(&b, HF_RESP_XML_MAX);
     hf_xml_decl(&b);
     hf_xml_open_ns(&b, "DeleteResult");
     for (i = 0; i < n; i++) {
-        if (!errs[i] && res[i] != HF_OK && res[i] != HF_E_NOTFOUND)
+        const hf_del_item_t *it = &items[i];
+        const char *msg = "The object could not be deleted.";
+        if (!errs[i] && it->rc == HF_E_LOCKED) {
+            errs[i] = "AccessDenied";
+            msg = "The object version is protected by Object Lock retention or a legal hold.";
+        } else if (!errs[i] && it->rc != HF_OK && it->rc != HF_E_NOTFOUND) {
             errs[i] = "InternalError";
+        } else if (errs[i] && strcmp(errs[i], "NoSuchVersion") == 0) {
+            msg = "The specified version does not exist.";
+        }
         if (errs[i]) {
             hf_xml_open(&b, "Error");
-            hf_xml_elem(&b, "Key", keys[i].p, keys[i].n);
+            hf_xml_elem(&b, "Key", it->key.p, it->key.n);
+            if (vtext[i])
+                hf_xml_elem_str(&b, "VersionId", vtext[i]);
             hf_xml_elem_str(&b, "Code", errs[i]);
-            hf_xml_elem_str(&b, "Message", strcmp(errs[i], "NoSuchVersion") == 0
-                                               ? "The specified version does not exist."
-                                               : "The object could not be deleted.");
+            hf_xml_elem_str(&b, "Message", msg);
             hf_xml_close(&b, "Error");
         } else if (!quiet) {
             hf_xml_open(&b, "Deleted");
-            hf_xml_elem(&b, "Key", keys[i].p, keys[i].n);
+            hf_xml_elem(&b, "Key", it->key.p, it->key.n);
+            if (vtext[i])
+                hf_xml_elem_str(&b, "VersionId", vtext[i]);
+            if (it->rc == HF_OK && it->res.marker) {
+                hf_xml_elem_str(&b, "DeleteMarker", "true");
+                char t[33];
+                s3_version_text(it->res.version, t);
+                hf_xml_elem_str(&b, "DeleteMarkerVersionId", t);
+            }
             hf_xml_close(&b, "Deleted");
         }
     }

@@ -122,8 +122,8 @@ class Buckets(Base):
         b = self.bucket()
         e = self.assertError("NotImplemented", 501, self.s3.get_bucket_lifecycle_configuration, Bucket=b)
         self.assertIn("lifecycle", e.response["Error"]["Message"])
-        self.assertError("NotImplemented", 501, self.s3.put_bucket_versioning, Bucket=b,
-                         VersioningConfiguration={"Status": "Enabled"})
+        self.assertError("NotImplemented", 501, self.s3.put_bucket_website, Bucket=b,
+                         WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
 
 
 class Objects(Base):
@@ -280,7 +280,7 @@ class Objects(Base):
         e = self.assertError("304", 304, self.s3.head_object, Bucket=b, Key="c", IfNoneMatch=etag)
         self.assertIsNotNone(e)
 
-    def test_conditional_put_is_refused_not_ignored(self):
+    def test_conditional_put_is_honoured_not_ignored(self):
         b = self.bucket()
         self.s3.put_object(Bucket=b, Key="c", Body=b"v1")
 
@@ -288,7 +288,7 @@ class Objects(Base):
             request.headers["If-None-Match"] = "*"
         self.s3.meta.events.register("before-sign.s3.PutObject", add_header)
         try:
-            self.assertError("NotImplemented", 501, self.s3.put_object, Bucket=b, Key="c", Body=b"v2")
+            self.assertError("PreconditionFailed", 412, self.s3.put_object, Bucket=b, Key="c", Body=b"v2")
         finally:
             self.s3.meta.events.unregister("before-sign.s3.PutObject", add_header)
         self.assertEqual(self.s3.get_object(Bucket=b, Key="c")["Body"].read(), b"v1")

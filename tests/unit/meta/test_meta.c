@@ -77,7 +77,7 @@ static void rel_sync(void)
 {
     static const hf_bucket_t none = {.id = UINT64_MAX, .name = "none"};
     if (rl.m)
-        hf_meta_obj_delete(rl.m, &none, "sync", 4);
+        hf_meta_obj_delete(rl.m, &none, "sync", 4, NULL, 0, 1, NULL);
 }
 
 static size_t rel_n(void)
@@ -192,7 +192,23 @@ static int put_inline(hf_meta_t *m, const hf_bucket_t *b, const char *key, const
     o.mtime = 1000;
     o.owner = b->owner;
     hf_md5(data, o.size, o.etag);
-    return hf_meta_obj_put(m, b, key, strlen(key), &o);
+    return hf_meta_obj_put(m, b, key, strlen(key), &o, NULL);
+}
+
+static int put_inline_cond(hf_meta_t *m, const hf_bucket_t *b, const char *key, const char *data,
+                           const hf_obj_cond_t *c)
+{
+    hf_obj_t o;
+    memset(&o, 0, sizeof o);
+    o.flags = HF_OBJ_INLINE;
+    o.size = strlen(data);
+    o.inline_data = (const uint8_t *)data;
+    o.inline_len = (uint32_t)o.size;
+    o.hlc = hf_meta_hlc_next(m);
+    o.origin = hf_meta_node_id(m);
+    o.owner = b->owner;
+    hf_md5(data, o.size, o.etag);
+    return hf_meta_obj_put(m, b, key, strlen(key), &o, c);
 }
 
 static int put_blobs(hf_meta_t *m, const hf_bucket_t *b, const char *key, const unsigned *ids, int n)
@@ -209,7 +225,9 @@ static int put_blobs(hf_meta_t *m, const hf_bucket_t *b, const char *key, const 
     o.parts = parts;
     o.nparts = (uint32_t)n;
     o.owner = b->owner;
-    return hf_meta_obj_put(m, b, key, strlen(key), &o);
+    o.hlc = hf_meta_hlc_next(m);
+    o.origin = hf_meta_node_id(m);
+    return hf_meta_obj_put(m, b, key, strlen(key), &o, NULL);
 }
 
 /* ---- users ------------------------------------------------------------------ */
@@ -368,7 +386,7 @@ TEST(buckets)
     /* an object in a neighbouring bucket id does not count */
     CHECK_EQ_INT(put_inline(m, &b3, "k", "v"), HF_OK);
     CHECK_EQ_INT(hf_meta_bucket_delete(m, &b2), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_delete(m, &b1, "k", 1), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(m, &b1, "k", 1, NULL, 0, 1, NULL), HF_OK);
     CHECK_EQ_INT(hf_meta_bucket_delete(m, &b1), HF_OK);
     CHECK_EQ_INT(hf_meta_bucket_delete(m, &b1), HF_E_NOTFOUND);
     CHECK_EQ_INT(hf_meta_bucket_get(m, "zeta", &g), HF_E_NOTFOUND);
@@ -457,10 +475,10 @@ TEST(object_inline_put_get_overwrite_delete)
     hf_kv_t meta[3] = {{"zz", "last"}, {"aa", "first"}, {"mm", ""}};
     o.meta = meta;
     o.nmeta = 3;
-    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "dir/hello.txt", 13, &o), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "dir/hello.txt", 13, &o, NULL), HF_OK);
 
     hf_obj_t g;
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "dir/hello.txt", 13, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "dir/hello.txt", 13, NULL, &f.a, &g), HF_OK);
     CHECK_EQ_INT(g.flags, HF_OBJ_INLINE);
     CHECK_EQ_INT(g.size, 11);
     CHECK_EQ_INT(g.inline_len, 11);
@@ -487,7 +505,7 @@ TEST(object_inline_put_get_overwrite_delete)
 
     /* overwrite: the new version is current, absent headers are NULL */
     CHECK_EQ_INT(put_inline(f.m, &f.b, "dir/hello.txt", "bye"), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "dir/hello.txt", 13, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "dir/hello.txt", 13, NULL, &f.a, &g), HF_OK);
     CHECK_EQ_INT(g.size, 3);
     CHECK(memcmp(g.inline_data, "bye", 3) == 0);
     CHECK(g.content_type == NULL);
@@ -496,28 +514,28 @@ TEST(object_inline_put_get_overwrite_delete)
     /* empty object: neither inline nor parts */
     hf_obj_t e;
     memset(&e, 0, sizeof e);
-    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "empty", 5, &e), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "empty", 5, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "empty", 5, &e, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "empty", 5, NULL, &f.a, &g), HF_OK);
     CHECK_EQ_INT(g.size, 0);
     CHECK_EQ_INT(g.nparts, 0);
 
-    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "dir/hello.txt", 13), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "dir/hello.txt", 13, &f.a, &g), HF_E_NOTFOUND);
-    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "dir/hello.txt", 13), HF_E_NOTFOUND);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id + 1, "empty", 5, &f.a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "dir/hello.txt", 13, NULL, 0, 1, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "dir/hello.txt", 13, NULL, &f.a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "dir/hello.txt", 13, NULL, 0, 1, NULL), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id + 1, "empty", 5, NULL, &f.a, &g), HF_E_NOTFOUND);
 
     /* refused input */
-    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "a\0b", 3, &e), HF_E_INVAL);
-    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "", 0, &e), HF_E_INVAL);
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "a\0b", 3, &e, NULL), HF_E_INVAL);
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "", 0, &e, NULL), HF_E_INVAL);
     e.size = 5; /* size without data */
-    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "x", 1, &e), HF_E_INVAL);
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "x", 1, &e, NULL), HF_E_INVAL);
     hf_obj_t big = o;
     big.meta = NULL;
     big.nmeta = 0;
     static uint8_t huge[HF_INLINE_MAX + 1];
     big.inline_data = huge;
     big.inline_len = big.size = sizeof huge;
-    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "x", 1, &big), HF_E_INVAL);
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "x", 1, &big, NULL), HF_E_INVAL);
     char longval[HF_USER_META_MAX + 1];
     memset(longval, 'v', sizeof longval - 1);
     longval[sizeof longval - 1] = 0;
@@ -525,7 +543,7 @@ TEST(object_inline_put_get_overwrite_delete)
     big = o;
     big.meta = &bigmeta;
     big.nmeta = 1;
-    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "x", 1, &big), HF_E_TOOBIG);
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "x", 1, &big, NULL), HF_E_TOOBIG);
     fx_close(&f);
 }
 
@@ -541,7 +559,7 @@ TEST(object_blob_refs_and_releases)
     CHECK(hf_meta_blob_live(f.m, &b1));
     CHECK(!hf_meta_blob_live(f.m, &b3));
     hf_obj_t g;
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "obj", 3, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "obj", 3, NULL, &f.a, &g), HF_OK);
     CHECK_EQ_INT(g.nparts, 2);
     CHECK_EQ_MEM(g.parts[0].blob.b, b1.b, 16);
     CHECK_EQ_MEM(g.parts[1].blob.b, b2.b, 16);
@@ -568,7 +586,7 @@ TEST(object_blob_refs_and_releases)
     unsigned c[] = {3};
     CHECK_EQ_INT(put_blobs(f.m, &f.b, "copy", c, 1), HF_OK);
     CHECK_EQ_INT(hf_meta_blob_refs(f.m, &b3), 2);
-    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "obj", 3), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "obj", 3, NULL, 0, 1, NULL), HF_OK);
     CHECK_EQ_INT(rel_n(), 2);
     CHECK_EQ_MEM(rl.ids[1].b, b2.b, 16);
     CHECK_EQ_INT(hf_meta_blob_refs(f.m, &b3), 1);
@@ -598,19 +616,21 @@ TEST(delete_many)
     unsigned b[] = {7};
     CHECK_EQ_INT(put_inline(f.m, &f.b, "a", "1"), HF_OK);
     CHECK_EQ_INT(put_blobs(f.m, &f.b, "b", b, 1), HF_OK);
-    hf_str_t keys[4] = {HF_STR("a"), HF_STR("missing"), HF_STR("b"), {"x\0y", 3}};
-    int res[4] = {99, 99, 99, 99};
-    CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, keys, 4, res), HF_OK);
-    CHECK_EQ_INT(res[0], HF_OK);
-    CHECK_EQ_INT(res[1], HF_E_NOTFOUND);
-    CHECK_EQ_INT(res[2], HF_OK);
-    CHECK_EQ_INT(res[3], HF_E_INVAL);
+    hf_del_item_t items[4] = {{.key = HF_STR("a")}, {.key = HF_STR("missing")}, {.key = HF_STR("b")},
+                              {.key = {"x\0y", 3}}};
+    for (int i = 0; i < 4; i++)
+        items[i].rc = 99;
+    CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, items, 4, 0, 1), HF_OK);
+    CHECK_EQ_INT(items[0].rc, HF_OK);
+    CHECK_EQ_INT(items[1].rc, HF_E_NOTFOUND);
+    CHECK_EQ_INT(items[2].rc, HF_OK);
+    CHECK_EQ_INT(items[3].rc, HF_E_INVAL);
     hf_obj_t g;
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "a", 1, &f.a, &g), HF_E_NOTFOUND);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "b", 1, &f.a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "a", 1, NULL, &f.a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "b", 1, NULL, &f.a, &g), HF_E_NOTFOUND);
     hf_blob_id_t b7 = blob(7);
     CHECK(released(&b7));
-    CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, keys, HF_DELETE_OBJECTS_MAX + 1, res), HF_E_TOOBIG);
+    CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, items, HF_DELETE_OBJECTS_MAX + 1, 0, 1), HF_E_TOOBIG);
     fx_close(&f);
 }
 
@@ -833,13 +853,13 @@ TEST(listing_matches_model)
 
     /* every long key reads back */
     hf_obj_t g;
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, le, 1024, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, le, 1024, NULL, &f.a, &g), HF_OK);
     CHECK_EQ_INT(g.size, 1024);
     CHECK(memcmp(g.inline_data, le, 1024) == 0);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, lb, strlen(lb), &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, lb, strlen(lb), NULL, &f.a, &g), HF_OK);
     CHECK(memcmp(g.inline_data, lb, strlen(lb)) == 0);
     char *nokey = repeat('x', 470, "/nope");
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, nokey, strlen(nokey), &f.a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, nokey, strlen(nokey), NULL, &f.a, &g), HF_E_NOTFOUND);
 
     char *pl = repeat('x', 470, ""), *pl2 = repeat('x', 470, "/"), *pl3 = repeat('x', 470, "/b");
     const char *prefixes[] = {"", "a", "a/", "a/b", "b", "b/", "photos/", "photos/2024/",
@@ -1078,7 +1098,7 @@ TEST(multipart_lifecycle)
     o.nparts = 3;
     o.owner = f.uid;
     o.content_type = "video/mp4";
-    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o), HF_E_CONFLICT);
+    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o, NULL), HF_E_CONFLICT);
     /* nothing changed */
     CHECK_EQ_INT(hf_meta_upload_get(f.m, f.b.id, "movie", 5, u.id, &f.a, &g), HF_OK);
     CHECK_EQ_INT(hf_meta_blob_refs(f.m, &b33), 1);
@@ -1087,13 +1107,13 @@ TEST(multipart_lifecycle)
     op[1].size = 333;
     o.size = 100 + 333 + 400;
     op[2].number = 6;
-    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o), HF_E_CONFLICT);
+    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o, NULL), HF_E_CONFLICT);
     op[2].number = 4;
     /* out of order */
     hf_obj_part_t sw = op[0];
     op[0] = op[1];
     op[1] = sw;
-    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o), HF_E_INVAL);
+    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o, NULL), HF_E_INVAL);
     op[1] = op[0];
     op[0] = sw;
 
@@ -1101,7 +1121,7 @@ TEST(multipart_lifecycle)
     unsigned oldb[] = {50};
     CHECK_EQ_INT(put_blobs(f.m, &f.b, "movie", oldb, 1), HF_OK);
     rel_reset();
-    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o), HF_OK);
+    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o, NULL), HF_OK);
     /* listed parts keep their single reference (now the object's) */
     hf_blob_id_t b11 = blob(11), b12 = blob(12), b14 = blob(14), b15 = blob(15), b50 = blob(50);
     CHECK_EQ_INT(hf_meta_blob_refs(f.m, &b11), 1);
@@ -1115,7 +1135,7 @@ TEST(multipart_lifecycle)
     CHECK(!released(&b11) && !released(&b33) && !released(&b14));
     CHECK_EQ_INT(rl.still_referenced, 0);
     hf_obj_t got;
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "movie", 5, &f.a, &got), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "movie", 5, NULL, &f.a, &got), HF_OK);
     CHECK_EQ_INT(got.flags, HF_OBJ_MULTIPART);
     CHECK_EQ_INT(got.nparts, 3);
     CHECK_EQ_INT(got.size, 833);
@@ -1126,7 +1146,7 @@ TEST(multipart_lifecycle)
     CHECK_EQ_INT(hf_meta_upload_get(f.m, f.b.id, "movie", 5, u.id, &f.a, &g), HF_E_NOTFOUND);
     CHECK_EQ_INT(hf_meta_part_list(f.m, u.id, 0, 100, &f.a, &parts, &n, &trunc), HF_OK);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "movie", 5, u.id, &o, NULL), HF_E_NOTFOUND);
     hf_part_t late = mkpart(7, 77, 1);
     CHECK_EQ_INT(hf_meta_part_put(f.m, f.b.id, "movie", 5, u.id, &late), HF_E_NOTFOUND);
     hf_blob_id_t b77 = blob(77);
@@ -1134,7 +1154,7 @@ TEST(multipart_lifecycle)
 
     /* deleting the object releases the moved references */
     rel_reset();
-    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "movie", 5), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "movie", 5, NULL, 0, 1, NULL), HF_OK);
     CHECK_EQ_INT(rel_n(), 3);
     CHECK(released(&b11) && released(&b33) && released(&b14));
     fx_close(&f);
@@ -1160,7 +1180,7 @@ TEST(multipart_abort)
     CHECK_EQ_INT(hf_meta_upload_abort(f.m, &f.b, "k", 1, u.id), HF_E_NOTFOUND);
     hf_obj_t o;
     memset(&o, 0, sizeof o);
-    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "k", 1, u.id, &o), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_upload_complete(f.m, &f.b, "k", 1, u.id, &o, NULL), HF_E_NOTFOUND);
     hf_upload_t g;
     CHECK_EQ_INT(hf_meta_upload_get(f.m, f.b.id, "k", 1, u.id, &f.a, &g), HF_E_NOTFOUND);
     fx_close(&f);
@@ -1342,7 +1362,7 @@ TEST(group_commit_under_concurrency)
             snprintf(val, sizeof val, "value %d %d", t, i);
             hf_obj_t g;
             hf_arena_reset(&f.a);
-            CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, key, strlen(key), &f.a, &g), HF_OK);
+            CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, key, strlen(key), NULL, &f.a, &g), HF_OK);
             if (i % 2) {
                 CHECK_EQ_INT(g.size, strlen(val));
                 CHECK(memcmp(g.inline_data, val, g.size) == 0);
@@ -1385,7 +1405,7 @@ static void *churn_worker(void *arg)
             ids[1] = 100 + (unsigned)(j->t * 1000 + i); /* a unique one */
         j->rc = put_blobs(j->m, j->b, key, ids, 2);
         if (j->rc == HF_OK && i % 5 == 4) {
-            j->rc = hf_meta_obj_delete(j->m, j->b, key, strlen(key));
+            j->rc = hf_meta_obj_delete(j->m, j->b, key, strlen(key), NULL, 0, 1, NULL);
             if (j->rc == HF_E_NOTFOUND)
                 j->rc = HF_OK;
         }
@@ -1415,7 +1435,7 @@ TEST(release_invariant_under_churn)
         char key[32];
         snprintf(key, sizeof key, "churn%d", k);
         hf_obj_t g;
-        int rc = hf_meta_obj_get(f.m, f.b.id, key, strlen(key), &f.a, &g);
+        int rc = hf_meta_obj_get(f.m, f.b.id, key, strlen(key), NULL, &f.a, &g);
         CHECK(rc == HF_OK || rc == HF_E_NOTFOUND);
         for (uint32_t i = 0; rc == HF_OK && i < g.nparts; i++) {
             uint32_t n = (uint32_t)g.parts[i].blob.b[14] << 8 | g.parts[i].blob.b[15];
@@ -1469,7 +1489,7 @@ TEST(reopen_keeps_everything)
     hf_arena_t a;
     hf_arena_init(&a, 1 << 20);
     hf_obj_t o;
-    CHECK_EQ_INT(hf_meta_obj_get(m, b.id, "file", 4, &a, &o), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(m, b.id, "file", 4, NULL, &a, &o), HF_OK);
     CHECK(memcmp(o.inline_data, "contents", 8) == 0);
     hf_upload_t gu2;
     CHECK_EQ_INT(hf_meta_upload_get(m, b.id, "up", 2, u.id, &a, &gu2), HF_OK);
@@ -1629,7 +1649,7 @@ TEST(damaged_records)
      * record, change it, write it back */
     {
         hf_obj_t g;
-        CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "flip", 4, &f.a, &g), HF_OK);
+        CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "flip", 4, NULL, &f.a, &g), HF_OK);
         close_store(f.m);
         hf_buf_t b;
         hf_buf_init(&b, 4096);
@@ -1661,12 +1681,12 @@ TEST(damaged_records)
     }
     hf_log_set_level(-1); /* the errors below are expected */
     hf_obj_t g;
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "garbage", 7, &f.a, &g), HF_E_CORRUPT);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "badtag", 6, &f.a, &g), HF_E_CORRUPT);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "future", 6, &f.a, &g), HF_E_VERSION);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "empty", 5, &f.a, &g), HF_E_CORRUPT);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "flip", 4, &f.a, &g), HF_E_CORRUPT);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "good", 4, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "garbage", 7, NULL, &f.a, &g), HF_E_CORRUPT);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "badtag", 6, NULL, &f.a, &g), HF_E_CORRUPT);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "future", 6, NULL, &f.a, &g), HF_E_VERSION);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "empty", 5, NULL, &f.a, &g), HF_E_CORRUPT);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "flip", 4, NULL, &f.a, &g), HF_E_CORRUPT);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "good", 4, NULL, &f.a, &g), HF_OK);
     /* a listing that meets a damaged record reports it */
     hf_list_req_t rq = {.bucket_id = bid, .max_keys = 1000};
     hf_list_res_t res;
@@ -1679,10 +1699,10 @@ TEST(damaged_records)
     /* a damaged record can be overwritten and deleted (its references,
      * unknown, are left alone); a future one is not touched */
     CHECK_EQ_INT(put_inline(f.m, &f.b, "garbage", "new"), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "garbage", 7, &f.a, &g), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "badtag", 6), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "future", 6), HF_E_VERSION);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "future", 6, &f.a, &g), HF_E_VERSION);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "garbage", 7, NULL, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "badtag", 6, NULL, 0, 1, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "future", 6, NULL, 0, 1, NULL), HF_E_VERSION);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, bid, "future", 6, NULL, &f.a, &g), HF_E_VERSION);
     CHECK(!hf_meta_failed(f.m, NULL));
     hf_log_set_level(HF_LOG_WARN);
     fx_close(&f);
@@ -1730,8 +1750,8 @@ TEST(map_full_is_nospace_not_fatal)
     CHECK(i > 5);
     CHECK(!hf_meta_failed(m, NULL));
     /* space comes back by deleting */
-    CHECK_EQ_INT(hf_meta_obj_delete(m, &b, "k000", 4), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_delete(m, &b, "k001", 4), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(m, &b, "k000", 4, NULL, 0, 1, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(m, &b, "k001", 4, NULL, 0, 1, NULL), HF_OK);
     CHECK_EQ_INT(put_inline(m, &b, "small", "x"), HF_OK);
     close_store(m);
     hf_test_rmtree(dir);
@@ -1774,7 +1794,7 @@ TEST(failed_commit_is_sticky)
     o.nparts = 5000;
     o.size = 5000;
     hf_log_set_level(-1);
-    int rc = hf_meta_obj_put(m, &b, "big", 3, &o);
+    int rc = hf_meta_obj_put(m, &b, "big", 3, &o, NULL);
     setrlimit(RLIMIT_FSIZE, &old);
     hf_log_set_level(HF_LOG_WARN);
     CHECK(rc != HF_OK);
@@ -1782,18 +1802,18 @@ TEST(failed_commit_is_sticky)
     CHECK(hf_meta_failed(m, &err));
     CHECK(err != 0);
     CHECK_EQ_INT(put_inline(m, &b, "after", "no"), HF_E_STATE);
-    CHECK_EQ_INT(hf_meta_obj_delete(m, &b, "before", 6), HF_E_STATE);
+    CHECK_EQ_INT(hf_meta_obj_delete(m, &b, "before", 6, NULL, 0, 1, NULL), HF_E_STATE);
     hf_arena_t a;
     hf_arena_init(&a, 1 << 20);
     hf_obj_t g;
-    CHECK_EQ_INT(hf_meta_obj_get(m, b.id, "before", 6, &a, &g), HF_OK); /* reads still work */
+    CHECK_EQ_INT(hf_meta_obj_get(m, b.id, "before", 6, NULL, &a, &g), HF_OK); /* reads still work */
     close_store(m);
 
     m = open_at(dir, TEST_MAP);
     CHECK(m != NULL);
     CHECK(!hf_meta_failed(m, NULL));
-    CHECK_EQ_INT(hf_meta_obj_get(m, b.id, "before", 6, &a, &g), HF_OK);
-    CHECK_EQ_INT(hf_meta_obj_get(m, b.id, "big", 3, &a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_get(m, b.id, "before", 6, NULL, &a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(m, b.id, "big", 3, NULL, &a, &g), HF_E_NOTFOUND);
     hf_blob_id_t b5000 = blob(5000);
     CHECK_EQ_INT(hf_meta_blob_refs(m, &b5000), 0);
     CHECK_EQ_INT(put_inline(m, &b, "after", "yes"), HF_OK);
@@ -1877,7 +1897,7 @@ TEST(long_keys_in_one_group)
     for (int i = 0; i < N; i++) {
         hf_obj_t g;
         hf_arena_reset(&f.a);
-        CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, keys[i], strlen(keys[i]), &f.a, &g), HF_OK);
+        CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, keys[i], strlen(keys[i]), NULL, &f.a, &g), HF_OK);
         CHECK(g.size == strlen(keys[i]) && memcmp(g.inline_data, keys[i], g.size) == 0);
     }
     qsort(keys, N, sizeof keys[0], cmp_cstr);
@@ -1890,10 +1910,10 @@ TEST(long_keys_in_one_group)
     mid[486] = 0;
     check_list(&f, keys, N, mid, "", "-", 1000);
     /* delete one in the middle of the group; its neighbours stay */
-    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, keys[25], strlen(keys[25])), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, keys[25], strlen(keys[25]), NULL, 0, 1, NULL), HF_OK);
     hf_obj_t g;
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, keys[25], strlen(keys[25]), &f.a, &g), HF_E_NOTFOUND);
-    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, keys[24], strlen(keys[24]), &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, keys[25], strlen(keys[25]), NULL, &f.a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, keys[24], strlen(keys[24]), NULL, &f.a, &g), HF_OK);
     fx_close(&f);
 }
 
@@ -1983,6 +2003,321 @@ TEST(hlc_unique_and_increasing)
     close_store(m);
     hf_test_rmtree(dir);
     free(dir);
+}
+
+/* ---- versions ------------------------------------------------------------------- */
+
+/* A model of one key's versions, newest first, as meta.h specifies them. */
+#define VM_KEYS 6
+#define VM_VERS 64
+typedef struct vm_ver {
+    uint8_t id[16];
+    bool marker;
+    int tag; /* the inline data is "<tag>" */
+} vm_ver_t;
+typedef struct vm_key {
+    char name[1100];
+    vm_ver_t v[VM_VERS];
+    int n;
+} vm_key_t;
+
+static bool vm_null(const uint8_t *id)
+{
+    static const uint8_t z[16];
+    return memcmp(id, z, 16) == 0;
+}
+
+static void vm_remove(vm_key_t *k, int i)
+{
+    memmove(&k->v[i], &k->v[i + 1], sizeof k->v[0] * (size_t)(k->n - i - 1));
+    k->n--;
+}
+
+static void vm_drop_nulls(vm_key_t *k)
+{
+    for (int i = 0; i < k->n;)
+        if (vm_null(k->v[i].id))
+            vm_remove(k, i);
+        else
+            i++;
+}
+
+static void vm_push(vm_key_t *k, const uint8_t id[16], bool marker, int tag)
+{
+    memmove(&k->v[1], &k->v[0], sizeof k->v[0] * (size_t)k->n);
+    memcpy(k->v[0].id, id, 16);
+    k->v[0].marker = marker;
+    k->v[0].tag = tag;
+    k->n++;
+}
+
+/* Apply a new version the way the bucket's state says. */
+static void vm_write(vm_key_t *k, uint32_t flags, const uint8_t id[16], bool marker, int tag)
+{
+    if (flags & HF_BUCKET_VERSIONING) {
+        vm_push(k, id, marker, tag);
+    } else if (flags & HF_BUCKET_SUSPENDED) {
+        vm_drop_nulls(k);
+        vm_push(k, id, marker, tag);
+    } else if (marker) {
+        k->n = 0;
+    } else {
+        k->n = 0;
+        vm_push(k, id, false, tag);
+    }
+}
+
+static int vm_put(fx_t *f, vm_key_t *k, int tag, uint8_t id[16])
+{
+    char data[16];
+    snprintf(data, sizeof data, "%d", tag);
+    hf_obj_t o;
+    memset(&o, 0, sizeof o);
+    o.flags = HF_OBJ_INLINE;
+    o.size = strlen(data);
+    o.inline_data = (const uint8_t *)data;
+    o.inline_len = (uint32_t)o.size;
+    o.mtime = hf_time_now();
+    o.hlc = hf_meta_hlc_next(f->m);
+    o.origin = hf_meta_node_id(f->m);
+    o.owner = f->uid;
+    int rc = hf_meta_obj_put(f->m, &f->b, k->name, strlen(k->name), &o, NULL);
+    memcpy(id, o.version, 16);
+    return rc;
+}
+
+static void vm_check(fx_t *f, vm_key_t *keys, int nkeys, uint32_t page)
+{
+    /* expected listing: keys in order (the model array is sorted by name) */
+    size_t total = 0;
+    for (int i = 0; i < nkeys; i++)
+        total += (size_t)keys[i].n;
+    hf_str_t km = {NULL, 0};
+    uint8_t vm[16];
+    bool have_vm = false;
+    size_t seen = 0;
+    int ki = 0, vi = 0;
+    char kmbuf[1100];
+    for (int rounds = 0; rounds < 10000; rounds++) {
+        hf_vlist_req_t rq = {.bucket_id = f->b.id, .key_marker = km, .max_keys = page};
+        rq.version_marker = have_vm ? vm : NULL;
+        hf_vlist_res_t res;
+        hf_arena_reset(&f->a);
+        CHECK_EQ_INT(hf_meta_obj_list_versions(f->m, &rq, &f->a, &res), HF_OK);
+        CHECK(res.nentries <= page);
+        for (uint32_t e = 0; e < res.nentries; e++) {
+            while (ki < nkeys && vi >= keys[ki].n) {
+                ki++;
+                vi = 0;
+            }
+            CHECK(ki < nkeys);
+            const hf_list_entry_t *le = &res.entries[e];
+            CHECK_EQ_INT(le->key.n, strlen(keys[ki].name));
+            CHECK_EQ_MEM(le->key.p, keys[ki].name, le->key.n);
+            CHECK_EQ_MEM(le->version, keys[ki].v[vi].id, 16);
+            CHECK_EQ_INT(le->latest, vi == 0);
+            CHECK_EQ_INT((le->flags & HF_OBJ_DELETE_MARKER) != 0, keys[ki].v[vi].marker);
+            vi++;
+            seen++;
+        }
+        if (!res.truncated)
+            break;
+        CHECK(res.has_next_version);
+        memcpy(kmbuf, res.next_key.p, res.next_key.n);
+        km = (hf_str_t){kmbuf, res.next_key.n};
+        memcpy(vm, res.next_version, 16);
+        have_vm = true;
+    }
+    CHECK_EQ_INT(seen, total);
+    /* every version reads back by id; current ones without */
+    for (int i = 0; i < nkeys; i++) {
+        for (int j = 0; j < keys[i].n; j++) {
+            hf_obj_t g;
+            hf_arena_reset(&f->a);
+            CHECK_EQ_INT(hf_meta_obj_get(f->m, f->b.id, keys[i].name, strlen(keys[i].name),
+                                         keys[i].v[j].id, &f->a, &g), HF_OK);
+            CHECK_EQ_INT(g.latest, j == 0);
+            CHECK_EQ_INT((g.flags & HF_OBJ_DELETE_MARKER) != 0, keys[i].v[j].marker);
+            if (!keys[i].v[j].marker) {
+                char data[16];
+                snprintf(data, sizeof data, "%d", keys[i].v[j].tag);
+                CHECK_EQ_INT(g.inline_len, strlen(data));
+                CHECK_EQ_MEM(g.inline_data, data, g.inline_len);
+            }
+        }
+        hf_obj_t g;
+        int rc = hf_meta_obj_get(f->m, f->b.id, keys[i].name, strlen(keys[i].name), NULL, &f->a, &g);
+        CHECK_EQ_INT(rc, keys[i].n ? HF_OK : HF_E_NOTFOUND);
+    }
+    /* ListObjects shows the keys whose current version is not a marker */
+    hf_list_req_t lr = {.bucket_id = f->b.id, .max_keys = 1000};
+    hf_list_res_t lres;
+    hf_arena_reset(&f->a);
+    CHECK_EQ_INT(hf_meta_obj_list(f->m, &lr, &f->a, &lres), HF_OK);
+    uint32_t live = 0;
+    for (int i = 0; i < nkeys; i++)
+        if (keys[i].n && !keys[i].v[0].marker) {
+            CHECK(live < lres.nentries);
+            CHECK_EQ_INT(lres.entries[live].key.n, strlen(keys[i].name));
+            live++;
+        }
+    CHECK_EQ_INT(lres.nentries, live);
+}
+
+static int vm_name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const vm_key_t *)a)->name, ((const vm_key_t *)b)->name);
+}
+
+TEST(versions_match_model)
+{
+    fx_t f;
+    fx_open(&f);
+    static vm_key_t keys[VM_KEYS];
+    memset(keys, 0, sizeof keys);
+    /* short keys, and long keys sharing their first 470 bytes (one group) */
+    snprintf(keys[0].name, sizeof keys[0].name, "a");
+    snprintf(keys[1].name, sizeof keys[1].name, "a/b");
+    snprintf(keys[2].name, sizeof keys[2].name, "b");
+    char *l1 = repeat('L', 600, "x"), *l2 = repeat('L', 600, "y"), *l3 = repeat('L', 900, "");
+    snprintf(keys[3].name, sizeof keys[3].name, "%s", l1);
+    snprintf(keys[4].name, sizeof keys[4].name, "%s", l2);
+    snprintf(keys[5].name, sizeof keys[5].name, "%s", l3);
+    free(l1);
+    free(l2);
+    free(l3);
+    qsort(keys, VM_KEYS, sizeof keys[0], vm_name_cmp);
+    uint32_t seed = 12345;
+    int tag = 0;
+    for (int step = 0; step < 600; step++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t r = seed >> 8;
+        vm_key_t *k = &keys[r % VM_KEYS];
+        int op = (int)((r >> 4) % 10);
+        if (step == 40 || step == 300) {
+            CHECK_EQ_INT(hf_meta_bucket_versioning(f.m, &f.b, true), HF_OK);
+        } else if (step == 200 || step == 450) {
+            CHECK_EQ_INT(hf_meta_bucket_versioning(f.m, &f.b, false), HF_OK);
+        } else if (op < 5 && k->n < VM_VERS - 2) {
+            uint8_t id[16];
+            CHECK_EQ_INT(vm_put(&f, k, ++tag, id), HF_OK);
+            vm_write(k, f.b.flags, id, false, tag);
+        } else if (op < 7 && k->n < VM_VERS - 2) {
+            hf_del_res_t res;
+            int rc = hf_meta_obj_delete(f.m, &f.b, k->name, strlen(k->name), NULL, 0, f.uid, &res);
+            if (!(f.b.flags & (HF_BUCKET_VERSIONING | HF_BUCKET_SUSPENDED))) {
+                CHECK_EQ_INT(rc, k->n ? HF_OK : HF_E_NOTFOUND);
+                k->n = 0;
+            } else {
+                CHECK_EQ_INT(rc, HF_OK);
+                CHECK(res.marker);
+                vm_write(k, f.b.flags, res.version, true, 0);
+            }
+        } else if (k->n) {
+            int i = (int)((r >> 8) % (uint32_t)k->n);
+            uint8_t id[16];
+            memcpy(id, k->v[i].id, 16);
+            CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, k->name, strlen(k->name), id, 0, f.uid, NULL),
+                         HF_OK);
+            vm_remove(k, i);
+            /* a version that no longer exists */
+            CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, k->name, strlen(k->name), id, 0, f.uid, NULL),
+                         HF_E_NOTFOUND);
+        }
+        if (step % 50 == 49) {
+            vm_check(&f, keys, VM_KEYS, 1);
+            vm_check(&f, keys, VM_KEYS, 3);
+            vm_check(&f, keys, VM_KEYS, 1000);
+        }
+    }
+    /* everything deleted for good: no blob stays referenced, the bucket is empty */
+    for (int i = 0; i < VM_KEYS; i++)
+        while (keys[i].n) {
+            CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, keys[i].name, strlen(keys[i].name),
+                                            keys[i].v[0].id, 0, f.uid, NULL), HF_OK);
+            vm_remove(&keys[i], 0);
+        }
+    vm_check(&f, keys, VM_KEYS, 2);
+    CHECK_EQ_INT(hf_meta_bucket_delete(f.m, &f.b), HF_OK);
+    fx_close(&f);
+}
+
+TEST(versions_keep_blobs_and_obey_locks)
+{
+    fx_t f;
+    fx_open(&f);
+    CHECK_EQ_INT(hf_meta_bucket_versioning(f.m, &f.b, true), HF_OK);
+    unsigned b1[] = {101}, b2[] = {102};
+    CHECK_EQ_INT(put_blobs(f.m, &f.b, "k", b1, 1), HF_OK);
+    hf_obj_t g;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    uint8_t v1[16];
+    memcpy(v1, g.version, 16);
+    hf_obj_part_t part = {.blob = blob(102), .size = 1102};
+    hf_obj_t o;
+    memset(&o, 0, sizeof o);
+    o.parts = &part;
+    o.nparts = 1;
+    o.size = part.size;
+    o.hlc = hf_meta_hlc_next(f.m);
+    o.origin = hf_meta_node_id(f.m);
+    o.lock_mode = HF_LOCK_GOVERNANCE;
+    o.lock_until = hf_time_now() + 3600LL * 1000000000;
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_OK);
+    (void)b2;
+    hf_blob_id_t id1 = blob(101), id2 = blob(102);
+    CHECK_EQ_INT(hf_meta_blob_refs(f.m, &id1), 1); /* the noncurrent version keeps its blob */
+    CHECK_EQ_INT(hf_meta_blob_refs(f.m, &id2), 1);
+    /* the locked version cannot go, unless governance is bypassed */
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "k", 1, o.version, 0, f.uid, NULL), HF_E_LOCKED);
+    hf_obj_update_t u = {.set_retention = true, .lock_mode = HF_LOCK_GOVERNANCE,
+                         .lock_until = hf_time_now()};
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, o.version, &u, NULL), HF_E_LOCKED);
+    u.bypass_governance = true;
+    hf_obj_update_t hold = {.set_legal_hold = true, .legal_hold = true};
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, o.version, &hold, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "k", 1, o.version, HF_DEL_BYPASS_GOVERNANCE, f.uid,
+                                    NULL), HF_E_LOCKED); /* the legal hold is not bypassed */
+    hold.legal_hold = false;
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, o.version, &hold, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "k", 1, o.version, HF_DEL_BYPASS_GOVERNANCE, f.uid,
+                                    NULL), HF_OK);
+    rel_sync();
+    CHECK(released(&id2));
+    CHECK(!released(&id1));
+    /* compliance: never shortened, never deleted early */
+    memset(&o, 0, sizeof o);
+    o.parts = &part;
+    part.blob = blob(103);
+    part.size = 5;
+    o.nparts = 1;
+    o.size = 5;
+    o.hlc = hf_meta_hlc_next(f.m);
+    o.origin = hf_meta_node_id(f.m);
+    o.lock_mode = HF_LOCK_COMPLIANCE;
+    o.lock_until = hf_time_now() + 3600LL * 1000000000;
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_OK);
+    u.lock_mode = HF_LOCK_COMPLIANCE;
+    u.lock_until = o.lock_until - 1;
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, o.version, &u, NULL), HF_E_LOCKED);
+    u.lock_until = o.lock_until + 1;
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, o.version, &u, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "k", 1, o.version, HF_DEL_BYPASS_GOVERNANCE, f.uid,
+                                    NULL), HF_E_LOCKED);
+    /* a delete without a version only adds a marker: allowed */
+    hf_del_res_t dr;
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "k", 1, NULL, 0, f.uid, &dr), HF_OK);
+    CHECK(dr.marker);
+    /* conditional writes see the marker as "no object" */
+    hf_obj_cond_t c = {.if_none_match = true};
+    CHECK_EQ_INT(put_inline_cond(f.m, &f.b, "k", "x", &c), HF_OK);
+    CHECK_EQ_INT(put_inline_cond(f.m, &f.b, "k", "y", &c), HF_E_PRECONDITION);
+    hf_obj_cond_t im = {.if_match = true};
+    hf_md5("x", 1, im.etag);
+    CHECK_EQ_INT(put_inline_cond(f.m, &f.b, "k", "z", &im), HF_OK);
+    CHECK_EQ_INT(put_inline_cond(f.m, &f.b, "k", "w", &im), HF_E_PRECONDITION); /* etag is z's now */
+    CHECK_EQ_INT(put_inline_cond(f.m, &f.b, "nothing", "w", &im), HF_E_NOTFOUND);
+    fx_close(&f);
 }
 
 HF_TEST_MAIN("unit/meta")
