@@ -183,3 +183,69 @@ void hf_hashset_free(hf_hashset_t *h)
     hf_digest_free(&h->sha256);
     hf_digest_free(&h->sha1);
 }
+
+/* ---- combining CRCs ----------------------------------------------------------
+ * Appending n zero bytes to a message is a linear map on the CRC register;
+ * it is built by repeated squaring of the one-zero-bit operator (a 64x64
+ * matrix over GF(2), one u64 per column), so combining costs O(log n)
+ * matrix products whatever the lengths. Valid for reflected CRCs whose
+ * initial value and final xor are equal (all three here use all ones). */
+
+static uint64_t gf2_times(const uint64_t *mat, uint64_t vec)
+{
+    uint64_t sum = 0;
+    for (int i = 0; vec; i++, vec >>= 1)
+        if (vec & 1)
+            sum ^= mat[i];
+    return sum;
+}
+
+static void gf2_square(uint64_t *sq, const uint64_t *mat, int width)
+{
+    for (int n = 0; n < width; n++)
+        sq[n] = gf2_times(mat, mat[n]);
+}
+
+static uint64_t crc_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b, uint64_t poly, int width)
+{
+    if (len_b == 0)
+        return crc_a;
+    uint64_t even[64], odd[64];
+    odd[0] = poly; /* the operator for one zero bit */
+    uint64_t row = 1;
+    for (int n = 1; n < width; n++) {
+        odd[n] = row;
+        row <<= 1;
+    }
+    gf2_square(even, odd, width); /* two zero bits */
+    gf2_square(odd, even, width); /* four */
+    /* apply len_b zero bytes: the first square below gives one byte */
+    do {
+        gf2_square(even, odd, width);
+        if (len_b & 1)
+            crc_a = gf2_times(even, crc_a);
+        len_b >>= 1;
+        if (!len_b)
+            break;
+        gf2_square(odd, even, width);
+        if (len_b & 1)
+            crc_a = gf2_times(odd, crc_a);
+        len_b >>= 1;
+    } while (len_b);
+    return crc_a ^ crc_b;
+}
+
+uint32_t hf_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    return (uint32_t)crc_combine(crc_a, crc_b, len_b, 0xedb88320u, 32);
+}
+
+uint32_t hf_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    return (uint32_t)crc_combine(crc_a, crc_b, len_b, 0x82f63b78u, 32);
+}
+
+uint64_t hf_crc64nvme_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b)
+{
+    return crc_combine(crc_a, crc_b, len_b, 0x9a6c9329ac4bc9b5ULL, 64);
+}

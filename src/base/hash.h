@@ -47,6 +47,13 @@ uint32_t hf_crc32(uint32_t crc, const void *p, size_t n);   /* IEEE, reflected (
 uint32_t hf_crc32c(uint32_t crc, const void *p, size_t n);  /* Castagnoli (iSCSI) */
 uint64_t hf_crc64nvme(uint64_t crc, const void *p, size_t n);
 
+/* The CRC of A||B from crc(A), crc(B) and the length of B, without the
+ * data (zlib's crc32_combine method, for any of the three): how a
+ * multipart upload's full-object checksum is built from its parts'. */
+uint32_t hf_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+uint32_t hf_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+uint64_t hf_crc64nvme_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b);
+
 /* Which digests a hashset computes. */
 enum {
     HF_HS_MD5 = 1 << 0,

@@ -265,11 +265,12 @@ typedef struct hf_kv {
     const char *value;
 } hf_kv_t;
 
-/* Object tags: at most this many per object, keys and values at most
- * this long in bytes of UTF-8 (S3: 10 tags, 128 and 256 characters). */
+/* Object tags: at most this many per object (S3: 10). S3 bounds keys and
+ * values to 128 and 256 characters, which the S3 layer checks; stored
+ * bytes are bounded by the longest UTF-8 those can take. */
 #define HF_OBJ_TAGS_MAX 10
-#define HF_TAG_KEY_MAX 128
-#define HF_TAG_VALUE_MAX 256
+#define HF_TAG_KEY_MAX (128 * 4)
+#define HF_TAG_VALUE_MAX (256 * 4)
 
 typedef struct hf_obj {
     uint32_t flags;

@@ -22,52 +22,28 @@
 #include <string.h>
 #include <strings.h>
 
-static const struct {
-    const char *header;
-    const char *sdk_name; /* x-amz-sdk-checksum-algorithm value */
-    enum s3_cksum ck;
-    unsigned flag;
-    int rawlen;           /* bytes of the binary checksum */
-} cksums[] = {
-    {"x-amz-checksum-crc32", "CRC32", CK_CRC32, HF_HS_CRC32, 4},
-    {"x-amz-checksum-crc32c", "CRC32C", CK_CRC32C, HF_HS_CRC32C, 4},
-    {"x-amz-checksum-crc64nvme", "CRC64NVME", CK_CRC64NVME, HF_HS_CRC64NVME, 8},
-    {"x-amz-checksum-sha1", "SHA1", CK_SHA1, HF_HS_SHA1, 20},
-    {"x-amz-checksum-sha256", "SHA256", CK_SHA256, HF_HS_SHA256, 32},
-};
-#define NCKSUMS (sizeof cksums / sizeof cksums[0])
-
-static int ck_index(enum s3_cksum ck)
+/* Validate a base64 checksum value's shape for algorithm c. */
+static bool ck_value_ok(const s3_ckinfo_t *c, const char *v)
 {
-    for (size_t i = 0; i < NCKSUMS; i++)
-        if (cksums[i].ck == ck)
-            return (int)i;
-    return -1;
+    uint8_t raw[HF_CK_MAX_LEN];
+    return s3_parse_ck_text(c, v, raw) == HF_OK;
 }
 
-/* Validate a base64 checksum value's shape for algorithm index i. */
-static bool ck_value_ok(int i, const char *v)
-{
-    unsigned char raw[32];
-    int n = hf_base64_decode(raw, sizeof raw, v, strlen(v));
-    return n == cksums[i].rawlen;
-}
-
-static int pick_checksum(s3req_t *q)
+static int pick_checksum(s3req_t *q, uint8_t want_ck)
 {
     s3_body_t *b = &q->body;
-    int found = -1;
-    for (size_t i = 0; i < NCKSUMS; i++) {
-        const char *v = s3_header(q, cksums[i].header);
+    const s3_ckinfo_t *found = NULL;
+    for (size_t i = 0; s3_ck_at(i); i++) {
+        const s3_ckinfo_t *c = s3_ck_at(i);
+        const char *v = s3_header(q, c->header);
         if (!v)
             continue;
-        if (found >= 0)
+        if (found)
             return s3_fail(q, S3E_InvalidRequest, "Expecting a single x-amz-checksum- header. "
                                                   "Multiple checksum types are not allowed.");
-        if (!ck_value_ok((int)i, v))
-            return s3_fail(q, S3E_InvalidRequest, "Value for %s header is invalid.",
-                           cksums[i].header);
-        found = (int)i;
+        if (!ck_value_ok(c, v))
+            return s3_fail(q, S3E_InvalidRequest, "Value for %s header is invalid.", c->header);
+        found = c;
         b->ck_value = v;
     }
     const char *trailer = s3_header(q, "x-amz-trailer");
@@ -77,28 +53,22 @@ static int pick_checksum(s3req_t *q)
         if (!trailer_mode)
             return s3_fail(q, S3E_InvalidRequest,
                            "x-amz-trailer needs a STREAMING-*-TRAILER x-amz-content-sha256.");
-        int ti = -1;
-        for (size_t i = 0; i < NCKSUMS; i++)
-            if (strcasecmp(trailer, cksums[i].header) == 0)
-                ti = (int)i;
-        if (ti < 0)
+        const s3_ckinfo_t *t = s3_ck_by_header(trailer);
+        if (!t)
             return s3_fail(q, S3E_InvalidRequest, "The trailer %s is not supported.", trailer);
-        if (found >= 0)
+        if (found)
             return s3_fail(q, S3E_InvalidRequest, "Expecting a single x-amz-checksum- header. "
                                                   "Multiple checksum types are not allowed.");
-        found = ti;
+        found = t;
         b->ck_in_trailer = true;
     }
     const char *sdk = s3_header(q, "x-amz-sdk-checksum-algorithm");
     if (sdk) {
-        int si = -1;
-        for (size_t i = 0; i < NCKSUMS; i++)
-            if (strcasecmp(sdk, cksums[i].sdk_name) == 0)
-                si = (int)i;
-        if (si < 0)
+        const s3_ckinfo_t *si = s3_ck_by_name(sdk);
+        if (!si)
             return s3_fail(q, S3E_InvalidRequest,
                            "Value for x-amz-sdk-checksum-algorithm header is invalid.");
-        if (found < 0)
+        if (!found)
             return s3_fail(q, S3E_InvalidRequest,
                            "x-amz-sdk-checksum-algorithm specified, but no corresponding "
                            "x-amz-checksum-* or x-amz-trailer headers were found.");
@@ -106,9 +76,15 @@ static int pick_checksum(s3req_t *q)
             return s3_fail(q, S3E_InvalidRequest,
                            "Value for x-amz-sdk-checksum-algorithm header is invalid.");
     }
-    if (found >= 0) {
-        b->ck = cksums[found].ck;
-        b->ck_header = cksums[found].header;
+    if (found) {
+        if (want_ck != HF_CK_NONE && found->alg != want_ck)
+            return s3_fail(q, S3E_InvalidRequest,
+                           "Checksum Type mismatch occurred, expected checksum Type: %s, actual "
+                           "checksum Type: %s", s3_ck_name(want_ck), found->name);
+        b->ck = found;
+        b->ck_declared = true;
+    } else if (want_ck != HF_CK_NONE) {
+        b->ck = s3_ck(want_ck);
     }
     return 0;
 }
@@ -127,7 +103,7 @@ bool s3_body_length_known(s3req_t *q)
     return hf_req_content_length(q->r) >= 0;
 }
 
-int s3_body_open(s3req_t *q, bool want_md5, uint64_t max_len)
+int s3_body_open(s3req_t *q, bool want_md5, uint8_t want_ck, uint64_t max_len)
 {
     s3_body_t *b = &q->body;
     memset(b, 0, sizeof *b);
@@ -162,7 +138,7 @@ int s3_body_open(s3req_t *q, bool want_md5, uint64_t max_len)
                        "Your proposed upload of %llu bytes exceeds the maximum allowed size of %llu bytes.",
                        (unsigned long long)b->declared, (unsigned long long)max_len);
     b->verify_sha256 = b->mode == HF_PAYLOAD_SHA256;
-    if (pick_checksum(q))
+    if (pick_checksum(q, want_ck))
         return -1;
     const char *md5 = s3_header(q, "content-md5");
     if (md5) {
@@ -175,45 +151,12 @@ int s3_body_open(s3req_t *q, bool want_md5, uint64_t max_len)
     if (b->verify_sha256)
         which |= HF_HS_SHA256;
     if (b->ck)
-        which |= cksums[ck_index(b->ck)].flag;
+        which |= b->ck->hs;
     int rc = hf_hashset_init(&b->hs, which);
     if (rc)
         return s3_fail(q, S3E_InternalError, NULL);
     b->hs_open = true;
     return 0;
-}
-
-static void checksum_value(s3_body_t *b, const uint8_t *sha256, const uint8_t *sha1, char *out)
-{
-    unsigned char raw[32];
-    int n = 0;
-    switch (b->ck) {
-    case CK_CRC32:
-    case CK_CRC32C: {
-        uint32_t v = b->ck == CK_CRC32 ? b->hs.crc32 : b->hs.crc32c;
-        raw[0] = (unsigned char)(v >> 24);
-        raw[1] = (unsigned char)(v >> 16);
-        raw[2] = (unsigned char)(v >> 8);
-        raw[3] = (unsigned char)v;
-        n = 4;
-        break;
-    }
-    case CK_CRC64NVME:
-        for (int i = 0; i < 8; i++)
-            raw[i] = (unsigned char)(b->hs.crc64nvme >> (56 - 8 * i));
-        n = 8;
-        break;
-    case CK_SHA1:
-        memcpy(raw, sha1, 20);
-        n = 20;
-        break;
-    case CK_SHA256:
-        memcpy(raw, sha256, 32);
-        n = 32;
-        break;
-    default: break;
-    }
-    hf_base64_encode(out, raw, (size_t)n);
 }
 
 /* Everything has been read: check every digest the request declared. */
@@ -239,23 +182,22 @@ static int finish(s3req_t *q)
             return s3_fail(q, S3E_BadDigest, "The Content-MD5 you specified did not match what we received.");
     }
     if (b->ck) {
-        const char *want = b->ck_value;
+        s3_ck_value(b->ck->alg, &b->hs, sha256, sha1, b->ck_raw);
         if (b->ck_in_trailer) {
-            const hf_str_t *t = hf_awschunked_trailer(&b->ac, b->ck_header);
+            const hf_str_t *t = hf_awschunked_trailer(&b->ac, b->ck->header);
             if (!t)
                 return s3_fail(q, S3E_InvalidRequest, "The trailer %s was declared but not sent.",
-                               b->ck_header);
-            want = hf_arena_strndup(q->a, t->p, t->n);
-            int i = ck_index(b->ck);
-            if (!want || !ck_value_ok(i, want))
+                               b->ck->header);
+            b->ck_value = hf_arena_strndup(q->a, t->p, t->n);
+            if (!b->ck_value || !ck_value_ok(b->ck, b->ck_value))
                 return s3_fail(q, S3E_InvalidRequest, "Value for %s trailing header is invalid.",
-                               b->ck_header);
+                               b->ck->header);
         }
-        char got[64];
-        checksum_value(b, sha256, sha1, got);
-        if (strcmp(got, want) != 0)
+        uint8_t want[HF_CK_MAX_LEN];
+        if (b->ck_declared && (s3_parse_ck_text(b->ck, b->ck_value, want) != HF_OK ||
+                               memcmp(want, b->ck_raw, b->ck->len) != 0))
             return s3_fail(q, S3E_BadDigest, "The %s you specified did not match the calculated checksum.",
-                           cksums[ck_index(b->ck)].sdk_name);
+                           b->ck->name);
     }
     /* Keep the MD5 for the caller (ETag). */
     memcpy(q->body.md5_out, md5, 16);
@@ -363,7 +305,7 @@ int s3_body_read_all(s3req_t *q, hf_buf_t *out, size_t max)
 int s3_read_xml(s3req_t *q, const char *root_name, bool allow_empty, hf_xml_node_t **root)
 {
     *root = NULL;
-    if (s3_body_open(q, false, HF_XML_BODY_MAX))
+    if (s3_body_open(q, false, HF_CK_NONE, HF_XML_BODY_MAX))
         return -1;
     hf_buf_t body;
     if (s3_body_read_all(q, &body, HF_XML_BODY_MAX)) {
@@ -403,12 +345,23 @@ void s3_body_close(s3req_t *q)
 
 /* ---- receiving into storage ---- */
 
-int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, s3_data_t *out)
+/* The checksum of the body just read, into d. */
+static void data_checksum(s3req_t *q, s3_data_t *d)
+{
+    const s3_ckinfo_t *c = q->body.ck;
+    if (!c)
+        return;
+    d->ck_alg = c->alg;
+    d->ck_len = c->len;
+    memcpy(d->ck, q->body.ck_raw, c->len);
+}
+
+int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck, s3_data_t *out)
 {
     memset(out, 0, sizeof *out);
     if (!s3_body_length_known(q))
         return s3_fail(q, S3E_MissingContentLength, NULL);
-    if (s3_body_open(q, true, max_len))
+    if (s3_body_open(q, true, want_ck, max_len))
         return -1;
     uint64_t len = q->body.declared;
     if (allow_inline && len <= HF_INLINE_MAX) {
@@ -429,6 +382,7 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, s3_data_t *out)
         out->inline_len = (uint32_t)got;
         out->size = got;
         s3_body_md5(q, out->md5);
+        data_checksum(q, out);
         return 0;
     }
     hf_blob_writer_t *w = NULL;
@@ -467,6 +421,7 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, s3_data_t *out)
     out->have_blob = true;
     out->size = size;
     s3_body_md5(q, out->md5);
+    data_checksum(q, out);
     return 0;
 }
 

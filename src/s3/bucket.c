@@ -237,6 +237,34 @@ void op_get_bucket_location(s3req_t *q)
     s3_send_xml(q, &b);
 }
 
+void s3_send_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind, hf_s3_err_t none)
+{
+    const uint8_t *data;
+    size_t len;
+    int rc = hf_meta_bucket_cfg_get(q->s3->meta, q->b.id, kind, q->a, &data, &len);
+    if (rc == HF_E_NOTFOUND) {
+        s3_fail(q, none, NULL);
+        return;
+    }
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    s3_common_headers(q);
+    hf_resp_header(q->r, "Content-Type", "application/xml");
+    hf_resp_send(q->r, 200, data, len);
+}
+
+void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind)
+{
+    int rc = hf_meta_bucket_cfg_put(q->s3->meta, &q->b, kind, NULL, 0);
+    if (rc) {
+        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
+        return;
+    }
+    s3_no_content(q);
+}
+
 /* No bucket can have a policy or CORS rules yet (setting them answers
  * NotImplemented), so reading them gives S3's answer for "none set". */
 void op_get_bucket_policy(s3req_t *q)

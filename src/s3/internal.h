@@ -40,15 +40,20 @@ typedef struct s3_param {
     const char *value; /* decoded ("" when the parameter had no '=') */
 } s3_param_t;
 
-/* Checksums S3 clients can send (x-amz-checksum-*). */
-enum s3_cksum {
-    CK_NONE = 0,
-    CK_CRC32,
-    CK_CRC32C,
-    CK_CRC64NVME,
-    CK_SHA1,
-    CK_SHA256,
-};
+/* One S3 checksum algorithm and its wire forms (checksum.c). */
+typedef struct s3_ckinfo {
+    uint8_t alg;          /* enum hf_ck_alg */
+    const char *name;     /* "CRC32", as x-amz-checksum-algorithm spells it */
+    const char *header;   /* "x-amz-checksum-crc32" */
+    const char *xml;      /* "ChecksumCRC32" */
+    unsigned hs;          /* HF_HS_* flag that computes it */
+    uint8_t len;          /* bytes of the binary value */
+    bool full_multipart;  /* a multipart upload may have a FULL_OBJECT one (CRCs) */
+    bool composite;       /* a multipart upload may have a COMPOSITE one */
+} s3_ckinfo_t;
+
+/* Base64 of 32 bytes plus "-10000". */
+#define S3_CK_TEXT_MAX 64
 
 typedef struct s3_body {
     bool open;
@@ -63,11 +68,13 @@ typedef struct s3_body {
     hf_digest_t sha;
     bool done;
     /* Checksum the client asked us to verify: from a header (value known
-     * up front) or a trailer (value known at the end). */
-    enum s3_cksum ck;
-    const char *ck_header;  /* "x-amz-checksum-crc32" ... */
+     * up front) or a trailer (value known at the end); or one the server
+     * must compute (a part of an upload with an algorithm). */
+    const s3_ckinfo_t *ck;  /* NULL: none */
+    bool ck_declared;       /* the client declared a value (header or trailer) */
     bool ck_in_trailer;
-    const char *ck_value;   /* base64, from the header */
+    const char *ck_value;   /* base64, from the header or trailer */
+    uint8_t ck_raw[HF_CK_MAX_LEN]; /* the computed value, once done */
     hf_hashset_t hs;        /* MD5 + the checksum, in one pass */
     uint8_t md5_out[16];    /* MD5 of the body, once done */
     bool hs_open;
@@ -146,8 +153,10 @@ bool s3_body_length_known(s3req_t *q);
 
 /* Prepare to read the request body: framing (Content-Length, aws-chunked),
  * payload verification, and the checksum to verify. want_md5 adds MD5 to
- * the one-pass hashes. Returns 0 or -1 after s3_fail. */
-int s3_body_open(s3req_t *q, bool want_md5, uint64_t max_len);
+ * the one-pass hashes; want_ck (an hf_ck_alg, or HF_CK_NONE) is a
+ * checksum to compute even when the client declares none (a declared one
+ * of another algorithm is InvalidRequest). Returns 0 or -1 after s3_fail. */
+int s3_body_open(s3req_t *q, bool want_md5, uint8_t want_ck, uint64_t max_len);
 /* Decoded body bytes; 0 at the end (after every verification passed);
  * -1 after s3_fail (framing, signatures, digests, timeouts). */
 long s3_body_read(s3req_t *q, void *buf, size_t n);
@@ -170,13 +179,16 @@ void s3_body_close(s3req_t *q);
 typedef struct s3_data {
     uint64_t size;
     uint8_t md5[16];
+    uint8_t ck_alg;         /* the checksum verified or computed, HF_CK_NONE if none */
+    uint8_t ck_len;
+    uint8_t ck[HF_CK_MAX_LEN];
     bool is_inline;
     uint8_t *inline_data;
     uint32_t inline_len;
     bool have_blob;
     hf_blob_id_t blob;
 } s3_data_t;
-int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, s3_data_t *out);
+int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck, s3_data_t *out);
 /* Give back a blob that will not be committed. */
 void s3_data_discard(s3req_t *q, s3_data_t *d);
 
@@ -199,10 +211,91 @@ void s3_version_header(s3req_t *q, const uint8_t v[16]);
 
 /* <name>s</name>, url-encoded when url. */
 void s3_xml_enc(s3req_t *q, hf_buf_t *b, const char *name, const char *s, size_t n, int url);
-/* S3's name of a checksum algorithm ("CRC32"...; "" for none). */
-const char *s3_ck_name(uint8_t alg);
 /* <ChecksumAlgorithm>/<ChecksumType> of a listing entry, if it has one. */
 void s3_checksum_list_xml(hf_buf_t *b, const hf_list_entry_t *e);
+
+/* ---- checksums (checksum.c) ---- */
+
+const s3_ckinfo_t *s3_ck(uint8_t alg); /* NULL for HF_CK_NONE */
+const s3_ckinfo_t *s3_ck_by_name(const char *name);
+const s3_ckinfo_t *s3_ck_by_header(const char *header);
+const s3_ckinfo_t *s3_ck_at(size_t i); /* the table, for iteration; NULL past the end */
+/* S3's name of a checksum algorithm ("CRC32"...; "" for none). */
+const char *s3_ck_name(uint8_t alg);
+/* The binary value of alg from a finished hashset. */
+void s3_ck_value(uint8_t alg, const hf_hashset_t *hs, const uint8_t *sha256, const uint8_t *sha1,
+                 uint8_t out[HF_CK_MAX_LEN]);
+/* A base64 checksum text of this algorithm into out: HF_E_INVAL if it is
+ * not one. */
+int s3_parse_ck_text(const s3_ckinfo_t *c, const char *text, uint8_t out[HF_CK_MAX_LEN]);
+/* o's checksum as S3 writes it ("-N" on composite ones). */
+void s3_ck_text(const hf_obj_t *o, char out[S3_CK_TEXT_MAX]);
+/* x-amz-checksum-<alg> and x-amz-checksum-type of o (if it has one). */
+void s3_checksum_headers(s3req_t *q, const hf_obj_t *o);
+/* <ChecksumXXX> and <ChecksumType> of o (if it has one). */
+void s3_checksum_xml(hf_buf_t *b, const hf_obj_t *o);
+/* HF_HS_* needed to compute o's checksum (ck_alg set, ck_len 0), or 0. */
+unsigned s3_checksum_hash_flags(const hf_obj_t *o);
+/* Fill o's checksum (when it is to be computed) from a finished hashset. */
+void s3_checksum_from_hashset(hf_obj_t *o, const hf_hashset_t *hs, const uint8_t *sha256,
+                              const uint8_t *sha1);
+/* The checksum of a copy of so (x-amz-checksum-algorithm, or the
+ * source's). 0 or -1 after s3_fail. */
+int s3_copy_checksum(s3req_t *q, const hf_obj_t *so, hf_obj_t *o);
+/* x-amz-checksum-algorithm / -type of CreateMultipartUpload into tmpl.
+ * 0 or -1 after s3_fail. */
+int s3_upload_checksum(s3req_t *q, hf_obj_t *tmpl);
+void s3_upload_checksum_headers(s3req_t *q, const hf_obj_t *tmpl);
+void s3_part_checksum_from_hashset(const hf_obj_t *tmpl, hf_part_t *p, const hf_hashset_t *hs,
+                                   const uint8_t *sha256, const uint8_t *sha1);
+void s3_part_checksum_xml(hf_buf_t *b, const hf_obj_t *tmpl, const hf_part_t *p);
+/* o's checksum (ck_alg, ck_type set) from its n parts' checksums and
+ * sizes. HF_OK, HF_E_INVAL, -ENOMEM. */
+int s3_multipart_checksum(hf_obj_t *o, const uint8_t *part_ck, const uint64_t *sizes, uint32_t n);
+
+/* ---- bucket settings (bucket.c) ---- */
+
+/* Answer a GET of a bucket setting stored as its XML document; none when
+ * there is none (NoSuchCORSConfiguration...). */
+void s3_send_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind, hf_s3_err_t none);
+/* Remove a bucket setting and answer 204. */
+void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind);
+
+/* ---- tags (tagging.c) ---- */
+
+/* x-amz-tagging of the request into o->tags (checked: InvalidTag...).
+ * 0 or -1 after s3_fail. */
+int s3_tagging_header(s3req_t *q, hf_obj_t *o);
+
+/* Conditions on a read (RFC 9110 13.2.2 order) against etag (quoted) and
+ * mtime, from the headers <prefix>if-match ... ("" or
+ * "x-amz-copy-source-"). 0 to proceed, 304 or 412. */
+int s3_preconditions(s3req_t *q, const char *prefix, const char *etag, int64_t mtime_s);
+
+/* ---- reading object data (object.c) ---- */
+
+/* Reads an object's data (inline or blobs); caches the reader of the part
+ * last used. Use inside a chunk read section (hf_chunk_read_begin). */
+typedef struct s3_objreader {
+    const hf_obj_t *o;
+    hf_blob_reader_t *rd;
+    uint32_t part; /* index of the part rd reads */
+} s3_objreader_t;
+/* [off, off+n) of the object into buf, verified. HF_OK or an error. */
+int s3_obj_read(s3req_t *q, s3_objreader_t *or, uint64_t off, uint8_t *buf, size_t n);
+void s3_obj_reader_close(s3_objreader_t *or);
+
+/* ---- multipart (multipart.c) ---- */
+
+/* partNumber (1..10000). 0 or -1 after s3_fail. */
+int s3_part_number(s3req_t *q, uint32_t *num);
+/* The upload named by uploadId for q->key. 0 or -1 after s3_fail. */
+int s3_load_upload(s3req_t *q, uint8_t id[16], hf_upload_t *u);
+/* A part upload's target: the bucket (loaded and checked), partNumber and
+ * the upload. 0 or -1 after s3_fail. */
+int s3_part_request(s3req_t *q, uint32_t *num, uint8_t id[16], hf_upload_t *u);
+
+/* ---- copies (copy.c) ---- */
 
 /* ---- misc ---- */
 

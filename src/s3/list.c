@@ -53,13 +53,6 @@ void s3_xml_enc(s3req_t *q, hf_buf_t *b, const char *name, const char *s, size_t
     }
 }
 
-static const char *const ck_names[] = {"", "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"};
-
-const char *s3_ck_name(uint8_t alg)
-{
-    return alg < sizeof ck_names / sizeof ck_names[0] ? ck_names[alg] : "";
-}
-
 void s3_checksum_list_xml(hf_buf_t *b, const hf_list_entry_t *e)
 {
     if (e->ck_alg == HF_CK_NONE || !*s3_ck_name(e->ck_alg))

@@ -32,7 +32,7 @@ static int parse_upload_id(s3req_t *q, uint8_t id[16])
     return 0;
 }
 
-static int load_upload(s3req_t *q, uint8_t id[16], hf_upload_t *u)
+int s3_load_upload(s3req_t *q, uint8_t id[16], hf_upload_t *u)
 {
     if (parse_upload_id(q, id))
         return -1;
@@ -53,27 +53,10 @@ void op_create_upload(s3req_t *q)
         s3_not_implemented(q, "If-Match / If-None-Match on CreateMultipartUpload");
         return;
     }
-    /* The algorithm the client will use for its parts: each part's checksum
-     * is verified when it is uploaded. The object-level composite checksum
-     * is not computed yet (docs/compatibility.md). */
-    const char *alg = s3_header(q, "x-amz-checksum-algorithm");
-    if (alg) {
-        static const char *const algs[] = {"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", NULL};
-        bool ok = false;
-        for (int i = 0; algs[i]; i++)
-            ok = ok || strcasecmp(alg, algs[i]) == 0;
-        if (!ok) {
-            s3_fail(q, S3E_InvalidRequest, "Value for x-amz-checksum-algorithm header is invalid.");
-            return;
-        }
-    }
-    if (hf_http_find(&q->r->http, "x-amz-checksum-type")) {
-        s3_not_implemented(q, "Multipart checksum types (x-amz-checksum-type)");
-        return;
-    }
     hf_upload_t u;
     memset(&u, 0, sizeof u);
-    if (s3_collect_meta(q, &u.tmpl))
+    if (s3_collect_meta(q, &u.tmpl) || s3_tagging_header(q, &u.tmpl) ||
+        s3_upload_checksum(q, &u.tmpl))
         return;
     u.initiated = hf_time_now();
     u.owner = q->user.id;
@@ -84,8 +67,7 @@ void op_create_upload(s3req_t *q)
     }
     char id[33];
     hf_hex_encode(id, u.id, 16);
-    if (alg)
-        hf_resp_header(q->r, "x-amz-checksum-algorithm", alg);
+    s3_upload_checksum_headers(q, &u.tmpl);
     hf_buf_t b;
     hf_buf_init(&b, 16 * 1024);
     hf_xml_decl(&b);
@@ -97,26 +79,42 @@ void op_create_upload(s3req_t *q)
     s3_send_xml(q, &b);
 }
 
+int s3_part_number(s3req_t *q, uint32_t *num)
+{
+    const char *pn = s3_param(q, "partNumber");
+    uint64_t v = 0;
+    if (!pn || hf_parse_u64(pn, strlen(pn), &v) != HF_OK || v < 1 || v > HF_PART_NUMBER_MAX)
+        return s3_fail(q, S3E_InvalidArgument,
+                       "Part number must be an integer between 1 and %d, inclusive", HF_PART_NUMBER_MAX);
+    *num = (uint32_t)v;
+    return 0;
+}
+
+int s3_part_request(s3req_t *q, uint32_t *num, uint8_t id[16], hf_upload_t *u)
+{
+    if (s3_load_bucket(q) || s3_part_number(q, num) || s3_load_upload(q, id, u))
+        return -1;
+    return 0;
+}
+
 void op_upload_part(s3req_t *q)
 {
-    if (s3_load_bucket(q))
-        return;
-    const char *pn = s3_param(q, "partNumber");
-    uint64_t num = 0;
-    if (!pn || hf_parse_u64(pn, strlen(pn), &num) != HF_OK || num < 1 || num > HF_PART_NUMBER_MAX) {
-        s3_fail(q, S3E_InvalidArgument, "Part number must be an integer between 1 and %d, inclusive",
-                HF_PART_NUMBER_MAX);
-        return;
-    }
+    uint32_t num;
     uint8_t id[16];
     hf_upload_t u;
-    if (load_upload(q, id, &u))
+    if (s3_part_request(q, &num, id, &u))
         return;
+    /* A part of an upload with an algorithm gets that checksum, verified
+     * if the client sent one, computed if not. */
     s3_data_t d;
-    if (s3_receive(q, false, HF_PART_MAX_SIZE, &d))
+    if (s3_receive(q, false, HF_PART_MAX_SIZE, u.tmpl.ck_alg, &d))
         return;
     hf_part_t p = {0};
-    p.number = (uint32_t)num;
+    p.number = num;
+    if (u.tmpl.ck_alg != HF_CK_NONE && d.ck_alg == u.tmpl.ck_alg) {
+        p.ck_len = d.ck_len;
+        memcpy(p.ck, d.ck, d.ck_len);
+    }
     p.blob = d.blob;
     p.size = d.size;
     memcpy(p.etag, d.md5, 16);
@@ -131,8 +129,11 @@ void op_upload_part(s3req_t *q)
     s3_etag(etag, p.etag, 0);
     s3_common_headers(q);
     hf_resp_header(q->r, "ETag", etag);
-    if (q->body.ck && q->body.ck_value)
-        hf_resp_header(q->r, q->body.ck_header, q->body.ck_value);
+    if (d.ck_alg != HF_CK_NONE) {
+        char t[S3_CK_TEXT_MAX];
+        hf_base64_encode(t, d.ck, d.ck_len);
+        hf_resp_header(q->r, s3_ck(d.ck_alg)->header, t);
+    }
     hf_resp_send(q->r, 200, NULL, 0);
 }
 
@@ -161,23 +162,69 @@ static int all_parts(s3req_t *q, const uint8_t id[16], hf_part_t **out, uint32_t
     return HF_OK;
 }
 
-/* An ETag as a client echoes it: quotes optional. */
-static int etag_text_to_md5(const char *s, uint8_t md5[16])
+/* The checksum a Complete request lists for one part, checked against
+ * the part's: 0, or -1 after s3_fail. */
+static int check_part_checksum(s3req_t *q, const hf_upload_t *u, hf_xml_node_t *xp, const hf_part_t *rec)
 {
-    size_t n = strlen(s);
-    while (n && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
-        s++;
-        n--;
+    const s3_ckinfo_t *want = s3_ck(u->tmpl.ck_alg);
+    const s3_ckinfo_t *given = NULL;
+    const char *text = NULL;
+    for (size_t i = 0; s3_ck_at(i); i++) {
+        const char *t = hf_xml_child_text(xp, s3_ck_at(i)->xml);
+        if (t) {
+            given = s3_ck_at(i);
+            text = t;
+        }
     }
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-        n--;
-    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
-        s++;
-        n -= 2;
+    if (!given) {
+        if (want && u->tmpl.ck_type == HF_CK_COMPOSITE)
+            return s3_fail(q, S3E_InvalidRequest,
+                           "The upload was created using a %s checksum. The complete request must "
+                           "include the checksum for each part. It was missing for part %u in the request.",
+                           want->name, rec->number);
+        return 0;
     }
-    if (n != 32)
-        return HF_E_INVAL;
-    return hf_hex_decode(md5, s, 16);
+    if (!want || given != want)
+        return s3_fail(q, S3E_InvalidPart, "Part %u: the upload does not use the %s checksum.",
+                       rec->number, given->name);
+    uint8_t raw[HF_CK_MAX_LEN];
+    if (s3_parse_ck_text(given, text, raw) != HF_OK || rec->ck_len != given->len ||
+        memcmp(raw, rec->ck, given->len) != 0)
+        return s3_fail(q, S3E_InvalidPart, "Part %u: the %s checksum does not match the part's.",
+                       rec->number, given->name);
+    return 0;
+}
+
+/* The completed object's checksum (upload with an algorithm). A checksum
+ * header on the request must equal it (BadDigest). 0 or -1 after s3_fail. */
+static int complete_checksum(s3req_t *q, hf_obj_t *o, const hf_part_t *const *used, uint32_t n)
+{
+    const s3_ckinfo_t *c = s3_ck(o->ck_alg);
+    if (!c)
+        return 0;
+    uint8_t *pck = hf_arena_alloc(q->a, (size_t)n * c->len);
+    uint64_t *sizes = hf_arena_alloc(q->a, sizeof *sizes * n);
+    if (!pck || !sizes)
+        return s3_fail(q, S3E_InternalError, NULL);
+    for (uint32_t i = 0; i < n; i++) {
+        if (used[i]->ck_len != c->len)
+            return s3_fail(q, S3E_InvalidPart, "Part %u has no %s checksum.", used[i]->number, c->name);
+        memcpy(pck + (size_t)i * c->len, used[i]->ck, c->len);
+        sizes[i] = used[i]->size;
+    }
+    if (s3_multipart_checksum(o, pck, sizes, n) != HF_OK)
+        return s3_fail(q, S3E_InternalError, NULL);
+    o->part_ck = pck;
+    const char *hdr = s3_header(q, c->header);
+    if (hdr) {
+        char mine[S3_CK_TEXT_MAX], bare[S3_CK_TEXT_MAX];
+        s3_ck_text(o, mine);
+        hf_base64_encode(bare, o->ck, o->ck_len);
+        if (strcmp(hdr, mine) != 0 && strcmp(hdr, bare) != 0)
+            return s3_fail(q, S3E_BadDigest, "The %s you specified did not match the calculated checksum.",
+                           c->name);
+    }
+    return 0;
 }
 
 void op_complete_upload(s3req_t *q)
@@ -187,7 +234,7 @@ void op_complete_upload(s3req_t *q)
         return;
     uint8_t id[16];
     hf_upload_t u;
-    if (load_upload(q, id, &u))
+    if (s3_load_upload(q, id, &u))
         return;
     hf_xml_node_t *root;
     if (s3_read_xml(q, "CompleteMultipartUpload", false, &root))
@@ -213,7 +260,8 @@ void op_complete_upload(s3req_t *q)
     }
     hf_obj_part_t *parts = hf_arena_calloc(q->a, sizeof *parts * n);
     uint8_t *md5s = hf_arena_alloc(q->a, 16 * (size_t)n);
-    if (!parts || !md5s) {
+    const hf_part_t **used = hf_arena_alloc(q->a, sizeof *used * n);
+    if (!parts || !md5s || !used) {
         s3_fail(q, S3E_InternalError, NULL);
         return;
     }
@@ -224,6 +272,7 @@ void op_complete_upload(s3req_t *q)
         const char *es = hf_xml_child_text(p, "ETag");
         uint64_t num;
         uint8_t md5[16];
+        uint32_t eparts;
         if (!ns || !es || hf_parse_u64(ns, strlen(ns), &num) != HF_OK || num < 1 ||
             num > HF_PART_NUMBER_MAX) {
             s3_fail(q, S3E_MalformedXML, "Every Part needs a PartNumber (1-%d) and an ETag.",
@@ -237,12 +286,15 @@ void op_complete_upload(s3req_t *q)
         prev = (uint32_t)num;
         while (r < nrec && recorded[r].number < num)
             r++;
-        if (r == nrec || recorded[r].number != num || etag_text_to_md5(es, md5) != HF_OK ||
-            memcmp(md5, recorded[r].etag, 16) != 0) {
+        if (r == nrec || recorded[r].number != num || s3_etag_parse(es, md5, &eparts) != HF_OK ||
+            eparts != 0 || memcmp(md5, recorded[r].etag, 16) != 0) {
             s3_fail(q, S3E_InvalidPart, "Part %" PRIu64 " was not uploaded, or its ETag does not match.",
                     num);
             return;
         }
+        if (check_part_checksum(q, &u, p, &recorded[r]))
+            return;
+        used[i] = &recorded[r];
         parts[i].blob = recorded[r].blob;
         parts[i].size = recorded[r].size;
         parts[i].number = (uint32_t)num;
@@ -275,6 +327,10 @@ void op_complete_upload(s3req_t *q)
     o.parts = parts;
     o.nparts = n;
     memset(o.version, 0, sizeof o.version);
+    o.ck_len = 0;
+    o.part_ck = NULL;
+    if (complete_checksum(q, &o, used, n))
+        return;
     rc = hf_meta_upload_complete(q->s3->meta, &q->b, q->key, q->keylen, id, &o, &cond);
     if (rc == HF_E_CONFLICT) {
         s3_fail(q, S3E_InvalidPart, "A part was uploaded again while the upload was completing.");
@@ -314,6 +370,7 @@ void op_complete_upload(s3req_t *q)
     hf_xml_elem_str(&b, "Bucket", q->bucket);
     hf_xml_elem(&b, "Key", q->key, q->keylen);
     hf_xml_elem_str(&b, "ETag", etag);
+    s3_checksum_xml(&b, &o);
     hf_xml_close(&b, "CompleteMultipartUploadResult");
     s3_send_xml(q, &b);
 }
@@ -350,7 +407,7 @@ void op_list_parts(s3req_t *q)
         return;
     uint8_t id[16];
     hf_upload_t u;
-    if (load_upload(q, id, &u))
+    if (s3_load_upload(q, id, &u))
         return;
     uint32_t max, marker;
     if (s3_param_uint(q, "max-parts", HF_LIST_PAGE_MAX, HF_LIST_PAGE_MAX, &max) ||
@@ -377,6 +434,10 @@ void op_list_parts(s3req_t *q)
     hf_xml_elem_str(&b, "UploadId", idhex);
     initiator_owner(q, &b, u.owner);
     hf_xml_elem_str(&b, "StorageClass", "STANDARD");
+    if (u.tmpl.ck_alg != HF_CK_NONE) {
+        hf_xml_elem_str(&b, "ChecksumAlgorithm", s3_ck_name(u.tmpl.ck_alg));
+        hf_xml_elem_str(&b, "ChecksumType", u.tmpl.ck_type == HF_CK_COMPOSITE ? "COMPOSITE" : "FULL_OBJECT");
+    }
     hf_xml_elem_u64(&b, "PartNumberMarker", marker);
     if (n)
         hf_xml_elem_u64(&b, "NextPartNumberMarker", parts[n - 1].number);
@@ -391,6 +452,7 @@ void op_list_parts(s3req_t *q)
         hf_xml_elem_str(&b, "LastModified", date);
         hf_xml_elem_str(&b, "ETag", etag);
         hf_xml_elem_u64(&b, "Size", parts[i].size);
+        s3_part_checksum_xml(&b, &u.tmpl, &parts[i]);
         hf_xml_close(&b, "Part");
     }
     hf_xml_close(&b, "ListPartsResult");

@@ -190,10 +190,10 @@ void op_put_object(s3req_t *q)
         return;
     hf_obj_t o;
     memset(&o, 0, sizeof o);
-    if (s3_collect_meta(q, &o))
+    if (s3_collect_meta(q, &o) || s3_tagging_header(q, &o))
         return;
     s3_data_t d;
-    if (s3_receive(q, true, HF_PUT_MAX, &d))
+    if (s3_receive(q, true, HF_PUT_MAX, HF_CK_NONE, &d))
         return;
     hf_obj_part_t part;
     o.size = d.size;
@@ -202,6 +202,12 @@ void op_put_object(s3req_t *q)
     o.origin = hf_meta_node_id(q->s3->meta);
     memcpy(o.etag, d.md5, 16);
     o.owner = q->user.id;
+    if (d.ck_alg != HF_CK_NONE) {
+        o.ck_alg = d.ck_alg;
+        o.ck_type = HF_CK_FULL_OBJECT;
+        o.ck_len = d.ck_len;
+        memcpy(o.ck, d.ck, d.ck_len);
+    }
     if (d.is_inline) {
         o.flags = HF_OBJ_INLINE;
         o.inline_data = d.inline_data;
@@ -225,8 +231,7 @@ void op_put_object(s3req_t *q)
     s3_common_headers(q);
     hf_resp_header(q->r, "ETag", etag);
     s3_version_header(q, o.version);
-    if (q->body.ck && q->body.ck_value)
-        hf_resp_header(q->r, q->body.ck_header, q->body.ck_value);
+    s3_checksum_headers(q, &o);
     hf_resp_send(q->r, 200, NULL, 0);
 }
 
@@ -266,13 +271,17 @@ static bool etag_listed(const char *v, const char *etag)
     return false;
 }
 
-/* RFC 9110 13.2.2 order. Returns 0 to proceed, 304 or 412. */
-static int preconditions(s3req_t *q, const char *etag, int64_t mtime_s)
+int s3_preconditions(s3req_t *q, const char *prefix, const char *etag, int64_t mtime_s)
 {
-    const char *im = s3_header(q, "if-match");
-    const char *ius = s3_header(q, "if-unmodified-since");
-    const char *inm = s3_header(q, "if-none-match");
-    const char *ims = s3_header(q, "if-modified-since");
+    char n_im[64], n_ius[64], n_inm[64], n_ims[64];
+    snprintf(n_im, sizeof n_im, "%sif-match", prefix);
+    snprintf(n_ius, sizeof n_ius, "%sif-unmodified-since", prefix);
+    snprintf(n_inm, sizeof n_inm, "%sif-none-match", prefix);
+    snprintf(n_ims, sizeof n_ims, "%sif-modified-since", prefix);
+    const char *im = s3_header(q, n_im);
+    const char *ius = s3_header(q, n_ius);
+    const char *inm = s3_header(q, n_inm);
+    const char *ims = s3_header(q, n_ims);
     int64_t t;
     if (im) {
         if (!etag_listed(im, etag))
@@ -358,17 +367,11 @@ static void object_headers(s3req_t *q, const hf_obj_t *o, const char *etag)
         snprintf(name, sizeof name, "x-amz-meta-%s", o->meta[i].name);
         hf_resp_header(q->r, name, o->meta[i].value);
     }
+    if (o->ntags)
+        hf_resp_headerf(q->r, "x-amz-tagging-count", "%u", o->ntags);
 }
 
-/* Read [off, off+n) of the object's data into buf (n <= HF_IO_BUF).
- * *rd caches the reader of the part last used. */
-typedef struct objreader {
-    const hf_obj_t *o;
-    hf_blob_reader_t *rd;
-    uint32_t part; /* index of the part rd reads */
-} objreader_t;
-
-static int obj_read(s3req_t *q, objreader_t *or, uint64_t off, uint8_t *buf, size_t n)
+int s3_obj_read(s3req_t *q, s3_objreader_t *or, uint64_t off, uint8_t *buf, size_t n)
 {
     const hf_obj_t *o = or->o;
     if (o->flags & HF_OBJ_INLINE) {
@@ -388,7 +391,8 @@ static int obj_read(s3req_t *q, objreader_t *or, uint64_t off, uint8_t *buf, siz
             if (or->rd)
                 hf_blob_reader_close(or->rd);
             or->rd = NULL;
-            int rc = hf_blob_reader_open(q->s3->chunks, &o->parts[i].blob, o->parts[i].size, &or->rd);
+            int rc = hf_blob_reader_open(q->s3->chunks, &o->parts[i].blob, o->parts[i].size,
+                                         &or->rd);
             if (rc)
                 return rc;
             or->part = i;
@@ -403,6 +407,13 @@ static int obj_read(s3req_t *q, objreader_t *or, uint64_t off, uint8_t *buf, siz
         n -= k;
     }
     return HF_OK;
+}
+
+void s3_obj_reader_close(s3_objreader_t *or)
+{
+    if (or->rd)
+        hf_blob_reader_close(or->rd);
+    or->rd = NULL;
 }
 
 /* Load the version of q->key a read names (versionId, or the current
@@ -438,8 +449,18 @@ static void get_or_head(s3req_t *q)
 {
     if (s3_load_bucket(q))
         return;
+    uint32_t partno = 0;
     if (s3_param(q, "partNumber")) {
-        s3_not_implemented(q, "GetObject/HeadObject with partNumber");
+        if (s3_part_number(q, &partno))
+            return;
+        if (hf_http_find(&q->r->http, "range")) {
+            s3_fail(q, S3E_InvalidRequest, "Cannot specify both Range header and partNumber query parameter.");
+            return;
+        }
+    }
+    const char *ckm = s3_header(q, "x-amz-checksum-mode");
+    if (ckm && strcasecmp(ckm, "ENABLED") != 0) {
+        s3_fail(q, S3E_InvalidArgument, "x-amz-checksum-mode must be ENABLED.");
         return;
     }
     for (int i = 0; i < q->nparams; i++)
@@ -451,13 +472,13 @@ static void get_or_head(s3req_t *q)
         }
     uint64_t ticket = hf_chunk_read_begin(q->s3->chunks);
     hf_obj_t o;
-    objreader_t or = {.o = &o};
+    s3_objreader_t or = {.o = &o};
     int rc;
     if (s3_load_version(q, &o))
         goto out;
     char etag[48];
     s3_etag(etag, o.etag, o.etag_parts);
-    int pc = preconditions(q, etag, o.mtime / 1000000000);
+    int pc = s3_preconditions(q, "", etag, o.mtime / 1000000000);
     if (pc == 412) {
         s3_fail(q, S3E_PreconditionFailed, NULL);
         goto out;
@@ -473,7 +494,36 @@ static void get_or_head(s3req_t *q)
         goto out;
     }
     uint64_t first = 0, last = o.size ? o.size - 1 : 0;
-    int rr = parse_range(s3_header(q, "range"), o.size, &first, &last);
+    int rr;
+    int part_index = -1;
+    if (partno) {
+        /* A part of a multipart object (by number); anything else has one
+         * part, the whole object. */
+        rr = 1;
+        if (o.flags & HF_OBJ_MULTIPART) {
+            uint64_t off = 0;
+            for (uint32_t i = 0; i < o.nparts; i++) {
+                if (o.parts[i].number == partno) {
+                    part_index = (int)i;
+                    first = off;
+                    last = off + o.parts[i].size - 1;
+                    break;
+                }
+                off += o.parts[i].size;
+            }
+            if (part_index < 0) {
+                s3_fail(q, S3E_InvalidPartNumber, NULL);
+                goto out;
+            }
+        } else if (partno != 1) {
+            s3_fail(q, S3E_InvalidPartNumber, NULL);
+            goto out;
+        }
+        if (o.size == 0)
+            rr = 0;
+    } else {
+        rr = parse_range(s3_header(q, "range"), o.size, &first, &last);
+    }
     if (rr < 0) {
         hf_resp_headerf(q->r, "Content-Range", "bytes */%" PRIu64, o.size);
         s3_fail(q, S3E_InvalidRange, NULL);
@@ -486,6 +536,19 @@ static void get_or_head(s3req_t *q)
     if (rr)
         hf_resp_headerf(q->r, "Content-Range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first,
                         last, o.size);
+    if (partno && (o.flags & HF_OBJ_MULTIPART))
+        hf_resp_headerf(q->r, "x-amz-mp-parts-count", "%u", o.nparts);
+    if (ckm) {
+        /* The stored checksum covers the whole object, or one part. */
+        if (!rr && !partno)
+            s3_checksum_headers(q, &o);
+        else if (part_index >= 0 && o.part_ck) {
+            char t[S3_CK_TEXT_MAX];
+            hf_base64_encode(t, o.part_ck + (size_t)part_index * o.ck_len, o.ck_len);
+            hf_resp_header(q->r, s3_ck(o.ck_alg)->header, t);
+        } else if (partno && !(o.flags & HF_OBJ_MULTIPART))
+            s3_checksum_headers(q, &o);
+    }
     int status = rr ? 206 : 200;
     if (q->r->is_head || len == 0) {
         hf_resp_begin(q->r, status, len);
@@ -502,7 +565,7 @@ static void get_or_head(s3req_t *q)
      * damaged object answers with an error instead of a truncated body. */
     uint64_t off = first, left = len;
     size_t k = left < bufsz ? (size_t)left : bufsz;
-    rc = obj_read(q, &or, off, buf, k);
+    rc = s3_obj_read(q, &or, off, buf, k);
     if (rc) {
         hf_log_error("msg=\"object read failed\" request_id=%s bucket=%s err=\"%s\"", q->r->id,
                      q->bucket, hf_strerror(rc));
@@ -519,7 +582,7 @@ static void get_or_head(s3req_t *q)
         if (left == 0)
             break;
         k = left < bufsz ? (size_t)left : bufsz;
-        rc = obj_read(q, &or, off, buf, k);
+        rc = s3_obj_read(q, &or, off, buf, k);
         if (rc) {
             hf_log_error("msg=\"object read failed mid-body\" request_id=%s bucket=%s err=\"%s\"",
                          q->r->id, q->bucket, hf_strerror(rc));
@@ -529,8 +592,7 @@ static void get_or_head(s3req_t *q)
     }
     hf_resp_end(q->r);
 out:
-    if (or.rd)
-        hf_blob_reader_close(or.rd);
+    s3_obj_reader_close(&or);
     hf_chunk_read_end(q->s3->chunks, ticket);
 }
 

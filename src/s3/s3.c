@@ -279,8 +279,6 @@ int s3_load_bucket(s3req_t *q)
  * NotImplemented instead of being ignored. Prefix entries end in '*'. */
 static const char *const unsupported_headers[] = {
     "x-amz-server-side-encryption*",
-    "x-amz-copy-source*",
-    "x-amz-tagging*",
     "x-amz-object-lock-*",
     "x-amz-website-redirect-location",
     "x-amz-grant-*",
@@ -288,7 +286,6 @@ static const char *const unsupported_headers[] = {
     "x-amz-security-token",
     "x-amz-write-offset-bytes",
     "x-amz-bucket-object-lock-token",
-    "x-amz-bypass-governance-retention",
     "x-amz-restore-request-days",
     NULL};
 
@@ -420,6 +417,15 @@ static bool is_subresource(const char *name)
     return false;
 }
 
+/* The row whose handler is fn. */
+static const s3_op_t *op_by_fn(s3_handler_fn fn)
+{
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+        if (ops[k].fn == fn)
+            return &ops[k];
+    return NULL;
+}
+
 static const s3_op_t *route(s3req_t *q, const char **unhandled)
 {
     *unhandled = NULL;
@@ -433,8 +439,17 @@ static const s3_op_t *route(s3req_t *q, const char **unhandled)
         const s3_op_t *op = &ops[k];
         if (op->level != q->level || !hf_str_eq(q->r->http.method, op->method))
             continue;
-        if (op->sub ? s3_param(q, op->sub) != NULL : !any_sub)
-            return op;
+        if (!(op->sub ? s3_param(q, op->sub) != NULL : !any_sub))
+            continue;
+        /* A PUT naming a copy source is a copy (S3 tells them apart by
+         * the header alone). */
+        if (hf_http_find(&q->r->http, "x-amz-copy-source")) {
+            if (op->fn == op_put_object)
+                return op_by_fn(op_copy_object);
+            if (op->fn == op_upload_part)
+                return op_by_fn(op_upload_part_copy);
+        }
+        return op;
     }
     for (int i = 0; i < q->nparams; i++)
         if (is_subresource(q->params[i].name)) {

@@ -167,6 +167,82 @@ def cli_env(server, access_key=ACCESS_KEY, secret_key=SECRET_KEY):
     return env
 
 
+# ---- a server shared by one test module, and a base class for its tests ----
+
+SHARED = None
+
+
+def start_shared():
+    """setUpModule for modules whose tests share one server."""
+    global SHARED
+    SHARED = Server().start()
+
+
+def stop_shared():
+    """tearDownModule: the server must exit cleanly on SIGTERM."""
+    global SHARED
+    if SHARED:
+        rc = SHARED.stop()
+        SHARED.cleanup()
+        SHARED = None
+        if rc != 0:
+            raise AssertionError("server exited with status %r on SIGTERM" % rc)
+
+
+class S3Case(unittest.TestCase):
+    """Tests against the module's shared server: self.s3 is a boto3
+    client; bucket() makes a bucket that is emptied (every version, every
+    upload) and removed after the test."""
+    counter = 0
+
+    def setUp(self):
+        self.s3 = boto3_client(SHARED)
+
+    def bucket(self, versioning=None):
+        S3Case.counter += 1
+        name = "t-%s-%d-%d" % (type(self).__name__.lower()[:20], os.getpid() % 10000, S3Case.counter)
+        self.s3.create_bucket(Bucket=name)
+        if versioning:
+            self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
+        self.addCleanup(self.purge, name)
+        return name
+
+    def purge(self, name):
+        from botocore.exceptions import ClientError
+        try:
+            for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=name):
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    self.s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"],
+                                          BypassGovernanceRetention=True)
+            for u in self.s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+                self.s3.abort_multipart_upload(Bucket=name, Key=u["Key"], UploadId=u["UploadId"])
+            self.s3.delete_bucket(Bucket=name)
+        except ClientError:
+            pass
+
+    def assertError(self, code, status, fn, *a, **kw):
+        """fn(*a, **kw) must fail with this S3 error code and HTTP status."""
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as cm:
+            fn(*a, **kw)
+        self.assertEqual(cm.exception.response["Error"]["Code"], code, cm.exception.response)
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], status)
+        return cm.exception
+
+    def body(self, b, k, **kw):
+        return self.s3.get_object(Bucket=b, Key=k, **kw)["Body"].read()
+
+
+def add_headers(client, op, headers):
+    """Send headers with every call of op on client (for headers this
+    boto3 has no parameter for)."""
+    def add(request, **kw):
+        for k, v in headers.items():
+            request.headers[k] = v
+    client.meta.events.register("before-sign.s3.%s" % op, add)
+    return client
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:

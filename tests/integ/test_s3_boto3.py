@@ -298,9 +298,7 @@ class Objects(Base):
         self.assertError("NotImplemented", 501, self.s3.put_object, Bucket=b, Key="e", Body=b"x",
                          ServerSideEncryption="AES256")
         self.assertError("NotImplemented", 501, self.s3.put_object, Bucket=b, Key="e", Body=b"x",
-                         Tagging="a=b")
-        self.assertError("NotImplemented", 501, self.s3.copy_object, Bucket=b, Key="e",
-                         CopySource={"Bucket": b, "Key": "x"})
+                         WebsiteRedirectLocation="/elsewhere")
         self.assertError("NotImplemented", 501, self.s3.put_object, Bucket=b, Key="e", Body=b"x",
                          ACL="public-read")
         self.assertError("NotImplemented", 501, self.s3.put_object, Bucket=b, Key="e", Body=b"x",

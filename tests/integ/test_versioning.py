@@ -13,55 +13,15 @@ import hf  # noqa: E402
 
 from botocore.exceptions import ClientError  # noqa: E402
 
-SERVER = None
-
-
-def setUpModule():
-    global SERVER
-    SERVER = hf.Server().start()
-
-
-def tearDownModule():
-    if SERVER:
-        SERVER.stop()
-        SERVER.cleanup()
+setUpModule = hf.start_shared
+tearDownModule = hf.stop_shared
 
 
 def code(e):
     return e.response["Error"]["Code"]
 
 
-class Base(unittest.TestCase):
-    counter = 0
-
-    def setUp(self):
-        self.s3 = hf.boto3_client(SERVER)
-
-    def bucket(self, versioning=None):
-        Base.counter += 1
-        name = "v-%s-%d-%d" % (type(self).__name__.lower()[:20], os.getpid() % 10000, Base.counter)
-        self.s3.create_bucket(Bucket=name)
-        if versioning:
-            self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
-        self.addCleanup(self.purge, name)
-        return name
-
-    def purge(self, name):
-        try:
-            for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=name):
-                for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                    self.s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
-            self.s3.delete_bucket(Bucket=name)
-        except ClientError:
-            pass
-
-    def assertError(self, c, st, fn, *a, **kw):
-        with self.assertRaises(ClientError) as cm:
-            fn(*a, **kw)
-        self.assertEqual(code(cm.exception), c, cm.exception.response)
-        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], st)
-        return cm.exception
-
+class Base(hf.S3Case):
     def list_page(self, **kw):
         """One ListObjectVersions page as (key, version, latest, is_marker)
         in the server's order (boto3 splits versions and markers apart),
@@ -96,9 +56,6 @@ class Base(unittest.TestCase):
             if not r["IsTruncated"]:
                 return out
             km, vm = r["NextKeyMarker"], r.get("NextVersionIdMarker")
-
-    def body(self, b, k, **kw):
-        return self.s3.get_object(Bucket=b, Key=k, **kw)["Body"].read()
 
 
 class State(Base):

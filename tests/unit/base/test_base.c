@@ -163,4 +163,29 @@ TEST(parse_u64_strict)
     CHECK_EQ_INT(hf_parse_u64("12345678901234567890", 20, &v), HF_E_INVAL);
 }
 
+TEST(crc_combine_equals_crc_of_concatenation)
+{
+    static uint8_t buf[300000];
+    uint32_t x = 7;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    size_t cuts[] = {0, 1, 7, 4096, 65537, 150000, sizeof buf - 1, sizeof buf};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        size_t a = cuts[c], b = sizeof buf - a;
+        CHECK_EQ_INT(hf_crc32_combine(hf_crc32(0, buf, a), hf_crc32(0, buf + a, b), b),
+                     hf_crc32(0, buf, sizeof buf));
+        CHECK_EQ_INT(hf_crc32c_combine(hf_crc32c(0, buf, a), hf_crc32c(0, buf + a, b), b),
+                     hf_crc32c(0, buf, sizeof buf));
+        CHECK(hf_crc64nvme_combine(hf_crc64nvme(0, buf, a), hf_crc64nvme(0, buf + a, b), b) ==
+              hf_crc64nvme(0, buf, sizeof buf));
+    }
+    /* three pieces, combined left to right */
+    uint32_t c = hf_crc32c(0, buf, 100);
+    c = hf_crc32c_combine(c, hf_crc32c(0, buf + 100, 1000), 1000);
+    c = hf_crc32c_combine(c, hf_crc32c(0, buf + 1100, 5000), 5000);
+    CHECK_EQ_INT(c, hf_crc32c(0, buf, 6100));
+}
+
 HF_TEST_MAIN("unit/base")
