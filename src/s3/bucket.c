@@ -265,18 +265,12 @@ void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind)
     s3_no_content(q);
 }
 
-/* No bucket can have a policy or CORS rules yet (setting them answers
- * NotImplemented), so reading them gives S3's answer for "none set". */
+/* No bucket can have a policy yet (setting one answers NotImplemented),
+ * so reading it gives S3's answer for "none set". */
 void op_get_bucket_policy(s3req_t *q)
 {
     if (s3_load_bucket(q) == 0)
         s3_fail(q, S3E_NoSuchBucketPolicy, NULL);
-}
-
-void op_get_bucket_cors(s3req_t *q)
-{
-    if (s3_load_bucket(q) == 0)
-        s3_fail(q, S3E_NoSuchCORSConfiguration, NULL);
 }
 
 /* The access policy in force: the owner has full control, nobody else has

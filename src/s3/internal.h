@@ -295,7 +295,13 @@ int s3_load_upload(s3req_t *q, uint8_t id[16], hf_upload_t *u);
  * the upload. 0 or -1 after s3_fail. */
 int s3_part_request(s3req_t *q, uint32_t *num, uint8_t id[16], hf_upload_t *u);
 
-/* ---- copies (copy.c) ---- */
+/* ---- CORS (cors.c) ---- */
+
+/* Access-Control-* headers for a request with an Origin, when a rule of
+ * its bucket allows it (before the handler runs, so errors carry them). */
+void s3_cors_request(s3req_t *q);
+/* Answer an OPTIONS preflight (no authentication, as browsers send it). */
+void s3_cors_preflight(s3req_t *q);
 
 /* ---- misc ---- */
 

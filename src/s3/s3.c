@@ -519,6 +519,13 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
 
     if (parse_path(q) || parse_query(q))
         goto out;
+    if (hf_str_eq(q->r->http.method, "OPTIONS")) {
+        /* CORS preflights are unsigned by design. */
+        s3_cors_preflight(q);
+        goto out;
+    }
+    if (hf_http_find(&q->r->http, "origin"))
+        s3_cors_request(q);
     const char *unhandled;
     q->op = route(q, &unhandled);
     if (authenticate(q))
