@@ -3,11 +3,11 @@
 
 #include "base/err.h"
 #include "base/hist.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 hf_hist_t hf_vfs_sync_hist = HF_HIST_INIT(hf_hist_latency_us);
@@ -17,30 +17,23 @@ static int sys_open(const char *path, int flags, mode_t mode)
     return open(path, flags, mode);
 }
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The defaults time every flush to disk: fsync latency is the first
  * thing to look at when writes slow down, and the seam is the one place
  * every flush passes. Injected delays (fault.h) happen before the default
  * is called, so this measures the device, not the drill. */
 static int sys_fsync(int fd)
 {
-    uint64_t t0 = now_us();
+    int64_t t0 = hf_mono_us();
     int rc = fsync(fd);
-    hf_hist_add(&hf_vfs_sync_hist, now_us() - t0);
+    hf_hist_add(&hf_vfs_sync_hist, (uint64_t)(hf_mono_us() - t0));
     return rc;
 }
 
 static int sys_fdatasync(int fd)
 {
-    uint64_t t0 = now_us();
+    int64_t t0 = hf_mono_us();
     int rc = fdatasync(fd);
-    hf_hist_add(&hf_vfs_sync_hist, now_us() - t0);
+    hf_hist_add(&hf_vfs_sync_hist, (uint64_t)(hf_mono_us() - t0));
     return rc;
 }
 

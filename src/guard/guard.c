@@ -98,8 +98,6 @@ void hf_guard_defaults(hf_guard_config_t *cfg, int workers)
         int k = cfg->max_inflight * 3 / 4;
         cfg->per_key_max = k < 1 ? 1 : k;
     }
-    if (cfg->retry_after_s <= 0)
-        cfg->retry_after_s = 1;
 }
 
 const char *hf_guard_check(const hf_guard_config_t *cfg, int workers)
@@ -129,8 +127,6 @@ int hf_guard_create(const hf_guard_config_t *cfg, hf_guard_t **out)
     g->cfg = *cfg;
     if (g->cfg.queue_timeout_ms <= 0)
         g->cfg.queue_timeout_ms = HF_ADMIT_QUEUE_TIMEOUT_MS;
-    if (g->cfg.retry_after_s <= 0)
-        g->cfg.retry_after_s = 1;
     pthread_mutex_init(&g->qmu, NULL);
     pthread_mutex_init(&g->keymu, NULL);
     pthread_mutex_init(&g->bgmu, NULL);

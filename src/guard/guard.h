@@ -60,11 +60,10 @@ typedef struct hf_guard_config {
     int queue_max;        /* Q, >= 0; -1: the default */
     int queue_timeout_ms; /* longest wait in the queue; 0: HF_ADMIT_QUEUE_TIMEOUT_MS */
     int per_key_max;      /* 1..A */
-    int retry_after_s;    /* what shed answers put in Retry-After; 0: 1 */
 } hf_guard_config_t;
 
 /* Defaults for W workers: A = W - max(1, W/4), Q = W - A - 1, per_key_max =
- * max(1, 3A/4), retry_after_s = 1. Fields already set in *cfg (> 0, or
+ * max(1, 3A/4). Fields already set in *cfg (> 0, or
  * >= 0 for queue_max) are kept. */
 void hf_guard_defaults(hf_guard_config_t *cfg, int workers);
 

@@ -786,8 +786,12 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     s->cfg.handler(s->cfg.ctx, r);
 
     if (!rs->head_pending && !rs->head_sent) {
-        hf_log_error("msg=\"handler sent no response\" request_id=%s", r->id);
-        hf_resp_send(r, 500, NULL, 0);
+        /* A handler that aborted (hf_resp_abort: the client is gone)
+         * closes without an answer; anything else is a bug. */
+        if (!rs->broken) {
+            hf_log_error("msg=\"handler sent no response\" request_id=%s", r->id);
+            hf_resp_send(r, 500, NULL, 0);
+        }
     } else if (rs->head_pending) {
         hf_resp_end(r);
     } else if (!r->is_head && rs->resp_written != rs->resp_len) {
