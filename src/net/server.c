@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1020,6 +1021,14 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     hf_server_t *s = w->srv;
+    if (s->cfg.thread_nice) {
+        /* Per-thread on Linux. Raising priority needs CAP_SYS_NICE; without
+         * it the thread keeps the default, which is still correct, only
+         * less responsive when the CPU is saturated. */
+        if (setpriority(PRIO_PROCESS, (id_t)gettid(), s->cfg.thread_nice) != 0)
+            hf_log_debug("msg=\"cannot change thread priority\" server=%s nice=%d err=\"%s\"",
+                         s->cfg.name, s->cfg.thread_nice, strerror(errno));
+    }
     while (!atomic_load(&s->exiting)) {
         struct epoll_event ev;
         int n = epoll_wait(s->epfd, &ev, 1, 200);

@@ -52,6 +52,8 @@ typedef struct hf_server_config {
     int idle_timeout_ms;      /* 0: HF_IDLE_TIMEOUT_MS */
     int io_timeout_ms;        /* 0: HF_IO_TIMEOUT_MS */
     int request_timeout_ms;   /* whole request, head to last byte; 0: HF_REQUEST_TIMEOUT_MS */
+    int thread_nice;          /* nice value for the workers (0: inherit); negative needs
+                               * CAP_SYS_NICE and is skipped without it */
     hf_handler_fn handler;
     void *ctx;
     /* Optional: fill the response sent when a head cannot be parsed or a
