@@ -95,20 +95,31 @@ static void out(int fd, const char *line, size_t len)
     (void)w; /* nowhere to report a failed log write */
 }
 
+/* Write one line to fd (if >= 0), and to stderr as well when it is a warn
+ * or error line and fd is elsewhere; keep warn and error lines in the ring. */
+static void emit(int fd, int level, const char *fmt, va_list ap)
+{
+    char line[2048];
+    int64_t ns;
+    size_t body;
+    size_t len = format(line, sizeof line, level, &ns, &body, fmt, ap);
+    if (fd >= 0 && hf_log_enabled(level))
+        out(fd, line, len);
+    if (level <= HF_LOG_WARN) {
+        if (fd != STDERR_FILENO && hf_log_enabled(level))
+            out(STDERR_FILENO, line, len);
+        remember(level, ns, line + body, len - body - 1);
+    }
+}
+
 void hf_log(int level, const char *fmt, ...)
 {
     if (!hf_log_enabled(level))
         return;
-    char line[2048];
-    int64_t ns;
-    size_t body;
     va_list ap;
     va_start(ap, fmt);
-    size_t len = format(line, sizeof line, level, &ns, &body, fmt, ap);
+    emit(STDERR_FILENO, level, fmt, ap);
     va_end(ap);
-    out(STDERR_FILENO, line, len);
-    if (level <= HF_LOG_WARN)
-        remember(level, ns, line + body, len - body - 1);
 }
 
 int hf_log_access_open(const char *dest)
@@ -147,21 +158,10 @@ int hf_log_access_enabled(int level)
 
 void hf_log_access(int level, const char *fmt, ...)
 {
-    char line[2048];
-    int64_t ns;
-    size_t body;
     va_list ap;
     va_start(ap, fmt);
-    size_t len = format(line, sizeof line, level, &ns, &body, fmt, ap);
+    emit(atomic_load(&g_access_fd), level, fmt, ap);
     va_end(ap);
-    int fd = atomic_load(&g_access_fd);
-    if (fd >= 0 && hf_log_enabled(level))
-        out(fd, line, len);
-    if (level <= HF_LOG_WARN) {
-        if (fd != STDERR_FILENO && hf_log_enabled(level))
-            out(STDERR_FILENO, line, len);
-        remember(level, ns, line + body, len - body - 1);
-    }
 }
 
 size_t hf_log_recent(hf_log_recent_t *outv, size_t cap)

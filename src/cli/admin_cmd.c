@@ -344,18 +344,6 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
-static const char *human_bytes(char *out, size_t n, double v)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int u = 0;
-    while (v >= 1024 && u < 5) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-    return out;
-}
-
 static const char *human_secs(char *out, size_t n, double s)
 {
     if (s < 1)
@@ -410,15 +398,15 @@ static int status_show(admin_ctx_t *c, int argc, char **argv)
                jint(ad, "shed_connections"));
     printf("%-12s disk %s used of %s (%s available); commits %lld, commit p99 %s, fsync p99 %s%s\n",
            "storage",
-           human_bytes(a, sizeof a, jnum(sto, "disk_total") - jnum(sto, "disk_free")),
-           human_bytes(b, sizeof b, jnum(sto, "disk_total")),
-           human_bytes(d, sizeof d, jnum(sto, "disk_avail")), jint(sto, "meta_commits"),
+           hf_str_bytes(a, sizeof a, jnum(sto, "disk_total") - jnum(sto, "disk_free")),
+           hf_str_bytes(b, sizeof b, jnum(sto, "disk_total")),
+           hf_str_bytes(d, sizeof d, jnum(sto, "disk_avail")), jint(sto, "meta_commits"),
            human_secs(e, sizeof e, jnum(sto, "commit_p99_s")),
            human_secs(f, sizeof f, jnum(sto, "fsync_p99_s")),
            json_is_true(json_object_get(sto, "meta_failed")) ? "; METADATA REFUSES WRITES" : "");
     printf("%-12s connections %lld, workers %lld, threads %lld, fds %lld/%lld, RSS %s\n", "process",
            jint(pr, "connections"), jint(pr, "workers"), jint(pr, "threads"), jint(pr, "open_fds"),
-           jint(pr, "max_fds"), human_bytes(a, sizeof a, jnum(pr, "rss_bytes")));
+           jint(pr, "max_fds"), hf_str_bytes(a, sizeof a, jnum(pr, "rss_bytes")));
     size_t i;
     json_t *o;
     json_t *ops = json_object_get(j, "operations");

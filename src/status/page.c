@@ -10,6 +10,7 @@
  */
 #include "status/internal.h"
 
+#include "base/str.h"
 #include "base/time.h"
 
 #include <inttypes.h>
@@ -48,18 +49,6 @@ static void esc(page_t *p, const char *s)
         default: p->rc = hf_buf_putc(p->b, *s); break;
         }
     }
-}
-
-static const char *bytes_text(char *out, size_t n, double v)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int u = 0;
-    while (v >= 1024 && u < 5) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-    return out;
 }
 
 static const char *secs_text(char *out, size_t n, double s)
@@ -180,8 +169,8 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
     row(&p, "Server errors (5xx)", "%.1f/s, %" PRIu64 " total", s->err5_rate, s->s3_err5);
     row(&p, "Client errors (4xx)", "%.1f/s, %" PRIu64 " total", s->err4_rate, s->s3_err4);
     row(&p, "Latency p50 / p99", "%s / %s", secs_text(a, sizeof a, p50), secs_text(b, sizeof b, p99));
-    row(&p, "Traffic in / out", "%s/s / %s/s", bytes_text(a, sizeof a, s->in_rate),
-        bytes_text(b, sizeof b, s->out_rate));
+    row(&p, "Traffic in / out", "%s/s / %s/s", hf_str_bytes(a, sizeof a, s->in_rate),
+        hf_str_bytes(b, sizeof b, s->out_rate));
     row(&p, "Total", "%" PRIu64 " requests", s->s3_requests);
     put(&p, "</table></section>\n");
 
@@ -214,14 +203,14 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
     }
     put(&p, "<table>\n");
     row(&p, "Disk used", "%s of %s (%s available)",
-        bytes_text(a, sizeof a, (double)(s->disk_total - s->disk_free)),
-        bytes_text(b, sizeof b, (double)s->disk_total), bytes_text(c, sizeof c, (double)s->disk_avail));
+        hf_str_bytes(a, sizeof a, (double)(s->disk_total - s->disk_free)),
+        hf_str_bytes(b, sizeof b, (double)s->disk_total), hf_str_bytes(c, sizeof c, (double)s->disk_avail));
     if (s->disk_age_ms < 0 || s->disk_age_ms > STATUS_SAMPLE_STALE_MS)
         row(&p, "Disk sample", "%s", s->disk_age_ms < 0 ? "none yet" : "stale: the disk is not answering");
     if (s->have_chunk) {
         row(&p, "Chunk bytes written / read", "%s / %s",
-            bytes_text(a, sizeof a, (double)s->chunk.bytes_written),
-            bytes_text(b, sizeof b, (double)s->chunk.bytes_read));
+            hf_str_bytes(a, sizeof a, (double)s->chunk.bytes_written),
+            hf_str_bytes(b, sizeof b, (double)s->chunk.bytes_read));
         row(&p, "Corrupt reads", "%" PRIu64, s->chunk.corrupt_reads);
         row(&p, "Blobs waiting for removal", "%" PRIu64, s->chunk.pending_release);
     }
@@ -241,7 +230,7 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
     }
     row(&p, "Threads", "%lld", (long long)s->threads);
     row(&p, "Open fds", "%lld of %lld", (long long)s->open_fds, (long long)s->max_fds);
-    row(&p, "Memory (RSS)", "%s", bytes_text(a, sizeof a, (double)s->rss_bytes));
+    row(&p, "Memory (RSS)", "%s", hf_str_bytes(a, sizeof a, (double)s->rss_bytes));
     if (s->faults_enabled)
         row(&p, "Fault injection", "enabled, %" PRIu64 " fired", s->faults_fired);
     put(&p, "</table></section>\n");
@@ -261,7 +250,7 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
                 "</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
             o->name, o->requests, e4, e5,
             secs_text(a, sizeof a, hf_hist_quantile(&o->latency_us, 0.99) / 1e6),
-            bytes_text(b, sizeof b, (double)o->bytes_in), bytes_text(c, sizeof c, (double)o->bytes_out));
+            hf_str_bytes(b, sizeof b, (double)o->bytes_in), hf_str_bytes(c, sizeof c, (double)o->bytes_out));
     }
     if (!any)
         put(&p, "<tr><td colspan=\"7\" class=\"muted\">no requests yet</td></tr>\n");

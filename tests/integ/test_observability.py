@@ -28,11 +28,8 @@ def get(url):
         return r.status, dict(r.getheaders()), r.read().decode()
 
 
-def admin(server, *args):
-    env = dict(os.environ, HOLDFAST_ACCESS_KEY=hf.ACCESS_KEY, HOLDFAST_SECRET_KEY=hf.SECRET_KEY)
-    p = subprocess.run([hf.BIN, "admin", "--admin", server.status] + list(args), env=env,
-                       capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stdout, p.stderr
+
+admin = hf.admin
 
 
 class Observability(unittest.TestCase):

@@ -30,12 +30,8 @@ QUEUE = 2
 OBJ = b"z" * (64 * 1024)  # > 16 KiB: stored in a chunk file, read with pread
 
 
-def admin(server, *args):
-    import subprocess
-    env = dict(os.environ, HOLDFAST_ACCESS_KEY=hf.ACCESS_KEY, HOLDFAST_SECRET_KEY=hf.SECRET_KEY)
-    p = subprocess.run([hf.BIN, "admin", "--admin", server.status] + list(args), env=env,
-                       capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stdout, p.stderr
+
+admin = hf.admin
 
 
 def metric(text, name, labels=None):
