@@ -496,12 +496,12 @@ static void access_log(s3req_t *q)
     hf_log_quote(bucket, sizeof bucket, q->bucket ? q->bucket : "");
     int64_t us = hf_mono_us() - q->t0_us;
     hf_log_access(level,
-                  "msg=request id=%s peer=%s key_id=%s op=%s method=%.*s bucket=%s key=%s "
-                  "status=%d error=%s in=%" PRIu64 " out=%" PRIu64 " ms=%" PRId64 ".%03d%s",
+                  "msg=request id=%s peer=%s key_id=%s op=%s bucket=%s key=%s status=%d "
+                  "error=%s in=%" PRIu64 " out=%" PRIu64 " ms=%" PRId64 ".%03d method=%.*s%s",
                   q->r->id, q->r->peer, q->auth.access_key[0] ? q->auth.access_key : "-",
-                  q->op ? q->op->name : "-", (int)q->r->http.method.n, q->r->http.method.p,
-                  bucket, key, status, q->err_code ? q->err_code : "-", hf_req_bytes(q->r),
-                  hf_resp_bytes(q->r), us / 1000, (int)(us % 1000),
+                  q->op ? q->op->name : "-", bucket, key, status,
+                  q->err_code ? q->err_code : "-", hf_req_bytes(q->r), hf_resp_bytes(q->r),
+                  us / 1000, (int)(us % 1000), (int)q->r->http.method.n, q->r->http.method.p,
                   q->shed ? " shed=1" : "");
 }
 
