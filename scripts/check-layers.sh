@@ -11,7 +11,7 @@ declare -A allow=(
     [auth]="base net"
     [guard]="base net"
     [s3]="base net auth meta chunk guard"
-    [status]="base net auth meta chunk s3"
+    [status]="base net auth meta chunk guard s3"
     [cli]="base net auth meta chunk guard s3 status"
 )
 bad=0

@@ -6,7 +6,8 @@ set -euo pipefail
 
 BUILD_PKGS=(gcc make pkg-config libc6-dev liblmdb-dev libisal-dev libexpat1-dev libjansson-dev
             libssl-dev libcurl4-openssl-dev)
-TEST_PKGS=(clang awscli python3 python3-boto3 s3cmd rclone curl nodejs npm valgrind)
+# chromium: the status page test renders the page headless and screenshots it.
+TEST_PKGS=(clang awscli python3 python3-boto3 s3cmd rclone curl nodejs npm valgrind chromium)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" != "--build-only" ]; then

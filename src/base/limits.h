@@ -59,6 +59,38 @@
  * within this time, or the request is aborted. */
 #define HF_IO_TIMEOUT_MS 30000
 
+/* Every request must be finished (body read, response written) within this
+ * long of its head arriving, however steadily the client keeps the I/O
+ * timeout above satisfied: a request that trickles a byte every 29 s would
+ * otherwise hold a worker forever. 15 minutes covers a 5 GiB PUT at
+ * 6 MB/s; operators with slower clients raise it (--request-timeout). */
+#define HF_REQUEST_TIMEOUT_MS (15 * 60 * 1000)
+#define HF_REQUEST_TIMEOUT_MAX_MS (24 * 3600 * 1000)
+
+/* ---- admission (src/guard) ---------------------------------------------- */
+
+/* Longest a request waits in the admission queue for a slot before it is
+ * shed with 503 SlowDown. A queue is for bursts: a wait longer than a
+ * quarter second means the server is over capacity, and the client does
+ * better retrying with backoff than waiting (SDKs' default timeouts leave
+ * room for a 250 ms wait and the request itself). */
+#define HF_ADMIT_QUEUE_TIMEOUT_MS 250
+#define HF_ADMIT_QUEUE_TIMEOUT_MAX_MS 60000
+
+/* Access keys tracked separately for per-key fairness and shed counts.
+ * Keys are entered only after authentication, so this bounds real users'
+ * keys, not forged ones; more than this share one "(other)" entry. */
+#define HF_GUARD_KEYS_MAX 1024
+
+/* Background jobs with their own budget (orphan sweep, scrub, lifecycle,
+ * repair, and room to spare). */
+#define HF_GUARD_BG_MAX 8
+
+/* Background work waits for busy foreground traffic at most this long per
+ * unit taken, so it slows to a trickle under sustained load instead of
+ * stopping (an orphan sweep that never runs never frees disk space). */
+#define HF_GUARD_BG_DEFER_MAX_MS 5000
+
 /* ---- S3 object model ------------------------------------------------------ */
 
 /* Object key length in bytes of UTF-8 (S3: 1024). */

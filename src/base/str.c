@@ -4,6 +4,7 @@
 #include "base/err.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char hexdig[] = "0123456789abcdef";
@@ -251,4 +252,16 @@ bool hf_str_eq(hf_str_t s, const char *lit)
 {
     size_t m = strlen(lit);
     return s.n == m && (m == 0 || memcmp(s.p, lit, m) == 0);
+}
+
+const char *hf_str_bytes(char *out, size_t n, double v)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    return out;
 }

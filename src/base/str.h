@@ -63,4 +63,8 @@ bool hf_strn_ieq(const char *a, size_t n, const char *b);
  * n bytes. HF_E_INVAL on anything else. */
 int hf_parse_u64(const char *s, size_t n, uint64_t *out);
 
+/* "12.3 GiB": v bytes in binary units for people (status page, CLI).
+ * Returns out. */
+const char *hf_str_bytes(char *out, size_t n, double v);
+
 #endif /* HF_BASE_STR_H */

@@ -14,6 +14,7 @@
 
 int64_t hf_time_now(void);  /* ns since epoch, CLOCK_REALTIME */
 int64_t hf_mono_ms(void);   /* ms, CLOCK_MONOTONIC */
+int64_t hf_mono_us(void);   /* us, CLOCK_MONOTONIC (latency measurements) */
 
 /* "Tue, 15 Nov 1994 08:12:31 GMT" (IMF-fixdate, RFC 9110). out >= 30 bytes. */
 void hf_time_http(char *out, int64_t ns);

@@ -45,6 +45,10 @@ typedef struct hf_vfs {
 extern hf_vfs_t hf_vfs;
 /* The libc defaults, for tests that wrap them. */
 extern const hf_vfs_t hf_vfs_default;
+/* Latency in microseconds of every fsync and fdatasync made through the
+ * defaults (metrics: holdfast_fsync_seconds). */
+extern struct hf_hist hf_vfs_sync_hist;
+
 /* Restore every entry to its default. */
 void hf_vfs_reset(void);
 

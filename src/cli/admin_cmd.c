@@ -8,6 +8,7 @@
  *   holdfast admin [--admin URL] [--data DIR] user list
  *   holdfast admin [--admin URL] [--data DIR] user delete NAME
  *   holdfast admin [--admin URL] [--data DIR] faults show|set SPEC|clear
+ *   holdfast admin [--admin URL] [--data DIR] status [--json]
  *
  * Commands are a table (group, verb, handler); each handler gets the words
  * after the group (argv[0] is the verb).
@@ -50,6 +51,8 @@ static void usage(FILE *f)
             "  user delete NAME                                   delete a user\n"
             "  faults show | set SPEC | clear                     injected faults (servers started\n"
             "                                                     with --fault-injection only)\n"
+            "  status [--json]                                    what the status page shows: state,\n"
+            "                                                     traffic, shedding, storage, errors\n"
             "\n"
             "  --admin URL   the server's status listener (env HOLDFAST_ADMIN,\n"
             "                default http://127.0.0.1:9001)\n"
@@ -323,6 +326,119 @@ static int faults_clear(admin_ctx_t *c, int argc, char **argv)
     return faults_call(c, "DELETE", NULL);
 }
 
+/* ---- status --------------------------------------------------------------- */
+
+static double jnum(json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+static long long jint(json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static const char *human_secs(char *out, size_t n, double s)
+{
+    if (s < 1)
+        snprintf(out, n, "%.1f ms", s * 1e3);
+    else
+        snprintf(out, n, "%.2f s", s);
+    return out;
+}
+
+/* The status page, for a terminal: the same snapshot (GET /admin/v1/status). */
+static int status_show(admin_ctx_t *c, int argc, char **argv)
+{
+    /* argv[0] is the verb: "--json", or nothing at all. */
+    bool raw = argc == 1 && strcmp(argv[0], "--json") == 0;
+    if (argc > 1) {
+        fprintf(stderr, "usage: holdfast admin status [--json]\n");
+        return 2;
+    }
+    json_t *j;
+    int rc = call(c, "GET", "/admin/v1/status", NULL, 200, &j);
+    if (rc)
+        return rc;
+    if (!j)
+        return 1;
+    if (raw) {
+        char *t = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+        if (t)
+            printf("%s\n", t);
+        free(t);
+        json_decref(j);
+        return 0;
+    }
+    char a[48], b[48], d[48], e[48], f[48];
+    json_t *rq = json_object_get(j, "requests"), *ad = json_object_get(j, "admission"),
+           *sto = json_object_get(j, "storage"), *pr = json_object_get(j, "process");
+    long long up = jint(j, "uptime_s");
+    printf("holdfast: %s%s%s%s\n", jstr(j, "state"), *jstr(j, "reasons") ? " (" : "",
+           jstr(j, "reasons"), *jstr(j, "reasons") ? ")" : "");
+    printf("  up %lldh %02lldm %02llds, %s\n\n", up / 3600, up % 3600 / 60, up % 60,
+           json_is_true(json_object_get(j, "ready")) ? "accepting S3 traffic"
+                                                     : "NOT accepting S3 traffic");
+    printf("%-12s %.1f/s, 5xx %.1f/s, 4xx %.1f/s, p50 %s, p99 %s, %lld total\n", "requests",
+           jnum(rq, "rate"), jnum(rq, "err5_rate"), jnum(rq, "err4_rate"),
+           human_secs(a, sizeof a, jnum(rq, "p50_s")), human_secs(b, sizeof b, jnum(rq, "p99_s")),
+           jint(rq, "total"));
+    if (ad)
+        printf("%-12s %.1f/s now; in flight %lld/%lld, queued %lld/%lld, per key %lld; shed %lld "
+               "(full %lld, queue timeout %lld, per key %lld, connections %lld)\n",
+               "shedding", jnum(rq, "shed_rate"), jint(ad, "in_flight"), jint(ad, "max_inflight"),
+               jint(ad, "queued"), jint(ad, "queue_max"), jint(ad, "per_key_max"), jint(ad, "shed"),
+               jint(ad, "shed_full"), jint(ad, "shed_queue_timeout"), jint(ad, "shed_per_key"),
+               jint(ad, "shed_connections"));
+    printf("%-12s disk %s used of %s (%s available); commits %lld, commit p99 %s, fsync p99 %s%s\n",
+           "storage",
+           hf_str_bytes(a, sizeof a, jnum(sto, "disk_total") - jnum(sto, "disk_free")),
+           hf_str_bytes(b, sizeof b, jnum(sto, "disk_total")),
+           hf_str_bytes(d, sizeof d, jnum(sto, "disk_avail")), jint(sto, "meta_commits"),
+           human_secs(e, sizeof e, jnum(sto, "commit_p99_s")),
+           human_secs(f, sizeof f, jnum(sto, "fsync_p99_s")),
+           json_is_true(json_object_get(sto, "meta_failed")) ? "; METADATA REFUSES WRITES" : "");
+    printf("%-12s connections %lld, workers %lld, threads %lld, fds %lld/%lld, RSS %s\n", "process",
+           jint(pr, "connections"), jint(pr, "workers"), jint(pr, "threads"), jint(pr, "open_fds"),
+           jint(pr, "max_fds"), hf_str_bytes(a, sizeof a, jnum(pr, "rss_bytes")));
+    size_t i;
+    json_t *o;
+    json_t *ops = json_object_get(j, "operations");
+    if (json_array_size(ops)) {
+        printf("\n%-28s %10s %8s %8s %10s\n", "OPERATION", "REQUESTS", "4XX", "5XX", "P99");
+        json_array_foreach(ops, i, o)
+            printf("%-28s %10lld %8lld %8lld %10s\n", jstr(o, "op"), jint(o, "requests"),
+                   jint(o, "err4"), jint(o, "err5"), human_secs(a, sizeof a, jnum(o, "p99_s")));
+    }
+    json_t *keys = json_object_get(j, "keys");
+    if (json_array_size(keys)) {
+        printf("\n%-28s %10s %10s %10s\n", "ACCESS KEY", "IN FLIGHT", "ADMITTED", "SHED");
+        json_array_foreach(keys, i, o)
+            printf("%-28s %10lld %10lld %10lld\n", jstr(o, "key_id"), jint(o, "in_flight"),
+                   jint(o, "admitted"), jint(o, "shed"));
+    }
+    json_t *bg = json_object_get(j, "background");
+    if (json_array_size(bg)) {
+        printf("\n%-28s %-10s %8s %12s %10s\n", "BACKGROUND JOB", "STATE", "PASSES", "DONE",
+               "YIELDED");
+        json_array_foreach(bg, i, o)
+            printf("%-28s %-10s %8lld %12lld %10s\n", jstr(o, "name"), jstr(o, "state"),
+                   jint(o, "runs"), jint(o, "done"), human_secs(a, sizeof a, jnum(o, "yield_s")));
+    }
+    json_t *rec = json_object_get(j, "recent_errors");
+    printf("\nrecent errors and warnings:%s\n", json_array_size(rec) ? "" : " none since start");
+    json_array_foreach(rec, i, o)
+        printf("  %s %-5s %s\n", jstr(o, "time"), jstr(o, "level"), jstr(o, "line"));
+    json_decref(j);
+    return 0;
+}
+
 /* The admin commands: `holdfast admin GROUP VERB ...`. */
 static const struct admin_cmd {
     const char *group, *verb;
@@ -334,6 +450,8 @@ static const struct admin_cmd {
     {"faults", "show", faults_show},
     {"faults", "set", faults_set},
     {"faults", "clear", faults_clear},
+    {"status", "", status_show},
+    {"status", "--json", status_show},
 };
 
 static int setup(admin_ctx_t *c, const char *admin, const char *data, const char *region)

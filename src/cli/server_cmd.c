@@ -21,6 +21,7 @@
 #include "base/time.h"
 #include "base/vfs.h"
 #include "chunk/store.h"
+#include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
 #include "s3/s3.h"
@@ -59,6 +60,20 @@ static void usage(FILE *f)
             "  --region NAME          region in SigV4 scopes (env HOLDFAST_REGION, default us-east-1)\n"
             "  --workers N            S3 worker threads (env HOLDFAST_WORKERS, default %d)\n"
             "  --log-level LEVEL      error|warn|info|debug (env HOLDFAST_LOG_LEVEL, default info)\n"
+            "  --access-log DEST      one line per request: '-' stderr (default), a file path, or\n"
+            "                         'off' (env HOLDFAST_ACCESS_LOG)\n"
+            "\n"
+            "Admission control (docs/operations.md#admission):\n"
+            "  --max-inflight N       requests running at once (env HOLDFAST_MAX_INFLIGHT,\n"
+            "                         default workers - workers/4)\n"
+            "  --max-inflight-per-key N  of those, per access key (env HOLDFAST_MAX_INFLIGHT_PER_KEY,\n"
+            "                         default 3/4 of --max-inflight)\n"
+            "  --admit-queue N        requests that may wait for a slot (env HOLDFAST_ADMIT_QUEUE,\n"
+            "                         default workers - max-inflight - 1)\n"
+            "  --admit-queue-timeout MS  longest wait before 503 SlowDown (env\n"
+            "                         HOLDFAST_ADMIT_QUEUE_TIMEOUT, default %d)\n"
+            "  --request-timeout S    whole-request deadline in seconds (env HOLDFAST_REQUEST_TIMEOUT,\n"
+            "                         default %d)\n"
             "  --fault-injection      accept fault sets (tests and drills only; env\n"
             "                         HOLDFAST_FAULT_INJECTION=1): from HOLDFAST_FAULTS at start\n"
             "                         and from 'holdfast admin faults' while running\n"
@@ -66,7 +81,7 @@ static void usage(FILE *f)
             "The root key is set from HOLDFAST_ACCESS_KEY / HOLDFAST_SECRET_KEY when the data\n"
             "directory is first created; otherwise it is generated, printed once and stored in\n"
             "DIR/" HF_ROOT_CREDENTIALS_FILE " (mode 0600).\n",
-            HF_WORKERS_DEFAULT);
+            HF_WORKERS_DEFAULT, HF_ADMIT_QUEUE_TIMEOUT_MS, HF_REQUEST_TIMEOUT_MS / 1000);
 }
 
 int hf_cli_read_root_credentials(const char *data_dir, char *ak, size_t akcap, char *sk,
@@ -183,8 +198,10 @@ typedef struct housekeeping {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
+    _Atomic int stop_flag; /* the same, for budget waits that must end early */
     hf_meta_t *meta;
     hf_chunk_store_t *chunks;
+    hf_guard_bg_t *sweep_budget; /* NULL: unlimited */
 } housekeeping_t;
 
 /* Orphans are chunk files of uploads that never committed (a crash between
@@ -194,6 +211,22 @@ typedef struct housekeeping {
 #define ORPHAN_MIN_AGE_S 3600
 #define ORPHAN_SWEEP_FIRST_S 60
 #define ORPHAN_SWEEP_EVERY_S (6 * 3600)
+/* The sweep's budget, in blobs examined per second: a million blobs take
+ * under 20 minutes, and a sweep costs at most ~1000 metadata lookups and
+ * directory entries a second, which a busy node hardly notices. It also
+ * yields to busy foreground traffic (guard.h). */
+#define ORPHAN_SWEEP_RATE 1000
+#define ORPHAN_SWEEP_BURST 100
+
+/* The sweep asks this before each blob: take one unit of budget, then ask
+ * the metadata store. Stopping answers "live" so nothing more is removed. */
+static bool sweep_is_live(void *ctx, const hf_blob_id_t *id)
+{
+    housekeeping_t *hk = ctx;
+    if (hk->sweep_budget && hf_guard_bg_take(hk->sweep_budget, 1, &hk->stop_flag) != HF_OK)
+        return true;
+    return hf_meta_blob_live(hk->meta, id);
+}
 
 static void *housekeeping_main(void *arg)
 {
@@ -204,8 +237,11 @@ static void *housekeeping_main(void *arg)
         int64_t now = hf_mono_ms();
         if (now >= next) {
             pthread_mutex_unlock(&hk->mu);
-            long n = hf_chunk_sweep_orphans(hk->chunks, hf_meta_blob_live, hk->meta,
-                                            ORPHAN_MIN_AGE_S);
+            if (hk->sweep_budget)
+                hf_guard_bg_run_begin(hk->sweep_budget, 0);
+            long n = hf_chunk_sweep_orphans(hk->chunks, sweep_is_live, hk, ORPHAN_MIN_AGE_S);
+            if (hk->sweep_budget)
+                hf_guard_bg_run_end(hk->sweep_budget);
             if (n > 0)
                 hf_log_info("msg=\"orphan sweep\" removed=%ld", n);
             else if (n < 0)
@@ -243,6 +279,27 @@ static void on_release(void *ctx, const hf_blob_id_t *id, uint64_t size)
 
 /* ---- the command ---------------------------------------------------------------- */
 
+/* An integer setting from a flag or an environment variable, within
+ * [lo, hi]. Unset leaves *out alone. Returns 0, or 2 after saying what is
+ * wrong. */
+static int int_setting(const char *flag, const char *value, const char *env, long lo, long hi,
+                       int *out)
+{
+    value = hf_cli_setting(value, env, NULL);
+    if (!value)
+        return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < lo || v > hi) {
+        fprintf(stderr, "holdfast server: %s (or %s) must be a number from %ld to %ld\n", flag, env,
+                lo, hi);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 int hf_cli_server(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -253,11 +310,18 @@ int hf_cli_server(int argc, char **argv)
         {"workers", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'v'},
         {"fault-injection", no_argument, NULL, 'F'},
+        {"access-log", required_argument, NULL, 'A'},
+        {"max-inflight", required_argument, NULL, 'M'},
+        {"max-inflight-per-key", required_argument, NULL, 'K'},
+        {"admit-queue", required_argument, NULL, 'Q'},
+        {"admit-queue-timeout", required_argument, NULL, 'T'},
+        {"request-timeout", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data = NULL, *listen = NULL, *slisten = NULL, *region = NULL, *workers_s = NULL,
-               *level_s = NULL;
+               *level_s = NULL, *access_s = NULL, *maxin_s = NULL, *perkey_s = NULL,
+               *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL;
     bool faults = false;
     optind = 1;
     int c;
@@ -270,6 +334,12 @@ int hf_cli_server(int argc, char **argv)
         case 'w': workers_s = optarg; break;
         case 'v': level_s = optarg; break;
         case 'F': faults = true; break;
+        case 'A': access_s = optarg; break;
+        case 'M': maxin_s = optarg; break;
+        case 'K': perkey_s = optarg; break;
+        case 'Q': queue_s = optarg; break;
+        case 'T': qtimeout_s = optarg; break;
+        case 'R': reqto_s = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -301,6 +371,34 @@ int hf_cli_server(int argc, char **argv)
         }
         workers = (int)w;
     }
+    hf_guard_config_t gc = {.queue_max = -1};
+    int request_timeout_s = HF_REQUEST_TIMEOUT_MS / 1000;
+    if (int_setting("--max-inflight", maxin_s, "HOLDFAST_MAX_INFLIGHT", 1, HF_WORKERS_MAX,
+                    &gc.max_inflight) ||
+        int_setting("--max-inflight-per-key", perkey_s, "HOLDFAST_MAX_INFLIGHT_PER_KEY", 1,
+                    HF_WORKERS_MAX, &gc.per_key_max) ||
+        int_setting("--admit-queue", queue_s, "HOLDFAST_ADMIT_QUEUE", 0, HF_WORKERS_MAX,
+                    &gc.queue_max) ||
+        int_setting("--admit-queue-timeout", qtimeout_s, "HOLDFAST_ADMIT_QUEUE_TIMEOUT", 1,
+                    HF_ADMIT_QUEUE_TIMEOUT_MAX_MS, &gc.queue_timeout_ms) ||
+        int_setting("--request-timeout", reqto_s, "HOLDFAST_REQUEST_TIMEOUT", 1,
+                    HF_REQUEST_TIMEOUT_MAX_MS / 1000, &request_timeout_s))
+        return 2;
+    hf_guard_defaults(&gc, workers);
+    const char *gwhy = hf_guard_check(&gc, workers);
+    if (gwhy) {
+        fprintf(stderr, "holdfast server: %s (workers %d, max-inflight %d, admit-queue %d)\n", gwhy,
+                workers, gc.max_inflight, gc.queue_max);
+        return 2;
+    }
+    access_s = hf_cli_setting(access_s, "HOLDFAST_ACCESS_LOG", "-");
+    int e = hf_log_access_open(access_s);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot open access log %s: %s\n", access_s,
+                hf_strerror(e));
+        return 2;
+    }
+
     const char *fi = getenv("HOLDFAST_FAULT_INJECTION");
     if (fi && strcmp(fi, "1") == 0)
         faults = true;
@@ -338,9 +436,9 @@ int hf_cli_server(int argc, char **argv)
     hf_server_t *s3srv = NULL, *stsrv = NULL;
     hf_s3_t *s3 = NULL;
     hf_status_t *st = NULL;
+    hf_guard_t *guard = NULL;
     housekeeping_t hk = {0};
     bool hk_started = false, s3_started = false, st_started = false;
-    int e;
 
     /* Listeners first: a bad or busy address is reported before anything
      * is created on disk. The contexts are filled in once the stores open. */
@@ -353,6 +451,7 @@ int hf_cli_server(int argc, char **argv)
         .listen = listen,
         .workers = workers,
         .max_conns = HF_CONN_MAX_DEFAULT,
+        .request_timeout_ms = request_timeout_s * 1000,
         .handler = hf_s3_handle,
         .ctx = s3,
         .error_body = hf_s3_error_body,
@@ -368,6 +467,9 @@ int hf_cli_server(int argc, char **argv)
         .listen = slisten,
         .workers = 2,
         .max_conns = 1024,
+        /* Health checks and the status page must answer while the S3
+         * workers saturate the CPU: ahead of them when allowed to. */
+        .thread_nice = -10,
         .handler = hf_status_handle,
         .ctx = st,
     };
@@ -396,9 +498,20 @@ int hf_cli_server(int argc, char **argv)
         goto out;
     }
 
+    e = hf_guard_create(&gc, &guard);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot set up admission control: %s\n", hf_strerror(e));
+        goto out;
+    }
     hf_s3_init(s3, meta, chunks, region);
+    s3->guard = guard;
     hf_status_init(st, meta, region);
     st->faults_enabled = faults;
+    st->s3 = s3;
+    st->s3srv = s3srv;
+    st->guard = guard;
+    st->chunks = chunks;
+    snprintf(st->data_dir, sizeof st->data_dir, "%s", data);
     if (faults)
         hf_log_warn("msg=\"fault injection is enabled: for tests and drills only\"");
     char s3addr[300], staddr[300];
@@ -417,9 +530,14 @@ int hf_cli_server(int argc, char **argv)
         goto out;
     }
     atomic_store(&st->s3_ready, 1);
+    if (hf_status_sampler_start(st) != 0)
+        hf_log_warn("msg=\"cannot start the status sampler: disk and process numbers will be "
+                    "missing\"");
 
     hk.meta = meta;
     hk.chunks = chunks;
+    hk.sweep_budget = hf_guard_bg_register(guard, "orphan_sweep", ORPHAN_SWEEP_RATE,
+                                           ORPHAN_SWEEP_BURST);
     pthread_mutex_init(&hk.mu, NULL);
     pthread_cond_init(&hk.cv, NULL);
     if (pthread_create(&hk.th, NULL, housekeeping_main, &hk) == 0) {
@@ -431,7 +549,10 @@ int hf_cli_server(int argc, char **argv)
            data, region);
     printf("holdfast: health and admin on http://%s (listen %s)\n", staddr, slisten);
     fflush(stdout);
-    hf_log_info("msg=started s3=%s status=%s data=%s workers=%d", listen, slisten, data, workers);
+    hf_log_info("msg=started s3=%s status=%s data=%s workers=%d max_inflight=%d per_key=%d "
+                "admit_queue=%d admit_queue_timeout_ms=%d request_timeout_s=%d",
+                listen, slisten, data, workers, gc.max_inflight, gc.per_key_max, gc.queue_max,
+                gc.queue_timeout_ms, request_timeout_s);
 
     int sig = 0;
     sigwait(&set, &sig);
@@ -444,14 +565,18 @@ out:
     if (st_started)
         hf_server_stop(stsrv, 1000);
     if (hk_started) {
+        atomic_store(&hk.stop_flag, 1);
         pthread_mutex_lock(&hk.mu);
         hk.stop = true;
         pthread_cond_signal(&hk.cv);
         pthread_mutex_unlock(&hk.mu);
         pthread_join(hk.th, NULL);
     }
+    if (st)
+        hf_status_sampler_stop(st);
     hf_server_destroy(s3srv);
     hf_server_destroy(stsrv);
+    hf_guard_destroy(guard);
     if (meta)
         hf_meta_close(meta);
     if (chunks)
@@ -460,5 +585,6 @@ out:
     free(st);
     if (rc == 0)
         hf_log_info("msg=stopped");
+    hf_log_access_close();
     return rc;
 }

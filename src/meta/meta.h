@@ -87,6 +87,7 @@
 #define HF_META_META_H
 
 #include "base/arena.h"
+#include "base/hist.h"
 #include "base/limits.h"
 #include "base/str.h"
 #include "chunk/store.h"
@@ -111,6 +112,8 @@ typedef struct hf_meta_stats {
     uint64_t commit_ns_total;/* time spent in mdb_txn_commit */
     uint64_t batch_max;      /* largest batch so far */
     uint64_t queue_depth;    /* operations waiting now (gauge) */
+    hf_hist_snap_t batch_sizes; /* operations per group commit */
+    hf_hist_snap_t commit_us;   /* commit latency (microseconds) */
 } hf_meta_stats_t;
 
 /* Open or create the metadata at <dir>/meta. Starts the writer thread. On

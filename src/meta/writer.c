@@ -38,6 +38,7 @@
 #include "meta/writer.h"
 
 #include "base/err.h"
+#include "base/hist.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "meta/db.h"
@@ -64,8 +65,10 @@ struct hf_writer {
     size_t depth;
     bool stop;
     atomic_int failed; /* 0, or the error of the commit that failed */
-    /* counters, under mu */
-    uint64_t commits, ops, ops_failed, commit_ns, batch_max;
+    /* Counters: atomics, so metrics read them without taking mu. */
+    _Atomic uint64_t commits, ops, ops_failed, commit_ns, batch_max, depth_gauge;
+    hf_hist_t batch_hist;  /* operations per batch */
+    hf_hist_t commit_hist; /* mdb_txn_commit latency, microseconds */
     /* writer thread only */
     rel_t *rel;
     size_t nrel, caprel;
@@ -190,19 +193,20 @@ static void run_batch(hf_writer_t *w, hf_wop_t **ops, size_t n)
     committed = true;
 
 finish:
-    pthread_mutex_lock(&w->mu);
-    if (committed)
-        w->commits++;
-    w->commit_ns += commit_ns;
-    if (n > w->batch_max)
-        w->batch_max = n;
+    if (committed) {
+        atomic_fetch_add(&w->commits, 1);
+        hf_hist_add(&w->commit_hist, commit_ns / 1000);
+    }
+    atomic_fetch_add(&w->commit_ns, commit_ns);
+    if (n > atomic_load(&w->batch_max))
+        atomic_store(&w->batch_max, n); /* only this thread writes it */
+    hf_hist_add(&w->batch_hist, n);
     for (size_t i = 0; i < n; i++) {
         if (ops[i]->rc == HF_OK)
-            w->ops++;
+            atomic_fetch_add(&w->ops, 1);
         else
-            w->ops_failed++;
+            atomic_fetch_add(&w->ops_failed, 1);
     }
-    pthread_mutex_unlock(&w->mu);
     /* After sem_post an operation may be gone (its caller returned). */
     for (size_t i = 0; i < n; i++)
         sem_post(&ops[i]->done);
@@ -232,6 +236,7 @@ static void *writer_main(void *arg)
         if (!w->head)
             w->tail = NULL;
         w->depth -= n;
+        atomic_store(&w->depth_gauge, w->depth);
         pthread_cond_broadcast(&w->space);
         pthread_mutex_unlock(&w->mu);
         run_batch(w, batch, n);
@@ -246,6 +251,8 @@ int hf_writer_start(const hf_writer_cfg_t *cfg, hf_writer_t **out)
         return -ENOMEM;
     w->cfg = *cfg;
     atomic_init(&w->failed, 0);
+    hf_hist_init(&w->batch_hist, hf_hist_pow2, 9);
+    hf_hist_init(&w->commit_hist, hf_hist_latency_us, 18);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->space, NULL);
@@ -301,6 +308,7 @@ int hf_writer_submit(hf_writer_t *w, hf_wop_t *op)
         w->head = op;
     w->tail = op;
     w->depth++;
+    atomic_store(&w->depth_gauge, w->depth);
     pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->mu);
     while (sem_wait(&op->done) != 0 && errno == EINTR)
@@ -319,12 +327,14 @@ bool hf_writer_failed(const hf_writer_t *w, int *err)
 
 void hf_writer_stats(hf_writer_t *w, hf_meta_stats_t *out)
 {
-    pthread_mutex_lock(&w->mu);
-    out->commits = w->commits;
-    out->ops = w->ops;
-    out->ops_failed = w->ops_failed;
-    out->commit_ns_total = w->commit_ns;
-    out->batch_max = w->batch_max;
-    out->queue_depth = w->depth;
-    pthread_mutex_unlock(&w->mu);
+    /* No lock: the status listener calls this and must not wait for a
+     * thread that holds mu. */
+    out->commits = atomic_load(&w->commits);
+    out->ops = atomic_load(&w->ops);
+    out->ops_failed = atomic_load(&w->ops_failed);
+    out->commit_ns_total = atomic_load(&w->commit_ns);
+    out->batch_max = atomic_load(&w->batch_max);
+    out->queue_depth = atomic_load(&w->depth_gauge);
+    hf_hist_read(&w->batch_hist, &out->batch_sizes);
+    hf_hist_read(&w->commit_hist, &out->commit_us);
 }

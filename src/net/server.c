@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -104,6 +105,7 @@ typedef struct reqstate {
     const char *hname[RESP_HEADERS_MAX];
     const char *hvalue[RESP_HEADERS_MAX];
     uint64_t bytes_in, bytes_out;
+    int64_t deadline_ms; /* monotonic: the whole request must be done by then */
 } reqstate_t;
 
 struct worker {
@@ -133,7 +135,7 @@ struct hf_server {
     _Atomic uint64_t id_counter;
     struct {
         _Atomic uint64_t conns_open, conns_total, conns_refused, requests, inflight, bad_requests,
-            timeouts, bytes_in, bytes_out;
+            timeouts, bytes_in, bytes_out, deadlines;
     } st;
 };
 
@@ -293,6 +295,22 @@ static int wait_fd(int fd, short events, int timeout_ms)
     }
 }
 
+/* Wait for fd on behalf of a request: up to the I/O timeout, and never
+ * past the request's total deadline. */
+static int wait_req(reqstate_t *rs, short events)
+{
+    hf_server_t *s = rs->w->srv;
+    int64_t left = rs->deadline_ms - hf_mono_ms();
+    int t = s->cfg.io_timeout_ms;
+    bool total = left < t;
+    if (total)
+        t = left > 0 ? (int)left : 0;
+    int rc = wait_fd(rs->c->fd, events, t);
+    if (rc == HF_E_TIMEOUT)
+        atomic_fetch_add(total ? &s->st.deadlines : &s->st.timeouts, 1);
+    return rc;
+}
+
 /* Read at least one byte (blocking up to the I/O timeout). */
 static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
 {
@@ -309,12 +327,9 @@ static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
             continue;
         if (errno != EAGAIN)
             return -errno;
-        int rc = wait_fd(rs->c->fd, POLLIN, s->cfg.io_timeout_ms);
-        if (rc) {
-            if (rc == HF_E_TIMEOUT)
-                atomic_fetch_add(&s->st.timeouts, 1);
+        int rc = wait_req(rs, POLLIN);
+        if (rc)
             return rc;
-        }
     }
 }
 
@@ -329,12 +344,9 @@ static int sock_writev(reqstate_t *rs, struct iovec *iov, int cnt)
                 continue;
             if (errno != EAGAIN)
                 return -errno;
-            int rc = wait_fd(rs->c->fd, POLLOUT, s->cfg.io_timeout_ms);
-            if (rc) {
-                if (rc == HF_E_TIMEOUT)
-                    atomic_fetch_add(&s->st.timeouts, 1);
+            int rc = wait_req(rs, POLLOUT);
+            if (rc)
                 return rc;
-            }
             continue;
         }
         rs->bytes_out += (uint64_t)k;
@@ -495,6 +507,26 @@ bool hf_req_body_done(const hf_req_t *r)
 uint64_t hf_req_bytes(const hf_req_t *r)
 {
     return RSC(r)->bytes_in;
+}
+
+int64_t hf_req_deadline_ms(const hf_req_t *r)
+{
+    return RSC(r)->deadline_ms;
+}
+
+bool hf_req_client_gone(hf_req_t *r)
+{
+    reqstate_t *rs = RS(r);
+    if (rs->broken)
+        return true;
+    if (hf_mono_ms() >= rs->deadline_ms)
+        return true;
+    /* POLLRDHUP: the peer shut its side down (or reset); a client that only
+     * half-closed after sending its request would look the same, but HTTP
+     * clients do not do that while they wait for an answer. */
+    struct pollfd p = {.fd = rs->c->fd, .events = POLLRDHUP};
+    int n = poll(&p, 1, 0);
+    return n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /* ---- responses -------------------------------------------------------------- */
@@ -746,6 +778,7 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     r->server_private = rs;
     r->is_head = hf_str_eq(r->http.method, "HEAD");
     r->start_ms = hf_mono_ms();
+    rs->deadline_ms = r->start_ms + s->cfg.request_timeout_ms;
     snprintf(r->peer, sizeof r->peer, "%s", c->peer);
     new_request_id(s, r->id);
     atomic_fetch_add(&s->st.requests, 1);
@@ -754,8 +787,12 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     s->cfg.handler(s->cfg.ctx, r);
 
     if (!rs->head_pending && !rs->head_sent) {
-        hf_log_error("msg=\"handler sent no response\" request_id=%s", r->id);
-        hf_resp_send(r, 500, NULL, 0);
+        /* A handler that aborted (hf_resp_abort: the client is gone)
+         * closes without an answer; anything else is a bug. */
+        if (!rs->broken) {
+            hf_log_error("msg=\"handler sent no response\" request_id=%s", r->id);
+            hf_resp_send(r, 500, NULL, 0);
+        }
     } else if (rs->head_pending) {
         hf_resp_end(r);
     } else if (!r->is_head && rs->resp_written != rs->resp_len) {
@@ -984,6 +1021,14 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     hf_server_t *s = w->srv;
+    if (s->cfg.thread_nice) {
+        /* Per-thread on Linux. Raising priority needs CAP_SYS_NICE; without
+         * it the thread keeps the default, which is still correct, only
+         * less responsive when the CPU is saturated. */
+        if (setpriority(PRIO_PROCESS, (id_t)gettid(), s->cfg.thread_nice) != 0)
+            hf_log_debug("msg=\"cannot change thread priority\" server=%s nice=%d err=\"%s\"",
+                         s->cfg.name, s->cfg.thread_nice, strerror(errno));
+    }
     while (!atomic_load(&s->exiting)) {
         struct epoll_event ev;
         int n = epoll_wait(s->epfd, &ev, 1, 200);
@@ -1028,6 +1073,8 @@ int hf_server_create(const hf_server_config_t *cfg, hf_server_t **out)
         s->cfg.idle_timeout_ms = HF_IDLE_TIMEOUT_MS;
     if (!s->cfg.io_timeout_ms)
         s->cfg.io_timeout_ms = HF_IO_TIMEOUT_MS;
+    if (!s->cfg.request_timeout_ms)
+        s->cfg.request_timeout_ms = HF_REQUEST_TIMEOUT_MS;
     s->lfd = -1;
     s->epfd = -1;
     pthread_mutex_init(&s->free_lock, NULL);
@@ -1203,4 +1250,7 @@ void hf_server_stats(const hf_server_t *s, hf_server_stats_t *out)
     out->timeouts = atomic_load(&m->st.timeouts);
     out->bytes_in = atomic_load(&m->st.bytes_in);
     out->bytes_out = atomic_load(&m->st.bytes_out);
+    out->deadlines = atomic_load(&m->st.deadlines);
+    out->workers = m->cfg.workers;
+    out->max_conns = m->cfg.max_conns;
 }

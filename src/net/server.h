@@ -51,6 +51,9 @@ typedef struct hf_server_config {
     int head_timeout_ms;      /* 0: HF_HEAD_TIMEOUT_MS */
     int idle_timeout_ms;      /* 0: HF_IDLE_TIMEOUT_MS */
     int io_timeout_ms;        /* 0: HF_IO_TIMEOUT_MS */
+    int request_timeout_ms;   /* whole request, head to last byte; 0: HF_REQUEST_TIMEOUT_MS */
+    int thread_nice;          /* nice value for the workers (0: inherit); negative needs
+                               * CAP_SYS_NICE and is skipped without it */
     hf_handler_fn handler;
     void *ctx;
     /* Optional: fill the response sent when a head cannot be parsed or a
@@ -71,6 +74,8 @@ typedef struct hf_server_stats {
     uint64_t timeouts;        /* heads, idles and I/O that timed out */
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t deadlines;       /* requests cut off at request_timeout_ms */
+    int workers, max_conns;   /* configuration, for the status page */
 } hf_server_stats_t;
 
 /* Bind and listen (so address errors surface before anything starts).
@@ -151,6 +156,16 @@ bool hf_resp_started(const hf_req_t *r);
 
 /* Close the connection after this response even if keep-alive was asked. */
 void hf_resp_close_after(hf_req_t *r);
+
+/* Monotonic ms by which the request must be finished; socket I/O past it
+ * fails with HF_E_TIMEOUT (the connection is then closed). */
+int64_t hf_req_deadline_ms(const hf_req_t *r);
+
+/* true if there is no point in doing more work for this request: the
+ * client hung up, the connection broke, or the deadline passed. Cheap (one
+ * poll with no wait); for work that waits before it starts (admission
+ * queues), so that requests nobody waits for are dropped, not served. */
+bool hf_req_client_gone(hf_req_t *r);
 
 /* Status of the response sent (0 if none yet) and body bytes sent. */
 int hf_resp_status(const hf_req_t *r);

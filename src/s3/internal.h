@@ -16,6 +16,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/hash.h"
+#include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
 #include "s3/errors.h"
@@ -100,6 +101,11 @@ typedef struct s3req {
     /* For SignatureDoesNotMatch documents. */
     hf_sigv4_debug_t dbg;
     bool have_dbg;
+    /* Admission (s3/admit.c) and what the access log and metrics report. */
+    hf_guard_ticket_t ticket;
+    bool shed;              /* answered SlowDown by admission control */
+    const char *err_code;   /* S3 error code sent, NULL on success */
+    int64_t t0_us;          /* monotonic, when the handler started */
 } s3req_t;
 
 typedef void (*s3_handler_fn)(s3req_t *q);
@@ -334,6 +340,20 @@ int s3_etag_parse(const char *s, uint8_t md5[16], uint32_t *parts);
 int s3_load_version(s3req_t *q, hf_obj_t *o);
 /* HF_DEL_* flags of a delete request (x-amz-bypass-governance-retention). */
 unsigned s3_delete_flags(s3req_t *q);
+
+/* ---- admission and metrics (s3/admit.c, s3/metrics.c) ---- */
+
+/* Ask the guard to admit the authenticated request before its body is
+ * read: 0 to go on; -1 when it was answered SlowDown (503, Retry-After) or
+ * dropped because the client left while queued. */
+int s3_admit(s3req_t *q);
+/* Give back the admission slot (no-op if none was taken). */
+void s3_admit_leave(s3req_t *q);
+/* Index of the request's operation in ops.def, HF_S3_NOPS if none (s3.c). */
+size_t s3_op_index(const s3req_t *q);
+void s3_metrics_init(hf_s3_t *s3);
+/* Count the finished request under its operation and status. */
+void s3_metrics_record(s3req_t *q);
 
 /* Handlers (ops.def). */
 #define S3_OP(name, method, level, sub, fn) void fn(s3req_t *q);

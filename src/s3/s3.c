@@ -50,6 +50,12 @@ void hf_s3_init(hf_s3_t *s3, hf_meta_t *meta, hf_chunk_store_t *chunks, const ch
     s3->meta = meta;
     s3->chunks = chunks;
     snprintf(s3->region, sizeof s3->region, "%s", region && *region ? region : "us-east-1");
+    s3_metrics_init(s3);
+}
+
+size_t s3_op_index(const s3req_t *q)
+{
+    return q->op ? (size_t)(q->op - ops) : HF_S3_NOPS;
 }
 
 /* ---- responses ------------------------------------------------------------ */
@@ -85,6 +91,7 @@ int s3_fail(s3req_t *q, hf_s3_err_t e, const char *fmt, ...)
     }
     q->failed = true;
     const hf_s3_errinfo_t *ei = hf_s3_errinfo(e);
+    q->err_code = ei->code;
     char msg[1024] = "";
     if (fmt) {
         va_list ap;
@@ -489,18 +496,28 @@ static int authenticate(s3req_t *q)
 
 /* ---- the handler --------------------------------------------------------------- */
 
+/* One line per request (docs/operations.md#logs). A 5xx other than a
+ * SlowDown is logged at warn: it is a server-side failure an operator
+ * should see among the recent errors; a shed request is the guard doing
+ * its job. */
 static void access_log(s3req_t *q)
 {
-    if (!hf_log_enabled(HF_LOG_INFO))
+    int status = hf_resp_status(q->r);
+    int level = status >= 500 && !q->shed ? HF_LOG_WARN : HF_LOG_INFO;
+    if (!hf_log_access_enabled(level))
         return;
     char key[200], bucket[80];
     hf_log_quote(key, sizeof key, q->key ? q->key : "");
     hf_log_quote(bucket, sizeof bucket, q->bucket ? q->bucket : "");
-    hf_log_info("msg=request id=%s peer=%s key_id=%s op=%s bucket=%s key=%s status=%d in=%" PRIu64
-                " out=%" PRIu64 " ms=%" PRId64,
-                q->r->id, q->r->peer, q->auth.access_key[0] ? q->auth.access_key : "-",
-                q->op ? q->op->name : "-", bucket, key, hf_resp_status(q->r),
-                hf_req_bytes(q->r), hf_resp_bytes(q->r), hf_mono_ms() - q->r->start_ms);
+    int64_t us = hf_mono_us() - q->t0_us;
+    hf_log_access(level,
+                  "msg=request id=%s peer=%s key_id=%s op=%s bucket=%s key=%s status=%d "
+                  "error=%s in=%" PRIu64 " out=%" PRIu64 " ms=%" PRId64 ".%03d method=%.*s%s",
+                  q->r->id, q->r->peer, q->auth.access_key[0] ? q->auth.access_key : "-",
+                  q->op ? q->op->name : "-", bucket, key, status,
+                  q->err_code ? q->err_code : "-", hf_req_bytes(q->r), hf_resp_bytes(q->r),
+                  us / 1000, (int)(us % 1000), (int)q->r->http.method.n, q->r->http.method.p,
+                  q->shed ? " shed=1" : "");
 }
 
 void hf_s3_handle(void *ctx, hf_req_t *r)
@@ -515,6 +532,7 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
     q->r = r;
     q->a = &r->arena;
     q->resource = "/";
+    q->t0_us = hf_mono_us();
     atomic_fetch_add(&s3->requests, 1);
 
     if (parse_path(q) || parse_query(q))
@@ -541,6 +559,8 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
         }
         goto out;
     }
+    if (s3_admit(q))
+        goto out;
     if (q->r->http.chunked && !s3_streaming(q)) {
         /* S3 takes Transfer-Encoding: chunked only around an aws-chunked
          * body (whose decoded length is declared); plain chunked uploads
@@ -559,5 +579,7 @@ out:
         hf_buf_free(&q->dbg.canonical_request);
         hf_buf_free(&q->dbg.string_to_sign);
     }
+    s3_admit_leave(q);
     access_log(q);
+    s3_metrics_record(q);
 }

@@ -11,22 +11,62 @@
 #define HF_S3_S3_H
 
 #include "base/buf.h"
+#include "base/hist.h"
 #include "base/limits.h"
 #include "chunk/store.h"
+#include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* Operations in ops.def; index HF_S3_NOPS counts requests that never
+ * reached an operation (bad path, failed authentication, unknown op). */
+enum {
+    HF_S3_NOPS = 0
+#define S3_OP(name, method, level, sub, fn) +1
+#include "s3/ops.def"
+#undef S3_OP
+};
+
+/* Response statuses counted one by one; any other status is counted in
+ * the last slot ("other"). */
+#define HF_S3_NSTATUS 18
+extern const int hf_s3_status_codes[HF_S3_NSTATUS]; /* last entry is 0: other */
+
+/* Per-operation counters (s3/metrics.c): atomics and lock-free
+ * histograms, so the status listener reads them without any lock. */
+typedef struct hf_s3_op_metrics {
+    _Atomic uint64_t by_status[HF_S3_NSTATUS];
+    _Atomic uint64_t bytes_in, bytes_out;
+    hf_hist_t latency_us;
+} hf_s3_op_metrics_t;
 
 typedef struct hf_s3 {
     hf_meta_t *meta;
     hf_chunk_store_t *chunks;
+    hf_guard_t *guard; /* admission control; NULL admits everything */
     char region[HF_REGION_MAX + 1];
     _Atomic uint64_t requests;
     _Atomic uint64_t errors_4xx;
     _Atomic uint64_t errors_5xx;
+    hf_s3_op_metrics_t ops[HF_S3_NOPS + 1];
 } hf_s3_t;
+
+/* Name of operation i (0 <= i <= HF_S3_NOPS; HF_S3_NOPS is "Unknown"). */
+const char *hf_s3_op_name(size_t i);
+
+/* A copy of operation i's counters. */
+typedef struct hf_s3_op_stat {
+    const char *name;
+    uint64_t by_status[HF_S3_NSTATUS];
+    uint64_t requests;
+    uint64_t bytes_in, bytes_out;
+    hf_hist_snap_t latency_us;
+} hf_s3_op_stat_t;
+void hf_s3_op_stats(const hf_s3_t *s3, size_t i, hf_s3_op_stat_t *out);
 
 /* Initialise an S3 context over open stores. region is the one this server
  * serves (SigV4 scopes must name it). */

@@ -5,6 +5,8 @@
  */
 #include "status/status.h"
 
+#include "status/internal.h"
+
 #include "auth/sigv4.h"
 #include "base/err.h"
 #include "base/fault.h"
@@ -15,6 +17,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region)
@@ -306,6 +309,29 @@ static void faults(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     send_json(r, 200, json_pack("{s:s,s:I}", "faults", desc, "fired", (json_int_t)hf_fault_fired()));
 }
 
+/* GET /admin/v1/status: what the status page shows, as JSON. */
+static void status_json(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+{
+    if (rest.n) {
+        send_error(r, 404, "NotFound", "no such admin endpoint");
+        return;
+    }
+    if (!hf_str_eq(r->http.method, "GET")) {
+        send_error(r, 405, "MethodNotAllowed", "use GET");
+        return;
+    }
+    status_snap_t *snap = malloc(sizeof *snap);
+    if (!snap) {
+        send_error(r, 500, "InternalError", "out of memory");
+        return;
+    }
+    status_snap_take(st, snap);
+    json_t *j = status_render_json(snap);
+    status_snap_free(snap);
+    free(snap);
+    send_json(r, 200, j);
+}
+
 static void users(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 {
     if (rest.n == 0) {
@@ -335,6 +361,7 @@ static const struct {
 } admin_routes[] = {
     {"/admin/v1/users", users},
     {"/admin/v1/faults", faults},
+    {"/admin/v1/status", status_json},
 };
 
 static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
@@ -358,6 +385,37 @@ static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
     send_error(r, 404, "NotFound", "no such admin endpoint");
 out:
     atomic_store(&st->admin_busy, 0);
+}
+
+/* ---- the page and /metrics --------------------------------------------------- */
+
+/* Both views are at most a few hundred KiB (per-key lines for every key
+ * dominate); the cap is far above that and far below memory trouble. */
+#define VIEW_MAX (8 * 1024 * 1024)
+
+static void view(hf_status_t *st, hf_req_t *r, bool metrics)
+{
+    status_snap_t *snap = malloc(sizeof *snap);
+    if (!snap) {
+        send_text(r, 500, "out of memory\n");
+        return;
+    }
+    status_snap_take(st, snap);
+    hf_buf_t b;
+    hf_buf_init(&b, VIEW_MAX);
+    int rc = metrics ? status_render_metrics(snap, &b) : status_render_page(snap, &b);
+    status_snap_free(snap);
+    free(snap);
+    if (rc) {
+        hf_buf_free(&b);
+        send_text(r, 500, "could not render\n");
+        return;
+    }
+    hf_resp_header(r, "Content-Type", metrics ? "text/plain; version=0.0.4; charset=utf-8"
+                                             : "text/html; charset=utf-8");
+    hf_resp_header(r, "Cache-Control", "no-store");
+    hf_resp_send(r, 200, b.data, b.len);
+    hf_buf_free(&b);
 }
 
 /* ---- routing ---------------------------------------------------------------- */
@@ -387,6 +445,14 @@ void hf_status_handle(void *ctx, hf_req_t *r)
             send_text(r, 503, "metadata store refuses writes\n");
         else
             send_text(r, 200, "ready\n");
+        return;
+    }
+    if (hf_str_eq(path, "/") || hf_str_eq(path, "/metrics")) {
+        if (!get) {
+            send_text(r, 405, "method not allowed\n");
+            return;
+        }
+        view(st, r, path.n > 1);
         return;
     }
     if (path.n >= 7 && memcmp(path.p, "/admin/", 7) == 0) {

@@ -4,18 +4,28 @@
  * port), so it answers while the S3 listener is saturated.
  *
  * Endpoints:
+ *   GET    /                       the status page (HTML, refreshes itself)
+ *   GET    /metrics                Prometheus text exposition (status/metrics.c)
  *   GET    /health/live            200 while the process runs (touches nothing)
  *   GET    /health/ready           200 when the S3 listener is serving and the
  *                                  metadata store accepts writes, else 503
  *   GET    /admin/v1/users         list users (JSON, no secrets)
  *   POST   /admin/v1/users         create: {"name", "access_key"?, "secret_key"?}
  *   DELETE /admin/v1/users/NAME    delete
+ *   GET    /admin/v1/status        the status page's content as JSON (what
+ *                                  `holdfast admin status` prints)
  *   GET|PUT|DELETE /admin/v1/faults  show, install (body: a fault set, see
  *                                  base/fault.h) or clear injected faults;
  *                                  403 unless faults_enabled
  * Admin calls are SigV4-signed with the root user's key; at most one runs
  * at a time (others get 503), so a wedged metadata store can occupy one
  * status thread, never all of them.
+ *
+ * The page, /metrics and health read only process-local state: atomics
+ * and lock-free snapshots of the other modules' counters, and what the
+ * sampler thread measured. None of them takes a lock the data path can
+ * hold or makes a system call that touches the data disk, so they answer
+ * while storage is wedged and the S3 listener is saturated.
  *
  * Ownership: borrows meta; hf_status_t lives as long as the status server.
  * Threads: handler runs on the status server's workers.
@@ -24,11 +34,33 @@
 #define HF_STATUS_STATUS_H
 
 #include "base/limits.h"
+#include "chunk/store.h"
+#include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
+#include "s3/s3.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+
+/* Seconds of per-second samples the sampler keeps for rates. */
+#define HF_STATUS_RATE_WINDOW 60
+
+/* What the sampler thread measured last (status/sample.c). Everything the
+ * status listener shows that needs a system call touching the data disk
+ * (statvfs) or a scan (/proc/self/fd) is measured here, once a second, on
+ * the sampler's own thread: if the disk hangs, the sampler hangs and the
+ * page says the sample is stale, but the listener itself never blocks. */
+typedef struct hf_status_sample {
+    _Atomic int64_t at_ms;          /* monotonic time of the last complete sample; 0: none */
+    _Atomic uint64_t disk_total, disk_free, disk_avail; /* bytes, of the data directory's fs */
+    _Atomic int64_t disk_at_ms;     /* when statvfs last returned */
+    _Atomic int64_t threads, open_fds, max_fds, rss_bytes;
+    /* Rates over the last 10 s, in thousandths per second. */
+    _Atomic int64_t req_rate_m, err5_rate_m, err4_rate_m, shed_rate_m, in_rate_m, out_rate_m;
+    _Atomic int64_t last_progress_ms; /* last time a request finished (or nothing was in flight) */
+} hf_status_sample_t;
 
 typedef struct hf_status {
     hf_meta_t *meta;
@@ -37,10 +69,27 @@ typedef struct hf_status {
     _Atomic int admin_busy;   /* an admin call is running */
     int64_t started_ns;
     bool faults_enabled;      /* the server was started with --fault-injection */
+    /* What the page and /metrics read (borrowed; set before serving, any
+     * may be NULL). Only their lock-free stats functions are called. */
+    hf_s3_t *s3;
+    hf_server_t *s3srv;
+    hf_guard_t *guard;
+    hf_chunk_store_t *chunks;
+    char data_dir[1024];
+    /* The sampler thread. */
+    hf_status_sample_t sample;
+    pthread_t sampler;
+    _Atomic int sampler_stop;
+    bool sampler_started;
 } hf_status_t;
 
 void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region);
 void hf_status_handle(void *ctx, hf_req_t *r);
+
+/* Start and stop the sampler thread (one fixed thread, 1 Hz). Errors:
+ * negative errno from pthread_create. */
+int hf_status_sampler_start(hf_status_t *st);
+void hf_status_sampler_stop(hf_status_t *st);
 
 /* Generate an access key (20 upper-case letters and digits, starting
  * "HF") and a secret (40 letters and digits) from the kernel's random

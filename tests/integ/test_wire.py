@@ -479,8 +479,9 @@ class Threads(unittest.TestCase):
                 c.close()
         print("    threads: %d before, %d with 300 open connections" % (before, during), flush=True)
         self.assertEqual(during, before)
-        # 16 S3 workers + 2 status workers + metadata writer + housekeeping + main.
-        self.assertEqual(before, 21)
+        # 16 S3 workers + 2 status workers + metadata writer + housekeeping + the
+        # status sampler + main.
+        self.assertEqual(before, 22)
 
 
 class Shutdown(unittest.TestCase):

@@ -1,0 +1,77 @@
+/*
+ * internal.h -- what the status listener's files share: one snapshot of
+ * everything the page, /metrics and /admin/v1/status show, taken from
+ * lock-free counters in one go so the three views agree. Not used outside
+ * src/status.
+ */
+#ifndef HF_STATUS_INTERNAL_H
+#define HF_STATUS_INTERNAL_H
+
+#include "base/buf.h"
+#include "base/hist.h"
+#include "base/log.h"
+#include "status/status.h"
+
+#include <jansson.h>
+
+/* Keys shown on the page (most shed first); /metrics has all of them. */
+#define STATUS_PAGE_KEYS 10
+/* Background jobs and recent errors shown. */
+#define STATUS_BG_MAX HF_GUARD_BG_MAX
+#define STATUS_RECENT 20
+
+/* A sample older than this counts as stale: the sampler is stuck (statvfs
+ * on a hung disk, most likely). */
+#define STATUS_SAMPLE_STALE_MS 5000
+/* In-flight requests with none finished for this long: the data path is
+ * stalled. */
+#define STATUS_STALL_MS 5000
+/* Free space below this share of the disk is reported as degraded. */
+#define STATUS_DISK_LOW_PERCENT 5
+
+typedef struct status_snap {
+    int64_t now_ns, now_ms, uptime_s;
+    const char *state;          /* "ok", "degraded", "starting", "failed" */
+    char reasons[512];          /* why, for anything but ok ("; "-separated) */
+    bool ready;
+    hf_server_stats_t srv;      /* the S3 listener */
+    bool have_srv;
+    hf_guard_stats_t guard;
+    bool have_guard;
+    hf_guard_key_stat_t *keys;  /* heap, nkeys entries */
+    size_t nkeys;
+    hf_guard_bg_stat_t bg[STATUS_BG_MAX];
+    size_t nbg;
+    hf_meta_stats_t meta;
+    bool meta_failed;
+    hf_chunk_stats_t chunk;
+    bool have_chunk;
+    hf_hist_snap_t fsync_us;
+    hf_s3_op_stat_t ops[HF_S3_NOPS + 1];
+    bool have_s3;
+    uint64_t s3_requests, s3_err4, s3_err5;
+    hf_hist_snap_t all_latency_us; /* every operation together */
+    /* From the sampler (atomics copied). */
+    int64_t sample_age_ms;      /* -1: no sample yet */
+    int64_t disk_age_ms;
+    uint64_t disk_total, disk_free, disk_avail;
+    int64_t threads, open_fds, max_fds, rss_bytes;
+    double req_rate, err5_rate, err4_rate, shed_rate, in_rate, out_rate;
+    int64_t stalled_ms;         /* 0 unless requests are stuck */
+    hf_log_recent_t recent[STATUS_RECENT];
+    size_t nrecent;
+    uint64_t log_errors;
+    uint64_t faults_fired;
+    bool faults_enabled;
+} status_snap_t;
+
+/* Fill *s (heap parts freed by status_snap_free). Never blocks. */
+void status_snap_take(hf_status_t *st, status_snap_t *s);
+void status_snap_free(status_snap_t *s);
+
+/* The three views. */
+int status_render_metrics(const status_snap_t *s, hf_buf_t *out);
+int status_render_page(const status_snap_t *s, hf_buf_t *out);
+json_t *status_render_json(const status_snap_t *s);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * metrics.c -- /metrics: the snapshot in the Prometheus text exposition
+ * format (version 0.0.4). Names follow Prometheus conventions: a
+ * holdfast_ prefix, _total for counters, base units (_seconds, _bytes),
+ * histograms as _bucket{le=...}/_sum/_count with cumulative buckets.
+ * The list, with what to alert on, is in docs/operations.md#metrics.
+ */
+#include "status/internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct emit {
+    hf_buf_t *b;
+    int rc;
+} emit_t;
+
+static void put(emit_t *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(emit_t *e, const char *fmt, ...)
+{
+    if (e->rc)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    e->rc = hf_buf_vprintf(e->b, fmt, ap);
+    va_end(ap);
+}
+
+static void head(emit_t *e, const char *name, const char *type, const char *help)
+{
+    put(e, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void counter(emit_t *e, const char *name, const char *help, uint64_t v)
+{
+    head(e, name, "counter", help);
+    put(e, "%s %" PRIu64 "\n", name, v);
+}
+
+/* Whole numbers (bytes, counts) exactly, fractions to six digits. */
+static const char *num(char *out, size_t n, double v)
+{
+    if (v < 9007199254740992.0 && v > -9007199254740992.0 && v == (double)(int64_t)v)
+        snprintf(out, n, "%lld", (long long)v);
+    else
+        snprintf(out, n, "%.6g", v);
+    return out;
+}
+
+static void gauge(emit_t *e, const char *name, const char *help, double v)
+{
+    char t[48];
+    head(e, name, "gauge", help);
+    put(e, "%s %s\n", name, num(t, sizeof t, v));
+}
+
+/* Label values: escape \, " and newlines, as the format requires. */
+static const char *label(char *out, size_t cap, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 3 < cap; s++) {
+        if (*s == '\\' || *s == '"') {
+            out[o++] = '\\';
+            out[o++] = *s;
+        } else if (*s == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else {
+            out[o++] = *s;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* One histogram series; labels is "" or `op="X",` (with the comma). scale
+ * converts the recorded unit to the exposed one (1e-6: us -> s). */
+static void hist(emit_t *e, const char *name, const char *labels, const hf_hist_snap_t *h,
+                 double scale)
+{
+    uint64_t cum = 0;
+    for (int i = 0; i < h->nbounds; i++) {
+        cum += h->counts[i];
+        put(e, "%s_bucket{%sle=\"%.6g\"} %" PRIu64 "\n", name, labels, (double)h->bounds[i] * scale,
+            cum);
+    }
+    cum += h->counts[h->nbounds];
+    put(e, "%s_bucket{%sle=\"+Inf\"} %" PRIu64 "\n", name, labels, cum);
+    size_t l = strlen(labels);
+    char bare[256];
+    /* _sum and _count take the same labels without the trailing comma. */
+    snprintf(bare, sizeof bare, "%.*s", (int)(l ? l - 1 : 0), labels);
+    put(e, "%s_sum%s%s%s %.9g\n", name, l ? "{" : "", bare, l ? "}" : "", (double)h->sum * scale);
+    put(e, "%s_count%s%s%s %" PRIu64 "\n", name, l ? "{" : "", bare, l ? "}" : "", cum);
+}
+
+static void s3_ops(emit_t *e, const status_snap_t *s)
+{
+    head(e, "holdfast_s3_requests_total", "counter",
+         "S3 requests answered, by operation and HTTP status.");
+    for (size_t i = 0; i <= HF_S3_NOPS; i++)
+        for (int k = 0; k < HF_S3_NSTATUS; k++) {
+            uint64_t v = s->ops[i].by_status[k];
+            if (!v)
+                continue;
+            int code = hf_s3_status_codes[k];
+            if (code)
+                put(e, "holdfast_s3_requests_total{op=\"%s\",code=\"%d\"} %" PRIu64 "\n",
+                    s->ops[i].name, code, v);
+            else
+                put(e, "holdfast_s3_requests_total{op=\"%s\",code=\"other\"} %" PRIu64 "\n",
+                    s->ops[i].name, v);
+        }
+    head(e, "holdfast_s3_request_duration_seconds", "histogram",
+         "Time from a complete request head to the end of the response, by operation.");
+    for (size_t i = 0; i <= HF_S3_NOPS; i++) {
+        if (!s->ops[i].requests)
+            continue;
+        char l[96];
+        snprintf(l, sizeof l, "op=\"%s\",", s->ops[i].name);
+        hist(e, "holdfast_s3_request_duration_seconds", l, &s->ops[i].latency_us, 1e-6);
+    }
+    head(e, "holdfast_s3_received_bytes_total", "counter", "Request body bytes, by operation.");
+    for (size_t i = 0; i <= HF_S3_NOPS; i++)
+        if (s->ops[i].requests)
+            put(e, "holdfast_s3_received_bytes_total{op=\"%s\"} %" PRIu64 "\n", s->ops[i].name,
+                s->ops[i].bytes_in);
+    head(e, "holdfast_s3_sent_bytes_total", "counter", "Response body bytes, by operation.");
+    for (size_t i = 0; i <= HF_S3_NOPS; i++)
+        if (s->ops[i].requests)
+            put(e, "holdfast_s3_sent_bytes_total{op=\"%s\"} %" PRIu64 "\n", s->ops[i].name,
+                s->ops[i].bytes_out);
+}
+
+static void admission(emit_t *e, const status_snap_t *s)
+{
+    const hf_guard_stats_t *g = &s->guard;
+    gauge(e, "holdfast_admission_in_flight", "Requests admitted and running.", (double)g->inflight);
+    gauge(e, "holdfast_admission_queued", "Requests waiting in the admission queue.",
+          (double)g->queued);
+    head(e, "holdfast_admission_limit", "gauge",
+         "Admission limits: in_flight (max-inflight), queue (admit-queue), per_key.");
+    put(e, "holdfast_admission_limit{kind=\"in_flight\"} %d\n", g->max_inflight);
+    put(e, "holdfast_admission_limit{kind=\"queue\"} %d\n", g->queue_max);
+    put(e, "holdfast_admission_limit{kind=\"per_key\"} %d\n", g->per_key_max);
+    counter(e, "holdfast_admission_admitted_total", "Requests admitted.", g->admitted);
+    head(e, "holdfast_admission_shed_total", "counter",
+         "Requests answered 503 SlowDown, by reason (full: every slot and the queue taken; "
+         "queue_timeout: waited too long; per_key: the key is at its limit; connections: over "
+         "the connection cap).");
+    put(e, "holdfast_admission_shed_total{reason=\"full\"} %" PRIu64 "\n", g->shed[HF_GUARD_SHED_FULL]);
+    put(e, "holdfast_admission_shed_total{reason=\"queue_timeout\"} %" PRIu64 "\n",
+        g->shed[HF_GUARD_SHED_TIMEOUT]);
+    put(e, "holdfast_admission_shed_total{reason=\"per_key\"} %" PRIu64 "\n", g->shed[HF_GUARD_SHED_KEY]);
+    put(e, "holdfast_admission_shed_total{reason=\"connections\"} %" PRIu64 "\n", s->srv.conns_refused);
+    counter(e, "holdfast_admission_abandoned_total",
+            "Queued requests dropped because the client went away.", g->abandoned);
+    head(e, "holdfast_admission_queue_wait_seconds_total", "counter",
+         "Time admitted requests spent waiting in the queue.");
+    put(e, "holdfast_admission_queue_wait_seconds_total %.3f\n", (double)g->queue_wait_ms / 1000.0);
+    head(e, "holdfast_admission_key_shed_total", "counter", "Requests shed, by access key.");
+    char k[2 * HF_ACCESS_KEY_MAX + 1];
+    for (size_t i = 0; i < s->nkeys; i++)
+        put(e, "holdfast_admission_key_shed_total{key_id=\"%s\"} %" PRIu64 "\n",
+            label(k, sizeof k, s->keys[i].key), s->keys[i].shed);
+    head(e, "holdfast_admission_key_admitted_total", "counter", "Requests admitted, by access key.");
+    for (size_t i = 0; i < s->nkeys; i++)
+        put(e, "holdfast_admission_key_admitted_total{key_id=\"%s\"} %" PRIu64 "\n",
+            label(k, sizeof k, s->keys[i].key), s->keys[i].admitted);
+    head(e, "holdfast_admission_key_in_flight", "gauge", "Requests in flight, by access key.");
+    for (size_t i = 0; i < s->nkeys; i++)
+        put(e, "holdfast_admission_key_in_flight{key_id=\"%s\"} %lld\n",
+            label(k, sizeof k, s->keys[i].key), (long long)s->keys[i].inflight);
+}
+
+static void background(emit_t *e, const status_snap_t *s)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"holdfast_background_runs_total", "counter", "Passes a background job finished."},
+        {"holdfast_background_units_total", "counter",
+         "Units of work a background job did (orphan_sweep: blobs examined)."},
+        {"holdfast_background_running", "gauge", "1 while a background job is in a pass."},
+        {"holdfast_background_progress_ratio", "gauge",
+         "Share of the current (or last) pass done, when the job knows its size."},
+        {"holdfast_background_yields_total", "counter",
+         "Times a background job waited for busy foreground traffic."},
+        {"holdfast_background_yield_seconds_total", "counter",
+         "Time background jobs spent waiting for foreground traffic."},
+        {"holdfast_background_budget_units_per_second", "gauge", "A background job's budget."},
+    };
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        head(e, m[k].name, m[k].type, m[k].help);
+        for (size_t i = 0; i < s->nbg; i++) {
+            const hf_guard_bg_stat_t *b = &s->bg[i];
+            double v;
+            switch (k) {
+            case 0: v = (double)b->runs; break;
+            case 1: v = (double)b->units_total; break;
+            case 2: v = b->running; break;
+            case 3:
+                if (!b->units_planned)
+                    continue;
+                v = (double)b->units_run / (double)b->units_planned;
+                break;
+            case 4: v = (double)b->yields; break;
+            case 5: v = (double)b->yield_ms / 1000.0; break;
+            default: v = b->rate_per_s; break;
+            }
+            char t[48];
+            put(e, "%s{job=\"%s\"} %s\n", m[k].name, b->name, num(t, sizeof t, v));
+        }
+    }
+}
+
+int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
+{
+    emit_t e = {out, 0};
+    gauge(&e, "holdfast_ready", "1 when the node accepts S3 traffic (as /health/ready).", s->ready);
+    gauge(&e, "holdfast_degraded", "1 while the status page reports the node degraded or failed.",
+          strcmp(s->state, "ok") != 0);
+    gauge(&e, "holdfast_uptime_seconds", "Seconds since the process started.", (double)s->uptime_s);
+    if (s->have_s3)
+        s3_ops(&e, s);
+    if (s->have_srv) {
+        gauge(&e, "holdfast_connections", "Open S3 client connections.", (double)s->srv.conns_open);
+        gauge(&e, "holdfast_connections_max", "The S3 listener's connection cap.",
+              (double)s->srv.max_conns);
+        counter(&e, "holdfast_connections_total", "S3 client connections accepted.",
+                s->srv.conns_total);
+        counter(&e, "holdfast_connections_refused_total",
+                "S3 connections refused with 503 over the connection cap.", s->srv.conns_refused);
+        gauge(&e, "holdfast_http_requests_in_flight",
+              "S3 requests between a complete head and the end of the response (admitted or "
+              "not).", (double)s->srv.requests_inflight);
+        gauge(&e, "holdfast_http_workers", "S3 worker threads (fixed).", (double)s->srv.workers);
+        counter(&e, "holdfast_http_requests_total", "S3 requests with a complete head.",
+                s->srv.requests);
+        counter(&e, "holdfast_http_bad_requests_total", "Request heads refused by the parser.",
+                s->srv.bad_requests);
+        counter(&e, "holdfast_http_timeouts_total",
+                "Heads, idle connections and body/response I/O that timed out.", s->srv.timeouts);
+        counter(&e, "holdfast_http_deadline_exceeded_total",
+                "Requests cut off at the total request deadline.", s->srv.deadlines);
+        counter(&e, "holdfast_http_received_bytes_total", "Bytes read from S3 clients.",
+                s->srv.bytes_in);
+        counter(&e, "holdfast_http_sent_bytes_total", "Bytes written to S3 clients.",
+                s->srv.bytes_out);
+    }
+    if (s->have_guard) {
+        admission(&e, s);
+        background(&e, s);
+    }
+    counter(&e, "holdfast_meta_commits_total", "Metadata group commits.", s->meta.commits);
+    counter(&e, "holdfast_meta_ops_total", "Metadata operations committed.", s->meta.ops);
+    counter(&e, "holdfast_meta_ops_failed_total", "Metadata operations that failed.",
+            s->meta.ops_failed);
+    gauge(&e, "holdfast_meta_queue_depth", "Metadata operations waiting for the writer.",
+          (double)s->meta.queue_depth);
+    gauge(&e, "holdfast_meta_failed",
+          "1 if the metadata store refuses writes after a failed commit.", s->meta_failed);
+    head(&e, "holdfast_meta_commit_batch_size", "histogram", "Operations per group commit.");
+    hist(&e, "holdfast_meta_commit_batch_size", "", &s->meta.batch_sizes, 1);
+    head(&e, "holdfast_meta_commit_duration_seconds", "histogram",
+         "Duration of a group commit (LMDB commit, including its fsync).");
+    hist(&e, "holdfast_meta_commit_duration_seconds", "", &s->meta.commit_us, 1e-6);
+    head(&e, "holdfast_fsync_duration_seconds", "histogram",
+         "Duration of every fsync and fdatasync made through the syscall seam (chunk files, "
+         "directories).");
+    hist(&e, "holdfast_fsync_duration_seconds", "", &s->fsync_us, 1e-6);
+    if (s->have_chunk) {
+        counter(&e, "holdfast_chunk_files_written_total", "Chunk files completed.",
+                s->chunk.chunks_written);
+        counter(&e, "holdfast_chunk_written_bytes_total", "Object bytes written to chunk files.",
+                s->chunk.bytes_written);
+        counter(&e, "holdfast_chunk_read_bytes_total", "Object bytes read from chunk files.",
+                s->chunk.bytes_read);
+        counter(&e, "holdfast_chunk_corrupt_reads_total",
+                "Chunk reads that failed verification.", s->chunk.corrupt_reads);
+        counter(&e, "holdfast_chunk_blobs_released_total", "Blobs queued for deletion.",
+                s->chunk.blobs_released);
+        counter(&e, "holdfast_chunk_blobs_unlinked_total", "Blobs whose files were removed.",
+                s->chunk.blobs_unlinked);
+        gauge(&e, "holdfast_chunk_pending_release", "Blobs waiting for readers before removal.",
+              (double)s->chunk.pending_release);
+    }
+    gauge(&e, "holdfast_disk_total_bytes", "Size of the data directory's file system.",
+          (double)s->disk_total);
+    gauge(&e, "holdfast_disk_free_bytes", "Free bytes on the data directory's file system.",
+          (double)s->disk_free);
+    gauge(&e, "holdfast_disk_available_bytes",
+          "Bytes available to holdfast (free minus the file system's root reserve).",
+          (double)s->disk_avail);
+    gauge(&e, "holdfast_disk_sample_age_seconds",
+          "Age of the last free-space measurement (grows while the disk does not answer).",
+          s->disk_age_ms < 0 ? -1 : (double)s->disk_age_ms / 1000.0);
+    gauge(&e, "holdfast_data_path_stalled_seconds",
+          "How long admitted requests have been in flight with none finishing (0: moving).",
+          (double)s->stalled_ms / 1000.0);
+    gauge(&e, "holdfast_process_threads", "Threads in the process.", (double)s->threads);
+    gauge(&e, "holdfast_process_open_fds", "Open file descriptors.", (double)s->open_fds);
+    gauge(&e, "holdfast_process_max_fds", "The file descriptor limit (-1: unlimited).",
+          (double)s->max_fds);
+    gauge(&e, "holdfast_process_resident_memory_bytes", "Resident memory.", (double)s->rss_bytes);
+    counter(&e, "holdfast_log_errors_total", "Lines logged at warn or error.", s->log_errors);
+    if (s->faults_enabled)
+        counter(&e, "holdfast_faults_fired_total", "Injected faults that fired.", s->faults_fired);
+    return e.rc;
+}
