@@ -754,15 +754,17 @@ out:
 
 /* ---- bucket settings ----------------------------------------------------------- */
 
-typedef struct vers_op {
+/* Change a bucket's flags: set/clear, refused (HF_E_CONFLICT) when any of
+ * forbid is set or any of need is missing. */
+typedef struct flags_op {
     hf_bucket_t *b;
-    bool enable;
-} vers_op_t;
+    uint32_t set, clear, forbid, need;
+} flags_op_t;
 
-static int versioning_tx(void *ctx, MDB_txn *txn, void *arg)
+static int flags_tx(void *ctx, MDB_txn *txn, void *arg)
 {
     hf_meta_t *m = ctx;
-    vers_op_t *op = arg;
+    flags_op_t *op = arg;
     size_t nl = strnlen(op->b->name, sizeof op->b->name);
     MDB_val v;
     int rc = hf_db_get(txn, m->db.buckets, op->b->name, nl, &v);
@@ -773,10 +775,9 @@ static int versioning_tx(void *ctx, MDB_txn *txn, void *arg)
         return rc;
     if (cur.id != op->b->id)
         return HF_E_NOTFOUND;
-    if (!op->enable && (cur.flags & HF_BUCKET_OBJECT_LOCK))
+    if ((cur.flags & op->forbid) || (cur.flags & op->need) != op->need)
         return HF_E_CONFLICT;
-    cur.flags &= ~(uint32_t)(HF_BUCKET_VERSIONING | HF_BUCKET_SUSPENDED);
-    cur.flags |= op->enable ? HF_BUCKET_VERSIONING : HF_BUCKET_SUSPENDED;
+    cur.flags = (cur.flags & ~op->clear) | op->set;
     hf_buf_t b;
     hf_buf_init(&b, 256);
     if (!(rc = hf_rec_bucket_encode(&b, &cur)))
@@ -789,8 +790,16 @@ static int versioning_tx(void *ctx, MDB_txn *txn, void *arg)
 
 int hf_meta_bucket_versioning(hf_meta_t *m, hf_bucket_t *b, bool enable)
 {
-    vers_op_t op = {b, enable};
-    return hf_meta_write(m, versioning_tx, &op);
+    flags_op_t op = {.b = b, .clear = HF_BUCKET_VERSIONING | HF_BUCKET_SUSPENDED,
+                     .set = enable ? HF_BUCKET_VERSIONING : HF_BUCKET_SUSPENDED,
+                     .forbid = enable ? 0 : HF_BUCKET_OBJECT_LOCK};
+    return hf_meta_write(m, flags_tx, &op);
+}
+
+int hf_meta_bucket_object_lock(hf_meta_t *m, hf_bucket_t *b)
+{
+    flags_op_t op = {.b = b, .set = HF_BUCKET_OBJECT_LOCK, .need = HF_BUCKET_VERSIONING};
+    return hf_meta_write(m, flags_tx, &op);
 }
 
 int hf_meta_bucket_cfg_get(hf_meta_t *m, uint64_t bucket_id, enum hf_bucket_cfg kind,

@@ -220,6 +220,10 @@ int hf_meta_bucket_list(hf_meta_t *m, uint64_t owner, hf_arena_t *a, hf_bucket_t
  * bucket. b->flags is updated. */
 int hf_meta_bucket_versioning(hf_meta_t *m, hf_bucket_t *b, bool enable);
 
+/* Turn Object Lock on (for good) for a bucket whose versioning is Enabled:
+ * HF_E_CONFLICT otherwise. b->flags is updated. */
+int hf_meta_bucket_object_lock(hf_meta_t *m, hf_bucket_t *b);
+
 /* A bucket setting, copied into a. HF_E_NOTFOUND if none is set. */
 int hf_meta_bucket_cfg_get(hf_meta_t *m, uint64_t bucket_id, enum hf_bucket_cfg kind,
                            hf_arena_t *a, const uint8_t **data, size_t *len);

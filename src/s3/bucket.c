@@ -147,8 +147,8 @@ void op_create_bucket(s3req_t *q)
         return;
     }
     const char *lock = s3_header(q, "x-amz-bucket-object-lock-enabled");
-    if (lock && strcasecmp(lock, "true") == 0) {
-        s3_not_implemented(q, "Object Lock (x-amz-bucket-object-lock-enabled)");
+    if (lock && strcasecmp(lock, "true") != 0 && strcasecmp(lock, "false") != 0) {
+        s3_fail(q, S3E_InvalidArgument, "x-amz-bucket-object-lock-enabled must be true or false.");
         return;
     }
     const char *own = s3_header(q, "x-amz-object-ownership");
@@ -177,6 +177,9 @@ void op_create_bucket(s3req_t *q)
     snprintf(b.name, sizeof b.name, "%s", q->bucket);
     snprintf(b.region, sizeof b.region, "%s", region);
     b.owner = q->user.id;
+    /* Object Lock needs versioning, which it keeps on for good. */
+    if (lock && strcasecmp(lock, "true") == 0)
+        b.flags = HF_BUCKET_OBJECT_LOCK | HF_BUCKET_VERSIONING;
     int rc = hf_meta_bucket_create(q->s3->meta, &b);
     if (rc == HF_E_EXISTS) {
         s3_fail(q, b.owner == q->user.id ? S3E_BucketAlreadyOwnedByYou : S3E_BucketAlreadyExists,

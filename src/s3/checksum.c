@@ -67,6 +67,14 @@ const s3_ckinfo_t *s3_ck_at(size_t i)
     return i < NTABLE ? &table[i] : NULL;
 }
 
+bool s3_has_checksum_header(s3req_t *q)
+{
+    for (size_t i = 0; i < NTABLE; i++)
+        if (hf_http_find(&q->r->http, table[i].header))
+            return true;
+    return hf_http_find(&q->r->http, "x-amz-trailer") != NULL;
+}
+
 const char *s3_ck_name(uint8_t alg)
 {
     const s3_ckinfo_t *c = s3_ck(alg);

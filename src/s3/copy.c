@@ -230,6 +230,10 @@ void op_copy_object(s3req_t *q)
         o.tags = so->tags;
         o.ntags = so->ntags;
     }
+    /* Object Lock settings are the request's (or the destination's
+     * default), never the source's. */
+    if (s3_lock_headers(q, &o, false) || s3_lock_apply_default(q, &o))
+        goto out;
     o.size = so->size;
     o.mtime = hf_time_now();
     o.hlc = hf_meta_hlc_next(q->s3->meta);

@@ -301,6 +301,21 @@ int s3_load_upload(s3req_t *q, uint8_t id[16], hf_upload_t *u);
  * the upload. 0 or -1 after s3_fail. */
 int s3_part_request(s3req_t *q, uint32_t *num, uint8_t id[16], hf_upload_t *u);
 
+/* ---- Object Lock (lock.c) ---- */
+
+/* x-amz-object-lock-* of a write into o (checked; InvalidRequest on a
+ * bucket without Object Lock). with_body: the request uploads the data
+ * (PutObject), which S3 then wants integrity-checked. 0 or -1 after
+ * s3_fail. */
+int s3_lock_headers(s3req_t *q, hf_obj_t *o, bool with_body);
+/* The bucket's default retention for a version created without explicit
+ * retention. 0 or -1 after s3_fail. */
+int s3_lock_apply_default(s3req_t *q, hf_obj_t *o);
+/* x-amz-object-lock-* response headers of o. */
+void s3_lock_response_headers(s3req_t *q, const hf_obj_t *o);
+/* The request carries an x-amz-checksum-* header (or trailer). */
+bool s3_has_checksum_header(s3req_t *q);
+
 /* ---- CORS (cors.c) ---- */
 
 /* Access-Control-* headers for a request with an Origin, when a rule of

@@ -56,7 +56,7 @@ void op_create_upload(s3req_t *q)
     hf_upload_t u;
     memset(&u, 0, sizeof u);
     if (s3_collect_meta(q, &u.tmpl) || s3_tagging_header(q, &u.tmpl) ||
-        s3_upload_checksum(q, &u.tmpl))
+        s3_upload_checksum(q, &u.tmpl) || s3_lock_headers(q, &u.tmpl, false))
         return;
     u.initiated = hf_time_now();
     u.owner = q->user.id;
@@ -329,7 +329,7 @@ void op_complete_upload(s3req_t *q)
     memset(o.version, 0, sizeof o.version);
     o.ck_len = 0;
     o.part_ck = NULL;
-    if (complete_checksum(q, &o, used, n))
+    if (complete_checksum(q, &o, used, n) || s3_lock_apply_default(q, &o))
         return;
     rc = hf_meta_upload_complete(q->s3->meta, &q->b, q->key, q->keylen, id, &o, &cond);
     if (rc == HF_E_CONFLICT) {

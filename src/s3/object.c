@@ -190,7 +190,8 @@ void op_put_object(s3req_t *q)
         return;
     hf_obj_t o;
     memset(&o, 0, sizeof o);
-    if (s3_collect_meta(q, &o) || s3_tagging_header(q, &o))
+    if (s3_collect_meta(q, &o) || s3_tagging_header(q, &o) || s3_lock_headers(q, &o, true) ||
+        s3_lock_apply_default(q, &o))
         return;
     s3_data_t d;
     if (s3_receive(q, true, HF_PUT_MAX, HF_CK_NONE, &d))
@@ -369,6 +370,7 @@ static void object_headers(s3req_t *q, const hf_obj_t *o, const char *etag)
     }
     if (o->ntags)
         hf_resp_headerf(q->r, "x-amz-tagging-count", "%u", o->ntags);
+    s3_lock_response_headers(q, o);
 }
 
 int s3_obj_read(s3req_t *q, s3_objreader_t *or, uint64_t off, uint8_t *buf, size_t n)

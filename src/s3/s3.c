@@ -286,7 +286,6 @@ int s3_load_bucket(s3req_t *q)
  * NotImplemented instead of being ignored. Prefix entries end in '*'. */
 static const char *const unsupported_headers[] = {
     "x-amz-server-side-encryption*",
-    "x-amz-object-lock-*",
     "x-amz-website-redirect-location",
     "x-amz-grant-*",
     "x-amz-mfa",
