@@ -177,6 +177,8 @@ void op_create_bucket(s3req_t *q)
     snprintf(b.name, sizeof b.name, "%s", q->bucket);
     snprintf(b.region, sizeof b.region, "%s", region);
     b.owner = q->user.id;
+    if (s3_check_space(q, 0))
+        return;
     int rc = hf_meta_bucket_create(q->s3->meta, &b);
     if (rc == HF_E_EXISTS) {
         s3_fail(q, b.owner == q->user.id ? S3E_BucketAlreadyOwnedByYou : S3E_BucketAlreadyExists,

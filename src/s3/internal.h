@@ -180,6 +180,16 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, s3_data_t *out);
 /* Give back a blob that will not be committed. */
 void s3_data_discard(s3req_t *q, s3_data_t *d);
 
+/* Refuse (507 InsufficientStorage, -1 after s3_fail) a request that would
+ * store need more bytes when the data disk's free space is at or within
+ * need of the reserve (chunk/store.h). 0 to go ahead. Deletes and aborts
+ * never call this: they are what frees space. */
+int s3_check_space(s3req_t *q, uint64_t need);
+/* s3_fail for a storage error (hf_err from meta or chunk), with a message
+ * that says what to do for the states an operator can act on (full disk,
+ * a store refusing writes after an I/O error). Returns -1. */
+int s3_fail_storage(s3req_t *q, int err);
+
 /* ---- misc ---- */
 
 /* ETag text with quotes: "\"<hex>\"" or "\"<hex>-N\"". out >= 48 bytes. */

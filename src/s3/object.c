@@ -169,7 +169,10 @@ void op_put_object(s3req_t *q)
     int rc = hf_meta_obj_put(q->s3->meta, &q->b, q->key, q->keylen, &o);
     if (rc) {
         s3_data_discard(q, &d);
-        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
+        if (rc == HF_E_NOTFOUND)
+            s3_fail(q, S3E_NoSuchBucket, NULL);
+        else
+            s3_fail_storage(q, rc);
         return;
     }
     char etag[48];
