@@ -365,7 +365,7 @@ static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     bool started = false;
     if (hf_str_eq(r->http.method, "POST")) {
         hf_buf_t body;
-        hf_buf_init(&body, 4096);
+        hf_buf_init(&body, 64 * 1024);
         int rc = hf_req_read_all(r, &body);
         json_int_t rate = 0;
         if (rc == HF_OK && body.len) {
