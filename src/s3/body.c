@@ -476,7 +476,7 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, s3_data_t *out)
 int s3_check_space(s3req_t *q, uint64_t need)
 {
     uint64_t avail = 0;
-    int rc = hf_chunk_space_check(q->s3->chunks, need, &avail);
+    int rc = hf_chunk_space_check(q->s3->chunks, need + S3_META_ROOM, &avail);
     if (rc == HF_E_NOSPACE)
         return s3_fail(q, S3E_InsufficientStorage,
                        "The data disk has %llu bytes free and keeps %llu in reserve for deletes; "

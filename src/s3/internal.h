@@ -185,6 +185,9 @@ void s3_data_discard(s3req_t *q, s3_data_t *d);
  * need of the reserve (chunk/store.h). 0 to go ahead. Deletes and aborts
  * never call this: they are what frees space. */
 int s3_check_space(s3req_t *q, uint64_t need);
+/* Room every such request needs on top of its data: one metadata commit
+ * (the record, and the B-tree pages LMDB copies on the way to it). */
+#define S3_META_ROOM (64 * 1024)
 /* s3_fail for a storage error (hf_err from meta or chunk), with a message
  * that says what to do for the states an operator can act on (full disk,
  * a store refusing writes after an I/O error). Returns -1. */
