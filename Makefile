@@ -6,6 +6,7 @@
 #   make unit       build and run the unit tests only
 #   make SANITIZER=address,undefined ...   build into build/asan with ASan+UBSan
 #   make check      layer check (no #include across a forbidden edge) and warnings as errors
+#   make crash      the kill -9 crash test with many cycles (HF_CRASH_CYCLES, default 300)
 #   make clean
 
 CC      ?= cc
@@ -36,7 +37,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HARNESS := $(BUILD)/tests/unit/test.o
 
-.PHONY: all run test unit check clean deps integ
+.PHONY: all run test unit check clean deps integ crash
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -73,6 +74,10 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory SANITIZER=address,undefined OPT=-O1 $(UNIT_BIN:build/rel/%=build/san/%) build/san/holdfast
 	@tests/run.sh
+
+crash: deps
+	@$(MAKE) --no-print-directory all
+	@HF_CRASH_CYCLES=$${HF_CRASH_CYCLES:-300} /usr/bin/python3 tests/integ/test_crash.py
 
 check:
 	@scripts/check-layers.sh
