@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run every test suite and print one summary line "N passed, N failed".
-#   unit tests (release build), unit tests (ASan+UBSan build),
+#   unit tests (release build), unit tests (ASan+UBSan build), unit tests
+#   under valgrind (memory errors and leaks), the fuzz corpora replayed
+#   through their harnesses (ASan+UBSan),
 #   integration tests (a real server driven by boto3, awscli, s3cmd, rclone),
 #   the AWS SDK for JavaScript v3 test.
 # Each suite prints PASS/FAIL lines; a suite that dies without reporting
@@ -36,6 +38,11 @@ done
 for t in build/san/tests/unit/*/*; do
     [ -x "$t" ] && run_suite "unit-asan:${t#build/san/tests/unit/}" env ASAN_OPTIONS=detect_leaks=1 "$t"
 done
+for t in build/rel/tests/unit/*/*; do
+    [ -x "$t" ] && run_suite "unit-valgrind:${t#build/rel/tests/unit/}" \
+        valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
+done
+run_suite "fuzz:replay" tests/fuzz/run.sh replay
 for t in tests/integ/test_*.py; do
     run_suite "integ:$(basename "$t" .py)" $PY "$t"
 done
