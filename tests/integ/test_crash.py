@@ -22,7 +22,6 @@ import random
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,11 +45,7 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
-def admin(server, *args):
-    env = dict(os.environ, HOLDFAST_ACCESS_KEY=hf.ACCESS_KEY, HOLDFAST_SECRET_KEY=hf.SECRET_KEY)
-    p = subprocess.run([hf.BIN, "admin", "--admin", server.status] + list(args), env=env,
-                       capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
+admin = hf.admin
 
 
 class Ledger:

@@ -4,7 +4,6 @@ unknown effect on the chunk store, writes answer 503 with a clear message
 (even once the disk works again), reads keep working, /health/ready says
 why, and only a verified reopen ('holdfast admin store reopen') ends it."""
 import os
-import subprocess
 import sys
 import unittest
 import urllib.request
@@ -15,11 +14,7 @@ import hf  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
 
-def admin(server, *args):
-    env = dict(os.environ, HOLDFAST_ACCESS_KEY=hf.ACCESS_KEY, HOLDFAST_SECRET_KEY=hf.SECRET_KEY)
-    p = subprocess.run([hf.BIN, "admin", "--admin", server.status] + list(args), env=env,
-                       capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+admin = hf.admin
 
 
 def ready(server):

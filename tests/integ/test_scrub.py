@@ -5,9 +5,7 @@ scrubber) names exactly the damaged objects by bucket, key and version."""
 import http.client
 import os
 import re
-import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -19,11 +17,7 @@ MiB = 1024 * 1024
 PAYLOAD = 4096  # chunk files: 4 KiB header, then payload (FORMAT-chunk.md)
 
 
-def admin(server, *args):
-    env = dict(os.environ, HOLDFAST_ACCESS_KEY=hf.ACCESS_KEY, HOLDFAST_SECRET_KEY=hf.SECRET_KEY)
-    p = subprocess.run([hf.BIN, "admin", "--admin", server.status] + list(args), env=env,
-                       capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
+admin = hf.admin
 
 
 def chunk_files(data):
