@@ -6,6 +6,8 @@
 #   make unit       build and run the unit tests only
 #   make SANITIZER=address,undefined ...   build into build/asan with ASan+UBSan
 #   make check      layer check (no #include across a forbidden edge) and warnings as errors
+#   make crash      the kill -9 crash test with many cycles (HF_CRASH_CYCLES, default 300)
+#   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (default 60) from its corpus
 #   make clean
 
 CC      ?= cc
@@ -27,7 +29,7 @@ else
 endif
 
 LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/auth/*.c src/meta/*.c src/chunk/*.c \
-                 src/guard/*.c src/s3/*.c src/status/*.c src/cli/*.c))
+                 src/guard/*.c src/scrub/*.c src/s3/*.c src/status/*.c src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libholdfast.a
@@ -36,7 +38,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HARNESS := $(BUILD)/tests/unit/test.o
 
-.PHONY: all run test unit check clean deps integ
+.PHONY: all run test unit check clean deps integ crash fuzz fuzz-build
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -72,7 +74,51 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory SANITIZER=address,undefined OPT=-O1 $(UNIT_BIN:build/rel/%=build/san/%) build/san/holdfast
+	@$(MAKE) --no-print-directory fuzz-build
 	@tests/run.sh
+
+# ---- fuzzing (clang + libFuzzer; llhttp from Debian's node-llhttp as an oracle) ----
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -pthread -Isrc -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_LIB     := $(FUZZ_DIR)/libholdfast.a
+FUZZ_NAMES   := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
+LLHTTP_DIR   := /usr/share/llhttp
+LLHTTP_INC   := /usr/share/include/llhttp
+LLHTTP_OBJ   := $(FUZZ_DIR)/llhttp/llhttp.o $(FUZZ_DIR)/llhttp/api.o $(FUZZ_DIR)/llhttp/http.o
+
+$(FUZZ_DIR)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# llhttp is built from the files Debian installs, never copied into the tree.
+$(FUZZ_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -I$(LLHTTP_INC) -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_http_head: tests/fuzz/fuzz_http_head.c $(FUZZ_LIB) $(LLHTTP_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(LLHTTP_INC) -fsanitize=fuzzer -o $@ $< $(LLHTTP_OBJ) $(FUZZ_LIB) $(LIBS)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
+
+crash: deps
+	@$(MAKE) --no-print-directory all
+	@HF_CRASH_CYCLES=$${HF_CRASH_CYCLES:-300} /usr/bin/python3 tests/integ/test_crash.py
 
 check:
 	@scripts/check-layers.sh
@@ -84,4 +130,4 @@ clean-objs:
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(FUZZ_OBJ:.o=.d)

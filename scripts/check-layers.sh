@@ -10,9 +10,10 @@ declare -A allow=(
     [meta]="base chunk"
     [auth]="base net"
     [guard]="base net"
+    [scrub]="base chunk meta"
     [s3]="base net auth meta chunk guard"
-    [status]="base net auth meta chunk guard s3"
-    [cli]="base net auth meta chunk guard s3 status"
+    [status]="base net auth meta chunk guard s3 scrub"
+    [cli]="base net auth meta chunk guard scrub s3 status"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do

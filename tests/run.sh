@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run every test suite and print one summary line "N passed, N failed".
-#   unit tests (release build), unit tests (ASan+UBSan build),
+#   unit tests (release build), unit tests (ASan+UBSan build), unit tests
+#   under valgrind (memory errors and leaks), the fuzz corpora replayed
+#   through their harnesses (ASan+UBSan),
 #   integration tests (a real server driven by boto3, awscli, s3cmd, rclone),
 #   the AWS SDK for JavaScript v3 test.
 # Each suite prints PASS/FAIL lines; a suite that dies without reporting
@@ -36,11 +38,17 @@ done
 for t in build/san/tests/unit/*/*; do
     [ -x "$t" ] && run_suite "unit-asan:${t#build/san/tests/unit/}" env ASAN_OPTIONS=detect_leaks=1 "$t"
 done
+for t in build/rel/tests/unit/*/*; do
+    [ -x "$t" ] && run_suite "unit-valgrind:${t#build/rel/tests/unit/}" \
+        valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
+done
+run_suite "fuzz:replay" tests/fuzz/run.sh replay
 for t in tests/integ/test_*.py; do
     run_suite "integ:$(basename "$t" .py)" $PY "$t"
 done
 if [ -x build/san/holdfast ]; then
-    for t in tests/integ/test_s3_boto3.py tests/integ/test_wire.py tests/integ/test_observability.py; do
+    for t in tests/integ/test_s3_boto3.py tests/integ/test_wire.py tests/integ/test_observability.py \
+             tests/integ/test_hostile.py tests/integ/test_scrub.py tests/integ/test_failstate.py; do
         run_suite "integ-asan:$(basename "$t" .py)" env HF_BIN=build/san/holdfast ASAN_OPTIONS=detect_leaks=0 $PY "$t"
     done
 fi

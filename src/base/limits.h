@@ -47,6 +47,10 @@
  * of ~200 bytes and no buffer, so this is about fds, not memory. */
 #define HF_CONN_MAX_DEFAULT 16384
 
+/* Most connections --max-connections may allow: a slot is ~200 bytes and
+ * an fd; past a million the fd limit is the real bound anyway. */
+#define HF_CONN_MAX_LIMIT (1024 * 1024)
+
 /* A client must deliver a complete request head within this time. Slowloris
  * defence: a slow head costs a connection slot, never a worker thread. */
 #define HF_HEAD_TIMEOUT_MS 20000
@@ -58,6 +62,14 @@
 /* While reading a body or writing a response, the peer must make progress
  * within this time, or the request is aborted. */
 #define HF_IO_TIMEOUT_MS 30000
+
+/* ...and on average at least this many bytes per second: each byte moved
+ * earns 1/HF_IO_MIN_RATE s of time, up to one I/O timeout ahead. So a
+ * client that trickles a byte every 29 s (slowloris on the body, or a
+ * slow reader of a response) loses its worker after one timeout, while a
+ * slow but real client is never cut. 1 KiB/s is far below any working
+ * link (Apache's mod_reqtimeout uses 500 bytes/s for its MinRate). */
+#define HF_IO_MIN_RATE 1024
 
 /* Every request must be finished (body read, response written) within this
  * long of its head arriving, however steadily the client keeps the I/O
@@ -176,6 +188,12 @@
  * and storage. Per in-flight request, so (workers x this) is the bound on
  * body bytes in memory. */
 #define HF_IO_BUF (256 * 1024)
+
+/* Default free space kept on the data disk (--reserve); at most a tenth of
+ * the disk. Below it PUTs answer 507 while deletes, aborts and metadata
+ * updates, which need a little space for LMDB's copy-on-write pages,
+ * still work. */
+#define HF_RESERVE_DEFAULT (256ULL * 1024 * 1024)
 
 /* Metadata operations one group commit may carry; more wait for the next. */
 #define HF_META_BATCH_MAX 256

@@ -52,6 +52,22 @@
  * and fault injection targets the data path; every unlink still goes
  * through hf_vfs.
  *
+ * The failed state. A failed fdatasync or directory fsync, or a write error
+ * whose effect is unknown, makes the store refuse new writers until
+ * hf_chunk_store_recover has written, synced, read back and verified a
+ * probe blob (store.h has the state table). The reason is that a failed
+ * fsync is not retryable on Linux: the kernel may already have dropped the
+ * dirty pages and marked them clean, so the next fsync reports success
+ * over lost data (the PostgreSQL "fsyncgate" of 2018). ENOSPC and EDQUOT
+ * are the exceptions: they say the write did not happen, and the reserve
+ * check (below) is what keeps holdfast away from them in the first place.
+ *
+ * Space. The reserve is checked against statvfs (through hf_vfs, so tests
+ * can fake a full disk) when each chunk file is opened and every
+ * HF_CHUNK_SPACE_CHECK bytes after, so a writer stops within about a MiB
+ * of the reserve: with W workers the reserve can shrink by at most W MiB
+ * before every writer has noticed.
+ *
  * Rejected alternatives:
  *   - One file per blob: a 5 GiB file cannot be verified in parts without a
  *     side table, and a damaged region would cost the whole object.
@@ -88,6 +104,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 /* ---- format v1 (docs/internals/FORMAT-chunk.md) ------------------------- */
 
@@ -164,6 +181,10 @@ struct hf_chunk_store {
 
     _Atomic uint64_t chunks_written, bytes_written, bytes_read, corrupt_reads;
     _Atomic uint64_t blobs_released, blobs_unlinked, pending_release;
+
+    _Atomic int failed;  /* 0, or the error that made the store refuse writes */
+    char fail_why[256];  /* under mu */
+    uint64_t reserve;    /* bytes of free space writers must leave */
 };
 
 struct hf_blob_writer {
@@ -177,6 +198,8 @@ struct hf_blob_writer {
     uint32_t chunk_len; /* payload bytes of the current chunk on disk */
     uint32_t nblocks;   /* blocks of the current chunk on disk */
     uint64_t size;      /* bytes accepted */
+    uint64_t unchecked; /* bytes written since the last space check */
+    bool probe;         /* hf_chunk_store_recover's writer: ignores the failed state */
     int err;            /* sticky: after an error only abort */
     size_t buf_len;
     uint32_t crcs[CK_BLOCKS_MAX];
@@ -293,6 +316,89 @@ void hf_chunk_store_close(hf_chunk_store_t *s)
     free(s);
 }
 
+/* ---- the failed state and space ---------------------------------------------- */
+
+/* Errors that say the write did not happen (so retrying later is sound). */
+static bool effect_known(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT || rc == HF_E_NOSPACE || rc == HF_E_STATE;
+}
+
+/* OK -> FAILED (store.h); only the first failure is recorded and logged. */
+static void enter_failed(hf_chunk_store_t *s, int err, const char *what, const char *hex,
+                         uint32_t idx)
+{
+    int expect = 0;
+    if (err == 0)
+        err = -EIO;
+    if (!atomic_compare_exchange_strong(&s->failed, &expect, err))
+        return;
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->fail_why, sizeof s->fail_why, "%s failed (%s) on blob %s chunk %u", what,
+             hf_strerror(err), hex ? hex : "-", idx);
+    pthread_mutex_unlock(&s->mu);
+    hf_log_error("msg=\"chunk store refuses writes until a verified reopen\" what=\"%s\" "
+                 "blob=%s chunk=%u err=\"%s\"",
+                 what, hex ? hex : "-", idx, hf_strerror(err));
+}
+
+bool hf_chunk_failed(hf_chunk_store_t *s, int *err, char *why, size_t cap)
+{
+    int e = atomic_load(&s->failed);
+    if (err)
+        *err = e;
+    if (why && cap) {
+        why[0] = '\0';
+        if (e) {
+            pthread_mutex_lock(&s->mu);
+            snprintf(why, cap, "%s", s->fail_why[0] ? s->fail_why : hf_strerror(e));
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    return e != 0;
+}
+
+void hf_chunk_set_reserve(hf_chunk_store_t *s, uint64_t bytes)
+{
+    s->reserve = bytes;
+}
+
+uint64_t hf_chunk_reserve(const hf_chunk_store_t *s)
+{
+    return s->reserve;
+}
+
+int hf_chunk_space_check(hf_chunk_store_t *s, uint64_t need, uint64_t *avail)
+{
+    struct statvfs st;
+    if (hf_vfs.statvfs(s->chunks, &st) != 0) {
+        int rc = -errno;
+        hf_log_warn("msg=\"cannot read free space of the chunk directory\" err=\"%s\"",
+                    hf_strerror(rc));
+        return rc;
+    }
+    uint64_t free_b = (uint64_t)st.f_bavail * (uint64_t)(st.f_frsize ? st.f_frsize : st.f_bsize);
+    if (avail)
+        *avail = free_b;
+    if (free_b < s->reserve || free_b - s->reserve < need)
+        return HF_E_NOSPACE;
+    return HF_OK;
+}
+
+/* fsync a directory: a failure to open it is an ordinary error, a failed
+ * fsync makes the store FAILED. */
+static int sync_dir(hf_chunk_store_t *s, const char *path, const char *hex, uint32_t idx)
+{
+    int fd = hf_vfs_open(path, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0)
+        return fd;
+    int rc = hf_vfs.fsync(fd) ? -errno : HF_OK;
+    hf_vfs.close(fd);
+    if (rc)
+        enter_failed(s, rc, "directory fsync", hex, idx);
+    return rc;
+}
+
 /* ---- writing ---------------------------------------------------------------- */
 
 /* Make chunks/xx and chunks/xx/yy exist and be durable. */
@@ -307,7 +413,7 @@ static int ensure_dirs(hf_chunk_store_t *s, const hf_blob_id_t *id, const char *
         snprintf(path, sizeof path, "%s/%.2s", s->chunks, hex);
         if (hf_vfs.mkdir(path, 0700) != 0 && errno != EEXIST)
             return -errno;
-        if ((rc = hf_vfs_fsync_dir(s->chunks)) != HF_OK)
+        if ((rc = sync_dir(s, s->chunks, hex, 0)) != HF_OK)
             return rc;
         bit_set(s->top_ok, top);
     }
@@ -315,15 +421,17 @@ static int ensure_dirs(hf_chunk_store_t *s, const hf_blob_id_t *id, const char *
     if (hf_vfs.mkdir(path, 0700) != 0 && errno != EEXIST)
         return -errno;
     path[strlen(s->chunks) + 3] = '\0'; /* the parent, chunks/xx */
-    if ((rc = hf_vfs_fsync_dir(path)) != HF_OK)
+    if ((rc = sync_dir(s, path, hex, 0)) != HF_OK)
         return rc;
     bit_set(s->leaf_ok, leaf);
     return HF_OK;
 }
 
-int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out)
+static int writer_open(hf_chunk_store_t *s, bool probe, hf_blob_writer_t **out)
 {
     *out = NULL;
+    if (!probe && atomic_load(&s->failed))
+        return HF_E_STATE;
     hf_blob_writer_t *w = malloc(sizeof *w);
     if (!w)
         return -ENOMEM;
@@ -336,6 +444,7 @@ int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out)
     hf_hex_encode(w->hex, w->id.b, sizeof w->id.b);
     w->s = s;
     w->fd = -1;
+    w->probe = probe;
     pthread_mutex_lock(&s->mu);
     w->next = s->writers;
     if (s->writers)
@@ -344,6 +453,11 @@ int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out)
     pthread_mutex_unlock(&s->mu);
     *out = w;
     return HF_OK;
+}
+
+int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out)
+{
+    return writer_open(s, false, out);
 }
 
 const hf_blob_id_t *hf_blob_writer_id(const hf_blob_writer_t *w)
@@ -371,8 +485,12 @@ static int seal_chunk(hf_blob_writer_t *w)
     put32(meta + 44, hf_crc32c(0, meta, 44));
 
     int rc = hf_vfs_pwrite_all(w->fd, meta, CK_HDR_SIZE + tlen, 0);
-    if (rc == HF_OK && hf_vfs.fdatasync(w->fd) != 0)
+    if (rc != HF_OK && !effect_known(rc))
+        enter_failed(w->s, rc, "chunk header write", w->hex, w->idx);
+    if (rc == HF_OK && hf_vfs.fdatasync(w->fd) != 0) {
         rc = -errno;
+        enter_failed(w->s, rc, "chunk fdatasync", w->hex, w->idx);
+    }
     /* A close error after a successful fdatasync loses nothing. */
     hf_vfs.close(w->fd);
     w->fd = -1;
@@ -393,6 +511,16 @@ static int seal_chunk(hf_blob_writer_t *w)
 static int put_blocks(hf_blob_writer_t *w, const void *p, size_t n, uint32_t nblocks)
 {
     int rc;
+    if (!w->probe && atomic_load(&w->s->failed)) {
+        rc = HF_E_STATE;
+        goto fail;
+    }
+    if (w->s->reserve && (w->fd < 0 || w->unchecked >= HF_CHUNK_SPACE_CHECK)) {
+        w->unchecked = 0;
+        if ((rc = hf_chunk_space_check(w->s, 0, NULL)) != HF_OK)
+            goto fail;
+    }
+    w->unchecked += n;
     if (w->fd < 0) {
         if ((rc = ensure_dirs(w->s, &w->id, w->hex)) != HF_OK)
             goto fail;
@@ -405,8 +533,11 @@ static int put_blocks(hf_blob_writer_t *w, const void *p, size_t n, uint32_t nbl
         w->nfiles = w->idx + 1;
     }
     rc = hf_vfs_pwrite_all(w->fd, p, n, (off_t)CK_PAYLOAD_OFF + w->chunk_len);
-    if (rc != HF_OK)
+    if (rc != HF_OK) {
+        if (!effect_known(rc))
+            enter_failed(w->s, rc, "chunk payload write", w->hex, w->idx);
         goto fail;
+    }
     w->chunk_len += (uint32_t)n;
     w->nblocks += nblocks;
     if (w->chunk_len == HF_CHUNK_SIZE)
@@ -489,6 +620,8 @@ static void writer_discard(hf_blob_writer_t *w)
 int hf_blob_writer_finish(hf_blob_writer_t *w, uint64_t *size)
 {
     int rc = w->err;
+    if (rc == HF_OK && !w->probe && atomic_load(&w->s->failed))
+        rc = HF_E_STATE;
     if (rc != HF_OK)
         goto fail;
     if (w->buf_len) {
@@ -502,7 +635,7 @@ int hf_blob_writer_finish(hf_blob_writer_t *w, uint64_t *size)
     if (w->nfiles) {
         char path[HF_CHUNK_PATH_MAX];
         snprintf(path, sizeof path, "%s/%.2s/%.2s", w->s->chunks, w->hex, w->hex + 2);
-        if ((rc = hf_vfs_fsync_dir(path)) != HF_OK) {
+        if ((rc = sync_dir(w->s, path, w->hex, w->idx)) != HF_OK) {
             hf_log_error("msg=\"chunk directory sync failed\" blob=%s err=%d", w->hex, rc);
             goto fail;
         }
@@ -1121,4 +1254,105 @@ void hf_chunk_stats(hf_chunk_store_t *s, hf_chunk_stats_t *out)
     out->blobs_released = atomic_load(&s->blobs_released);
     out->blobs_unlinked = atomic_load(&s->blobs_unlinked);
     out->pending_release = atomic_load(&s->pending_release);
+}
+
+/* ---- verified reopen ------------------------------------------------------------ */
+
+/* The probe spans two chunks (a sealed full one and a short last one), so
+ * every step of the write path runs: payload and header writes, two
+ * fdatasyncs, directory creation and fsync. */
+#define PROBE_SIZE ((uint64_t)HF_CHUNK_SIZE + 3 * HF_CHUNK_BLOCK + 17)
+
+static void probe_fill(unsigned char *p, size_t n, uint64_t off, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = (off + i) * 0x9E3779B97F4A7C15ULL ^ seed;
+        p[i] = (unsigned char)(x >> 56);
+    }
+}
+
+static int probe_fail(hf_chunk_store_t *s, int rc, const char *step, char *why, size_t cap)
+{
+    if (why && cap)
+        snprintf(why, cap, "recovery probe: %s failed (%s)", step, hf_strerror(rc));
+    hf_log_error("msg=\"chunk store recovery probe failed; still refusing writes\" step=\"%s\" "
+                 "err=\"%s\"",
+                 step, hf_strerror(rc));
+    enter_failed(s, rc, "recovery probe", NULL, 0);
+    return rc;
+}
+
+int hf_chunk_store_recover(hf_chunk_store_t *s, char *why, size_t cap)
+{
+    if (why && cap)
+        why[0] = '\0';
+    unsigned char *buf = malloc(HF_CHUNK_BLOCK * 2);
+    if (!buf)
+        return -ENOMEM;
+    unsigned char *cmp = buf + HF_CHUNK_BLOCK;
+    uint64_t seed = 0;
+    hf_rand_bytes(&seed, sizeof seed);
+    hf_blob_writer_t *w = NULL;
+    hf_blob_reader_t *r = NULL;
+    int rc = writer_open(s, true, &w);
+    if (rc) {
+        rc = probe_fail(s, rc, "open", why, cap);
+        goto out;
+    }
+    hf_blob_id_t id = w->id;
+    for (uint64_t off = 0; off < PROBE_SIZE; off += HF_CHUNK_BLOCK) {
+        size_t k = PROBE_SIZE - off < HF_CHUNK_BLOCK ? (size_t)(PROBE_SIZE - off) : HF_CHUNK_BLOCK;
+        probe_fill(buf, k, off, seed);
+        if ((rc = hf_blob_write(w, buf, k)) != HF_OK) {
+            hf_blob_writer_abort(w);
+            rc = probe_fail(s, rc, "write", why, cap);
+            goto out;
+        }
+    }
+    uint64_t size = 0;
+    rc = hf_blob_writer_finish(w, &size);
+    if (rc) {
+        rc = probe_fail(s, rc, "sync", why, cap);
+        goto out;
+    }
+    if ((rc = hf_blob_reader_open(s, &id, size, &r)) != HF_OK) {
+        rc = probe_fail(s, rc, "read", why, cap);
+        goto out_unlink;
+    }
+    for (uint64_t off = 0; off < PROBE_SIZE; off += HF_CHUNK_BLOCK) {
+        size_t k = PROBE_SIZE - off < HF_CHUNK_BLOCK ? (size_t)(PROBE_SIZE - off) : HF_CHUNK_BLOCK;
+        probe_fill(cmp, k, off, seed);
+        if ((rc = hf_blob_read(r, off, buf, k)) != HF_OK || memcmp(buf, cmp, k) != 0) {
+            rc = probe_fail(s, rc ? rc : HF_E_CORRUPT, "read back", why, cap);
+            goto out_unlink;
+        }
+    }
+out_unlink:
+    hf_blob_reader_close(r);
+    {
+        char path[HF_CHUNK_PATH_MAX], hex[33];
+        hf_hex_encode(hex, id.b, sizeof id.b);
+        int urc = HF_OK;
+        for (uint32_t i = 0; i < chunks_of(PROBE_SIZE); i++) {
+            path_of(s, hex, i, path);
+            if (hf_vfs.unlink(path) != 0 && errno != ENOENT)
+                urc = -errno;
+        }
+        snprintf(path, sizeof path, "%s/%.2s/%.2s", s->chunks, hex, hex + 2);
+        if (urc == HF_OK)
+            urc = sync_dir(s, path, hex, 0);
+        if (rc == HF_OK && urc != HF_OK)
+            rc = probe_fail(s, urc, "remove", why, cap);
+    }
+    if (rc == HF_OK) {
+        int was = atomic_exchange(&s->failed, 0);
+        if (was)
+            hf_log_warn("msg=\"chunk store verified; accepting writes again\" was=\"%s\"",
+                        hf_strerror(was));
+        else
+            hf_log_info("msg=\"chunk store verified\"");
+    }
+out:
+    free(buf);
+    return rc;
 }

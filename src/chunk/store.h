@@ -72,7 +72,8 @@ void hf_chunk_store_close(hf_chunk_store_t *s);
 /* ---- writing ---- */
 
 /* Start a new blob with a fresh random id. *out is owned by the caller until
- * hf_blob_writer_finish or hf_blob_writer_abort. Errors: negative errno. */
+ * hf_blob_writer_finish or hf_blob_writer_abort. Errors: HF_E_STATE (the
+ * store is FAILED, see below), negative errno. */
 int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out);
 
 /* The new blob's id (valid from open). */
@@ -81,7 +82,8 @@ const hf_blob_id_t *hf_blob_writer_id(const hf_blob_writer_t *w);
 /* Append n bytes. Data is written through to the chunk file (no more than
  * one HF_CHUNK_BLOCK is buffered); a chunk file is completed (header,
  * crc table, fdatasync) whenever it reaches HF_CHUNK_SIZE. Errors: negative
- * errno (-ENOSPC, -EIO, ...), HF_E_TOOBIG past HF_OBJECT_MAX bytes; after
+ * errno (-ENOSPC, -EIO, ...), HF_E_NOSPACE (free space reached the
+ * reserve), HF_E_TOOBIG past HF_OBJECT_MAX bytes; after
  * an error only abort is allowed (finish returns the same error). */
 int hf_blob_write(hf_blob_writer_t *w, const void *p, size_t n);
 
@@ -145,6 +147,55 @@ long hf_chunk_sweep_orphans(hf_chunk_store_t *s, bool (*is_live)(void *ctx, cons
                             void *ctx, int64_t min_age_s);
 
 void hf_chunk_stats(hf_chunk_store_t *s, hf_chunk_stats_t *out);
+
+/* ---- the failed state (sticky) ---- */
+
+/* States and the function behind each edge:
+ *
+ *   OK     -> FAILED   a chunk fdatasync or directory fsync fails, or a
+ *                      payload/header write fails with an error of unknown
+ *                      effect (anything but ENOSPC / EDQUOT, which say the
+ *                      write did not happen)       [hf_blob_write, _finish]
+ *   FAILED -> OK       hf_chunk_store_recover: a probe blob written,
+ *                      made durable, read back and verified, and removed
+ *   OK     -> OK       hf_chunk_store_recover (the probe runs anyway)
+ *
+ * While FAILED, hf_blob_writer_open returns HF_E_STATE (writers already
+ * open fail at their next write or at finish), so no blob is acknowledged
+ * on a disk whose last fsync result is unknown (after a failed fsync the
+ * kernel may have dropped the dirty pages and marked them clean, so a
+ * retried fsync would "succeed" over lost data). Reads go on: every byte
+ * returned is verified anyway. The transition is logged once at error
+ * level. */
+
+/* true if the store refuses writes; *err gets the error that caused it and
+ * why (may be NULL, cap bytes) a one-line reason naming the operation and
+ * the blob. Thread-safe, lock-free for the common "not failed" case. */
+bool hf_chunk_failed(hf_chunk_store_t *s, int *err, char *why, size_t cap);
+
+/* Verified reopen: write a probe blob of two chunks through the normal
+ * write path (bypassing the failed state), fdatasync it, fsync its
+ * directory, read it back verifying every block, unlink it and fsync the
+ * directory again. Only if every step succeeds is the failed state
+ * cleared. Returns HF_OK, or the error of the step that failed (the state
+ * stays FAILED, or becomes FAILED if it was OK) with why filled. */
+int hf_chunk_store_recover(hf_chunk_store_t *s, char *why, size_t cap);
+
+/* ---- space ---- */
+
+/* Bytes of free space (as statvfs f_bavail, i.e. available to this user)
+ * that writers must leave on the chunk directory's file system. Set once
+ * at start, before any writer; 0 disables the check. */
+void hf_chunk_set_reserve(hf_chunk_store_t *s, uint64_t bytes);
+uint64_t hf_chunk_reserve(const hf_chunk_store_t *s);
+
+/* HF_OK if at least reserve + need bytes are free; HF_E_NOSPACE if not;
+ * a negative errno if statvfs fails. *avail (may be NULL) gets the free
+ * bytes. Blob writers also check (reserve only) when they open each chunk
+ * file and every HF_CHUNK_SPACE_CHECK bytes, so one large upload cannot
+ * eat the reserve: it fails with HF_E_NOSPACE instead. */
+int hf_chunk_space_check(hf_chunk_store_t *s, uint64_t need, uint64_t *avail);
+#define HF_CHUNK_SPACE_CHECK (1024 * 1024)
 
 /* Path of chunk idx of blob id under the store (for tests and tools).
  * out must hold at least HF_CHUNK_PATH_MAX bytes. */

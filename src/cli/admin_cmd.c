@@ -9,6 +9,8 @@
  *   holdfast admin [--admin URL] [--data DIR] user delete NAME
  *   holdfast admin [--admin URL] [--data DIR] faults show|set SPEC|clear
  *   holdfast admin [--admin URL] [--data DIR] status [--json]
+ *   holdfast admin [--admin URL] [--data DIR] scrub run|start [--rate SIZE] | status
+ *   holdfast admin [--admin URL] [--data DIR] store status|reopen
  *
  * Commands are a table (group, verb, handler); each handler gets the words
  * after the group (argv[0] is the verb).
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct admin_ctx {
     char url[1024];    /* base, e.g. http://127.0.0.1:9001 */
@@ -53,6 +56,13 @@ static void usage(FILE *f)
             "                                                     with --fault-injection only)\n"
             "  status [--json]                                    what the status page shows: state,\n"
             "                                                     traffic, shedding, storage, errors\n"
+            "  scrub run [--rate SIZE]                            scrub every object now, wait, list\n"
+            "                                                     damaged ones (exit 1 if any)\n"
+            "  scrub start [--rate SIZE]                          start a scrub pass, do not wait\n"
+            "  scrub status                                       progress and damaged objects\n"
+            "  store status                                       stores' state, free space, reserve\n"
+            "  store reopen                                       verify the chunk store and accept\n"
+            "                                                     writes again after an I/O error\n"
             "\n"
             "  --admin URL   the server's status listener (env HOLDFAST_ADMIN,\n"
             "                default http://127.0.0.1:9001)\n"
@@ -439,6 +449,180 @@ static int status_show(admin_ctx_t *c, int argc, char **argv)
     return 0;
 }
 
+
+/* ---- scrub and store ---------------------------------------------------------- */
+
+/* Print a scrub report; returns the number of damaged objects listed. */
+static long print_scrub(json_t *j)
+{
+    int running = 0, truncated = 0;
+    json_int_t passes = 0, objects = 0, bytes = 0, damaged = 0, skipped = 0, rate = 0;
+    const char *t0 = "", *t1 = "";
+    json_t *list = NULL;
+    if (json_unpack(j, "{s:b,s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:b}", "running", &running,
+                    "passes", &passes, "rate", &rate, "pass_started", &t0, "pass_finished", &t1,
+                    "objects", &objects, "bytes", &bytes, "damaged", &damaged, "skipped", &skipped,
+                    "damaged_objects", &list, "truncated", &truncated)) {
+        fprintf(stderr, "holdfast admin: unexpected scrub report\n");
+        return -1;
+    }
+    printf("scrub:    %s (%lld passes completed, %lld bytes/s)\n", running ? "running" : "idle",
+           (long long)passes, (long long)rate);
+    printf("pass:     started %s%s%s\n", *t0 ? t0 : "never", *t1 && !running ? ", finished " : "",
+           *t1 && !running ? t1 : "");
+    printf("checked:  %lld objects, %lld bytes (%lld changed while scrubbing, skipped)\n",
+           (long long)objects, (long long)bytes, (long long)skipped);
+    printf("damaged:  %lld\n", (long long)damaged);
+    size_t i;
+    json_t *d;
+    json_array_foreach(list, i, d)
+    {
+        const char *b = "", *k = "", *v = "", *why = "";
+        json_unpack(d, "{s:s,s:s,s:s,s:s}", "bucket", &b, "key", &k, "version", &v, "reason", &why);
+        printf("  %s/%s version=%s: %s\n", b, k, v, why);
+    }
+    if (truncated)
+        printf("  ... more damaged objects than listed (see the server log)\n");
+    return (long)damaged;
+}
+
+/* --rate SIZE as JSON body, or NULL; -1 on a bad value. */
+static int rate_body(int argc, char **argv, const char *usage_line, char *body, size_t cap)
+{
+    body[0] = '\0';
+    if (argc == 1)
+        return 0;
+    const char *v = NULL;
+    if (argc == 3 && strcmp(argv[1], "--rate") == 0)
+        v = argv[2];
+    else if (argc == 2 && strncmp(argv[1], "--rate=", 7) == 0)
+        v = argv[1] + 7;
+    char *end = NULL;
+    unsigned long long r = v ? strtoull(v, &end, 10) : 0;
+    unsigned long long mul = 1;
+    if (end && *end) {
+        switch (*end) {
+        case 'K': case 'k': mul = 1ULL << 10; break;
+        case 'M': case 'm': mul = 1ULL << 20; break;
+        case 'G': case 'g': mul = 1ULL << 30; break;
+        default: mul = 0; break;
+        }
+        if (mul && end[1] && strcmp(end + 1, "iB") != 0 && strcmp(end + 1, "B") != 0)
+            mul = 0;
+    }
+    if (!v || end == v || mul == 0 || r == 0 || r > (1ULL << 40) / mul) {
+        fprintf(stderr, "usage: %s   (SIZE: bytes per second, e.g. 64MiB)\n", usage_line);
+        return -1;
+    }
+    snprintf(body, cap, "{\"rate\":%llu}", r * mul);
+    return 0;
+}
+
+static int scrub_begin(admin_ctx_t *c, int argc, char **argv, const char *usage_line, json_t **j)
+{
+    char body[64];
+    if (rate_body(argc, argv, usage_line, body, sizeof body))
+        return 2;
+    return call(c, "POST", "/admin/v1/scrub", body[0] ? body : NULL, 202, j);
+}
+
+static int scrub_start(admin_ctx_t *c, int argc, char **argv)
+{
+    json_t *j;
+    int rc = scrub_begin(c, argc, argv, "holdfast admin scrub start [--rate SIZE]", &j);
+    if (rc)
+        return rc;
+    printf("scrub pass started\n");
+    json_decref(j);
+    return 0;
+}
+
+static int scrub_status(admin_ctx_t *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: holdfast admin scrub status\n");
+        return 2;
+    }
+    json_t *j;
+    int rc = call(c, "GET", "/admin/v1/scrub", NULL, 200, &j);
+    if (rc)
+        return rc;
+    long d = j ? print_scrub(j) : -1;
+    json_decref(j);
+    return d < 0 ? 1 : 0;
+}
+
+static int scrub_run(admin_ctx_t *c, int argc, char **argv)
+{
+    json_t *j;
+    int rc = scrub_begin(c, argc, argv, "holdfast admin scrub run [--rate SIZE]", &j);
+    if (rc)
+        return rc;
+    json_int_t before = 0;
+    json_unpack(j, "{s:I}", "passes", &before);
+    json_decref(j);
+    /* Poll until the pass we started has completed. */
+    for (;;) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+        if ((rc = call(c, "GET", "/admin/v1/scrub", NULL, 200, &j)))
+            return rc;
+        json_int_t passes = 0;
+        int running = 1;
+        json_unpack(j, "{s:I,s:b}", "passes", &passes, "running", &running);
+        if (!running && passes > before)
+            break;
+        json_decref(j);
+    }
+    long d = print_scrub(j);
+    json_decref(j);
+    return d == 0 ? 0 : 1;
+}
+
+static int store_call(admin_ctx_t *c, const char *method, const char *path)
+{
+    json_t *j;
+    int rc = call(c, method, path, NULL, 200, &j);
+    if (rc)
+        return rc;
+    const char *cs = "", *cr = "", *ms = "", *mr = "";
+    json_int_t avail = 0, reserve = 0;
+    int below = 0;
+    rc = 1;
+    if (j && !json_unpack(j, "{s:{s:s,s:s},s:{s:s,s:s},s:I,s:I,s:b}", "chunks", "state", &cs,
+                          "reason", &cr, "meta", "state", &ms, "reason", &mr, "free_bytes",
+                          &avail, "reserve_bytes", &reserve, "below_reserve", &below)) {
+        printf("chunks:   %s%s%s\n", cs, *cr ? ": " : "", cr);
+        printf("metadata: %s%s%s\n", ms, *mr ? ": " : "", mr);
+        printf("free:     %lld bytes (reserve %lld bytes)%s\n", (long long)avail,
+               (long long)reserve, below ? ": below the reserve, PUTs answer 507" : "");
+        rc = 0;
+    }
+    json_decref(j);
+    return rc;
+}
+
+static int store_status(admin_ctx_t *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: holdfast admin store status\n");
+        return 2;
+    }
+    return store_call(c, "GET", "/admin/v1/store");
+}
+
+static int store_reopen(admin_ctx_t *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: holdfast admin store reopen\n");
+        return 2;
+    }
+    return store_call(c, "POST", "/admin/v1/store/reopen");
+}
+
 /* The admin commands: `holdfast admin GROUP VERB ...`. */
 static const struct admin_cmd {
     const char *group, *verb;
@@ -452,6 +636,11 @@ static const struct admin_cmd {
     {"faults", "clear", faults_clear},
     {"status", "", status_show},
     {"status", "--json", status_show},
+    {"scrub", "run", scrub_run},
+    {"scrub", "start", scrub_start},
+    {"scrub", "status", scrub_status},
+    {"store", "status", store_status},
+    {"store", "reopen", store_reopen},
 };
 
 static int setup(admin_ctx_t *c, const char *admin, const char *data, const char *region)

@@ -25,6 +25,7 @@
 #include "meta/meta.h"
 #include "net/server.h"
 #include "s3/s3.h"
+#include "scrub/scrub.h"
 #include "status/status.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 const char *hf_cli_setting(const char *flag_value, const char *env, const char *def)
@@ -67,7 +69,7 @@ static void usage(FILE *f)
             "  --max-inflight N       requests running at once (env HOLDFAST_MAX_INFLIGHT,\n"
             "                         default workers - workers/4)\n"
             "  --max-inflight-per-key N  of those, per access key (env HOLDFAST_MAX_INFLIGHT_PER_KEY,\n"
-            "                         default 3/4 of --max-inflight)\n"
+            "                         default --max-inflight - max(2, --max-inflight/6))\n"
             "  --admit-queue N        requests that may wait for a slot (env HOLDFAST_ADMIT_QUEUE,\n"
             "                         default workers - max-inflight - 1)\n"
             "  --admit-queue-timeout MS  longest wait before 503 SlowDown (env\n"
@@ -77,11 +79,31 @@ static void usage(FILE *f)
             "  --fault-injection      accept fault sets (tests and drills only; env\n"
             "                         HOLDFAST_FAULT_INJECTION=1): from HOLDFAST_FAULTS at start\n"
             "                         and from 'holdfast admin faults' while running\n"
+            "  --reserve SIZE         free space PUTs must leave on the data disk, so deletes and\n"
+            "                         metadata updates still work when it fills (env\n"
+            "                         HOLDFAST_RESERVE; default 256MiB, at most 10%% of the disk)\n"
+            "  --scrub-rate SIZE      bytes per second a scrub pass reads (env HOLDFAST_SCRUB_RATE,\n"
+            "                         default 8MiB)\n"
+            "  --scrub-interval DUR   start a background scrub pass this often; 0: only when\n"
+            "                         asked (env HOLDFAST_SCRUB_INTERVAL, default 7d)\n"
+            "  --head-timeout DUR     a request head must arrive within this (env\n"
+            "                         HOLDFAST_HEAD_TIMEOUT, default 20s)\n"
+            "  --io-timeout DUR       bodies and responses must make progress within this, at\n"
+            "                         %d bytes/s or more on average (env HOLDFAST_IO_TIMEOUT,\n"
+            "                         default 30s)\n"
+            "  --idle-timeout DUR     idle keep-alive connections are closed after this (env\n"
+            "                         HOLDFAST_IDLE_TIMEOUT, default 60s)\n"
+            "  --max-connections N    open S3 connections before new ones get 503 (env\n"
+            "                         HOLDFAST_MAX_CONNECTIONS, default %d)\n"
+            "\n"
+            "SIZE is bytes with an optional K, M, G or T (powers of 1024, e.g. 512MiB);\n"
+            "DUR is seconds with an optional ms, s, m, h or d.\n"
             "\n"
             "The root key is set from HOLDFAST_ACCESS_KEY / HOLDFAST_SECRET_KEY when the data\n"
             "directory is first created; otherwise it is generated, printed once and stored in\n"
             "DIR/" HF_ROOT_CREDENTIALS_FILE " (mode 0600).\n",
-            HF_WORKERS_DEFAULT, HF_ADMIT_QUEUE_TIMEOUT_MS, HF_REQUEST_TIMEOUT_MS / 1000);
+            HF_WORKERS_DEFAULT, HF_ADMIT_QUEUE_TIMEOUT_MS, HF_REQUEST_TIMEOUT_MS / 1000,
+            HF_IO_MIN_RATE, HF_CONN_MAX_DEFAULT);
 }
 
 int hf_cli_read_root_credentials(const char *data_dir, char *ak, size_t akcap, char *sk,
@@ -191,6 +213,74 @@ static int ensure_root(hf_meta_t *m, const char *data_dir, const char *listen)
     return HF_OK;
 }
 
+/* ---- settings with units ---------------------------------------------------- */
+
+/* "123", "64K", "512MiB", "2G", "1TB": bytes, powers of 1024. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || *s == '-')
+        return -1;
+    int shift = 0;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: return -1;
+    }
+    if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0 || strcmp(end, "ib") == 0))
+        end += strlen(end);
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/* "30", "30s", "250ms", "5m", "2h", "7d": milliseconds. */
+static int parse_duration_ms(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0)
+        return -1;
+    int64_t mul = 1000;
+    if (strcmp(end, "ms") == 0)
+        mul = 1;
+    else if (*end == '\0' || strcmp(end, "s") == 0)
+        mul = 1000;
+    else if (strcmp(end, "m") == 0)
+        mul = 60 * 1000;
+    else if (strcmp(end, "h") == 0)
+        mul = 3600 * 1000;
+    else if (strcmp(end, "d") == 0)
+        mul = 86400 * 1000;
+    else
+        return -1;
+    if (v > INT64_MAX / mul)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+/* A timeout setting: 1 ms to 1 day. */
+static int timeout_setting(const char *flag, const char *v, int *out)
+{
+    int64_t ms;
+    if (!v)
+        return 0;
+    if (parse_duration_ms(v, &ms) || ms < 1 || ms > 86400 * 1000) {
+        fprintf(stderr, "holdfast server: %s must be a duration from 1ms to 1d (e.g. 30s)\n", flag);
+        return -1;
+    }
+    *out = (int)ms;
+    return 0;
+}
+
 /* ---- housekeeping: background work with its own fixed thread ------------- */
 
 typedef struct housekeeping {
@@ -202,6 +292,7 @@ typedef struct housekeeping {
     hf_meta_t *meta;
     hf_chunk_store_t *chunks;
     hf_guard_bg_t *sweep_budget; /* NULL: unlimited */
+    hf_scrub_t *scrub;
 } housekeeping_t;
 
 /* Orphans are chunk files of uploads that never committed (a crash between
@@ -250,9 +341,19 @@ static void *housekeeping_main(void *arg)
             next = hf_mono_ms() + ORPHAN_SWEEP_EVERY_S * 1000LL;
             continue;
         }
+        /* The scrubber paces itself: it says when it wants the next slice. */
+        pthread_mutex_unlock(&hk->mu);
+        int64_t wait_ms = hk->scrub ? hf_scrub_step(hk->scrub) : 1000;
+        pthread_mutex_lock(&hk->mu);
+        if (wait_ms > 1000)
+            wait_ms = 1000;
+        if (wait_ms <= 0 || hk->stop)
+            continue;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        ts.tv_sec += wait_ms / 1000 + ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&hk->cv, &hk->mu, &ts);
     }
     pthread_mutex_unlock(&hk->mu);
@@ -316,12 +417,21 @@ int hf_cli_server(int argc, char **argv)
         {"admit-queue", required_argument, NULL, 'Q'},
         {"admit-queue-timeout", required_argument, NULL, 'T'},
         {"request-timeout", required_argument, NULL, 'R'},
+        {"reserve", required_argument, NULL, 'E'},
+        {"scrub-rate", required_argument, NULL, 'S'},
+        {"scrub-interval", required_argument, NULL, 'I'},
+        {"head-timeout", required_argument, NULL, 'H'},
+        {"io-timeout", required_argument, NULL, 'O'},
+        {"idle-timeout", required_argument, NULL, 'D'},
+        {"max-connections", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data = NULL, *listen = NULL, *slisten = NULL, *region = NULL, *workers_s = NULL,
                *level_s = NULL, *access_s = NULL, *maxin_s = NULL, *perkey_s = NULL,
-               *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL;
+               *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL, *reserve_s = NULL,
+               *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
+               *maxc_s = NULL;
     bool faults = false;
     optind = 1;
     int c;
@@ -340,6 +450,13 @@ int hf_cli_server(int argc, char **argv)
         case 'Q': queue_s = optarg; break;
         case 'T': qtimeout_s = optarg; break;
         case 'R': reqto_s = optarg; break;
+        case 'E': reserve_s = optarg; break;
+        case 'S': srate_s = optarg; break;
+        case 'I': sint_s = optarg; break;
+        case 'H': head_s = optarg; break;
+        case 'O': io_s = optarg; break;
+        case 'D': idle_s = optarg; break;
+        case 'C': maxc_s = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -399,6 +516,42 @@ int hf_cli_server(int argc, char **argv)
         return 2;
     }
 
+    reserve_s = hf_cli_setting(reserve_s, "HOLDFAST_RESERVE", NULL);
+    srate_s = hf_cli_setting(srate_s, "HOLDFAST_SCRUB_RATE", NULL);
+    sint_s = hf_cli_setting(sint_s, "HOLDFAST_SCRUB_INTERVAL", "7d");
+    head_s = hf_cli_setting(head_s, "HOLDFAST_HEAD_TIMEOUT", NULL);
+    io_s = hf_cli_setting(io_s, "HOLDFAST_IO_TIMEOUT", NULL);
+    idle_s = hf_cli_setting(idle_s, "HOLDFAST_IDLE_TIMEOUT", NULL);
+    maxc_s = hf_cli_setting(maxc_s, "HOLDFAST_MAX_CONNECTIONS", NULL);
+    uint64_t reserve = 0, scrub_rate = HF_SCRUB_RATE_DEFAULT;
+    int64_t scrub_interval_ms = 0;
+    bool reserve_given = reserve_s != NULL;
+    if (reserve_s && parse_size(reserve_s, &reserve)) {
+        fprintf(stderr, "holdfast server: --reserve must be a size, e.g. 256MiB or 0\n");
+        return 2;
+    }
+    if (srate_s && (parse_size(srate_s, &scrub_rate) || scrub_rate < 1024)) {
+        fprintf(stderr, "holdfast server: --scrub-rate must be a size per second of at least 1KiB\n");
+        return 2;
+    }
+    if (parse_duration_ms(sint_s, &scrub_interval_ms)) {
+        fprintf(stderr, "holdfast server: --scrub-interval must be a duration (e.g. 7d) or 0\n");
+        return 2;
+    }
+    int head_ms = 0, io_ms = 0, idle_ms = 0, max_conns = HF_CONN_MAX_DEFAULT;
+    if (timeout_setting("--head-timeout", head_s, &head_ms) ||
+        timeout_setting("--io-timeout", io_s, &io_ms) ||
+        timeout_setting("--idle-timeout", idle_s, &idle_ms))
+        return 2;
+    if (maxc_s) {
+        char *end;
+        long v = strtol(maxc_s, &end, 10);
+        if (*end || v < 1 || v > HF_CONN_MAX_LIMIT) {
+            fprintf(stderr, "holdfast server: --max-connections must be 1 to %d\n", HF_CONN_MAX_LIMIT);
+            return 2;
+        }
+        max_conns = (int)v;
+    }
     const char *fi = getenv("HOLDFAST_FAULT_INJECTION");
     if (fi && strcmp(fi, "1") == 0)
         faults = true;
@@ -437,6 +590,7 @@ int hf_cli_server(int argc, char **argv)
     hf_s3_t *s3 = NULL;
     hf_status_t *st = NULL;
     hf_guard_t *guard = NULL;
+    hf_scrub_t *scrub = NULL;
     housekeeping_t hk = {0};
     bool hk_started = false, s3_started = false, st_started = false;
 
@@ -450,8 +604,11 @@ int hf_cli_server(int argc, char **argv)
         .name = "s3",
         .listen = listen,
         .workers = workers,
-        .max_conns = HF_CONN_MAX_DEFAULT,
+        .max_conns = max_conns,
         .request_timeout_ms = request_timeout_s * 1000,
+        .head_timeout_ms = head_ms,
+        .io_timeout_ms = io_ms,
+        .idle_timeout_ms = idle_ms,
         .handler = hf_s3_handle,
         .ctx = s3,
         .error_body = hf_s3_error_body,
@@ -490,6 +647,18 @@ int hf_cli_server(int argc, char **argv)
                 hf_strerror(e));
         goto out;
     }
+    if (!reserve_given) {
+        /* 256 MiB keeps LMDB's copy-on-write pages for a burst of deletes
+         * within reach; on a small disk, a tenth of it. */
+        struct statvfs sv;
+        reserve = HF_RESERVE_DEFAULT;
+        if (hf_vfs.statvfs(data, &sv) == 0) {
+            uint64_t size = (uint64_t)sv.f_blocks * (sv.f_frsize ? sv.f_frsize : sv.f_bsize);
+            if (size / 10 < reserve)
+                reserve = size / 10;
+        }
+    }
+    hf_chunk_set_reserve(chunks, reserve);
     hf_meta_config_t mc = {.on_release = on_release, .release_ctx = chunks};
     e = hf_meta_open(data, &mc, &meta);
     if (e) {
@@ -503,14 +672,23 @@ int hf_cli_server(int argc, char **argv)
         fprintf(stderr, "holdfast server: cannot set up admission control: %s\n", hf_strerror(e));
         goto out;
     }
+    hf_scrub_config_t scfg = {.rate = scrub_rate, .interval_s = scrub_interval_ms / 1000};
+    if (scrub_interval_ms > 0 && scfg.interval_s == 0)
+        scfg.interval_s = 1;
+    e = hf_scrub_create(meta, chunks, &scfg, &scrub);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot start the scrubber: %s\n", hf_strerror(e));
+        goto out;
+    }
     hf_s3_init(s3, meta, chunks, region);
     s3->guard = guard;
     hf_status_init(st, meta, region);
+    st->chunks = chunks;
+    st->scrub = scrub;
     st->faults_enabled = faults;
     st->s3 = s3;
     st->s3srv = s3srv;
     st->guard = guard;
-    st->chunks = chunks;
     snprintf(st->data_dir, sizeof st->data_dir, "%s", data);
     if (faults)
         hf_log_warn("msg=\"fault injection is enabled: for tests and drills only\"");
@@ -538,6 +716,7 @@ int hf_cli_server(int argc, char **argv)
     hk.chunks = chunks;
     hk.sweep_budget = hf_guard_bg_register(guard, "orphan_sweep", ORPHAN_SWEEP_RATE,
                                            ORPHAN_SWEEP_BURST);
+    hk.scrub = scrub;
     pthread_mutex_init(&hk.mu, NULL);
     pthread_cond_init(&hk.cv, NULL);
     if (pthread_create(&hk.th, NULL, housekeeping_main, &hk) == 0) {
@@ -550,9 +729,11 @@ int hf_cli_server(int argc, char **argv)
     printf("holdfast: health and admin on http://%s (listen %s)\n", staddr, slisten);
     fflush(stdout);
     hf_log_info("msg=started s3=%s status=%s data=%s workers=%d max_inflight=%d per_key=%d "
-                "admit_queue=%d admit_queue_timeout_ms=%d request_timeout_s=%d",
+                "admit_queue=%d admit_queue_timeout_ms=%d request_timeout_s=%d reserve=%llu "
+                "scrub_rate=%llu scrub_interval_s=%lld",
                 listen, slisten, data, workers, gc.max_inflight, gc.per_key_max, gc.queue_max,
-                gc.queue_timeout_ms, request_timeout_s);
+                gc.queue_timeout_ms, request_timeout_s, (unsigned long long)reserve,
+                (unsigned long long)scrub_rate, (long long)scfg.interval_s);
 
     int sig = 0;
     sigwait(&set, &sig);
@@ -577,6 +758,7 @@ out:
     hf_server_destroy(s3srv);
     hf_server_destroy(stsrv);
     hf_guard_destroy(guard);
+    hf_scrub_destroy(scrub);
     if (meta)
         hf_meta_close(meta);
     if (chunks)

@@ -95,7 +95,11 @@ void hf_guard_defaults(hf_guard_config_t *cfg, int workers)
     if (cfg->queue_timeout_ms <= 0)
         cfg->queue_timeout_ms = HF_ADMIT_QUEUE_TIMEOUT_MS;
     if (cfg->per_key_max <= 0) {
-        int k = cfg->max_inflight * 3 / 4;
+        /* Room for the concurrency common clients use on their own (awscli
+         * and boto3 transfers run 10 requests at once), while keeping
+         * max(2, A/6) slots that only other keys can take. */
+        int keep = cfg->max_inflight / 6 < 2 ? 2 : cfg->max_inflight / 6;
+        int k = cfg->max_inflight - keep;
         cfg->per_key_max = k < 1 ? 1 : k;
     }
 }

@@ -63,7 +63,8 @@ typedef struct hf_guard_config {
 } hf_guard_config_t;
 
 /* Defaults for W workers: A = W - max(1, W/4), Q = W - A - 1, per_key_max =
- * max(1, 3A/4). Fields already set in *cfg (> 0, or
+ * max(1, A - max(2, A/6)) (10 of 12: a lone client running 10 requests at
+ * once, as awscli and boto3 do, is not shed). Fields already set in *cfg (> 0, or
  * >= 0 for queue_max) are kept. */
 void hf_guard_defaults(hf_guard_config_t *cfg, int workers);
 

@@ -149,6 +149,7 @@ static int page_entry(page_t *pg, hf_str_t key, const hf_rec_summary_t *sum, boo
     e->flags = sum->flags;
     memcpy(e->version, sum->version, 16);
     e->latest = latest;
+    e->hlc = sum->hlc;
     e->ck_alg = sum->ck_alg;
     e->ck_type = sum->ck_type;
     pg->last = e->key;

@@ -401,6 +401,11 @@ typedef struct hf_del_item {
     hf_str_t key;
     bool has_version;
     uint8_t version[16];
+    /* Not 0: remove only if the version to be removed (the current one
+     * when has_version is false) was written at this clock value, else
+     * HF_E_PRECONDITION -- for decisions made on a listing (lifecycle),
+     * so a version written meanwhile is never the one removed. */
+    uint64_t if_hlc;
     int rc;                /* out: as hf_meta_obj_delete */
     hf_del_res_t res;      /* out */
 } hf_del_item_t;
@@ -450,6 +455,7 @@ typedef struct hf_list_entry {
     uint32_t flags;
     uint8_t version[16];  /* version listings */
     bool latest;          /* version listings: the key's current version */
+    uint64_t hlc;         /* the version's clock value (hf_del_item_t.if_hlc) */
     uint8_t ck_alg;       /* enum hf_ck_alg */
     uint8_t ck_type;
 } hf_list_entry_t;
@@ -597,6 +603,46 @@ typedef struct hf_upload_list_res {
 
 int hf_meta_upload_list(hf_meta_t *m, const hf_upload_list_req_t *rq, hf_arena_t *a,
                         hf_upload_list_res_t *out);
+
+/* ---- scanning every stored object version ------------------------------ */
+
+/* Where a scan stands: opaque bytes (bucket name and the last key
+ * returned). All zero (= {0}) starts at the beginning. The caller owns it
+ * and may keep it across calls, restarts of the scan and changes to the
+ * store: a scan resumes after the position it reached by name, so objects
+ * written behind the cursor meanwhile are not visited in this pass and a
+ * deleted bucket is skipped. */
+#define HF_META_SCAN_CURSOR_MAX (1 + HF_BUCKET_NAME_MAX + HF_KEY_MAX)
+typedef struct hf_meta_scan_cursor {
+    uint8_t b[HF_META_SCAN_CURSOR_MAX];
+    uint16_t n;
+} hf_meta_scan_cursor_t;
+
+/* One stored object version. */
+typedef struct hf_meta_scan_item {
+    const char *bucket;  /* name, in the arena */
+    uint64_t bucket_id;
+    hf_str_t key;        /* in the arena; empty when err concerns the bucket record */
+    uint8_t version[16]; /* version id; all zero is the "null" version */
+    /* HF_OK: obj is decoded (into the arena, inline data verified).
+     * HF_E_CORRUPT / HF_E_VERSION: the record could not be read (damage,
+     * logged, or a newer format); obj is zeroed, key and version are what
+     * could be recovered. */
+    int err;
+    hf_obj_t obj;
+} hf_meta_scan_item_t;
+
+/* The next page of at most max (1..HF_LIST_PAGE_MAX) object versions of
+ * every bucket, in bucket-name then key order, after *cur; *cur is
+ * advanced past them. *done is true when nothing follows (*n may still be
+ * > 0). Each call reads one short read transaction, so a slow consumer
+ * (a gentle scrubber) never holds LMDB pages for long. Items and strings
+ * live in the arena (*items is NULL when *n == 0). Errors: HF_E_INVAL
+ * (max 0, or a cursor not made by this function), -ENOMEM (the arena is
+ * full: nothing is returned and *cur is unchanged), HF_E_META. A damaged
+ * record is returned as an item with err set, not as an error. */
+int hf_meta_scan(hf_meta_t *m, hf_meta_scan_cursor_t *cur, uint32_t max, hf_arena_t *a,
+                 hf_meta_scan_item_t **items, uint32_t *n, bool *done);
 
 /* ---- blobs -------------------------------------------------------------- */
 

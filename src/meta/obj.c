@@ -549,6 +549,10 @@ static int delete_one(hf_meta_t *m, MDB_txn *txn, del_op_t *op, hf_del_item_t *i
     if (rc && rc != HF_E_NOTFOUND)
         goto outcome;
     bool versioning = bflags & (HF_BUCKET_VERSIONING | HF_BUCKET_SUSPENDED);
+    if (!it->has_version && it->if_hlc && (!have || cur.damaged || cur.s.hlc != it->if_hlc)) {
+        rc = HF_E_PRECONDITION;
+        goto outcome;
+    }
     if (it->has_version) {
         it->res.versioned = true;
         memcpy(it->res.version, it->version, 16);
@@ -558,6 +562,10 @@ static int delete_one(hf_meta_t *m, MDB_txn *txn, del_op_t *op, hf_del_item_t *i
         }
         if (have && memcmp(cur.s.version, it->version, 16) == 0) {
             it->res.marker = (cur.s.flags & HF_OBJ_DELETE_MARKER) != 0;
+            if (it->if_hlc && cur.s.hlc != it->if_hlc) {
+                rc = HF_E_PRECONDITION;
+                goto outcome;
+            }
             if ((rc = check_removable(m, op->flags)) ||
                 (rc = hf_db_del(txn, m->db.objects, l.tk, l.tklen)) ||
                 (rc = drop_scratch_refs(m, txn)))
@@ -576,6 +584,10 @@ static int delete_one(hf_meta_t *m, MDB_txn *txn, del_op_t *op, hf_del_item_t *i
         if ((rc = hf_rec_obj_summary(m->scratch.data, m->scratch.len, &s)))
             goto outcome;
         it->res.marker = (s.flags & HF_OBJ_DELETE_MARKER) != 0;
+        if (it->if_hlc && s.hlc != it->if_hlc) {
+            rc = HF_E_PRECONDITION;
+            goto outcome;
+        }
         if ((rc = check_removable(m, op->flags)) ||
             (rc = hf_db_del(txn, m->db.versions, f.vk, f.vklen)))
             goto outcome;
@@ -627,7 +639,7 @@ outcome:
     it->rc = rc;
     /* Outcomes that concern only this key; anything else is the engine's. */
     if (rc == HF_OK || rc == HF_E_NOTFOUND || rc == HF_E_LOCKED || rc == HF_E_CORRUPT ||
-        rc == HF_E_VERSION || rc == HF_E_TOOBIG)
+        rc == HF_E_VERSION || rc == HF_E_TOOBIG || rc == HF_E_PRECONDITION)
         return HF_OK;
     return rc;
 }

@@ -13,7 +13,17 @@
  *   epoll set    one, shared by all workers, every fd EPOLLONESHOT. The
  *                listener is re-armed after each accept batch.
  *   sweeper      whichever worker first notices a second has passed closes
- *                ARMED slots whose idle or head deadline passed.
+ *                ARMED slots whose idle or head deadline passed. A client
+ *                that trickles its head keeps re-arming its slot, so the
+ *                worker that reads each piece checks the head deadline too
+ *                (and answers 408).
+ *   I/O budget   while a handler reads a body or writes a response, the
+ *                time spent waiting for the client is drawn from a budget
+ *                of one I/O timeout that every byte moved refills by
+ *                1/HF_IO_MIN_RATE s (a leaky bucket). A client that
+ *                trickles a byte now and then runs it dry and is cut; a
+ *                slow but real one never does, and time the server itself
+ *                spends (disk, metadata) is not charged to the client.
  *   worker       owns a head buffer (HF_HTTP_HEAD_MAX + HF_IO_BUF) and a
  *                request arena, reused for every request it serves, so a
  *                keep-alive request allocates nothing in the common case.
@@ -106,6 +116,7 @@ typedef struct reqstate {
     const char *hvalue[RESP_HEADERS_MAX];
     uint64_t bytes_in, bytes_out;
     int64_t deadline_ms; /* monotonic: the whole request must be done by then */
+    int64_t io_budget_us; /* waiting time left (see "I/O budget" above) */
 } reqstate_t;
 
 struct worker {
@@ -295,23 +306,46 @@ static int wait_fd(int fd, short events, int timeout_ms)
     }
 }
 
-/* Wait for fd on behalf of a request: up to the I/O timeout, and never
- * past the request's total deadline. */
-static int wait_req(reqstate_t *rs, short events)
+/* A fresh I/O budget: one timeout's worth of waiting. */
+static void io_budget_reset(reqstate_t *rs)
+{
+    rs->io_budget_us = (int64_t)rs->w->srv->cfg.io_timeout_ms * 1000;
+}
+
+/* Wait for the client on behalf of a request: within its I/O budget
+ * (refilled by every byte moved, see "I/O budget" above), never longer
+ * than one I/O timeout at a time, and never past the request's total
+ * deadline. */
+static int io_wait(reqstate_t *rs, short events)
 {
     hf_server_t *s = rs->w->srv;
+    int64_t t = rs->io_budget_us / 1000;
+    if (t > s->cfg.io_timeout_ms)
+        t = s->cfg.io_timeout_ms;
     int64_t left = rs->deadline_ms - hf_mono_ms();
-    int t = s->cfg.io_timeout_ms;
     bool total = left < t;
     if (total)
-        t = left > 0 ? (int)left : 0;
-    int rc = wait_fd(rs->c->fd, events, t);
+        t = left;
+    int rc = HF_E_TIMEOUT;
+    if (t > 0) {
+        int64_t t0 = hf_mono_ms();
+        rc = wait_fd(rs->c->fd, events, (int)t);
+        rs->io_budget_us -= (hf_mono_ms() - t0) * 1000;
+    }
     if (rc == HF_E_TIMEOUT)
         atomic_fetch_add(total ? &s->st.deadlines : &s->st.timeouts, 1);
     return rc;
 }
 
-/* Read at least one byte (blocking up to the I/O timeout). */
+/* k bytes moved: refill the budget, up to one timeout. */
+static void io_credit(reqstate_t *rs, size_t k)
+{
+    int64_t cap = (int64_t)rs->w->srv->cfg.io_timeout_ms * 1000;
+    int64_t add = (int64_t)(k > (size_t)INT32_MAX ? INT32_MAX : k) * 1000000 / HF_IO_MIN_RATE;
+    rs->io_budget_us = rs->io_budget_us + add > cap ? cap : rs->io_budget_us + add;
+}
+
+/* Read at least one byte (blocking within the I/O budget). */
 static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
 {
     hf_server_t *s = rs->w->srv;
@@ -319,6 +353,7 @@ static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
         ssize_t k = hf_vfs.read(rs->c->fd, buf, n);
         if (k > 0) {
             atomic_fetch_add(&s->st.bytes_in, (uint64_t)k);
+            io_credit(rs, (size_t)k);
             return k;
         }
         if (k == 0)
@@ -327,7 +362,7 @@ static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
             continue;
         if (errno != EAGAIN)
             return -errno;
-        int rc = wait_req(rs, POLLIN);
+        int rc = io_wait(rs, POLLIN);
         if (rc)
             return rc;
     }
@@ -344,11 +379,12 @@ static int sock_writev(reqstate_t *rs, struct iovec *iov, int cnt)
                 continue;
             if (errno != EAGAIN)
                 return -errno;
-            int rc = wait_req(rs, POLLOUT);
+            int rc = io_wait(rs, POLLOUT);
             if (rc)
                 return rc;
             continue;
         }
+        io_credit(rs, (size_t)k);
         rs->bytes_out += (uint64_t)k;
         atomic_fetch_add(&s->st.bytes_out, (uint64_t)k);
         size_t left = (size_t)k;
@@ -763,6 +799,7 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     hf_buf_reset(&rs->head);
     rs->w = w;
     rs->c = c;
+    io_budget_reset(rs);
     rs->head_len = head_len;
     rs->pos = head_len;
     rs->len = len;
@@ -840,9 +877,24 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
             ssize_t k = hf_vfs.read(c->fd, w->buf + len, WBUF_SIZE - len);
             if (k > 0) {
                 atomic_fetch_add(&s->st.bytes_in, (uint64_t)k);
+                int64_t now = hf_mono_ms();
                 if (len == 0)
-                    atomic_store(&c->head_start_ms, hf_mono_ms());
+                    atomic_store(&c->head_start_ms, now);
                 len += (size_t)k;
+                int64_t hs = atomic_load(&c->head_start_ms);
+                if (hs && now - hs >= s->cfg.head_timeout_ms &&
+                    hf_http_parse_head(w->buf, len, &w->req.http, &status, &why) == 0) {
+                    /* Still no complete head: a trickling client. */
+                    atomic_fetch_add(&s->st.timeouts, 1);
+                    rs->w = w;
+                    rs->c = c;
+                    rs->broken = false;
+                    io_budget_reset(rs);
+                    send_error(s, rs, 408, "the request head took too long");
+                    hf_log_info("msg=\"request head timed out\" peer=%s bytes=%zu", c->peer, len);
+                    conn_close(s, idx, gen);
+                    return;
+                }
                 continue;
             }
             if (k < 0 && errno == EINTR)
@@ -870,6 +922,7 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
             rs->w = w;
             rs->c = c;
             rs->broken = false;
+            io_budget_reset(rs);
             send_error(s, rs, status ? status : 400, why ? why : "bad request");
             hf_log_info("msg=\"refused request head\" peer=%s status=%d why=\"%s\"", c->peer,
                         status, why ? why : "");

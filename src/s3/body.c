@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/str.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -364,6 +365,8 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck,
     if (s3_body_open(q, true, want_ck, max_len))
         return -1;
     uint64_t len = q->body.declared;
+    if (s3_check_space(q, len))
+        return -1;
     if (allow_inline && len <= HF_INLINE_MAX) {
         uint8_t *data = hf_arena_alloc(q->a, len ? len : 1);
         if (!data)
@@ -388,7 +391,7 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck,
     hf_blob_writer_t *w = NULL;
     int rc = hf_blob_writer_open(q->s3->chunks, &w);
     if (rc)
-        return s3_fail(q, hf_s3_err_from(rc), NULL);
+        return s3_fail_storage(q, rc);
     char *buf = hf_arena_alloc(q->a, HF_IO_BUF);
     if (!buf) {
         hf_blob_writer_abort(w);
@@ -408,7 +411,7 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck,
             hf_blob_writer_abort(w);
             hf_log_error("msg=\"blob write failed\" request_id=%s err=\"%s\"", q->r->id,
                          hf_strerror(rc));
-            return s3_fail(q, hf_s3_err_from(rc), NULL);
+            return s3_fail_storage(q, rc);
         }
     }
     uint64_t size = 0;
@@ -416,13 +419,52 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck,
     if (rc) {
         hf_log_error("msg=\"blob finish failed\" request_id=%s err=\"%s\"", q->r->id,
                      hf_strerror(rc));
-        return s3_fail(q, hf_s3_err_from(rc), NULL);
+        return s3_fail_storage(q, rc);
     }
     out->have_blob = true;
     out->size = size;
     s3_body_md5(q, out->md5);
     data_checksum(q, out);
     return 0;
+}
+
+int s3_check_space(s3req_t *q, uint64_t need)
+{
+    uint64_t avail = 0;
+    int rc = hf_chunk_space_check(q->s3->chunks, need + S3_META_ROOM, &avail);
+    if (rc == HF_E_NOSPACE)
+        return s3_fail(q, S3E_InsufficientStorage,
+                       "The data disk has %llu bytes free and keeps %llu in reserve for deletes; "
+                       "delete objects or add space, then retry.",
+                       (unsigned long long)avail, (unsigned long long)hf_chunk_reserve(q->s3->chunks));
+    /* statvfs failing is logged by the store; the writes themselves will
+     * report a real shortage. */
+    return 0;
+}
+
+int s3_fail_storage(s3req_t *q, int err)
+{
+    char why[200];
+    switch (err) {
+    case HF_E_NOSPACE:
+        return s3_check_space(q, 0) ? -1
+                                    : s3_fail(q, S3E_InsufficientStorage,
+                                              "The data disk reached its free-space reserve.");
+    case -ENOSPC:
+    case -EDQUOT:
+        return s3_fail(q, S3E_InsufficientStorage, "The data disk is full.");
+    case HF_E_STATE:
+        if (hf_chunk_failed(q->s3->chunks, NULL, why, sizeof why))
+            return s3_fail(q, S3E_ServiceUnavailable,
+                           "The object store refuses writes after an I/O error (%s) until an "
+                           "operator reopens it; reads still work.",
+                           why);
+        return s3_fail(q, S3E_ServiceUnavailable,
+                       "The metadata store refuses writes after a failed commit until the server "
+                       "is restarted; reads still work.");
+    default:
+        return s3_fail(q, hf_s3_err_from(err), NULL);
+    }
 }
 
 void s3_data_discard(s3req_t *q, s3_data_t *d)

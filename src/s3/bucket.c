@@ -180,6 +180,8 @@ void op_create_bucket(s3req_t *q)
     /* Object Lock needs versioning, which it keeps on for good. */
     if (lock && strcasecmp(lock, "true") == 0)
         b.flags = HF_BUCKET_OBJECT_LOCK | HF_BUCKET_VERSIONING;
+    if (s3_check_space(q, 0))
+        return;
     int rc = hf_meta_bucket_create(q->s3->meta, &b);
     if (rc == HF_E_EXISTS) {
         s3_fail(q, b.owner == q->user.id ? S3E_BucketAlreadyOwnedByYou : S3E_BucketAlreadyExists,

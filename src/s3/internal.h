@@ -324,6 +324,19 @@ void s3_cors_request(s3req_t *q);
 /* Answer an OPTIONS preflight (no authentication, as browsers send it). */
 void s3_cors_preflight(s3req_t *q);
 
+/* Refuse (507 InsufficientStorage, -1 after s3_fail) a request that would
+ * store need more bytes when the data disk's free space is at or within
+ * need of the reserve (chunk/store.h). 0 to go ahead. Deletes and aborts
+ * never call this: they are what frees space. */
+int s3_check_space(s3req_t *q, uint64_t need);
+/* Room every such request needs on top of its data: one metadata commit
+ * (the record, and the B-tree pages LMDB copies on the way to it). */
+#define S3_META_ROOM (64 * 1024)
+/* s3_fail for a storage error (hf_err from meta or chunk), with a message
+ * that says what to do for the states an operator can act on (full disk,
+ * a store refusing writes after an I/O error). Returns -1. */
+int s3_fail_storage(s3req_t *q, int err);
+
 /* ---- misc ---- */
 
 /* ETag text with quotes: "\"<hex>\"" or "\"<hex>-N\"". out >= 48 bytes. */

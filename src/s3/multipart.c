@@ -60,6 +60,8 @@ void op_create_upload(s3req_t *q)
         return;
     u.initiated = hf_time_now();
     u.owner = q->user.id;
+    if (s3_check_space(q, 0))
+        return;
     int rc = hf_meta_upload_create(q->s3->meta, &q->b, q->key, q->keylen, &u);
     if (rc) {
         s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);

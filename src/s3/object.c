@@ -177,7 +177,7 @@ int s3_fail_write(s3req_t *q, int rc)
         if (hf_meta_bucket_get(q->s3->meta, q->bucket, &q->b) == HF_E_NOTFOUND)
             return s3_fail(q, S3E_NoSuchBucket, NULL);
         return s3_fail(q, S3E_NoSuchKey, NULL);
-    default: return s3_fail(q, hf_s3_err_from(rc), NULL);
+    default: return s3_fail_storage(q, rc);
     }
 }
 

@@ -332,6 +332,125 @@ static void status_json(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     send_json(r, 200, j);
 }
 
+/* GET /admin/v1/store: both stores' state, free space and reserve.
+ * POST /admin/v1/store/reopen: verified reopen of the chunk store. */
+static void store(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+{
+    bool reopen = hf_str_eq(rest, "/reopen");
+    if (!(rest.n == 0 || reopen)) {
+        send_error(r, 404, "NotFound", "no such admin endpoint");
+        return;
+    }
+    if (reopen != hf_str_eq(r->http.method, "POST") ||
+        (!reopen && !hf_str_eq(r->http.method, "GET"))) {
+        send_error(r, 405, "MethodNotAllowed", reopen ? "use POST" : "use GET");
+        return;
+    }
+    if (!st->chunks) {
+        send_error(r, 404, "NotFound", "no chunk store");
+        return;
+    }
+    char why[256] = "";
+    int status = 200;
+    if (reopen) {
+        int rc = hf_chunk_store_recover(st->chunks, why, sizeof why);
+        if (rc) {
+            send_error(r, 503, "ReopenFailed", why);
+            return;
+        }
+        hf_log_warn("msg=\"chunk store reopened by an admin request\"");
+    }
+    int cerr = 0, merr = 0;
+    bool cf = hf_chunk_failed(st->chunks, &cerr, why, sizeof why);
+    bool mf = hf_meta_failed(st->meta, &merr);
+    uint64_t avail = 0;
+    int src = hf_chunk_space_check(st->chunks, 0, &avail);
+    json_t *j = json_pack("{s:{s:s,s:s},s:{s:s,s:s},s:I,s:I,s:b}",
+                          "chunks", "state", cf ? "failed" : "ok", "reason", cf ? why : "",
+                          "meta", "state", mf ? "failed" : "ok", "reason",
+                          mf ? hf_strerror(merr) : "",
+                          "free_bytes", (json_int_t)avail, "reserve_bytes",
+                          (json_int_t)hf_chunk_reserve(st->chunks), "below_reserve",
+                          src == HF_E_NOSPACE);
+    send_json(r, status, j);
+}
+
+/* GET /admin/v1/scrub: progress and the damaged objects of the current
+ * (or last) pass. POST: start a pass, optional body {"rate": BYTES}. */
+static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+{
+    if (rest.n) {
+        send_error(r, 404, "NotFound", "no such admin endpoint");
+        return;
+    }
+    if (!st->scrub) {
+        send_error(r, 404, "NotFound", "this server has no scrubber");
+        return;
+    }
+    bool started = false;
+    if (hf_str_eq(r->http.method, "POST")) {
+        hf_buf_t body;
+        hf_buf_init(&body, 64 * 1024);
+        int rc = hf_req_read_all(r, &body);
+        json_int_t rate = 0;
+        if (rc == HF_OK && body.len) {
+            json_error_t je;
+            json_t *j = json_loadb(body.data, body.len, 0, &je);
+            if (!j || json_unpack(j, "{s?I}", "rate", &rate) || rate < 0) {
+                if (j)
+                    json_decref(j);
+                hf_buf_free(&body);
+                send_error(r, 400, "InvalidRequest",
+                           "expected an empty body or {\"rate\": bytes per second}");
+                return;
+            }
+            json_decref(j);
+        }
+        hf_buf_free(&body);
+        if (rc) {
+            send_error(r, 400, "InvalidRequest", "could not read the request body");
+            return;
+        }
+        if (hf_scrub_start(st->scrub, (uint64_t)rate) == HF_E_BUSY) {
+            send_error(r, 409, "ScrubRunning", "a scrub pass is already running");
+            return;
+        }
+        started = true;
+        hf_log_info("msg=\"scrub pass requested\" rate=%lld", (long long)rate);
+    } else if (!hf_str_eq(r->http.method, "GET")) {
+        send_error(r, 405, "MethodNotAllowed", "use GET or POST");
+        return;
+    }
+    hf_scrub_stats_t ss;
+    size_t cap = HF_SCRUB_DAMAGE_MAX, n = 0;
+    bool more = false;
+    hf_scrub_damage_t *d = malloc(cap * sizeof *d);
+    if (!d)
+        cap = 0;
+    hf_scrub_report(st->scrub, &ss, d, cap, &n, &more);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "bucket", d[i].bucket, "key",
+                                             d[i].key, "version", d[i].version, "reason",
+                                             d[i].reason));
+    free(d);
+    char t0[32] = "", t1[32] = "";
+    if (ss.pass_started_ns)
+        hf_time_iso8601(t0, ss.pass_started_ns);
+    if (ss.pass_finished_ns)
+        hf_time_iso8601(t1, ss.pass_finished_ns);
+    json_t *j = json_pack("{s:b,s:b,s:I,s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:b,s:{s:I,s:I,s:I}}",
+                          "started", started, "running", ss.running || started,
+                          "passes", (json_int_t)ss.passes, "rate", (json_int_t)ss.rate,
+                          "interval_s", (json_int_t)ss.interval_s, "pass_started", t0,
+                          "pass_finished", t1, "objects", (json_int_t)ss.objects, "bytes",
+                          (json_int_t)ss.bytes, "damaged", (json_int_t)ss.damaged, "skipped",
+                          (json_int_t)ss.skipped, "damaged_objects", arr, "truncated", more,
+                          "totals", "objects", (json_int_t)ss.objects_total, "bytes",
+                          (json_int_t)ss.bytes_total, "damaged", (json_int_t)ss.damaged_total);
+    send_json(r, started ? 202 : 200, j);
+}
+
 static void users(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 {
     if (rest.n == 0) {
@@ -362,6 +481,8 @@ static const struct {
     {"/admin/v1/users", users},
     {"/admin/v1/faults", faults},
     {"/admin/v1/status", status_json},
+    {"/admin/v1/store", store},
+    {"/admin/v1/scrub", scrub},
 };
 
 static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
@@ -439,12 +560,21 @@ void hf_status_handle(void *ctx, hf_req_t *r)
             return;
         }
         int err = 0;
-        if (!atomic_load(&st->s3_ready))
+        char why[256], line[320];
+        if (!atomic_load(&st->s3_ready)) {
             send_text(r, 503, "starting\n");
-        else if (hf_meta_failed(st->meta, &err))
-            send_text(r, 503, "metadata store refuses writes\n");
-        else
+        } else if (hf_meta_failed(st->meta, &err)) {
+            snprintf(line, sizeof line,
+                     "metadata store refuses writes after a failed commit (%s); restart the server\n",
+                     hf_strerror(err));
+            send_text(r, 503, line);
+        } else if (st->chunks && hf_chunk_failed(st->chunks, &err, why, sizeof why)) {
+            snprintf(line, sizeof line,
+                     "chunk store refuses writes: %s; run 'holdfast admin store reopen'\n", why);
+            send_text(r, 503, line);
+        } else {
             send_text(r, 200, "ready\n");
+        }
         return;
     }
     if (hf_str_eq(path, "/") || hf_str_eq(path, "/metrics")) {

@@ -7,8 +7,9 @@
  *   GET    /                       the status page (HTML, refreshes itself)
  *   GET    /metrics                Prometheus text exposition (status/metrics.c)
  *   GET    /health/live            200 while the process runs (touches nothing)
- *   GET    /health/ready           200 when the S3 listener is serving and the
- *                                  metadata store accepts writes, else 503
+ *   GET    /health/ready           200 when the S3 listener is serving and both
+ *                                  stores accept writes, else 503 with the reason
+ *                                  (a store refusing writes after an I/O error)
  *   GET    /admin/v1/users         list users (JSON, no secrets)
  *   POST   /admin/v1/users         create: {"name", "access_key"?, "secret_key"?}
  *   DELETE /admin/v1/users/NAME    delete
@@ -17,6 +18,12 @@
  *   GET|PUT|DELETE /admin/v1/faults  show, install (body: a fault set, see
  *                                  base/fault.h) or clear injected faults;
  *                                  403 unless faults_enabled
+ *   GET    /admin/v1/store         state of the stores (failed or not, why),
+ *                                  free space and the reserve
+ *   POST   /admin/v1/store/reopen  verified reopen of the chunk store
+ *                                  (hf_chunk_store_recover)
+ *   GET    /admin/v1/scrub         scrub progress, counters, damaged objects
+ *   POST   /admin/v1/scrub         start a scrub pass (body: {"rate": N} or empty)
  * Admin calls are SigV4-signed with the root user's key; at most one runs
  * at a time (others get 503), so a wedged metadata store can occupy one
  * status thread, never all of them.
@@ -39,6 +46,7 @@
 #include "meta/meta.h"
 #include "net/server.h"
 #include "s3/s3.h"
+#include "scrub/scrub.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,6 +72,8 @@ typedef struct hf_status_sample {
 
 typedef struct hf_status {
     hf_meta_t *meta;
+    hf_chunk_store_t *chunks; /* may be NULL (then not reported) */
+    hf_scrub_t *scrub;        /* may be NULL (no scrub endpoints) */
     char region[HF_REGION_MAX + 1];
     _Atomic int s3_ready;     /* set once the S3 listener is serving */
     _Atomic int admin_busy;   /* an admin call is running */
@@ -74,7 +84,6 @@ typedef struct hf_status {
     hf_s3_t *s3;
     hf_server_t *s3srv;
     hf_guard_t *guard;
-    hf_chunk_store_t *chunks;
     char data_dir[1024];
     /* The sampler thread. */
     hf_status_sample_t sample;

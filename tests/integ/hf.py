@@ -119,6 +119,15 @@ class Server:
             pass
 
 
+def admin(server, *args, timeout=120):
+    """Run `holdfast admin ARGS` against server's status listener, signed
+    with the test root key: (exit status, stdout, stderr)."""
+    env = dict(os.environ, HOLDFAST_ACCESS_KEY=ACCESS_KEY, HOLDFAST_SECRET_KEY=SECRET_KEY)
+    p = subprocess.run([BIN, "admin", "--admin", server.status] + list(args), env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
 def wait_for(cond, timeout=10, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:

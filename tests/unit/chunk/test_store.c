@@ -700,6 +700,7 @@ TEST(fault_dir_fsync)
     CHECK_EQ_INT(fault_calls, 1);
     hf_blob_writer_abort(w);
     CHECK_EQ_INT(count_files(dir), 0);
+    CHECK_EQ_INT(hf_chunk_store_recover(s, NULL, 0), HF_OK);
 
     /* the chunk directory sync in finish */
     CHECK_EQ_INT(hf_blob_writer_open(s, &w), HF_OK);
@@ -714,7 +715,11 @@ TEST(fault_dir_fsync)
     CHECK_EQ_INT(fault_calls, 1);
     CHECK_EQ_INT(count_files(dir), 0);
 
-    /* and afterwards the store works */
+    /* a failed fsync makes the store refuse writers until a verified
+     * reopen (store.h); afterwards it works */
+    CHECK(hf_chunk_failed(s, NULL, NULL, 0));
+    CHECK_EQ_INT(hf_blob_writer_open(s, &w), HF_E_STATE);
+    CHECK_EQ_INT(hf_chunk_store_recover(s, NULL, 0), HF_OK);
     hf_blob_id_t id;
     CHECK_EQ_INT(write_blob(s, data, sizeof data, &id), HF_OK);
     CHECK_EQ_INT(count_files(dir), 1);

@@ -26,7 +26,7 @@ TEST(defaults_leave_a_worker_to_shed)
     hf_guard_defaults(&c, 16);
     CHECK_EQ_INT(c.max_inflight, 12);
     CHECK_EQ_INT(c.queue_max, 3);
-    CHECK_EQ_INT(c.per_key_max, 9);
+    CHECK_EQ_INT(c.per_key_max, 10);
     CHECK(hf_guard_check(&c, 16) == NULL);
     hf_guard_config_t d = {.queue_max = -1};
     hf_guard_defaults(&d, 1);
