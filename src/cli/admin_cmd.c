@@ -11,6 +11,7 @@
  *   holdfast admin [--admin URL] [--data DIR] status [--json]
  *   holdfast admin [--admin URL] [--data DIR] scrub run|start [--rate SIZE] | status
  *   holdfast admin [--admin URL] [--data DIR] store status|reopen
+ *   holdfast admin [--admin URL] [--data DIR] lifecycle status
  *
  * Commands are a table (group, verb, handler); each handler gets the words
  * after the group (argv[0] is the verb).
@@ -63,6 +64,7 @@ static void usage(FILE *f)
             "  store status                                       stores' state, free space, reserve\n"
             "  store reopen                                       verify the chunk store and accept\n"
             "                                                     writes again after an I/O error\n"
+            "  lifecycle status                                   what the lifecycle worker did\n"
             "\n"
             "  --admin URL   the server's status listener (env HOLDFAST_ADMIN,\n"
             "                default http://127.0.0.1:9001)\n"
@@ -623,6 +625,30 @@ static int store_reopen(admin_ctx_t *c, int argc, char **argv)
     return store_call(c, "POST", "/admin/v1/store/reopen");
 }
 
+static int lifecycle_status(admin_ctx_t *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: holdfast admin lifecycle status\n");
+        return 2;
+    }
+    json_t *j;
+    int rc = call(c, "GET", "/admin/v1/lifecycle", NULL, 200, &j);
+    if (rc || !j)
+        return rc ? rc : 1;
+    printf("lifecycle: %s, %lld passes (last finished %s)\n",
+           json_is_true(json_object_get(j, "running")) ? "pass running" : "idle",
+           (long long)json_integer_value(json_object_get(j, "passes")),
+           *json_string_value(json_object_get(j, "last_pass")) ? json_string_value(json_object_get(j, "last_pass"))
+                                                              : "never");
+    static const char *const fields[] = {"examined", "expired", "noncurrent_expired",
+                                         "markers_removed", "uploads_aborted", "held", "errors"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        printf("  %-20s %lld\n", fields[i], (long long)json_integer_value(json_object_get(j, fields[i])));
+    json_decref(j);
+    return 0;
+}
+
 /* The admin commands: `holdfast admin GROUP VERB ...`. */
 static const struct admin_cmd {
     const char *group, *verb;
@@ -641,6 +667,7 @@ static const struct admin_cmd {
     {"scrub", "status", scrub_status},
     {"store", "status", store_status},
     {"store", "reopen", store_reopen},
+    {"lifecycle", "status", lifecycle_status},
 };
 
 static int setup(admin_ctx_t *c, const char *admin, const char *data, const char *region)

@@ -25,6 +25,7 @@
 #include "meta/meta.h"
 #include "net/server.h"
 #include "s3/s3.h"
+#include "s3/lifecycle.h"
 #include "scrub/scrub.h"
 #include "status/status.h"
 
@@ -95,6 +96,12 @@ static void usage(FILE *f)
             "                         HOLDFAST_IDLE_TIMEOUT, default 60s)\n"
             "  --max-connections N    open S3 connections before new ones get 503 (env\n"
             "                         HOLDFAST_MAX_CONNECTIONS, default %d)\n"
+            "  --lifecycle-day-seconds N  seconds in a lifecycle rule's day (env\n"
+            "                         HOLDFAST_LIFECYCLE_DAY_SECONDS, default 86400; tests shrink it)\n"
+            "  --lifecycle-interval DUR  start a lifecycle pass this often (env\n"
+            "                         HOLDFAST_LIFECYCLE_INTERVAL, default a day/24, at most 1h)\n"
+            "  --lifecycle-rate N     versions and uploads the lifecycle worker examines per\n"
+            "                         second, at most (env HOLDFAST_LIFECYCLE_RATE, default 1000)\n"
             "\n"
             "SIZE is bytes with an optional K, M, G or T (powers of 1024, e.g. 512MiB);\n"
             "DUR is seconds with an optional ms, s, m, h or d.\n"
@@ -293,6 +300,7 @@ typedef struct housekeeping {
     hf_chunk_store_t *chunks;
     hf_guard_bg_t *sweep_budget; /* NULL: unlimited */
     hf_scrub_t *scrub;
+    hf_lifecycle_t *lifecycle;
 } housekeeping_t;
 
 /* Orphans are chunk files of uploads that never committed (a crash between
@@ -344,6 +352,11 @@ static void *housekeeping_main(void *arg)
         /* The scrubber paces itself: it says when it wants the next slice. */
         pthread_mutex_unlock(&hk->mu);
         int64_t wait_ms = hk->scrub ? hf_scrub_step(hk->scrub) : 1000;
+        if (hk->lifecycle) {
+            int64_t lw = hf_lifecycle_step(hk->lifecycle);
+            if (lw < wait_ms)
+                wait_ms = lw;
+        }
         pthread_mutex_lock(&hk->mu);
         if (wait_ms > 1000)
             wait_ms = 1000;
@@ -424,6 +437,9 @@ int hf_cli_server(int argc, char **argv)
         {"io-timeout", required_argument, NULL, 'O'},
         {"idle-timeout", required_argument, NULL, 'D'},
         {"max-connections", required_argument, NULL, 'C'},
+        {"lifecycle-day-seconds", required_argument, NULL, 'Y'},
+        {"lifecycle-interval", required_argument, NULL, 'L'},
+        {"lifecycle-rate", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -431,7 +447,7 @@ int hf_cli_server(int argc, char **argv)
                *level_s = NULL, *access_s = NULL, *maxin_s = NULL, *perkey_s = NULL,
                *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL, *reserve_s = NULL,
                *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
-               *maxc_s = NULL;
+               *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL;
     bool faults = false;
     optind = 1;
     int c;
@@ -457,6 +473,9 @@ int hf_cli_server(int argc, char **argv)
         case 'O': io_s = optarg; break;
         case 'D': idle_s = optarg; break;
         case 'C': maxc_s = optarg; break;
+        case 'Y': lday_s = optarg; break;
+        case 'L': lint_s = optarg; break;
+        case 'P': lrate_s = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -538,6 +557,31 @@ int hf_cli_server(int argc, char **argv)
         fprintf(stderr, "holdfast server: --scrub-interval must be a duration (e.g. 7d) or 0\n");
         return 2;
     }
+    hf_lifecycle_config_t lcfg = {.day_seconds = HF_LIFECYCLE_DAY_DEFAULT_S,
+                                  .rate = HF_LIFECYCLE_RATE_DEFAULT};
+    int lday = 0, lrate = 0;
+    int64_t lint_ms = 0;
+    if (int_setting("--lifecycle-day-seconds", lday_s, "HOLDFAST_LIFECYCLE_DAY_SECONDS", 1,
+                    HF_LIFECYCLE_DAY_DEFAULT_S, &lday) ||
+        int_setting("--lifecycle-rate", lrate_s, "HOLDFAST_LIFECYCLE_RATE", 1, 1000000, &lrate))
+        return 2;
+    if (lday)
+        lcfg.day_seconds = lday;
+    if (lrate)
+        lcfg.rate = lrate;
+    /* A pass a twenty-fourth of a day apart, so an expiry lands within an
+     * hour of when it is due; at most an hour, at least a second. */
+    lcfg.interval_s = lcfg.day_seconds / 24 > 3600 ? 3600 : lcfg.day_seconds / 24;
+    if (lcfg.interval_s < 1)
+        lcfg.interval_s = 1;
+    lint_s = hf_cli_setting(lint_s, "HOLDFAST_LIFECYCLE_INTERVAL", NULL);
+    if (lint_s) {
+        if (parse_duration_ms(lint_s, &lint_ms) || lint_ms < 1000) {
+            fprintf(stderr, "holdfast server: --lifecycle-interval must be a duration of at least 1s\n");
+            return 2;
+        }
+        lcfg.interval_s = lint_ms / 1000;
+    }
     int head_ms = 0, io_ms = 0, idle_ms = 0, max_conns = HF_CONN_MAX_DEFAULT;
     if (timeout_setting("--head-timeout", head_s, &head_ms) ||
         timeout_setting("--io-timeout", io_s, &io_ms) ||
@@ -591,6 +635,7 @@ int hf_cli_server(int argc, char **argv)
     hf_status_t *st = NULL;
     hf_guard_t *guard = NULL;
     hf_scrub_t *scrub = NULL;
+    hf_lifecycle_t *lifecycle = NULL;
     housekeeping_t hk = {0};
     bool hk_started = false, s3_started = false, st_started = false;
 
@@ -680,11 +725,17 @@ int hf_cli_server(int argc, char **argv)
         fprintf(stderr, "holdfast server: cannot start the scrubber: %s\n", hf_strerror(e));
         goto out;
     }
+    e = hf_lifecycle_create(meta, guard, &lcfg, &lifecycle);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot start the lifecycle worker: %s\n", hf_strerror(e));
+        goto out;
+    }
     hf_s3_init(s3, meta, chunks, region);
     s3->guard = guard;
     hf_status_init(st, meta, region);
     st->chunks = chunks;
     st->scrub = scrub;
+    st->lifecycle = lifecycle;
     st->faults_enabled = faults;
     st->s3 = s3;
     st->s3srv = s3srv;
@@ -717,6 +768,7 @@ int hf_cli_server(int argc, char **argv)
     hk.sweep_budget = hf_guard_bg_register(guard, "orphan_sweep", ORPHAN_SWEEP_RATE,
                                            ORPHAN_SWEEP_BURST);
     hk.scrub = scrub;
+    hk.lifecycle = lifecycle;
     pthread_mutex_init(&hk.mu, NULL);
     pthread_cond_init(&hk.cv, NULL);
     if (pthread_create(&hk.th, NULL, housekeeping_main, &hk) == 0) {
@@ -759,6 +811,7 @@ out:
     hf_server_destroy(stsrv);
     hf_guard_destroy(guard);
     hf_scrub_destroy(scrub);
+    hf_lifecycle_destroy(lifecycle);
     if (meta)
         hf_meta_close(meta);
     if (chunks)

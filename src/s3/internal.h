@@ -20,6 +20,7 @@
 #include "meta/meta.h"
 #include "net/server.h"
 #include "s3/errors.h"
+#include "s3/lifecycle.h"
 #include "s3/s3.h"
 #include "s3/xml.h"
 

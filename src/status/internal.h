@@ -46,6 +46,8 @@ typedef struct status_snap {
     bool meta_failed;
     hf_chunk_stats_t chunk;
     bool have_chunk;
+    hf_lifecycle_stats_t lifecycle;
+    bool have_lifecycle;
     hf_hist_snap_t fsync_us;
     hf_s3_op_stat_t ops[HF_S3_NOPS + 1];
     bool have_s3;

@@ -288,6 +288,31 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
         gauge(&e, "holdfast_chunk_pending_release", "Blobs waiting for readers before removal.",
               (double)s->chunk.pending_release);
     }
+    if (s->have_lifecycle) {
+        const hf_lifecycle_stats_t *l = &s->lifecycle;
+        head(&e, "holdfast_lifecycle_actions_total", "counter",
+             "Changes the lifecycle worker made, by action.");
+        put(&e, "holdfast_lifecycle_actions_total{action=\"expire\"} %llu\n", (unsigned long long)l->expired);
+        put(&e, "holdfast_lifecycle_actions_total{action=\"noncurrent_expire\"} %llu\n",
+            (unsigned long long)l->noncurrent_expired);
+        put(&e, "holdfast_lifecycle_actions_total{action=\"delete_marker\"} %llu\n",
+            (unsigned long long)l->markers_removed);
+        put(&e, "holdfast_lifecycle_actions_total{action=\"abort_upload\"} %llu\n",
+            (unsigned long long)l->uploads_aborted);
+        counter(&e, "holdfast_lifecycle_examined_total", "Versions and uploads the lifecycle worker examined.",
+                l->examined);
+        counter(&e, "holdfast_lifecycle_held_total",
+                "Removals a lifecycle rule asked for that Object Lock refused.", l->held);
+        counter(&e, "holdfast_lifecycle_errors_total",
+                "Lifecycle changes that failed, and stored configurations that could not be read.",
+                l->errors);
+        counter(&e, "holdfast_lifecycle_passes_total", "Lifecycle passes over every bucket finished.",
+                l->passes);
+        gauge(&e, "holdfast_lifecycle_running", "1 while a lifecycle pass is under way.", l->running);
+        gauge(&e, "holdfast_lifecycle_last_pass_timestamp_seconds",
+              "When the last lifecycle pass finished (Unix time; 0: none yet).",
+              (double)l->last_pass_ns / 1e9);
+    }
     gauge(&e, "holdfast_disk_total_bytes", "Size of the data directory's file system.",
           (double)s->disk_total);
     gauge(&e, "holdfast_disk_free_bytes", "Free bytes on the data directory's file system.",

@@ -257,6 +257,10 @@ void status_snap_take(hf_status_t *st, status_snap_t *s)
         hf_chunk_stats(st->chunks, &s->chunk);
         s->have_chunk = true;
     }
+    if (st->lifecycle) {
+        hf_lifecycle_stats(st->lifecycle, &s->lifecycle);
+        s->have_lifecycle = true;
+    }
     hf_hist_read(&hf_vfs_sync_hist, &s->fsync_us);
     if (st->s3) {
         s->have_s3 = true;

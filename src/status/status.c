@@ -332,6 +332,35 @@ static void status_json(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     send_json(r, 200, j);
 }
 
+/* GET /admin/v1/lifecycle: what the lifecycle worker has done. */
+static void lifecycle(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+{
+    if (rest.n) {
+        send_error(r, 404, "NotFound", "no such admin endpoint");
+        return;
+    }
+    if (!hf_str_eq(r->http.method, "GET")) {
+        send_error(r, 405, "MethodNotAllowed", "use GET");
+        return;
+    }
+    if (!st->lifecycle) {
+        send_error(r, 404, "NotFound", "this server has no lifecycle worker");
+        return;
+    }
+    hf_lifecycle_stats_t l;
+    hf_lifecycle_stats(st->lifecycle, &l);
+    char last[32] = "";
+    if (l.last_pass_ns)
+        hf_time_iso8601(last, l.last_pass_ns);
+    send_json(r, 200, json_pack("{s:b,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "running", l.running,
+                                "passes", (json_int_t)l.passes, "last_pass", last, "examined",
+                                (json_int_t)l.examined, "expired", (json_int_t)l.expired,
+                                "noncurrent_expired", (json_int_t)l.noncurrent_expired,
+                                "markers_removed", (json_int_t)l.markers_removed,
+                                "uploads_aborted", (json_int_t)l.uploads_aborted, "held",
+                                (json_int_t)l.held, "errors", (json_int_t)l.errors));
+}
+
 /* GET /admin/v1/store: both stores' state, free space and reserve.
  * POST /admin/v1/store/reopen: verified reopen of the chunk store. */
 static void store(hf_status_t *st, hf_req_t *r, hf_str_t rest)
@@ -483,6 +512,7 @@ static const struct {
     {"/admin/v1/status", status_json},
     {"/admin/v1/store", store},
     {"/admin/v1/scrub", scrub},
+    {"/admin/v1/lifecycle", lifecycle},
 };
 
 static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)

@@ -45,6 +45,7 @@
 #include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
+#include "s3/lifecycle.h"
 #include "s3/s3.h"
 #include "scrub/scrub.h"
 
@@ -74,6 +75,7 @@ typedef struct hf_status {
     hf_meta_t *meta;
     hf_chunk_store_t *chunks; /* may be NULL (then not reported) */
     hf_scrub_t *scrub;        /* may be NULL (no scrub endpoints) */
+    hf_lifecycle_t *lifecycle;/* may be NULL */
     char region[HF_REGION_MAX + 1];
     _Atomic int s3_ready;     /* set once the S3 listener is serving */
     _Atomic int admin_busy;   /* an admin call is running */

@@ -149,14 +149,6 @@ def http_status(url, method="GET", timeout=5):
         return e.code
 
 
-def admin(server, *args):
-    """Run `holdfast admin ARGS` against server as root: (exit status, stdout, stderr)."""
-    env = dict(os.environ, HOLDFAST_ACCESS_KEY=ACCESS_KEY, HOLDFAST_SECRET_KEY=SECRET_KEY)
-    p = subprocess.run([BIN, "admin", "--admin", server.status] + list(args), env=env,
-                       capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stdout, p.stderr
-
-
 def boto3_client(server, access_key=ACCESS_KEY, secret_key=SECRET_KEY, **cfg):
     import boto3
     from botocore.config import Config

@@ -15,13 +15,6 @@ import hf  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
 
-def admin(server, *args):
-    env = dict(os.environ, HOLDFAST_ACCESS_KEY=hf.ACCESS_KEY, HOLDFAST_SECRET_KEY=hf.SECRET_KEY)
-    p = subprocess.run([hf.BIN, "admin", "--admin", server.status] + list(args), env=env,
-                       capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stdout, p.stderr
-
-
 class Faults(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -31,34 +24,34 @@ class Faults(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        admin(cls.server, "faults", "clear")
+        hf.admin(cls.server, "faults", "clear")
         cls.server.cleanup()
 
     def tearDown(self):
-        admin(self.server, "faults", "clear")
+        hf.admin(self.server, "faults", "clear")
 
     def test_enospc_on_chunk_writes_then_recovery(self):
-        rc, out, err = admin(self.server, "faults", "set", "pwrite:error=ENOSPC/path=/chunks/")
+        rc, out, err = hf.admin(self.server, "faults", "set", "pwrite:error=ENOSPC/path=/chunks/")
         self.assertEqual(rc, 0, err)
         self.assertIn("pwrite:error=ENOSPC/path=/chunks/", out)
         with self.assertRaises(ClientError) as cm:
             self.s3.put_object(Bucket="faults", Key="big", Body=b"x" * (1 << 20))
         self.assertEqual(cm.exception.response["Error"]["Code"], "InsufficientStorage")
         self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 507)
-        rc, out, _ = admin(self.server, "faults", "show")
+        rc, out, _ = hf.admin(self.server, "faults", "show")
         self.assertEqual(rc, 0)
         self.assertRegex(out, r"fired \d+")
         self.assertNotIn("(fired 0)", out)
         # Small objects live in metadata and never touch a chunk file.
         self.s3.put_object(Bucket="faults", Key="small", Body=b"tiny")
-        rc, out, _ = admin(self.server, "faults", "clear")
+        rc, out, _ = hf.admin(self.server, "faults", "clear")
         self.assertEqual(rc, 0)
         self.assertIn("faults: (none)", out)
         self.s3.put_object(Bucket="faults", Key="big", Body=b"x" * (1 << 20))
         self.assertEqual(self.s3.get_object(Bucket="faults", Key="big")["Body"].read(), b"x" * (1 << 20))
 
     def test_hang_blocks_only_the_data_path(self):
-        rc, _, err = admin(self.server, "faults", "set", "fdatasync:hang/path=/chunks/")
+        rc, _, err = hf.admin(self.server, "faults", "set", "fdatasync:hang/path=/chunks/")
         self.assertEqual(rc, 0, err)
         done = {}
 
@@ -73,14 +66,14 @@ class Faults(unittest.TestCase):
         time.sleep(0.5)
         self.assertTrue(t.is_alive(), "the PUT should wait on the hung fdatasync")
         self.assertEqual(hf.http_status(self.server.status + "/health/live"), 200)
-        rc, _, _ = admin(self.server, "faults", "clear")
+        rc, _, _ = hf.admin(self.server, "faults", "clear")
         self.assertEqual(rc, 0)
         t.join(30)
         self.assertFalse(t.is_alive())
         self.assertTrue(done.get("ok"), done)
 
     def test_bad_spec_is_refused_with_a_message(self):
-        rc, _, err = admin(self.server, "faults", "set", "fsync:explode")
+        rc, _, err = hf.admin(self.server, "faults", "set", "fsync:explode")
         self.assertEqual(rc, 2)
         self.assertIn("unknown fault action", err)
         # The API checks too (a client other than the CLI).
@@ -97,7 +90,7 @@ class Disabled(unittest.TestCase):
     def test_refused_without_the_flag(self):
         server = hf.Server().start()
         try:
-            rc, _, err = admin(server, "faults", "set", "fsync:hang")
+            rc, _, err = hf.admin(server, "faults", "set", "fsync:hang")
             self.assertEqual(rc, 1)
             self.assertIn("--fault-injection", err)
         finally:
