@@ -260,14 +260,21 @@ void s3_send_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind, hf_s3_err_t none)
     hf_resp_send(q->r, 200, data, len);
 }
 
-void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind)
+void s3_put_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind, const void *data, size_t len,
+                       int status)
 {
-    int rc = hf_meta_bucket_cfg_put(q->s3->meta, &q->b, kind, NULL, 0);
+    int rc = hf_meta_bucket_cfg_put(q->s3->meta, &q->b, kind, data, len);
     if (rc) {
         s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
         return;
     }
-    s3_no_content(q);
+    s3_common_headers(q);
+    hf_resp_send(q->r, status, NULL, 0);
+}
+
+void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind)
+{
+    s3_put_bucket_cfg(q, kind, NULL, 0, 204);
 }
 
 /* No bucket can have a policy yet (setting one answers NotImplemented),

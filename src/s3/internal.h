@@ -265,6 +265,10 @@ int s3_multipart_checksum(hf_obj_t *o, const uint8_t *part_ck, const uint64_t *s
 /* Answer a GET of a bucket setting stored as its XML document; none when
  * there is none (NoSuchCORSConfiguration...). */
 void s3_send_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind, hf_s3_err_t none);
+/* Store a bucket setting (len 0: remove it) and answer status with no
+ * body, or the error. */
+void s3_put_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind, const void *data, size_t len,
+                       int status);
 /* Remove a bucket setting and answer 204. */
 void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind);
 

@@ -343,14 +343,8 @@ void op_put_bucket_lifecycle(s3req_t *q)
     hf_buf_t b;
     hf_buf_init(&b, HF_BUCKET_CFG_MAX);
     cfg_xml(&b, &cfg);
-    int rc = hf_meta_bucket_cfg_put(q->s3->meta, &q->b, HF_BCFG_LIFECYCLE, b.data, b.len);
+    s3_put_bucket_cfg(q, HF_BCFG_LIFECYCLE, b.data, b.len, 200);
     hf_buf_free(&b);
-    if (rc) {
-        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
-        return;
-    }
-    s3_common_headers(q);
-    hf_resp_send(q->r, 200, NULL, 0);
 }
 
 void op_get_bucket_lifecycle(s3req_t *q)

@@ -213,13 +213,7 @@ void op_put_object_lock_config(s3req_t *q)
             return;
         }
     }
-    int rc = hf_meta_bucket_cfg_put(q->s3->meta, &q->b, HF_BCFG_OBJECT_LOCK, cfg, rule ? 9 : 0);
-    if (rc) {
-        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
-        return;
-    }
-    s3_common_headers(q);
-    hf_resp_send(q->r, 200, NULL, 0);
+    s3_put_bucket_cfg(q, HF_BCFG_OBJECT_LOCK, cfg, rule ? 9 : 0, 200);
 }
 
 void op_get_object_lock_config(s3req_t *q)

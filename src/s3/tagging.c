@@ -262,13 +262,8 @@ void op_put_bucket_tagging(s3req_t *q)
     hf_buf_t b;
     hf_buf_init(&b, 64 * 1024);
     tagging_xml(&b, tags, n);
-    int rc = hf_meta_bucket_cfg_put(q->s3->meta, &q->b, HF_BCFG_TAGGING, b.data, b.len);
+    s3_put_bucket_cfg(q, HF_BCFG_TAGGING, b.data, b.len, 204);
     hf_buf_free(&b);
-    if (rc) {
-        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
-        return;
-    }
-    s3_no_content(q);
 }
 
 void op_get_bucket_tagging(s3req_t *q)

@@ -309,17 +309,26 @@ static void faults(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     send_json(r, 200, json_pack("{s:s,s:I}", "faults", desc, "fired", (json_int_t)hf_fault_fired()));
 }
 
-/* GET /admin/v1/status: what the status page shows, as JSON. */
-static void status_json(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+/* An admin resource that only answers GET on itself: false (after
+ * answering 404/405) for anything else. */
+static bool plain_get(hf_req_t *r, hf_str_t rest)
 {
     if (rest.n) {
         send_error(r, 404, "NotFound", "no such admin endpoint");
-        return;
+        return false;
     }
     if (!hf_str_eq(r->http.method, "GET")) {
         send_error(r, 405, "MethodNotAllowed", "use GET");
-        return;
+        return false;
     }
+    return true;
+}
+
+/* GET /admin/v1/status: what the status page shows, as JSON. */
+static void status_json(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+{
+    if (!plain_get(r, rest))
+        return;
     status_snap_t *snap = malloc(sizeof *snap);
     if (!snap) {
         send_error(r, 500, "InternalError", "out of memory");
@@ -335,14 +344,8 @@ static void status_json(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 /* GET /admin/v1/lifecycle: what the lifecycle worker has done. */
 static void lifecycle(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 {
-    if (rest.n) {
-        send_error(r, 404, "NotFound", "no such admin endpoint");
+    if (!plain_get(r, rest))
         return;
-    }
-    if (!hf_str_eq(r->http.method, "GET")) {
-        send_error(r, 405, "MethodNotAllowed", "use GET");
-        return;
-    }
     if (!st->lifecycle) {
         send_error(r, 404, "NotFound", "this server has no lifecycle worker");
         return;
