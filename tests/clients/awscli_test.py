@@ -68,31 +68,8 @@ def expected_etag(path):
 
 
 def main(s):
-    home = os.path.join(s.tmp, "home")
-    os.makedirs(home)
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith("AWS_"):
-            del env[k]
-    env.update({
-        "AWS_ACCESS_KEY_ID": cl.ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": cl.SECRET_KEY,
-        "AWS_DEFAULT_REGION": cl.REGION,
-        "AWS_CONFIG_FILE": os.path.join(home, "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_PAGER": "",
-        "HOME": home,
-        "LC_ALL": "C.UTF-8",
-    })
-    with open(env["AWS_CONFIG_FILE"], "w") as f:
-        f.write("[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n")
-
-    def aws(*args, ok_codes=(0,), timeout=120, env=env, read_timeout=READ_TIMEOUT):
-        # A read timeout below the default 60 s bounds the stall of a lost
-        # response (see expect-100-continue-empty-body) without hiding it.
-        return s.run([AWS, "--endpoint-url", s.endpoint, "--cli-read-timeout", str(read_timeout)] + list(args),
-                     env=env, ok_codes=ok_codes, timeout=timeout)
+    aws = cl.AwsCli(s, read_timeout=READ_TIMEOUT)
+    env = aws.env
 
     def puts_per_key():
         """{key: number of PutObject requests} the server logged in this step."""
@@ -103,9 +80,7 @@ def main(s):
                 counts[m.group(1)] = counts.get(m.group(1), 0) + 1
         return counts
 
-    def aws_json(*args):
-        out = aws(*args).stdout
-        return json.loads(out) if out.strip() else {}
+    aws_json = aws.json
 
     def remote_objects(prefix=""):
         """{key: (size, etag)} from s3api list-objects-v2 (the CLI pages through)."""
@@ -117,14 +92,7 @@ def main(s):
             out[o["Key"]] = (o["Size"], o["ETag"].strip('"'))
         return out
 
-    def expect_error(args, code, rc_want=None):
-        p = aws(*args, ok_codes=None)
-        check(p.returncode != 0, "%s: exit status 0, want non-zero (%s)" % (" ".join(args[:2]), code))
-        if rc_want is not None:
-            check_eq(p.returncode, rc_want, "exit status of " + " ".join(args[:2]))
-        check(code in p.stderr, "%s not in stderr of %s" % (code, " ".join(args[:2])),
-              *["stderr: " + l for l in p.stderr.strip().splitlines()])
-        return p
+    expect_error = aws.expect_error
 
     small = os.path.join(s.tmp, "small.bin")
     big = os.path.join(s.tmp, "big.bin")
@@ -202,7 +170,7 @@ def main(s):
         for i in (1, 2, 3):
             cl.write_random(os.path.join(d, "e%d.txt" % i), 0)
             cl.write_random(os.path.join(d, "f%d.txt" % i), 100 + i)
-        cfg = os.path.join(home, "config-serial")
+        cfg = os.path.join(aws.home, "config-serial")
         with open(cfg, "w") as f:
             f.write("[default]\nregion = us-east-1\ns3 =\n    max_concurrent_requests = 1\n")
         t0 = time.time()

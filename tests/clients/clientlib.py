@@ -315,5 +315,59 @@ class Suite:
             self.finish()
 
 
+class AwsCli:
+    """Debian's AWS CLI v2 against the suite's server, in an environment
+    of its own (credentials, path-style addressing, no pager)."""
+
+    BIN = "/usr/bin/aws"
+
+    def __init__(self, suite, read_timeout=20):
+        self.s = suite
+        self.read_timeout = read_timeout
+        home = os.path.join(suite.tmp, "home")
+        os.makedirs(home, exist_ok=True)
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("AWS_"):
+                del env[k]
+        env.update({
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": os.path.join(home, "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PAGER": "",
+            "HOME": home,
+            "LC_ALL": "C.UTF-8",
+        })
+        with open(env["AWS_CONFIG_FILE"], "w") as f:
+            f.write("[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n")
+        self.home = home
+        self.env = env
+
+    def __call__(self, *args, ok_codes=(0,), timeout=120, env=None, read_timeout=None):
+        # A read timeout below the default 60 s bounds the stall of a lost
+        # response without hiding it.
+        rt = self.read_timeout if read_timeout is None else read_timeout
+        return self.s.run([self.BIN, "--endpoint-url", self.s.endpoint, "--cli-read-timeout", str(rt)] +
+                          list(args), env=env or self.env, ok_codes=ok_codes, timeout=timeout)
+
+    def json(self, *args):
+        import json
+        out = self(*args).stdout
+        return json.loads(out) if out.strip() else {}
+
+    def expect_error(self, args, code, rc_want=None):
+        """The command must fail, naming the S3 error code on stderr."""
+        p = self(*args, ok_codes=None)
+        check(p.returncode != 0, "%s: exit status 0, want non-zero (%s)" % (" ".join(args[:2]), code))
+        if rc_want is not None:
+            check_eq(p.returncode, rc_want, "exit status of " + " ".join(args[:2]))
+        check(code in p.stderr, "%s not in stderr of %s" % (code, " ".join(args[:2])),
+              *["stderr: " + l for l in p.stderr.strip().splitlines()])
+        return p
+
+
 def _short(a):
     return a if len(a) <= 60 else a[:57] + "..."
