@@ -378,6 +378,8 @@ typedef struct hf_del_res {
     bool marker;           /* the version created or removed is a delete marker */
     uint8_t version[16];   /* that version's id */
     bool versioned;        /* a version id applies (x-amz-version-id is sent) */
+    bool no_current;       /* a condition was given and the key has no current
+                              object (rc HF_E_NOTFOUND) */
 } hf_del_res_t;
 
 /* Delete flags. */
@@ -406,6 +408,12 @@ typedef struct hf_del_item {
      * HF_E_PRECONDITION -- for decisions made on a listing (lifecycle),
      * so a version written meanwhile is never the one removed. */
     uint64_t if_hlc;
+    /* May be NULL. S3 conditional deletes: if_match (with if_match_any or
+     * etag/etag_parts) is checked against the key's current version, also
+     * when a version is named -- HF_E_PRECONDITION when the ETag differs,
+     * HF_E_NOTFOUND with res.no_current when there is no current object
+     * (none, or a delete marker). Other fields are ignored. */
+    const hf_obj_cond_t *cond;
     int rc;                /* out: as hf_meta_obj_delete */
     hf_del_res_t res;      /* out */
 } hf_del_item_t;

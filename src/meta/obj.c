@@ -549,6 +549,15 @@ static int delete_one(hf_meta_t *m, MDB_txn *txn, del_op_t *op, hf_del_item_t *i
     if (rc && rc != HF_E_NOTFOUND)
         goto outcome;
     bool versioning = bflags & (HF_BUCKET_VERSIONING | HF_BUCKET_SUSPENDED);
+    if (it->cond && it->cond->if_match) {
+        hf_obj_cond_t c = {.if_match = true, .if_match_any = it->cond->if_match_any,
+                           .etag_parts = it->cond->etag_parts};
+        memcpy(c.etag, it->cond->etag, 16);
+        if ((rc = check_cond(m, txn, &c, have, &cur, NULL, 0))) {
+            it->res.no_current = rc == HF_E_NOTFOUND;
+            goto outcome;
+        }
+    }
     if (!it->has_version && it->if_hlc && (!have || cur.damaged || cur.s.hlc != it->if_hlc)) {
         rc = HF_E_PRECONDITION;
         goto outcome;
@@ -723,10 +732,10 @@ int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, hf_del_item_t *i
     if (rc == HF_OK)
         rc = hf_meta_write(m, delete_tx, &op);
     hf_buf_free(&rec);
-    if (rc && n > 1)
+    if (rc)
         for (size_t i = 0; i < n; i++)
             items[i].rc = rc;
-    return n > 1 ? rc : HF_OK;
+    return rc;
 }
 
 int hf_meta_obj_delete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,

@@ -634,6 +634,41 @@ TEST(delete_many)
     fx_close(&f);
 }
 
+/* Conditional deletes: the ETag of the current version must match; a key
+ * without a current object is HF_E_NOTFOUND with no_current set. */
+TEST(delete_if_match)
+{
+    fx_t f;
+    fx_open(&f);
+    CHECK_EQ_INT(put_inline(f.m, &f.b, "a", "1"), HF_OK);
+    CHECK_EQ_INT(put_inline(f.m, &f.b, "b", "2"), HF_OK);
+    hf_obj_t g;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "a", 1, NULL, &f.a, &g), HF_OK);
+    hf_obj_cond_t right = {.if_match = true, .etag_parts = g.etag_parts};
+    memcpy(right.etag, g.etag, 16);
+    hf_obj_cond_t wrong = right;
+    wrong.etag[0] ^= 1;
+    hf_obj_cond_t any = {.if_match = true, .if_match_any = true};
+    hf_del_item_t items[4] = {{.key = HF_STR("a"), .cond = &wrong}, {.key = HF_STR("b"), .cond = &right},
+                              {.key = HF_STR("missing"), .cond = &any}, {.key = HF_STR("missing")}};
+    CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, items, 4, 0, 1), HF_OK);
+    CHECK_EQ_INT(items[0].rc, HF_E_PRECONDITION);
+    CHECK_EQ_INT(items[1].rc, HF_E_PRECONDITION); /* b's ETag is not a's */
+    CHECK_EQ_INT(items[2].rc, HF_E_NOTFOUND);
+    CHECK(items[2].res.no_current);
+    CHECK_EQ_INT(items[3].rc, HF_E_NOTFOUND);
+    CHECK(!items[3].res.no_current);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "a", 1, NULL, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "b", 1, NULL, &f.a, &g), HF_OK);
+    hf_del_item_t ok[2] = {{.key = HF_STR("a"), .cond = &right}, {.key = HF_STR("b"), .cond = &any}};
+    CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, ok, 2, 0, 1), HF_OK);
+    CHECK_EQ_INT(ok[0].rc, HF_OK);
+    CHECK_EQ_INT(ok[1].rc, HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "a", 1, NULL, &f.a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "b", 1, NULL, &f.a, &g), HF_E_NOTFOUND);
+    fx_close(&f);
+}
+
 /* ---- listing -------------------------------------------------------------------- */
 
 /* The specification of a listing, written the slow obvious way. */
