@@ -4,9 +4,7 @@ and If-Match on PutObject and CompleteMultipartUpload (they hold under
 concurrency: of 20 racing If-None-Match: * writers exactly one wins),
 conditional deletes (If-Match on DeleteObject, ETag in DeleteObjects), and
 the RFC 9110 / S3 precedence of conditions on GET and HEAD."""
-import base64
 import datetime
-import hashlib
 import os
 import re
 import sys
@@ -234,21 +232,10 @@ class ConditionalDelete(Base):
         self.s3.put_object(Bucket=b, Key="b", Body=b"b")
         self.s3.put_object(Bucket=b, Key="c", Body=b"c")
         etags = {"a": ea, "b": '"%s"' % ("0" * 32), "absent": "*", "c": "*"}
-        c = hf.boto3_client(hf.SHARED)
-
-        def add_etags(request, **kw):
-            body = request.body.decode() if isinstance(request.body, bytes) else request.body
-            body = re.sub(r"<Key>([^<]*)</Key>",
-                          lambda m: "<Key>%s</Key><ETag>%s</ETag>" % (m.group(1), etags[m.group(1)])
-                          if m.group(1) in etags else m.group(0), body)
-            data = body.encode()
-            request.data = data
-            # (botocore's headers append on assignment: replace, not add)
-            for h, v in (("Content-MD5", base64.b64encode(hashlib.md5(data).digest()).decode()),
-                         ("Content-Length", str(len(data)))):
-                del request.headers[h]
-                request.headers[h] = v
-        c.meta.events.register("before-sign.s3.DeleteObjects", add_etags)
+        c = hf.rewrite_body(hf.boto3_client(hf.SHARED), "DeleteObjects", lambda body: re.sub(
+            rb"<Key>([^<]*)</Key>",
+            lambda m: b"<Key>%s</Key><ETag>%s</ETag>" % (m.group(1), etags[m.group(1).decode()].encode())
+            if m.group(1).decode() in etags else m.group(0), body))
         r = c.delete_objects(Bucket=b, Delete={"Objects": [{"Key": k} for k in ("a", "b", "absent", "c", "d")]})
         self.assertEqual(sorted(d["Key"] for d in r.get("Deleted", [])), ["a", "c", "d"])
         errs = {e["Key"]: e["Code"] for e in r.get("Errors", [])}

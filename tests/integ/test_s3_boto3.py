@@ -324,6 +324,22 @@ class Objects(Base):
         self.assertError("MalformedXML", 400, self.s3.delete_objects, Bucket=b,
                          Delete={"Objects": [{"Key": "k%d" % i} for i in range(1001)]})
 
+    def test_xml_body_size_limit(self):
+        """A request body of XML is read up to 1 MiB + 64 KiB (the server's
+        limit, far above the largest DeleteObjects): exactly the limit is
+        fine, one byte more is refused."""
+        limit = 1024 * 1024 + 64 * 1024
+        b = self.bucket()
+        self.s3.put_object(Bucket=b, Key="k", Body=b"x")
+
+        def padded(n):
+            return hf.rewrite_body(hf.boto3_client(SERVER), "DeleteObjects",
+                                   lambda body: body + b" " * (n - len(body)))
+        r = padded(limit).delete_objects(Bucket=b, Delete={"Objects": [{"Key": "k"}]})
+        self.assertEqual([d["Key"] for d in r["Deleted"]], ["k"])
+        self.assertError("EntityTooLarge", 400, padded(limit + 1).delete_objects, Bucket=b,
+                         Delete={"Objects": [{"Key": "k"}]})
+
 
 class Listing(Base):
     @classmethod
