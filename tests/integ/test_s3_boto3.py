@@ -120,8 +120,10 @@ class Buckets(Base):
 
     def test_unimplemented_subresource_is_501(self):
         b = self.bucket()
-        e = self.assertError("NotImplemented", 501, self.s3.get_bucket_lifecycle_configuration, Bucket=b)
-        self.assertIn("lifecycle", e.response["Error"]["Message"])
+        e = self.assertError("NotImplemented", 501, self.s3.get_bucket_website, Bucket=b)
+        self.assertIn("website", e.response["Error"]["Message"])
+        e = self.assertError("NotImplemented", 501, self.s3.get_bucket_replication, Bucket=b)
+        self.assertIn("replication", e.response["Error"]["Message"])
         self.assertError("NotImplemented", 501, self.s3.put_bucket_website, Bucket=b,
                          WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
 
