@@ -12,7 +12,8 @@ declare -A allow=(
     [guard]="base net"
     [s3]="base net auth meta chunk guard"
     [status]="base net auth meta chunk s3"
-    [cli]="base net auth meta chunk guard s3 status"
+    [bench]="base net auth"
+    [cli]="base net auth meta chunk guard s3 status bench"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do
