@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, serve a single node on 127.0.0.1:9000
 #   make test       install what is missing, build, run every test; last line "N passed, N failed"
 #   make unit       build and run the unit tests only
+#   make bench      holdfast next to nginx on loopback; writes docs/benchmarks.md (minutes)
 #   make SANITIZER=address,undefined ...   build into build/asan with ASan+UBSan
 #   make check      layer check (no #include across a forbidden edge) and warnings as errors
 #   make clean
@@ -36,7 +37,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HARNESS := $(BUILD)/tests/unit/test.o
 
-.PHONY: all run test unit check clean deps integ
+.PHONY: all run test unit check clean deps integ bench
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -73,6 +74,11 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory SANITIZER=address,undefined OPT=-O1 $(UNIT_BIN:build/rel/%=build/san/%) build/san/holdfast
 	@tests/run.sh
+
+bench:
+	@scripts/install-deps.sh --bench
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.py
 
 check:
 	@scripts/check-layers.sh
