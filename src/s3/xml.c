@@ -156,19 +156,39 @@ void hf_xml_decl(hf_buf_t *b)
     hf_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 }
 
+/* The writer runs for every element of a listing page (about 8,000 for
+ * 1,000 keys), so it appends with memcpy: formatting each tag through
+ * printf was half of the server's CPU time in ListObjectsV2 (perf, 1,000-
+ * key pages). Like hf_buf_printf, an append that does not fit leaves the
+ * buffer as it was. */
+static void put3(hf_buf_t *b, const char *x, size_t xn, const char *name, const char *y,
+                 size_t yn)
+{
+    size_t nn = strlen(name);
+    char *p = hf_buf_reserve(b, xn + nn + yn);
+    if (!p)
+        return;
+    memcpy(p, x, xn);
+    memcpy(p + xn, name, nn);
+    memcpy(p + xn + nn, y, yn);
+    hf_buf_commit(b, xn + nn + yn);
+}
+
+#define S3_NS " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+
 void hf_xml_open_ns(hf_buf_t *b, const char *name)
 {
-    hf_buf_printf(b, "<%s xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", name);
+    put3(b, "<", 1, name, S3_NS, sizeof S3_NS - 1);
 }
 
 void hf_xml_open(hf_buf_t *b, const char *name)
 {
-    hf_buf_printf(b, "<%s>", name);
+    put3(b, "<", 1, name, ">", 1);
 }
 
 void hf_xml_close(hf_buf_t *b, const char *name)
 {
-    hf_buf_printf(b, "</%s>", name);
+    put3(b, "</", 2, name, ">", 1);
 }
 
 void hf_xml_text(hf_buf_t *b, const char *s, size_t n)
@@ -217,10 +237,15 @@ void hf_xml_elem_str(hf_buf_t *b, const char *name, const char *s)
 
 void hf_xml_elem_u64(hf_buf_t *b, const char *name, uint64_t v)
 {
-    hf_buf_printf(b, "<%s>%" PRIu64 "</%s>", name, v, name);
+    char num[24], *e = num + sizeof num, *p = e;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    hf_xml_elem(b, name, p, (size_t)(e - p));
 }
 
 void hf_xml_elem_bool(hf_buf_t *b, const char *name, int v)
 {
-    hf_buf_printf(b, "<%s>%s</%s>", name, v ? "true" : "false", name);
+    hf_xml_elem_str(b, name, v ? "true" : "false");
 }
