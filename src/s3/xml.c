@@ -7,6 +7,7 @@
 #include <expat.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* ---- reader ---- */
@@ -191,13 +192,36 @@ void hf_xml_close(hf_buf_t *b, const char *name)
     put3(b, "</", 2, name, ">", 1);
 }
 
+/* Bytes that need a character reference in text: controls, DEL, & < > " '.
+ * Below 64 a bit mask answers in one shift. */
+#define XML_SPECIAL_LOW                                                              \
+    (0xFFFFFFFFULL | 1ULL << '"' | 1ULL << '&' | 1ULL << '\'' | 1ULL << '<' | 1ULL << '>')
+
+static inline bool xml_special(unsigned char c)
+{
+    return c < 64 ? (XML_SPECIAL_LOW >> c) & 1 : c == 0x7f;
+}
+
+/* Length of the prefix of s[0..n) that needs no escaping. */
+static size_t xml_plain(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && !xml_special((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
 void hf_xml_text(hf_buf_t *b, const char *s, size_t n)
 {
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
+    while (n > 0) {
+        size_t run = xml_plain(s, n);
+        if (run)
+            hf_buf_append(b, s, run);
+        if (run == n)
+            return;
+        unsigned char c = (unsigned char)s[run];
         char num[8];
+        const char *esc;
         switch (c) {
         case '&': esc = "&amp;"; break;
         case '<': esc = "&lt;"; break;
@@ -205,26 +229,37 @@ void hf_xml_text(hf_buf_t *b, const char *s, size_t n)
         case '"': esc = "&quot;"; break;
         case '\'': esc = "&apos;"; break;
         default:
-            if (c < 0x20 || c == 0x7f) {
-                snprintf(num, sizeof num, "&#x%X;", c);
-                esc = num;
-            }
+            snprintf(num, sizeof num, "&#x%X;", c);
+            esc = num;
         }
-        if (esc) {
-            if (run)
-                hf_buf_append(b, s + i - run, run);
-            run = 0;
-            hf_buf_puts(b, esc);
-        } else {
-            run++;
-        }
+        hf_buf_puts(b, esc);
+        s += run + 1;
+        n -= run + 1;
     }
-    if (run)
-        hf_buf_append(b, s + n - run, run);
 }
 
 void hf_xml_elem(hf_buf_t *b, const char *name, const char *s, size_t n)
 {
+    size_t nn = strlen(name);
+    if (xml_plain(s, n) == n) {
+        /* The common case (keys, dates, ETags, numbers): one append. */
+        char *p = hf_buf_reserve(b, 2 * nn + 5 + n);
+        if (!p)
+            return;
+        *p++ = '<';
+        memcpy(p, name, nn);
+        p += nn;
+        *p++ = '>';
+        memcpy(p, s, n);
+        p += n;
+        *p++ = '<';
+        *p++ = '/';
+        memcpy(p, name, nn);
+        p += nn;
+        *p = '>';
+        hf_buf_commit(b, 2 * nn + 5 + n);
+        return;
+    }
     hf_xml_open(b, name);
     hf_xml_text(b, s, n);
     hf_xml_close(b, name);
