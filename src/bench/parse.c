@@ -386,19 +386,33 @@ bool hf_bench_s3_code(const char *body, size_t n, char *out, size_t cap)
 
 uint64_t hf_bench_count_keys(unsigned *state, const char *p, size_t n)
 {
+    /* A listing page is ~200 KB: jump from '<' to '<' with memchr rather
+     * than look at every byte (the byte loop cost the client ~190 us per
+     * page, as much CPU as a tenth of the server's). */
     static const char pat[] = "<Key>";
     unsigned s = *state;
     uint64_t count = 0;
-    for (size_t i = 0; i < n; i++) {
+    const char *e = p + n;
+    while (p < e) {
+        if (s == 0) {
+            const char *lt = memchr(p, '<', (size_t)(e - p));
+            if (!lt)
+                break;
+            p = lt + 1;
+            s = 1;
+            continue;
+        }
         /* No proper prefix of "<Key>" is also a suffix of it, so on a
-         * mismatch the only possible restart is at a '<'. */
-        if (p[i] == pat[s]) {
+         * mismatch the byte is looked at again from the start (it may be
+         * the '<' of the next tag). */
+        if (*p == pat[s]) {
+            p++;
             if (++s == sizeof pat - 1) {
                 count++;
                 s = 0;
             }
         } else {
-            s = p[i] == '<' ? 1 : 0;
+            s = 0;
         }
     }
     *state = s;
