@@ -9,8 +9,10 @@
  *      data set: --objects keys of --size bytes. Not measured.
  *   2. measure: --concurrency connections kept busy until --duration has
  *      passed (delete: or until every prepared object is deleted). Every
- *      response is checked (status, and for GET/HEAD the length), latency
- *      is taken from the first byte sent to the last byte received.
+ *      response is checked: GET, HEAD and list need a 200 (and GET/HEAD the
+ *      right length), PUT and DELETE any 2xx (S3 answers 200 and 204, a
+ *      WebDAV server compared against 201). Latency is taken from the first
+ *      byte sent to the last byte received.
  *   3. cleanup: delete the keys the run wrote (unless told to keep them).
  *
  * Engine: a fixed number of threads (--threads, default the number of
@@ -208,7 +210,9 @@ uint64_t hf_bench_count_keys(unsigned *state, const char *p, size_t n);
 
 /* ---- running -------------------------------------------------------------------- */
 
-/* Run the three phases. Returns HF_OK when the run completed (the result
+/* Run the three phases. Sets SIGPIPE to ignored for the process (a server
+ * that closes while we write must give EPIPE, not end the run). Returns
+ * HF_OK when the run completed (the result
  * may still count failed requests), or an error: the endpoint cannot be
  * resolved or reached, the bucket cannot be created (msg says why), the
  * data set could not be uploaded, or memory/threads could not be had. msg
