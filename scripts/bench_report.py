@@ -131,10 +131,15 @@ def main():
     w("- list: `--op list --objects %d --concurrency 8 --no-prepare` on the preloaded bucket, "
       "%.1f keys per page" % (r["big"], r["list"][0]["keys_per_page"]))
     w("")
-    w("The client's own cost is the last column: CPU time of `holdfast bench` per request. Both "
-      "servers shared the 2 CPUs with it, so a server that needs less CPU per request leaves more "
-      "for the client and the kernel; against nginx and against holdfast the client spends about "
-      "the same per request, so it does not favour either side.")
+    cost = []
+    for name in runs:
+        h, n = mean(runs[name]["holdfast"], "client_cpu_us"), mean(runs[name]["nginx"], "client_cpu_us")
+        cost.append("%s %.1f µs against holdfast, %.1f µs against nginx" % (name, h, n))
+    w("The client's own cost is the last column: CPU time of `holdfast bench` per request (%s). "
+      "Both servers shared the 2 CPUs with it. The client spends more per request against the "
+      "slower server of a pair, where fewer responses arrive per wake-up of its threads; that CPU "
+      "was not available to the server, so it works against the slower side, never for it." %
+      "; ".join(cost))
     w("")
     w("## Data set, cold start, memory")
     w("")
@@ -143,17 +148,19 @@ def main():
       "--concurrency 64 --no-cleanup`, every PUT durable) took %.0f s (%.0f objects/s), %d errors." %
       (format(p["objects"], ","), p["objects"], p["seconds"], p["objects_per_s"], p["errors"]))
     w("- Cold start is the time from starting `holdfast server` to the first successful GET of an "
-      "object (a presigned URL polled on the S3 port), the median of 5 starts: %s ms with %s "
-      "objects, %s ms with 10,000. The OS page cache was warm (the machine is shared, so caches "
-      "were not dropped): it measures holdfast's own start-up, not the disk." %
-      (" / ".join("%.1f" % t for t in r["cold_big"][1]), format(r["big"], ","),
-       " / ".join("%.1f" % t for t in r["cold_small"][1])))
+      "object (a presigned URL polled on the S3 port every 0.2 ms), the median of %d starts, "
+      "alternating between the two data sets: %s ms with %s objects, %s ms with 10,000. The OS "
+      "page cache was warm (the machine is shared, so caches were not dropped): it measures "
+      "holdfast's own start-up, not the disk." %
+      (len(r["cold_big"][1]), " / ".join("%.1f" % t for t in r["cold_big"][1]),
+       format(r["big"], ","), " / ".join("%.1f" % t for t in r["cold_small"][1])))
     w("- Memory is `RssAnon` from /proc (anonymous resident memory: heap, stacks, not the "
       "file-backed LMDB map), after a restart and one GET with %s objects: %.1f MB; then with "
       "%d idle keep-alive connections (each had one request answered): %.1f MB." %
       (format(r["big"], ","), idle, r["mem_conns"]["connections"],
        r["mem_conns"]["rss_anon_kib"] / 1024))
-    w("- Threads were sampled every 0.5 s during every holdfast run; the count never changed.")
+    w("- Threads were sampled every 0.5 s during every holdfast run: %s." %
+      ("the count never changed" if len(tset) == 1 else "counts seen: %s" % sorted(tset)))
     if r.get("profiles"):
         w("")
         w("## Where holdfast's time goes")
