@@ -337,6 +337,57 @@ def idle_memory(data, bucket, key):
         hf.stop()
 
 
+def limits(base):
+    """The machine's own limits, on the filesystem the servers used:
+    fdatasync'd writes per second (4 KiB, 1 and 16 writers), durable 1 MiB
+    writes (16 writers), MD5 on one core (OpenSSL through hashlib) and
+    memory copy bandwidth."""
+    import hashlib
+    d = os.path.join(base, "limits")
+    os.makedirs(d, exist_ok=True)
+    buf = os.urandom(1 << 20)
+
+    def writes(nthreads, size, secs=3):
+        stop = time.monotonic() + secs
+        counts = [0] * nthreads
+
+        def w(i):
+            n = 0
+            while time.monotonic() < stop:
+                fd = os.open(os.path.join(d, "f%d-%d" % (i, n % 64)),
+                             os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.write(fd, buf[:size])
+                os.fdatasync(fd)
+                os.close(fd)
+                n += 1
+            counts[i] = n
+        ts = [threading.Thread(target=w, args=(i,)) for i in range(nthreads)]
+        t0 = time.monotonic()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return sum(counts) / (time.monotonic() - t0)
+
+    out = {"fsync_1": writes(1, 4096), "fsync_16": writes(16, 4096)}
+    out["durable_1m_mb_s"] = writes(16, 1 << 20) * (1 << 20) / 1e6
+    t0, n = time.monotonic(), 0
+    while time.monotonic() - t0 < 2:
+        hashlib.md5(buf).digest()
+        n += 1
+    out["md5_mb_s"] = n * (1 << 20) / 1e6 / (time.monotonic() - t0)
+    big, dst = bytearray(64 << 20), bytearray(64 << 20)
+    view = memoryview(dst)
+    view[:] = big  # touch every page first
+    t0, n = time.monotonic(), 0
+    while time.monotonic() - t0 < 2:
+        view[:] = big
+        n += 1
+    out["memcpy_gb_s"] = n * (64 << 20) / 1e9 / (time.monotonic() - t0)
+    shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
 def machine():
     info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "kernel": platform.release(), "cpus": os.cpu_count()}
@@ -425,6 +476,8 @@ def main():
         log("memory")
         res["mem_idle"], res["mem_conns"] = idle_memory(os.path.join(tmp, "hf-b"), "big",
                                                         "bench/0000000001")
+        log("the machine's limits")
+        res["limits"] = limits(tmp)
         res["machine"]["load_after"] = os.getloadavg()
     finally:
         for p in procs:

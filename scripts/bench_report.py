@@ -109,6 +109,16 @@ def main():
     w("")
     w("![holdfast ÷ nginx per figure, with the targets](benchmarks.png)")
     w("")
+    lim = r.get("limits")
+    if lim:
+        w("The machine's own limits, measured in the same run on the filesystem both servers used: "
+          "%.0f fdatasync'd 4 KiB writes/s from one writer, %.0f/s from 16; %.0f MB/s of durable "
+          "1 MiB writes from 16 writers (write + fdatasync, nothing else); MD5 %.0f MB/s on one "
+          "core; memory copy %.1f GB/s. A durable PUT cannot beat the first three; holdfast's "
+          "PUT 4 KiB exceeds the fsync rate because one metadata commit carries many PUTs." %
+          (lim["fsync_1"], lim["fsync_16"], lim["durable_1m_mb_s"], lim["md5_mb_s"],
+           lim["memcpy_gb_s"]))
+        w("")
     w("## Each run")
     w("")
     w("| figure | server | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | client CPU µs/req |")
