@@ -190,9 +190,10 @@
  * 10^8 keys is 100 MB, and 10 digits name them all. */
 #define HF_BENCH_OBJECTS_MAX 100000000ULL
 
-/* A request without a complete response after this long counts as a
- * Timeout error and its connection is closed: long enough for a 5 GiB PUT
- * over a slow link to make progress, short enough to end a wedged run. */
+/* A request whose connection moves no byte for this long counts as a
+ * Timeout error and its connection is closed: a server that answers at all
+ * (however slowly a large body moves) is not cut off, and a wedged one does
+ * not hold the run. */
 #define HF_BENCH_REQUEST_TIMEOUT_MS 60000
 
 /* A measured phase longer than a day is a mistake, not a benchmark. */

@@ -104,6 +104,7 @@ typedef struct hf_bench_config {
     int64_t duration_ms;
     bool prepare;         /* upload the data set first (else: assume it exists) */
     bool cleanup;         /* delete the data set after the run */
+    int timeout_ms;       /* no byte moved for this long: Timeout (0: HF_BENCH_REQUEST_TIMEOUT_MS) */
     bool progress;        /* draw a progress bar on progress_out */
     FILE *progress_out;
 } hf_bench_config_t;

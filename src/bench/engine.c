@@ -120,6 +120,7 @@ struct run {
     uint64_t lo, hi;          /* counted phases: objects [lo, hi) */
     _Atomic uint64_t next;    /* next object for counted phases and put */
     int64_t start_ns, deadline_ns;
+    int timeout_ms;
     char *data;               /* size + DATA_SPREAD random bytes */
     uint8_t *exists;          /* mixed: does object i exist (owned by its connection) */
     unsigned mix_total;
@@ -433,6 +434,7 @@ static void send_some(conn_t *c)
             fail_io(c, "ConnectionError");
             return;
         }
+        c->deadline_ms = now_ns() / 1000000 + c->w->run->timeout_ms; /* progress */
         size_t k = (size_t)n, h = c->head_len - c->head_off;
         if (k <= h) {
             c->head_off += k;
@@ -511,7 +513,7 @@ static void next_request(conn_t *c)
     c->errlen = 0;
     c->keystate = 0;
     c->t0_ns = now_ns();
-    c->deadline_ms = c->t0_ns / 1000000 + HF_BENCH_REQUEST_TIMEOUT_MS;
+    c->deadline_ms = c->t0_ns / 1000000 + c->w->run->timeout_ms;
     if (c->fd < 0) {
         open_conn(c);
         return;
@@ -705,6 +707,7 @@ static void on_readable(conn_t *c)
                 fail_io(c, "ConnectionClosed");
             return;
         }
+        c->deadline_ms = now_ns() / 1000000 + c->w->run->timeout_ms; /* progress */
         int fd = c->fd;
         if (on_data(c, w->scratch, (size_t)n))
             return; /* complete: the next request is on its way */
@@ -992,6 +995,7 @@ int hf_bench_run(const hf_bench_config_t *c, hf_bench_result_t *res, char *msg, 
         return -ENOMEM;
     }
     r->c = c;
+    r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : HF_BENCH_REQUEST_TIMEOUT_MS;
     pthread_mutex_init(&r->lock, NULL);
     int rc = resolve(r, msg, msgcap);
     if (rc)

@@ -323,6 +323,12 @@ static void *fake_conn(void *arg)
                 send_all(fd, parts[i], strlen(parts[i]));
                 usleep(200);
             }
+        } else if (!strncmp(b, "GET ", 4) && atomic_load(&fake_get_status) == 0) {
+            /* A wedged server: read on, answer nothing. */
+            char sink[4096];
+            while (recv(fd, sink, sizeof sink, 0) > 0)
+                ;
+            break;
         } else if (!strncmp(b, "GET ", 4)) {
             if (atomic_load(&fake_get_status) == 200) {
                 snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n\r\n",
@@ -455,6 +461,20 @@ TEST(engine_get_lengths_and_error_codes)
     CHECK_EQ_STR(r.measure.errs.e[0].code, "NoSuchKey");
     CHECK_EQ_INT(r.measure.errs.e[0].count, g->ops);
     CHECK(!r.prepared);
+    atomic_store(&fake_get_status, 200);
+
+    /* A wedged server: every request ends as a Timeout once no byte has
+     * moved for timeout_ms, and the run still ends. */
+    atomic_store(&fake_get_status, 0);
+    c.timeout_ms = 150;
+    c.duration_ms = 200;
+    CHECK_EQ_INT(hf_bench_run(&c, &r, msg, sizeof msg), HF_OK);
+    g = &r.measure.op[HF_BENCH_GET];
+    CHECK(g->ops >= (uint64_t)c.concurrency);
+    CHECK_EQ_INT(r.measure.errs.n, 1);
+    CHECK_EQ_STR(r.measure.errs.e[0].code, "Timeout");
+    CHECK_EQ_INT(r.measure.errs.e[0].count, g->ops);
+    CHECK(g->lat.max_us >= 150000 && g->lat.max_us < 1000000);
     atomic_store(&fake_get_status, 200);
 
     /* A server that is not there: a clear message, no crash. */
