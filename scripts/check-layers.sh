@@ -13,7 +13,8 @@ declare -A allow=(
     [scrub]="base chunk meta"
     [s3]="base net auth meta chunk guard"
     [status]="base net auth meta chunk guard s3 scrub"
-    [cli]="base net auth meta chunk guard scrub s3 status"
+    [bench]="base net auth"
+    [cli]="base net auth meta chunk guard scrub s3 status bench"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do
