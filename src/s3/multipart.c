@@ -56,10 +56,12 @@ void op_create_upload(s3req_t *q)
     hf_upload_t u;
     memset(&u, 0, sizeof u);
     if (s3_collect_meta(q, &u.tmpl) || s3_tagging_header(q, &u.tmpl) ||
-        s3_upload_checksum(q, &u.tmpl) || s3_lock_headers(q, &u.tmpl, false))
+        s3_upload_checksum(q, &u.tmpl) || s3_lock_headers(q, &u.tmpl, false) ||
+        s3_write_acl(q, &u.tmpl))
         return;
     u.initiated = hf_time_now();
-    u.owner = q->user.id;
+    /* The upload's owner is the object's owner-to-be (Object Ownership). */
+    u.owner = u.tmpl.owner;
     if (s3_check_space(q, 0))
         return;
     int rc = hf_meta_upload_create(q->s3->meta, &q->b, q->key, q->keylen, &u);
@@ -334,7 +336,7 @@ void op_complete_upload(s3req_t *q)
     o.origin = hf_meta_node_id(q->s3->meta);
     hf_md5(md5s, 16 * (size_t)n, o.etag);
     o.etag_parts = n;
-    o.owner = q->user.id;
+    o.owner = u.owner;
     o.inline_data = NULL;
     o.inline_len = 0;
     o.parts = parts;

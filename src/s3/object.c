@@ -195,7 +195,7 @@ void op_put_object(s3req_t *q)
     hf_obj_t o;
     memset(&o, 0, sizeof o);
     if (s3_collect_meta(q, &o) || s3_tagging_header(q, &o) || s3_lock_headers(q, &o, true) ||
-        s3_lock_apply_default(q, &o))
+        s3_lock_apply_default(q, &o) || s3_write_acl(q, &o))
         return;
     s3_data_t d;
     if (s3_receive(q, true, HF_PUT_MAX, HF_CK_NONE, &d))
@@ -206,7 +206,6 @@ void op_put_object(s3req_t *q)
     o.hlc = hf_meta_hlc_next(q->s3->meta);
     o.origin = hf_meta_node_id(q->s3->meta);
     memcpy(o.etag, d.md5, 16);
-    o.owner = q->user.id;
     if (d.ck_alg != HF_CK_NONE) {
         o.ck_alg = d.ck_alg;
         o.ck_type = HF_CK_FULL_OBJECT;

@@ -273,10 +273,19 @@ int s3_load_bucket(s3req_t *q)
         return s3_fail(q, S3E_NoSuchBucket, NULL);
     if (rc)
         return s3_fail(q, hf_s3_err_from(rc), NULL);
-    if (q->b.owner != q->user.id)
-        return s3_fail(q, S3E_AccessDenied, NULL);
-    const char *exp = s3_header(q, "x-amz-expected-bucket-owner");
-    if (exp && strcmp(exp, q->user.canonical_id) != 0)
+    if (s3_authorize(q))
+        return -1;
+    return s3_expect_owner(q, "x-amz-expected-bucket-owner", &q->b);
+}
+
+int s3_expect_owner(s3req_t *q, const char *header, const hf_bucket_t *b)
+{
+    const char *exp = s3_header(q, header);
+    if (!exp)
+        return 0;
+    hf_user_t scratch;
+    const hf_user_t *u = s3_user(q, b->owner, &scratch);
+    if (!u || strcmp(exp, u->canonical_id) != 0)
         return s3_fail(q, S3E_AccessDenied, "The bucket is not owned by the expected owner.");
     return 0;
 }
@@ -289,7 +298,6 @@ static const char *const unsupported_headers[] = {
     "x-amz-server-side-encryption*",
     "x-amz-copy-source-server-side-encryption*",
     "x-amz-website-redirect-location",
-    "x-amz-grant-*",
     "x-amz-mfa",
     "x-amz-security-token",
     "x-amz-write-offset-bytes",
@@ -330,9 +338,6 @@ int s3_check_unsupported_headers(s3req_t *q)
         }
     }
     /* Values that we support only partly. */
-    const char *acl = s3_header(q, "x-amz-acl");
-    if (acl && strcmp(acl, "private") != 0 && strcmp(acl, "bucket-owner-full-control") != 0)
-        return s3_not_implemented(q, "The canned ACL in x-amz-acl (only private is supported)");
     const char *sc = s3_header(q, "x-amz-storage-class");
     if (sc && strcmp(sc, "STANDARD") != 0) {
         static const char *const known[] = {"REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
@@ -477,9 +482,11 @@ static int authenticate(s3req_t *q)
     int st = hf_sigv4_parse(&in, &q->auth, msg, sizeof msg);
     if (st != HF_AUTH_OK)
         return s3_fail(q, hf_s3_err_from_auth(st, q->auth.kind == HF_AUTH_QUERY), "%s", msg);
-    if (q->auth.kind == HF_AUTH_ANONYMOUS)
-        return s3_fail(q, S3E_AccessDenied,
-                       "Anonymous access is not allowed; sign the request with SigV4.");
+    if (q->auth.kind == HF_AUTH_ANONYMOUS) {
+        /* Unsigned: only what ACLs (and policies) grant everyone. */
+        q->anonymous = true;
+        return 0;
+    }
     int rc = hf_meta_user_by_key(q->s3->meta, q->auth.access_key, &q->user);
     if (rc == HF_E_NOTFOUND)
         return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
@@ -549,6 +556,12 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
     q->op = route(q, &unhandled);
     if (authenticate(q))
         goto out;
+    if (q->anonymous && q->op && (q->level == LVL_SERVICE || q->op->fn == op_create_bucket)) {
+        /* Listing buckets and creating one need an account. */
+        s3_fail(q, S3E_AccessDenied, "Anonymous users cannot %s.",
+                q->level == LVL_SERVICE ? "list buckets" : "create buckets");
+        goto out;
+    }
     if (!q->op) {
         if (unhandled) {
             char what[128];

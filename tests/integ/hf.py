@@ -128,6 +128,23 @@ def admin(server, *args, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
+def make_user(server, name):
+    """Create user name on server: (boto3 client signed with its keys, its
+    canonical id)."""
+    rc, out, err = admin(server, "user", "create", name)
+    if rc != 0:
+        raise AssertionError("user create %s: %s" % (name, err))
+    keys = dict(l.split(":", 1) for l in out.strip().splitlines() if ":" in l)
+    c = boto3_client(server, access_key=keys["access key"].strip(), secret_key=keys["secret key"].strip())
+    return c, c.list_buckets()["Owner"]["ID"]
+
+
+def anonymous_client(server):
+    """A boto3 client that sends unsigned requests."""
+    from botocore import UNSIGNED
+    return boto3_client(server, signature_version=UNSIGNED)
+
+
 def wait_for(cond, timeout=10, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
