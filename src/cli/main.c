@@ -26,7 +26,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"server", hf_cli_server, "serve S3 (and the status/admin listener) from a data directory"},
-    {"admin", hf_cli_admin, "manage a running server: users and keys"},
+    {"admin", hf_cli_admin, "manage a server: users, store, scrub, lifecycle, faults, status"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help"},
 };

@@ -291,10 +291,22 @@ int s3_body_read_all(s3req_t *q, hf_buf_t *out, size_t max)
     if (q->body.declared > max)
         return s3_fail(q, S3E_MalformedXML, "The request body is larger than %zu bytes.", max);
     for (;;) {
-        char *p = hf_buf_reserve(out, 16 * 1024);
-        if (!p)
+        size_t room = max - out->len;
+        if (room == 0) {
+            /* Exactly max bytes so far: the body fits only if it ends here. */
+            char probe;
+            long k = s3_body_read(q, &probe, 1);
+            if (k < 0)
+                return -1;
+            if (k == 0)
+                return 0;
             return s3_fail(q, S3E_MalformedXML, "The request body is larger than %zu bytes.", max);
-        long k = s3_body_read(q, p, 16 * 1024 < max - out->len ? 16 * 1024 : max - out->len);
+        }
+        size_t want = room < 16 * 1024 ? room : 16 * 1024;
+        char *p = hf_buf_reserve(out, want);
+        if (!p)
+            return s3_fail(q, S3E_InternalError, NULL);
+        long k = s3_body_read(q, p, want);
         if (k < 0)
             return -1;
         if (k == 0)

@@ -374,6 +374,9 @@ int s3_collect_meta(s3req_t *q, hf_obj_t *o);
 int s3_write_conditions(s3req_t *q, hf_obj_cond_t *c);
 /* Answer a failed conditional write (412, 404, ...). Returns -1. */
 int s3_fail_write(s3req_t *q, int rc);
+/* c becomes an If-Match condition on the ETag text v ("*" for any; an
+ * ETag that cannot be parsed matches nothing). */
+void s3_if_match_cond(const char *v, hf_obj_cond_t *c);
 /* Parse an ETag text ("<hex>" or "<hex>-N", quotes optional). */
 int s3_etag_parse(const char *s, uint8_t md5[16], uint32_t *parts);
 /* Load the version a read names (versionId or current) into o; delete

@@ -315,6 +315,17 @@ void op_complete_upload(s3req_t *q)
         s3_fail(q, S3E_EntityTooLarge, NULL);
         return;
     }
+    /* The size the client expects (S3: a mismatch is 400 InvalidRequest). */
+    const char *want = s3_header(q, "x-amz-mp-object-size");
+    if (want) {
+        uint64_t w;
+        if (hf_parse_u64(want, strlen(want), &w) != HF_OK || w != total) {
+            s3_fail(q, S3E_InvalidRequest,
+                    "The object size in x-amz-mp-object-size (%.40s) does not match the size of the "
+                    "parts (%" PRIu64 ").", want, total);
+            return;
+        }
+    }
     hf_obj_t o = u.tmpl;
     o.flags = HF_OBJ_MULTIPART;
     o.size = total;

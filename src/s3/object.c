@@ -156,14 +156,18 @@ int s3_write_conditions(s3req_t *q, hf_obj_cond_t *c)
             return s3_not_implemented(q, "If-None-Match with a value other than * on writes");
         c->if_none_match = true;
     }
-    if (im) {
-        c->if_match = true;
-        if (strcmp(im, "*") == 0)
-            c->if_match_any = true;
-        else if (s3_etag_parse(im, c->etag, &c->etag_parts) != HF_OK)
-            c->etag_parts = UINT32_MAX; /* matches no stored ETag */
-    }
+    if (im)
+        s3_if_match_cond(im, c);
     return 0;
+}
+
+void s3_if_match_cond(const char *v, hf_obj_cond_t *c)
+{
+    c->if_match = true;
+    if (strcmp(v, "*") == 0)
+        c->if_match_any = true;
+    else if (s3_etag_parse(v, c->etag, &c->etag_parts) != HF_OK)
+        c->etag_parts = UINT32_MAX; /* matches no stored ETag */
 }
 
 /* The outcome of a conditional write, as S3 reports it. */
@@ -621,17 +625,46 @@ void op_delete_object(s3req_t *q)
 {
     if (s3_load_bucket(q))
         return;
-    if (hf_http_find(&q->r->http, "if-match")) {
-        s3_not_implemented(q, "Conditional deletes (If-Match on DeleteObject)");
+    /* S3 conditional deletes take If-Match only; the size and time
+     * conditions are S3 Express (directory bucket) features. */
+    if (hf_http_find(&q->r->http, "if-none-match")) {
+        s3_not_implemented(q, "If-None-Match on DeleteObject");
         return;
     }
+    if (hf_http_find(&q->r->http, "x-amz-if-match-size") ||
+        hf_http_find(&q->r->http, "x-amz-if-match-last-modified-time")) {
+        s3_not_implemented(q, "x-amz-if-match-size / x-amz-if-match-last-modified-time on DeleteObject");
+        return;
+    }
+    hf_obj_cond_t cond;
+    if (s3_write_conditions(q, &cond))
+        return;
     uint8_t vbuf[16];
     hf_version_sel_t ver;
     if (s3_version_param(q, vbuf, &ver))
         return;
     hf_del_res_t res;
-    int rc = hf_meta_obj_delete(q->s3->meta, &q->b, q->key, q->keylen, ver, s3_delete_flags(q),
+    int rc;
+    if (cond.if_match) {
+        /* A single conditional item; the condition is checked in the
+         * delete's own transaction, so a concurrent write cannot slip in
+         * between the check and the delete. */
+        hf_del_item_t it = {.key = {q->key, q->keylen}, .has_version = ver != NULL, .cond = &cond};
+        if (ver)
+            memcpy(it.version, ver, 16);
+        hf_meta_obj_delete_many(q->s3->meta, &q->b, &it, 1, s3_delete_flags(q), q->user.id);
+        rc = it.rc;
+        res = it.res;
+        /* Measured on S3: a key without a current object answers 404
+         * NoSuchKey to a conditional delete (also If-Match: *), not 204. */
+        if (rc == HF_E_PRECONDITION || (rc == HF_E_NOTFOUND && res.no_current)) {
+            s3_fail_write(q, rc);
+            return;
+        }
+    } else {
+        rc = hf_meta_obj_delete(q->s3->meta, &q->b, q->key, q->keylen, ver, s3_delete_flags(q),
                                 q->user.id, &res);
+    }
     if (rc == HF_E_LOCKED) {
         s3_fail(q, S3E_AccessDenied, "The object version is protected by Object Lock retention or a legal hold.");
         return;
@@ -706,6 +739,7 @@ void op_delete_objects(s3req_t *q)
     for (hf_xml_node_t *o = hf_xml_child(root, "Object"); o; o = hf_xml_next(o), i++) {
         hf_xml_node_t *k = hf_xml_child(o, "Key");
         const char *ver = hf_xml_child_text(o, "VersionId");
+        const char *etag = hf_xml_child_text(o, "ETag");
         if (!k) {
             s3_fail(q, S3E_MalformedXML, "Every Object in a Delete request needs a Key.");
             return;
@@ -724,6 +758,16 @@ void op_delete_objects(s3req_t *q)
                 continue;
             }
             items[i].has_version = true;
+        }
+        if (etag) {
+            /* A conditional delete of this key (If-Match as an element). */
+            hf_obj_cond_t *c = hf_arena_calloc(q->a, sizeof *c);
+            if (!c) {
+                s3_fail(q, S3E_InternalError, NULL);
+                return;
+            }
+            s3_if_match_cond(etag, c);
+            items[i].cond = c;
         }
         valid[nv] = items[i];
         vidx[nv] = i;
@@ -750,6 +794,12 @@ void op_delete_objects(s3req_t *q)
         if (!errs[i] && it->rc == HF_E_LOCKED) {
             errs[i] = "AccessDenied";
             msg = "The object version is protected by Object Lock retention or a legal hold.";
+        } else if (!errs[i] && it->rc == HF_E_PRECONDITION) {
+            errs[i] = "PreconditionFailed";
+            msg = "At least one of the pre-conditions you specified did not hold";
+        } else if (!errs[i] && it->rc == HF_E_NOTFOUND && it->res.no_current) {
+            errs[i] = "NoSuchKey";
+            msg = "The specified key does not exist.";
         } else if (!errs[i] && it->rc != HF_OK && it->rc != HF_E_NOTFOUND) {
             errs[i] = "InternalError";
         } else if (errs[i] && strcmp(errs[i], "NoSuchVersion") == 0) {

@@ -36,9 +36,10 @@ static const s3_op_t ops[] = {
 /* Query parameters that select an S3 operation ("subresources"). Any of
  * these that no row of ops.def handles answers NotImplemented. */
 static const char *const subresources[] = {
-    "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption",
+    "abac", "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption",
     "intelligent-tiering", "inventory", "legal-hold", "lifecycle", "list-type", "location",
-    "logging", "metadataConfiguration", "metadataTable", "metrics", "notification",
+    "logging", "metadataConfiguration", "metadataInventoryTable", "metadataJournalTable",
+    "metadataTable", "metrics", "notification",
     "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
     "replication", "requestPayment", "restore", "retention", "select", "session", "tagging",
     "torrent", "uploadId", "uploads", "versioning", "versions", "website", "renameObject",
@@ -304,6 +305,7 @@ int s3_load_bucket(s3req_t *q)
  * NotImplemented instead of being ignored. Prefix entries end in '*'. */
 static const char *const unsupported_headers[] = {
     "x-amz-server-side-encryption*",
+    "x-amz-copy-source-server-side-encryption*",
     "x-amz-website-redirect-location",
     "x-amz-grant-*",
     "x-amz-mfa",

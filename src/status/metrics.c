@@ -40,11 +40,15 @@ static void counter(emit_t *e, const char *name, const char *help, uint64_t v)
     put(e, "%s %" PRIu64 "\n", name, v);
 }
 
-/* Whole numbers (bytes, counts) exactly, fractions to six digits. */
+/* Whole numbers (bytes, counts) exactly; fractions to six significant
+ * digits, but at least to the microsecond for timestamps and durations
+ * (a Unix time in seconds needs 16 digits, %.6g would lose hours). */
 static const char *num(char *out, size_t n, double v)
 {
     if (v < 9007199254740992.0 && v > -9007199254740992.0 && v == (double)(int64_t)v)
         snprintf(out, n, "%lld", (long long)v);
+    else if (v >= 1e6 || v <= -1e6)
+        snprintf(out, n, "%.6f", v);
     else
         snprintf(out, n, "%.6g", v);
     return out;
@@ -183,7 +187,8 @@ static void background(emit_t *e, const status_snap_t *s)
     } m[] = {
         {"holdfast_background_runs_total", "counter", "Passes a background job finished."},
         {"holdfast_background_units_total", "counter",
-         "Units of work a background job did (orphan_sweep: blobs examined)."},
+         "Units of work a background job did (orphan_sweep: blobs examined; lifecycle: listing "
+         "entries budgeted, a page at a time)."},
         {"holdfast_background_running", "gauge", "1 while a background job is in a pass."},
         {"holdfast_background_progress_ratio", "gauge",
          "Share of the current (or last) pass done, when the job knows its size."},

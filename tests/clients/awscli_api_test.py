@@ -177,6 +177,31 @@ def main(s):
                          "304")
     s.step("conditional-get", conditional_get, needs=["copy-object"])
 
+    def get_extras():
+        out = os.path.join(s.tmp, "x.out")
+        data = open(small, "rb").read()
+        r = j("get-object", "--bucket", B, "--key", "src.txt", "--response-content-type", "application/x-over",
+              "--response-content-disposition", 'attachment; filename="x.txt"', "--response-cache-control", "no-store",
+              "--response-content-language", "fr", "--response-content-encoding", "identity",
+              "--response-expires", "Wed, 01 Jan 2031 00:00:00 GMT", out)
+        check_eq((r["ContentType"], r["ContentDisposition"], r["CacheControl"], r["ContentLanguage"],
+                  r["ContentEncoding"]),
+                 ("application/x-over", 'attachment; filename="x.txt"', "no-store", "fr", "identity"),
+                 "response-* overrides")
+        j("get-object", "--bucket", B, "--key", "src.txt", "--range", "bytes=-5", out)
+        check_eq(open(out, "rb").read(), data[-5:], "suffix range")
+        j("get-object", "--bucket", B, "--key", "src.txt", "--range", "bytes=3-", out)
+        check_eq(open(out, "rb").read(), data[3:], "open-ended range")
+        aws.expect_error(["s3api", "get-object", "--bucket", B, "--key", "src.txt", "--range", "bytes=9999-", out],
+                         "InvalidRange")
+        r = j("head-object", "--bucket", B, "--key", "ck-big", "--part-number", "2")
+        check_eq((r["ContentLength"], r["PartsCount"]), (8 * MiB, 3), "HEAD partNumber=2")
+        r = j("get-object", "--bucket", B, "--key", "ck-big", "--part-number", "3", out)
+        check_eq(os.path.getsize(out), 4 * MiB, "GET partNumber=3 of a 20 MiB object in 8 MiB parts")
+        aws.expect_error(["s3api", "get-object", "--bucket", B, "--key", "ck-big", "--part-number", "4", out],
+                         "InvalidPartNumber")
+    s.step("get-extras", get_extras, needs=["copy-object", "checksums"])
+
     # ---- bucket settings ---------------------------------------------------------
 
     def cors():

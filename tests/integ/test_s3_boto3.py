@@ -120,8 +120,10 @@ class Buckets(Base):
 
     def test_unimplemented_subresource_is_501(self):
         b = self.bucket()
-        e = self.assertError("NotImplemented", 501, self.s3.get_bucket_lifecycle_configuration, Bucket=b)
-        self.assertIn("lifecycle", e.response["Error"]["Message"])
+        e = self.assertError("NotImplemented", 501, self.s3.get_bucket_website, Bucket=b)
+        self.assertIn("website", e.response["Error"]["Message"])
+        e = self.assertError("NotImplemented", 501, self.s3.get_bucket_replication, Bucket=b)
+        self.assertIn("replication", e.response["Error"]["Message"])
         self.assertError("NotImplemented", 501, self.s3.put_bucket_website, Bucket=b,
                          WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
 
@@ -324,6 +326,22 @@ class Objects(Base):
         self.assertError("MalformedXML", 400, self.s3.delete_objects, Bucket=b,
                          Delete={"Objects": [{"Key": "k%d" % i} for i in range(1001)]})
 
+    def test_xml_body_size_limit(self):
+        """A request body of XML is read up to 1 MiB + 64 KiB (the server's
+        limit, far above the largest DeleteObjects): exactly the limit is
+        fine, one byte more is refused."""
+        limit = 1024 * 1024 + 64 * 1024
+        b = self.bucket()
+        self.s3.put_object(Bucket=b, Key="k", Body=b"x")
+
+        def padded(n):
+            return hf.rewrite_body(hf.boto3_client(SERVER), "DeleteObjects",
+                                   lambda body: body + b" " * (n - len(body)))
+        r = padded(limit).delete_objects(Bucket=b, Delete={"Objects": [{"Key": "k"}]})
+        self.assertEqual([d["Key"] for d in r["Deleted"]], ["k"])
+        self.assertError("EntityTooLarge", 400, padded(limit + 1).delete_objects, Bucket=b,
+                         Delete={"Objects": [{"Key": "k"}]})
+
 
 class Listing(Base):
     @classmethod
@@ -438,6 +456,20 @@ class Listing(Base):
 
 
 class Multipart(Base):
+    def test_expected_object_size(self):
+        """x-amz-mp-object-size on Complete must be the parts' total."""
+        b = self.bucket()
+        uid = self.s3.create_multipart_upload(Bucket=b, Key="mp")["UploadId"]
+        e = self.s3.upload_part(Bucket=b, Key="mp", UploadId=uid, PartNumber=1, Body=b"12345")["ETag"]
+        parts = {"Parts": [{"PartNumber": 1, "ETag": e}]}
+        for bad in ("6", "-1", "five"):
+            c = hf.add_headers(hf.boto3_client(SERVER), "CompleteMultipartUpload", {"x-amz-mp-object-size": bad})
+            self.assertError("InvalidRequest", 400, c.complete_multipart_upload, Bucket=b, Key="mp",
+                             UploadId=uid, MultipartUpload=parts)
+        c = hf.add_headers(hf.boto3_client(SERVER), "CompleteMultipartUpload", {"x-amz-mp-object-size": "5"})
+        c.complete_multipart_upload(Bucket=b, Key="mp", UploadId=uid, MultipartUpload=parts)
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="mp")["Body"].read(), b"12345")
+
     def test_complete_flow(self):
         b = self.bucket()
         up = self.s3.create_multipart_upload(Bucket=b, Key="mp", ContentType="video/x-test",

@@ -11,6 +11,9 @@
 // The client keeps the SDK's DEFAULT checksum behaviour
 // (requestChecksumCalculation WHEN_SUPPORTED: CRC32 on every PutObject /
 // UploadPart). A middleware records the headers of every request as sent.
+// The later steps set ChecksumAlgorithm to each algorithm the SDK has
+// (header and trailer forms, composite and full-object multipart) and use
+// copies, conditional writes and versions.
 import {
   S3Client,
   CreateBucketCommand,
@@ -21,12 +24,21 @@ import {
   ListObjectsV2Command,
   DeleteObjectCommand,
   DeleteBucketCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  CompleteMultipartUploadCommand,
+  GetObjectAttributesCommand,
+  PutBucketVersioningCommand,
+  ListObjectVersionsCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { crc32 } from "node:zlib";
 
 const SUITE = "clients/js-sdk";
 const endpoint = process.env.HF_ENDPOINT;
@@ -367,6 +379,174 @@ await step("delete-bucket", async () => {
   await s3.send(new DeleteBucketCommand({ Bucket: BUCKET }));
   await expectError(s3.send(new HeadBucketCommand({ Bucket: BUCKET })), "NotFound", 404);
 }, ["delete-objects"]);
+
+// ---- the API beyond plain objects: every checksum algorithm, copies,
+// conditional writes, versions ------------------------------------------------
+
+const API = "js-sdk-api";
+const ALGS = ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"];
+// The checksums node can compute itself, to check the SDK and the server
+// agree with an independent implementation (CRC32C and CRC64NVME are
+// checked against the header the SDK computed and sent).
+const localChecksum = {
+  CRC32: (b) => { const x = Buffer.alloc(4); x.writeUInt32BE(crc32(b) >>> 0); return x.toString("base64"); },
+  SHA1: (b) => createHash("sha1").update(b).digest("base64"),
+  SHA256: (b) => createHash("sha256").update(b).digest("base64"),
+};
+const small = randomBytes(200 * 1024 + 11);
+const smallFile = join(tmp, "small.bin");
+writeFileSync(smallFile, small);
+
+await step("api-create-bucket", async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: API }));
+});
+
+for (const alg of ALGS) {
+  const field = "Checksum" + alg;
+  const hdr = "x-amz-checksum-" + alg.toLowerCase();
+  await step(`checksum-${alg.toLowerCase()}-put-get`, async () => {
+    // In a header (Buffer body) ...
+    const r = await s3.send(new PutObjectCommand({ Bucket: API, Key: `ck/${alg}`, Body: small, ChecksumAlgorithm: alg }));
+    const sentHdr = lowerHeaders(lastSent("PutObjectCommand"))[hdr];
+    check(sentHdr, `the SDK sent no ${hdr} header`, ...describe(lastSent("PutObjectCommand")));
+    checkEq(r[field], sentHdr, `${field} returned by PutObject`);
+    if (localChecksum[alg]) checkEq(sentHdr, localChecksum[alg](small), `${alg} of the body`);
+    // ... and as an aws-chunked trailer (stream body).
+    const r2 = await s3.send(new PutObjectCommand({
+      Bucket: API, Key: `ck/${alg}-stream`, Body: createReadStream(smallFile), ContentLength: small.length, ChecksumAlgorithm: alg,
+    }));
+    const h2 = lowerHeaders(lastSent("PutObjectCommand"));
+    checkEq(h2["x-amz-trailer"], hdr, "x-amz-trailer the SDK sent");
+    checkEq(r2[field], sentHdr, `${field} of the trailer upload`);
+    // Returned on GET and HEAD when asked; the SDK verifies the body against it.
+    for (const key of [`ck/${alg}`, `ck/${alg}-stream`]) {
+      const g = await s3.send(new GetObjectCommand({ Bucket: API, Key: key, ChecksumMode: "ENABLED" }));
+      const got = await bodyBytes(g.Body);
+      check(got.equals(small), `GetObject ${key} returned different bytes`);
+      checkEq([g[field], g.ChecksumType], [sentHdr, "FULL_OBJECT"], `${field} and ChecksumType on GetObject ${key}`);
+      const h = await s3.send(new HeadObjectCommand({ Bucket: API, Key: key, ChecksumMode: "ENABLED" }));
+      checkEq(h[field], sentHdr, `${field} on HeadObject`);
+    }
+    const plain = await s3.send(new HeadObjectCommand({ Bucket: API, Key: `ck/${alg}` }));
+    checkEq(plain[field], undefined, `${field} without x-amz-checksum-mode`);
+    // A wrong value is refused and nothing is stored.
+    const wrong = alg.startsWith("SHA") ? localChecksum[alg](Buffer.from("other")) : (alg === "CRC64NVME" ? "AAAAAAAAAAA=" : "AAAAAA==");
+    await expectError(s3.send(new PutObjectCommand({ Bucket: API, Key: `ck/${alg}-bad`, Body: small, [field]: wrong })), "BadDigest", 400);
+    await expectError(s3.send(new HeadObjectCommand({ Bucket: API, Key: `ck/${alg}-bad` })), "NotFound", 404);
+  }, ["api-create-bucket"]);
+}
+
+// Multipart with each algorithm: COMPOSITE where S3 allows it (the
+// checksum of the part checksums, "-N"), FULL_OBJECT for CRC64NVME and,
+// when asked, CRC32 / CRC32C.
+const partA = randomBytes(5 * MiB);
+const partB = randomBytes(1 * MiB + 17);
+const whole = Buffer.concat([partA, partB]);
+const shapes = ALGS.map((a) => [a, a === "CRC64NVME" ? "FULL_OBJECT" : "COMPOSITE"]).concat([["CRC32", "FULL_OBJECT"], ["CRC32C", "FULL_OBJECT"]]);
+for (const [alg, type] of shapes) {
+  const field = "Checksum" + alg;
+  await step(`multipart-${alg.toLowerCase()}-${type.toLowerCase()}`, async () => {
+    const key = `mp/${alg}-${type}`;
+    const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: API, Key: key, ChecksumAlgorithm: alg, ChecksumType: type }));
+    checkEq([c.ChecksumAlgorithm, c.ChecksumType], [alg, type], "CreateMultipartUpload's algorithm and type");
+    const parts = [];
+    for (const [n, body] of [[1, partA], [2, partB]]) {
+      const u = await s3.send(new UploadPartCommand({ Bucket: API, Key: key, UploadId: c.UploadId, PartNumber: n, Body: body, ChecksumAlgorithm: alg }));
+      check(u[field], `UploadPart ${n} returned no ${field}`);
+      parts.push({ PartNumber: n, ETag: u.ETag, [field]: u[field] });
+    }
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: API, Key: key, UploadId: c.UploadId, MultipartUpload: { Parts: parts } }));
+    check(done[field], `CompleteMultipartUpload returned no ${field}`);
+    if (type === "COMPOSITE" && localChecksum[alg]) {
+      // S3's composite value: the algorithm over the parts' binary
+      // checksums, then "-" and the part count.
+      const bin = Buffer.concat(parts.map((x) => Buffer.from(x[field], "base64")));
+      checkEq(done[field], `${localChecksum[alg](bin)}-2`, `composite ${alg}`);
+    }
+    if (type === "COMPOSITE") check(done[field].endsWith("-2"), `composite checksum ${done[field]} does not end in -2`);
+    if (type === "FULL_OBJECT" && localChecksum[alg]) checkEq(done[field], localChecksum[alg](whole), `full-object ${alg}`);
+    if (type === "FULL_OBJECT" && alg !== "CRC32") {
+      // The same bytes in one PUT must give the same full-object value.
+      const one = await s3.send(new PutObjectCommand({ Bucket: API, Key: key + "-single", Body: whole, ChecksumAlgorithm: alg }));
+      checkEq(done[field], one[field], `full-object ${alg} of the parts = ${alg} of one PUT`);
+    }
+    const g = await s3.send(new GetObjectCommand({ Bucket: API, Key: key, ChecksumMode: "ENABLED" }));
+    check((await bodyBytes(g.Body)).equals(whole), "GetObject of the multipart object returned different bytes");
+    checkEq([g[field], g.ChecksumType], [done[field], type], "checksum and type on GetObject");
+    const p = await s3.send(new GetObjectCommand({ Bucket: API, Key: key, PartNumber: 2, ChecksumMode: "ENABLED" }));
+    check((await bodyBytes(p.Body)).equals(partB), "GetObject partNumber=2 returned different bytes");
+    const a = await s3.send(new GetObjectAttributesCommand({ Bucket: API, Key: key, ObjectAttributes: ["Checksum", "ObjectParts", "ObjectSize"] }));
+    checkEq([a.ObjectSize, a.ObjectParts && a.ObjectParts.TotalPartsCount], [whole.length, 2], "GetObjectAttributes size and parts");
+    checkEq(a.Checksum && a.Checksum.ChecksumType, type, "GetObjectAttributes ChecksumType");
+  }, ["api-create-bucket"]);
+}
+
+await step("lib-storage-multipart-crc32c", async () => {
+  const up = new Upload({ client: s3, params: { Bucket: API, Key: "mp/lib-storage", Body: Readable.from([whole]), ChecksumAlgorithm: "CRC32C" }, partSize: 5 * MiB, queueSize: 2 });
+  await up.done();
+  const h = await s3.send(new HeadObjectCommand({ Bucket: API, Key: "mp/lib-storage", ChecksumMode: "ENABLED" }));
+  check(h.ChecksumCRC32C, "no CRC32C on the object lib-storage uploaded");
+  checkEq(h.ContentLength, whole.length, "ContentLength");
+}, ["api-create-bucket"]);
+
+await step("copy-object", async () => {
+  const r = await s3.send(new CopyObjectCommand({ Bucket: API, Key: "copy/same", CopySource: `${API}/ck/SHA256` }));
+  checkEq(r.CopyObjectResult.ETag, `"${md5(small)}"`, "ETag of the copy");
+  const g = await s3.send(new GetObjectCommand({ Bucket: API, Key: "copy/same", ChecksumMode: "ENABLED" }));
+  check((await bodyBytes(g.Body)).equals(small), "the copy's bytes");
+  checkEq(g.ChecksumSHA256, localChecksum.SHA256(small), "the source's checksum travels with the copy");
+  // A new algorithm computed during the copy.
+  const r2 = await s3.send(new CopyObjectCommand({ Bucket: API, Key: "copy/crc64", CopySource: `${API}/ck/SHA256`, ChecksumAlgorithm: "CRC64NVME",
+    MetadataDirective: "REPLACE", ContentType: "application/x-test", Metadata: { copied: "yes" } }));
+  // The reference value: what the SDK computes for the same bytes.
+  const ref = await s3.send(new PutObjectCommand({ Bucket: API, Key: "copy/ref", Body: small, ChecksumAlgorithm: "CRC64NVME" }));
+  checkEq(r2.CopyObjectResult.ChecksumCRC64NVME, ref.ChecksumCRC64NVME, "CRC64NVME computed by the copy");
+  const h = await s3.send(new HeadObjectCommand({ Bucket: API, Key: "copy/crc64" }));
+  checkEq([h.ContentType, h.Metadata], ["application/x-test", { copied: "yes" }], "REPLACE directive");
+  await expectError(s3.send(new CopyObjectCommand({ Bucket: API, Key: "copy/x", CopySource: `${API}/ck/SHA256`, CopySourceIfMatch: '"0123"' })), "PreconditionFailed", 412);
+  await expectError(s3.send(new CopyObjectCommand({ Bucket: API, Key: "copy/x", CopySource: `${API}/no-such` })), "NoSuchKey", 404);
+}, ["checksum-sha256-put-get"]);
+
+await step("upload-part-copy", async () => {
+  const src = `${API}/mp/CRC32-COMPOSITE`;
+  const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: API, Key: "copy/parts" }));
+  const p1 = await s3.send(new UploadPartCopyCommand({ Bucket: API, Key: "copy/parts", UploadId: c.UploadId, PartNumber: 1, CopySource: src, CopySourceRange: `bytes=0-${5 * MiB - 1}` }));
+  const p2 = await s3.send(new UploadPartCopyCommand({ Bucket: API, Key: "copy/parts", UploadId: c.UploadId, PartNumber: 2, CopySource: src, CopySourceRange: `bytes=${5 * MiB}-${whole.length - 1}` }));
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: API, Key: "copy/parts", UploadId: c.UploadId,
+    MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.CopyPartResult.ETag }, { PartNumber: 2, ETag: p2.CopyPartResult.ETag }] } }));
+  const g = await s3.send(new GetObjectCommand({ Bucket: API, Key: "copy/parts" }));
+  check((await bodyBytes(g.Body)).equals(whole), "bytes of the object assembled from copied ranges");
+  await expectError(s3.send(new UploadPartCopyCommand({ Bucket: API, Key: "copy/parts", UploadId: "no-such-upload", PartNumber: 1, CopySource: src })), "NoSuchUpload", 404);
+}, ["multipart-crc32-composite"]);
+
+await step("conditional-writes", async () => {
+  const r = await s3.send(new PutObjectCommand({ Bucket: API, Key: "cond/once", Body: "first", IfNoneMatch: "*" }));
+  await expectError(s3.send(new PutObjectCommand({ Bucket: API, Key: "cond/once", Body: "second", IfNoneMatch: "*" })), "PreconditionFailed", 412);
+  await expectError(s3.send(new PutObjectCommand({ Bucket: API, Key: "cond/once", Body: "third", IfMatch: `"${md5("other")}"` })), "PreconditionFailed", 412);
+  await s3.send(new PutObjectCommand({ Bucket: API, Key: "cond/once", Body: "fourth", IfMatch: r.ETag }));
+  const g = await s3.send(new GetObjectCommand({ Bucket: API, Key: "cond/once" }));
+  checkEq((await bodyBytes(g.Body)).toString(), "fourth", "body after the conditional writes");
+  // And on completing a multipart upload.
+  const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: API, Key: "cond/once" }));
+  const u = await s3.send(new UploadPartCommand({ Bucket: API, Key: "cond/once", UploadId: c.UploadId, PartNumber: 1, Body: "x" }));
+  await expectError(s3.send(new CompleteMultipartUploadCommand({ Bucket: API, Key: "cond/once", UploadId: c.UploadId, IfNoneMatch: "*",
+    MultipartUpload: { Parts: [{ PartNumber: 1, ETag: u.ETag }] } })), "PreconditionFailed", 412);
+}, ["api-create-bucket"]);
+
+await step("versions", async () => {
+  const V = "js-sdk-versioned";
+  await s3.send(new CreateBucketCommand({ Bucket: V }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: V, VersioningConfiguration: { Status: "Enabled" } }));
+  const v1 = (await s3.send(new PutObjectCommand({ Bucket: V, Key: "k", Body: "one" }))).VersionId;
+  const v2 = (await s3.send(new PutObjectCommand({ Bucket: V, Key: "k", Body: "two" }))).VersionId;
+  const d = await s3.send(new DeleteObjectCommand({ Bucket: V, Key: "k" }));
+  checkEq(d.DeleteMarker, true, "DeleteMarker");
+  const g = await s3.send(new GetObjectCommand({ Bucket: V, Key: "k", VersionId: v1 }));
+  checkEq((await bodyBytes(g.Body)).toString(), "one", "the first version");
+  const l = await s3.send(new ListObjectVersionsCommand({ Bucket: V }));
+  checkEq((l.Versions || []).map((x) => x.VersionId), [v2, v1], "versions newest first");
+  checkEq((l.DeleteMarkers || []).map((x) => [x.VersionId, x.IsLatest]), [[d.VersionId, true]], "the delete marker");
+}, []);
 
 console.log(`# ${SUITE}: node ${process.version}: ${npass} passed, ${nfail} failed`);
 process.exit(nfail ? 1 : 0);

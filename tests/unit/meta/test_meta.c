@@ -181,17 +181,23 @@ static void fx_close(fx_t *f)
     free(f->dir);
 }
 
+/* o: a small object with data inline, owned by owner. */
+static void inline_obj(hf_obj_t *o, const char *data, uint64_t owner)
+{
+    memset(o, 0, sizeof *o);
+    o->flags = HF_OBJ_INLINE;
+    o->size = strlen(data);
+    o->inline_data = (const uint8_t *)data;
+    o->inline_len = (uint32_t)o->size;
+    o->mtime = 1000;
+    o->owner = owner;
+    hf_md5(data, o->size, o->etag);
+}
+
 static int put_inline(hf_meta_t *m, const hf_bucket_t *b, const char *key, const char *data)
 {
     hf_obj_t o;
-    memset(&o, 0, sizeof o);
-    o.flags = HF_OBJ_INLINE;
-    o.size = strlen(data);
-    o.inline_data = (const uint8_t *)data;
-    o.inline_len = (uint32_t)o.size;
-    o.mtime = 1000;
-    o.owner = b->owner;
-    hf_md5(data, o.size, o.etag);
+    inline_obj(&o, data, b->owner);
     return hf_meta_obj_put(m, b, key, strlen(key), &o, NULL);
 }
 
@@ -631,6 +637,122 @@ TEST(delete_many)
     hf_blob_id_t b7 = blob(7);
     CHECK(released(&b7));
     CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, items, HF_DELETE_OBJECTS_MAX + 1, 0, 1), HF_E_TOOBIG);
+    fx_close(&f);
+}
+
+/* An object's ACL bytes are stored, read back, replaced in place and
+ * removed; a bucket's flags change together with a setting. */
+TEST(acl_and_bucket_update)
+{
+    fx_t f;
+    fx_open(&f);
+    hf_obj_t o;
+    inline_obj(&o, "x", f.uid);
+    o.acl = (const uint8_t *)"\x01\x02" "acl";
+    o.acl_len = 5;
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_OK);
+    hf_obj_t g;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK(g.acl_len == 5 && memcmp(g.acl, "\x01\x02" "acl", 5) == 0);
+    hf_obj_update_t u = {.set_acl = true, .acl = (const uint8_t *)"new", .acl_len = 3};
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, NULL, &u, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK(g.acl_len == 3 && memcmp(g.acl, "new", 3) == 0);
+    u.acl_len = HF_OBJ_ACL_MAX + 1;
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, NULL, &u, NULL), HF_E_TOOBIG);
+    u.acl_len = 0;
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, NULL, &u, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK(g.acl_len == 0 && g.acl == NULL);
+
+    CHECK_EQ_INT(hf_meta_bucket_update(f.m, &f.b, 0, HF_BUCKET_HAS_POLICY, HF_BCFG_POLICY, "{}", 2), HF_OK);
+    CHECK(f.b.flags & HF_BUCKET_HAS_POLICY);
+    hf_bucket_t rb;
+    CHECK_EQ_INT(hf_meta_bucket_get(f.m, "bucket", &rb), HF_OK);
+    CHECK(rb.flags & HF_BUCKET_HAS_POLICY);
+    const uint8_t *d;
+    size_t n;
+    CHECK_EQ_INT(hf_meta_bucket_cfg_get(f.m, f.b.id, HF_BCFG_POLICY, &f.a, &d, &n), HF_OK);
+    CHECK(n == 2 && memcmp(d, "{}", 2) == 0);
+    CHECK_EQ_INT(hf_meta_bucket_update(f.m, &f.b, HF_BUCKET_HAS_POLICY, 0, HF_BCFG_POLICY, NULL, 0), HF_OK);
+    CHECK(!(f.b.flags & HF_BUCKET_HAS_POLICY));
+    CHECK_EQ_INT(hf_meta_bucket_cfg_get(f.m, f.b.id, HF_BCFG_POLICY, &f.a, &d, &n), HF_E_NOTFOUND);
+    /* flags alone */
+    CHECK_EQ_INT(hf_meta_bucket_update(f.m, &f.b, 0, HF_BUCKET_PAB_ALL, 0, NULL, 0), HF_OK);
+    CHECK_EQ_INT(hf_meta_bucket_get(f.m, "bucket", &rb), HF_OK);
+    CHECK((rb.flags & HF_BUCKET_PAB_ALL) == HF_BUCKET_PAB_ALL);
+    hf_bucket_t gone = f.b;
+    gone.id = 999999;
+    CHECK_EQ_INT(hf_meta_bucket_update(f.m, &gone, 0, HF_BUCKET_PAB, 0, NULL, 0), HF_E_NOTFOUND);
+    fx_close(&f);
+}
+
+/* Two writes whose clock values were drawn in one order and committed in
+ * the other: the one committed last is current and newer than the one it
+ * replaced (its clock value is re-stamped). */
+TEST(late_commit_stays_newest)
+{
+    fx_t f;
+    fx_open(&f);
+    CHECK_EQ_INT(hf_meta_bucket_versioning(f.m, &f.b, true), HF_OK);
+    uint64_t early = hf_meta_hlc_next(f.m), late = hf_meta_hlc_next(f.m);
+    CHECK(early < late);
+    const char *data[2] = {"late", "early"};
+    uint64_t hlcs[2] = {late, early};
+    uint8_t ids[2][16];
+    for (int i = 0; i < 2; i++) {
+        hf_obj_t o;
+        inline_obj(&o, data[i], f.uid);
+        o.hlc = hlcs[i];
+        o.origin = hf_meta_node_id(f.m);
+        CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_OK);
+        memcpy(ids[i], o.version, 16);
+    }
+    hf_obj_t g;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK(memcmp(g.version, ids[1], 16) == 0);
+    CHECK(g.hlc > late);
+    CHECK(memcmp(ids[1], ids[0], 16) > 0); /* version ids sort as the commits did */
+    /* The delete marker that follows is newer still. */
+    hf_del_res_t res;
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "k", 1, NULL, 0, f.uid, &res), HF_OK);
+    CHECK(res.marker);
+    CHECK(memcmp(res.version, ids[1], 16) > 0);
+    fx_close(&f);
+}
+
+/* Conditional deletes: the ETag of the current version must match; a key
+ * without a current object is HF_E_NOTFOUND with no_current set. */
+TEST(delete_if_match)
+{
+    fx_t f;
+    fx_open(&f);
+    CHECK_EQ_INT(put_inline(f.m, &f.b, "a", "1"), HF_OK);
+    CHECK_EQ_INT(put_inline(f.m, &f.b, "b", "2"), HF_OK);
+    hf_obj_t g;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "a", 1, NULL, &f.a, &g), HF_OK);
+    hf_obj_cond_t right = {.if_match = true, .etag_parts = g.etag_parts};
+    memcpy(right.etag, g.etag, 16);
+    hf_obj_cond_t wrong = right;
+    wrong.etag[0] ^= 1;
+    hf_obj_cond_t any = {.if_match = true, .if_match_any = true};
+    hf_del_item_t items[4] = {{.key = HF_STR("a"), .cond = &wrong}, {.key = HF_STR("b"), .cond = &right},
+                              {.key = HF_STR("missing"), .cond = &any}, {.key = HF_STR("missing")}};
+    CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, items, 4, 0, 1), HF_OK);
+    CHECK_EQ_INT(items[0].rc, HF_E_PRECONDITION);
+    CHECK_EQ_INT(items[1].rc, HF_E_PRECONDITION); /* b's ETag is not a's */
+    CHECK_EQ_INT(items[2].rc, HF_E_NOTFOUND);
+    CHECK(items[2].res.no_current);
+    CHECK_EQ_INT(items[3].rc, HF_E_NOTFOUND);
+    CHECK(!items[3].res.no_current);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "a", 1, NULL, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "b", 1, NULL, &f.a, &g), HF_OK);
+    hf_del_item_t ok[2] = {{.key = HF_STR("a"), .cond = &right}, {.key = HF_STR("b"), .cond = &any}};
+    CHECK_EQ_INT(hf_meta_obj_delete_many(f.m, &f.b, ok, 2, 0, 1), HF_OK);
+    CHECK_EQ_INT(ok[0].rc, HF_OK);
+    CHECK_EQ_INT(ok[1].rc, HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "a", 1, NULL, &f.a, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "b", 1, NULL, &f.a, &g), HF_E_NOTFOUND);
     fx_close(&f);
 }
 
@@ -1603,23 +1725,46 @@ TEST(hlc_survives_a_crash)
 /* ---- damaged and future records -------------------------------------------------------- */
 
 /* Overwrite the value of objects[bucket|key|0x00] with raw bytes. */
-static void raw_put(const char *dir, const char *db, const void *k, size_t kn, const void *v, size_t vn)
+/* Open the store under dir straight with LMDB and begin a transaction on
+ * table db (flags: 0 or MDB_RDONLY). */
+static MDB_env *raw_begin(const char *dir, unsigned flags, const char *db, MDB_txn **txn, MDB_dbi *dbi)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/meta", dir);
     MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
     CHECK_EQ_INT(mdb_env_create(&env), 0);
     mdb_env_set_maxdbs(env, 16);
     mdb_env_set_mapsize(env, TEST_MAP);
-    CHECK_EQ_INT(mdb_env_open(env, path, 0, 0600), 0);
-    CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    CHECK_EQ_INT(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    CHECK_EQ_INT(mdb_env_open(env, path, flags, 0600), 0);
+    CHECK_EQ_INT(mdb_txn_begin(env, NULL, flags, txn), 0);
+    CHECK_EQ_INT(mdb_dbi_open(*txn, db, 0, dbi), 0);
+    return env;
+}
+
+static void raw_put(const char *dir, const char *db, const void *k, size_t kn, const void *v, size_t vn)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_env *env = raw_begin(dir, 0, db, &txn, &dbi);
     MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
     CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
     CHECK_EQ_INT(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
+}
+
+/* The value of k in table db (copied into out, at most max bytes): its size. */
+static size_t raw_get(const char *dir, const char *db, const void *k, size_t kn, void *out, size_t max)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_env *env = raw_begin(dir, MDB_RDONLY, db, &txn, &dbi);
+    MDB_val key = {kn, (void *)k}, val;
+    CHECK_EQ_INT(mdb_get(txn, dbi, &key, &val), 0);
+    size_t n = val.mv_size < max ? val.mv_size : max;
+    memcpy(out, val.mv_data, n);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return val.mv_size;
 }
 
 static size_t obj_tk(uint8_t *out, uint64_t bucket, const char *key)
@@ -1735,14 +1880,18 @@ TEST(newer_format_refused)
     hf_meta_t *m = open_at(dir, TEST_MAP);
     CHECK(m != NULL);
     close_store(m);
-    raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x02", 4);
+    raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x03", 4);
     hf_log_set_level(-1);
     hf_meta_config_t cfg = {.map_size = TEST_MAP};
     CHECK_EQ_INT(hf_meta_open(dir, &cfg, &m), HF_E_VERSION);
-    hf_log_set_level(HF_LOG_WARN);
+    /* format 1 (before versions) opens and is upgraded to 2 */
     raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x01", 4);
     CHECK_EQ_INT(hf_meta_open(dir, &cfg, &m), HF_OK);
     hf_meta_close(m);
+    hf_log_set_level(HF_LOG_WARN);
+    uint8_t fmt[8];
+    CHECK_EQ_INT((int)raw_get(dir, "sys", "format", 6, fmt, sizeof fmt), 4);
+    CHECK(memcmp(fmt, "\x00\x00\x00\x02", 4) == 0);
     hf_test_rmtree(dir);
     free(dir);
 }
