@@ -526,9 +526,11 @@ typedef struct hf_list_res {
  * (a prefix all of whose keys are delete markers is not listed). A common prefix that sorts <= start_after is skipped entirely
  * (so a marker that is a common prefix resumes after it). max_keys == 0
  * returns nothing and truncated = false; above HF_LIST_PAGE_MAX it is
- * clamped. prefix, start_after or delimiter longer than HF_KEY_MAX:
- * HF_E_INVAL. Reads one consistent snapshot; a damaged record met on the
- * way fails the page (HF_E_CORRUPT / HF_E_VERSION, logged). */
+ * clamped. prefix, start_after and delimiter may be of any length (the
+ * request line bounds them): a prefix no key can have (longer than
+ * HF_KEY_MAX, or holding 0x00) lists nothing. Reads one consistent
+ * snapshot; a damaged record met on the way fails the page (HF_E_CORRUPT /
+ * HF_E_VERSION, logged). */
 int hf_meta_obj_list(hf_meta_t *m, const hf_list_req_t *rq, hf_arena_t *a, hf_list_res_t *out);
 
 /* List versions (ListObjectVersions): keys in order, each key's versions

@@ -40,6 +40,7 @@ typedef enum s3_level { LVL_SERVICE, LVL_BUCKET, LVL_OBJECT } s3_level_t;
 typedef struct s3_param {
     const char *name;  /* decoded */
     const char *value; /* decoded ("" when the parameter had no '=') */
+    size_t vlen;       /* bytes of value: it may hold a decoded 0x00 */
 } s3_param_t;
 
 /* One S3 checksum algorithm and its wire forms (checksum.c). */
@@ -138,8 +139,15 @@ void s3_common_headers(s3req_t *q);
 const char *s3_param(const s3req_t *q, const char *name);
 /* Header value as a NUL-terminated arena string, or NULL if absent. */
 const char *s3_header(s3req_t *q, const char *name);
-/* Parse max-keys-like integers: absent -> def; invalid -> s3_fail, return -1. */
+/* Parse max-keys-like integers: absent -> def; above max -> max; not a
+ * decimal integer in 0..2^31-1 (S3's integer range) -> InvalidArgument,
+ * s3_fail, return -1. */
 int s3_param_uint(s3req_t *q, const char *name, uint32_t def, uint32_t max, uint32_t *out);
+/* A listing parameter that is compared with keys (prefix, delimiter,
+ * markers): *out is its value, or NULL if absent. A value that is not
+ * UTF-8, or holds 0x00, can match no key and could not be echoed in the
+ * XML: InvalidArgument, s3_fail, return -1. */
+int s3_param_text(s3req_t *q, const char *name, const char **out);
 /* encoding-type: absent -> 0, "url" -> 1, else s3_fail and -1. */
 int s3_encoding_type(s3req_t *q);
 

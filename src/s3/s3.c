@@ -190,10 +190,28 @@ int s3_param_uint(s3req_t *q, const char *name, uint32_t def, uint32_t max, uint
         return 0;
     }
     uint64_t x;
-    if (hf_parse_u64(v, strlen(v), &x) != HF_OK)
+    /* S3's integers are 32-bit signed: a larger value is refused, not
+     * clamped, with the message S3 gives for max-keys=abc. */
+    if (hf_parse_u64(v, strlen(v), &x) != HF_OK || x > INT32_MAX)
         return s3_fail(q, S3E_InvalidArgument, "Provided %s not an integer or within integer range",
                        name);
     *out = x > max ? max : (uint32_t)x;
+    return 0;
+}
+
+int s3_param_text(s3req_t *q, const char *name, const char **out)
+{
+    *out = NULL;
+    for (int i = 0; i < q->nparams; i++) {
+        const s3_param_t *p = &q->params[i];
+        if (strcmp(p->name, name) != 0)
+            continue;
+        if (memchr(p->value, '\0', p->vlen) || !hf_utf8_valid(p->value, p->vlen))
+            return s3_fail(q, S3E_InvalidArgument, "The %s parameter must be UTF-8 text without NUL.",
+                           name);
+        *out = p->value;
+        return 0;
+    }
     return 0;
 }
 
@@ -373,10 +391,13 @@ static int parse_query(s3req_t *q)
             char *val = hf_arena_alloc(q->a, vlen + 1);
             if (!name || !val)
                 return s3_fail(q, S3E_InternalError, NULL);
-            if (hf_uri_decode(name, qs.p + i, nlen) < 0 || hf_uri_decode(val, vp, vlen) < 0)
+            long nl = hf_uri_decode(name, qs.p + i, nlen);
+            long dl = nl < 0 ? nl : hf_uri_decode(val, vp, vlen);
+            if (nl < 0 || dl < 0)
                 return s3_fail(q, S3E_InvalidURI, "The query string has a malformed %%-escape.");
             q->params[q->nparams].name = name;
             q->params[q->nparams].value = val;
+            q->params[q->nparams].vlen = (size_t)dl;
             q->nparams++;
         }
         i = j + 1;

@@ -984,11 +984,15 @@ TEST(listing_matches_model)
     CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, nokey, strlen(nokey), NULL, &f.a, &g), HF_E_NOTFOUND);
 
     char *pl = repeat('x', 470, ""), *pl2 = repeat('x', 470, "/"), *pl3 = repeat('x', 470, "/b");
+    /* Parameters longer than any key: a prefix that matches nothing, a
+     * marker just above the 1024-byte key le, a delimiter in no key. */
+    char *plong = repeat('x', 1100, ""), *salong = repeat('x', 1024, "y"), *sawide = repeat('w', 1500, "");
+    char *dlong = repeat('/', 1100, "");
     const char *prefixes[] = {"", "a", "a/", "a/b", "b", "b/", "photos/", "photos/2024/",
-                              "\xf0\x9f\x98\x80", "xxxx", pl, pl2, pl3, "zzz", "\x01"};
-    const char *delims[] = {"", "/", "b", "//", "xx", "/b/", "\xf0\x9f\x98\x80"};
+                              "\xf0\x9f\x98\x80", "xxxx", pl, pl2, pl3, "zzz", "\x01", plong};
+    const char *delims[] = {"", "/", "b", "//", "xx", "/b/", "\xf0\x9f\x98\x80", dlong};
     const char *sas[] = {"", "a", "a/", "a/b", "a/b/c", "a/b/zzz", "a0", "b/", "photos/2024/",
-                         "photos/2024/jan/1.jpg", "0", "zzzz", la, pl, pl2, ld, "\xff"};
+                         "photos/2024/jan/1.jpg", "0", "zzzz", la, pl, pl2, ld, "\xff", salong, sawide};
     const uint32_t maxes[] = {0, 1, 2, 3, 5, 1000, 5000};
     for (size_t pi = 0; pi < sizeof prefixes / sizeof *prefixes; pi++)
         for (size_t di = 0; di < sizeof delims / sizeof *delims; di++)
@@ -1046,6 +1050,7 @@ TEST(listing_matches_model)
 
     free(l470), free(l469), free(la), free(lb), free(lc), free(ld), free(le), free(lf), free(lg);
     free(lh), free(li), free(nokey), free(pl), free(pl2), free(pl3);
+    free(plong), free(salong), free(sawide), free(dlong);
     fx_close(&f);
 }
 
@@ -1412,6 +1417,22 @@ TEST(upload_listing)
     CHECK_EQ_INT(hf_meta_upload_list(f.m, &rq, &f.a, &res), HF_OK);
     CHECK_EQ_INT(res.nuploads + res.nprefixes, 0);
     CHECK(!res.truncated);
+    /* Longer than any key: a prefix lists nothing; a key marker, with or
+     * without an id marker, resumes after it ("c" * 1500 sorts after
+     * "c/x/y", before "d" and the long key). */
+    char *huge = repeat('c', 1500, "");
+    rq = (hf_upload_list_req_t){.bucket_id = f.b.id, .max_uploads = 1000, .prefix = {huge, 1500}};
+    CHECK_EQ_INT(hf_meta_upload_list(f.m, &rq, &f.a, &res), HF_OK);
+    CHECK_EQ_INT(res.nuploads + res.nprefixes, 0);
+    rq.prefix = (hf_str_t){NULL, 0};
+    rq.key_marker = (hf_str_t){huge, 1500};
+    for (int withid = 0; withid < 2; withid++) {
+        rq.upload_id_marker = withid ? ups[5].id : NULL;
+        CHECK_EQ_INT(hf_meta_upload_list(f.m, &rq, &f.a, &res), HF_OK);
+        CHECK_EQ_INT(res.nuploads, 3);
+        CHECK(hf_str_eq(res.uploads[0].key, "d"));
+    }
+    free(huge);
     free(lk);
     fx_close(&f);
 }
@@ -2379,6 +2400,26 @@ TEST(versions_match_model)
             vm_check(&f, keys, VM_KEYS, 1000);
         }
     }
+    /* A key marker longer than any key resumes after it, with or without a
+     * version marker (no key has that name to resume inside). */
+    char *kl = repeat('L', 1500, "");
+    uint8_t anyv[16] = {1};
+    size_t want = 0;
+    for (int i = 0; i < VM_KEYS; i++)
+        if (strcmp(keys[i].name, kl) > 0)
+            want += (size_t)keys[i].n;
+    for (int withv = 0; withv < 2; withv++) {
+        hf_vlist_req_t rq = {.bucket_id = f.b.id, .key_marker = {kl, 1500}, .max_keys = 1000,
+                             .version_marker = withv ? anyv : NULL};
+        hf_vlist_res_t res;
+        hf_arena_reset(&f.a);
+        CHECK_EQ_INT(hf_meta_obj_list_versions(f.m, &rq, &f.a, &res), HF_OK);
+        CHECK_EQ_INT(res.nentries, want);
+        rq.prefix = (hf_str_t){kl, 1500};
+        CHECK_EQ_INT(hf_meta_obj_list_versions(f.m, &rq, &f.a, &res), HF_OK);
+        CHECK_EQ_INT(res.nentries + res.nprefixes, 0);
+    }
+    free(kl);
     /* everything deleted for good: no blob stays referenced, the bucket is empty */
     for (int i = 0; i < VM_KEYS; i++)
         while (keys[i].n) {
