@@ -318,6 +318,25 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
               "When the last lifecycle pass finished (Unix time; 0: none yet).",
               (double)l->last_pass_ns / 1e9);
     }
+    if (s->have_scrub) {
+        const hf_scrub_stats_t *c = &s->scrub;
+        counter(&e, "holdfast_scrub_objects_total", "Object versions the scrubber read and verified.",
+                c->objects_total);
+        counter(&e, "holdfast_scrub_bytes_total", "Bytes the scrubber read and verified.", c->bytes_total);
+        counter(&e, "holdfast_scrub_damaged_total",
+                "Damaged object versions the scrubber found (each is logged with bucket, key and version).",
+                c->damaged_total);
+        counter(&e, "holdfast_scrub_passes_total", "Scrub passes finished.", c->passes);
+        gauge(&e, "holdfast_scrub_running", "1 while a scrub pass is under way.", c->running);
+        gauge(&e, "holdfast_scrub_last_pass_damaged",
+              "Damaged object versions in the current (or last) pass.", (double)c->damaged);
+        gauge(&e, "holdfast_scrub_last_pass_timestamp_seconds",
+              "When the last scrub pass finished (Unix time; 0: none yet).", (double)c->pass_finished_ns / 1e9);
+    }
+    if (s->have_chunk)
+        gauge(&e, "holdfast_disk_reserve_bytes",
+              "Free space kept for deletes and metadata: writes that would go below it answer 507.",
+              (double)s->reserve_bytes);
     gauge(&e, "holdfast_disk_total_bytes", "Size of the data directory's file system.",
           (double)s->disk_total);
     gauge(&e, "holdfast_disk_free_bytes", "Free bytes on the data directory's file system.",
