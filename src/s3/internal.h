@@ -205,6 +205,10 @@ typedef struct s3_data {
     hf_blob_id_t blob;
 } s3_data_t;
 int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck, s3_data_t *out);
+/* Commit d as object o (headers, tags, ACL already in o) at q->key in
+ * q->b under cond (may be NULL): o gets its size, times, ETag, checksum and
+ * data. 0, or -1 after answering (the data is given back). */
+int s3_store_object(s3req_t *q, hf_obj_t *o, s3_data_t *d, const hf_obj_cond_t *cond);
 /* Give back a blob that will not be committed. */
 void s3_data_discard(s3req_t *q, s3_data_t *d);
 
@@ -286,6 +290,9 @@ void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind);
 /* x-amz-tagging of the request into o->tags (checked: InvalidTag...).
  * 0 or -1 after s3_fail. */
 int s3_tagging_header(s3req_t *q, hf_obj_t *o);
+/* A <Tagging> document (POST Object's tagging field) into o->tags. 0 or
+ * -1 after s3_fail. */
+int s3_tagging_document(s3req_t *q, const char *xml, size_t n, hf_obj_t *o);
 
 /* Conditions on a read (RFC 9110 13.2.2 order) against etag (quoted) and
  * mtime, from the headers <prefix>if-match ... ("" or
