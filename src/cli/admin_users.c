@@ -43,6 +43,10 @@ const char *hf_cli_local_user(char *out, size_t cap)
         snprintf(out, cap, "%.32s(%u)", res->pw_name, (unsigned)uid);
     else
         snprintf(out, cap, "%u", (unsigned)uid);
+    /* It travels in a header: nothing that could end or fold one. */
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+            *p = '?';
     return out;
 }
 

@@ -424,6 +424,10 @@ static void audit_show(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 {
     if (!plain_get(r, rest))
         return;
+    if (!st->data_dir[0]) {
+        send_error(r, 404, "NotFound", "this server keeps no audit log");
+        return;
+    }
     int64_t since_s = 0;
     uint64_t from = 0;
     hf_str_t q = r->http.query;
