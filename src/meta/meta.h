@@ -16,7 +16,7 @@
  *   sys      "format" -> u32 format version; "node" -> u64 node id;
  *            "hlc" -> u64 last hybrid logical clock issued; counters
  *   users    name -> user record
- *   keys     access key -> user name
+ *   keys     access key -> user name (each of a user's keys: active, retiring)
  *   userids  user id (u64) -> user name
  *   buckets  name -> bucket record
  *   objects  bucket id (u64) | key | 0x00 -> object record (current version)
