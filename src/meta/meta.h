@@ -469,7 +469,9 @@ typedef struct hf_del_item {
 } hf_del_item_t;
 
 /* Delete up to HF_DELETE_OBJECTS_MAX items in one commit (more:
- * HF_E_TOOBIG). If the call itself fails, every item's rc is its error. */
+ * HF_E_TOOBIG). Each item's outcome is its rc; the return value is HF_OK
+ * for a single item, or for several the failure of the call itself (then
+ * also every item's rc). */
 int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, hf_del_item_t *items, size_t n,
                             unsigned flags, uint64_t requester);
 

@@ -732,10 +732,12 @@ int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, hf_del_item_t *i
     if (rc == HF_OK)
         rc = hf_meta_write(m, delete_tx, &op);
     hf_buf_free(&rec);
+    /* One item: its outcome is in items[0].rc (the transaction returns it);
+     * several: a failure of the call itself is every item's. */
     if (rc)
         for (size_t i = 0; i < n; i++)
             items[i].rc = rc;
-    return rc;
+    return n > 1 ? rc : HF_OK;
 }
 
 int hf_meta_obj_delete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,

@@ -652,9 +652,8 @@ void op_delete_object(s3req_t *q)
         hf_del_item_t it = {.key = {q->key, q->keylen}, .has_version = ver != NULL, .cond = &cond};
         if (ver)
             memcpy(it.version, ver, 16);
-        rc = hf_meta_obj_delete_many(q->s3->meta, &q->b, &it, 1, s3_delete_flags(q), q->user.id);
-        if (rc == HF_OK)
-            rc = it.rc;
+        hf_meta_obj_delete_many(q->s3->meta, &q->b, &it, 1, s3_delete_flags(q), q->user.id);
+        rc = it.rc;
         res = it.res;
         /* Measured on S3: a key without a current object answers 404
          * NoSuchKey to a conditional delete (also If-Match: *), not 204. */
