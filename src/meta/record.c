@@ -491,6 +491,8 @@ int hf_rec_user_decode(const void *p, size_t n, hf_user_t *u)
                 return HF_E_CORRUPT;
             seen |= 2;
             u->key_created = (int64_t)hf_db_be64_get(v);
+            if (u->key_created == 0) /* never written so; read as absent */
+                u->key_created = u->created;
             break;
         case HF_REC_USER_TAG_RESTRICT: {
             if ((seen & 4) || len != 4)
