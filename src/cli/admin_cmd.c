@@ -39,7 +39,6 @@
 #include <string.h>
 #include <time.h>
 
-
 static void usage(FILE *f)
 {
     fprintf(f,
