@@ -160,6 +160,35 @@
 /* Users (admin API names). */
 #define HF_USER_NAME_MAX 64
 
+/* Access keys one user holds at once: the active key and up to three that
+ * are still in their grace period after rotations. One retiring key is what
+ * a rotation needs; three let an operator rotate again (a key rolled out to
+ * the wrong place) before the first grace period ends. Bounded so a user
+ * record, and the key list an admin reads, stay a few hundred bytes. */
+#define HF_USER_KEYS_MAX 4
+
+/* Longest grace period a rotated key may keep working (`key rotate
+ * --grace`): a month is time enough to roll a new key out to every client;
+ * an old key that lives longer defeats the rotation. */
+#define HF_KEY_GRACE_MAX_S (30 * 24 * 3600)
+/* The default grace period: a day, so clients can be switched during
+ * working hours without downtime. */
+#define HF_KEY_GRACE_DEFAULT_S (24 * 3600)
+
+/* ---- audit log ----------------------------------------------------------- */
+
+/* One audit record (a JSON line). The longest detail is a fault set (at
+ * most 16 KiB, the admin API's cap), which JSON escaping can grow; each
+ * line goes to the file in one write(), so it is built whole in memory. */
+#define HF_AUDIT_LINE_MAX (64 * 1024)
+/* The local user name the admin CLI reports for the audit log (a login
+ * name is at most 32 bytes on Linux; room for "name(uid)"). */
+#define HF_AUDIT_LOCAL_USER_MAX 64
+/* Records and bytes of the audit log one admin API page returns; the CLI
+ * pages through the rest, so neither side holds the whole log. */
+#define HF_AUDIT_PAGE_RECORDS 1000
+#define HF_AUDIT_PAGE_BYTES (1024 * 1024)
+
 /* Signed headers named in one SigV4 Authorization header. */
 #define HF_SIGNED_HEADERS_MAX 64
 

@@ -78,11 +78,13 @@ void hf_vfs_reset(void)
     hf_vfs = hf_vfs_default;
 }
 
-int hf_vfs_pwrite_all(int fd, const void *p, size_t n, off_t off)
+/* pwrite (off >= 0) or write (off < 0: the file position, or the end of
+ * an O_APPEND file) until all n bytes are written. */
+static int write_all_at(int fd, const void *p, size_t n, off_t off)
 {
     const char *b = p;
     while (n) {
-        ssize_t k = hf_vfs.pwrite(fd, b, n, off);
+        ssize_t k = off >= 0 ? hf_vfs.pwrite(fd, b, n, off) : hf_vfs.write(fd, b, n);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -92,9 +94,20 @@ int hf_vfs_pwrite_all(int fd, const void *p, size_t n, off_t off)
             return -EIO;
         b += k;
         n -= (size_t)k;
-        off += k;
+        if (off >= 0)
+            off += k;
     }
     return HF_OK;
+}
+
+int hf_vfs_pwrite_all(int fd, const void *p, size_t n, off_t off)
+{
+    return off < 0 ? -EINVAL : write_all_at(fd, p, n, off);
+}
+
+int hf_vfs_write_all(int fd, const void *p, size_t n)
+{
+    return write_all_at(fd, p, n, -1);
 }
 
 int hf_vfs_pread_all(int fd, void *p, size_t n, off_t off)

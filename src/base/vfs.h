@@ -54,6 +54,9 @@ void hf_vfs_reset(void);
 
 /* Write all n bytes at off, retrying short writes and EINTR. */
 int hf_vfs_pwrite_all(int fd, const void *p, size_t n, off_t off);
+/* Write all n bytes at the file position (for an O_APPEND file: at its
+ * end), retrying short writes and EINTR. */
+int hf_vfs_write_all(int fd, const void *p, size_t n);
 /* Read exactly n bytes at off; HF_E_CORRUPT if the file ends first. */
 int hf_vfs_pread_all(int fd, void *p, size_t n, off_t off);
 /* Open, retrying EINTR. Returns fd >= 0 or a negative errno. */

@@ -4,9 +4,8 @@
  * found in HOLDFAST_ACCESS_KEY / HOLDFAST_SECRET_KEY or in the data
  * directory's root-credentials file. HTTP goes through libcurl.
  *
- *   holdfast admin [--admin URL] [--data DIR] user create NAME [--access-key K --secret-key S]
- *   holdfast admin [--admin URL] [--data DIR] user list
- *   holdfast admin [--admin URL] [--data DIR] user delete NAME
+ *   holdfast admin [--admin URL] [--data DIR] user ...   (admin_users.c)
+ *   holdfast admin [--admin URL] [--data DIR] audit show [--since T] [--json]
  *   holdfast admin [--admin URL] [--data DIR] faults show|set SPEC|clear
  *   holdfast admin [--admin URL] [--data DIR] status [--json]
  *   holdfast admin [--admin URL] [--data DIR] scrub run|start [--rate SIZE] | status
@@ -14,9 +13,13 @@
  *   holdfast admin [--admin URL] [--data DIR] lifecycle status
  *
  * Commands are a table (group, verb, handler); each handler gets the words
- * after the group (argv[0] is the verb).
+ * after the group (argv[0] is the verb). Every request carries
+ * x-holdfast-local-user (signed), the account running the command, which
+ * the server writes into its audit log.
  */
 #include "cli/cli.h"
+
+#include "cli/admin.h"
 
 #include "auth/sigv4.h"
 #include "base/buf.h"
@@ -36,23 +39,26 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct admin_ctx {
-    char url[1024];    /* base, e.g. http://127.0.0.1:9001 */
-    char host[512];    /* host[:port] as curl will send it */
-    char ak[HF_ACCESS_KEY_MAX + 1];
-    char sk[HF_SECRET_KEY_MAX + 1];
-    char region[HF_REGION_MAX + 1];
-} admin_ctx_t;
-
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: holdfast admin [--admin URL] [--data DIR] <command>\n"
             "\n"
             "commands:\n"
-            "  user create NAME [--access-key K --secret-key S]   create a user, print its keys\n"
+            "  user create NAME [--no-create-bucket]              create a user, print its keys\n"
+            "       [--access-key K --secret-key-file FILE|-]     (import a key; '-' reads stdin)\n"
             "  user list                                          list users\n"
+            "  user show NAME                                     a user's settings and keys\n"
             "  user delete NAME                                   delete a user\n"
+            "  user disable NAME | enable NAME                    refuse / accept the user's keys\n"
+            "  user set NAME --create-bucket=true|false           allow or deny CreateBucket\n"
+            "  user key rotate NAME [--grace DUR]                 new key (printed once); the old\n"
+            "                                                     one works DUR more (default 24h,\n"
+            "                                                     0: revoked at once)\n"
+            "  user key list NAME                                 the user's keys and their states\n"
+            "  user key delete NAME ACCESS_KEY                    end a retiring key's grace now\n"
+            "  audit show [--since T] [--json]                    the audit log of admin actions (T:\n"
+            "                                                     2026-01-02T15:04:05Z or e.g. 1h ago)\n"
             "  faults show | set SPEC | clear                     injected faults (servers started\n"
             "                                                     with --fault-injection only)\n"
             "  status [--json]                                    what the status page shows: state,\n"
@@ -92,28 +98,33 @@ static long request(admin_ctx_t *c, const char *method, const char *path, const 
     hf_sha256(body ? body : "", blen, sha);
     hf_hex_encode(sha_hex, sha, sizeof sha);
     hf_time_amz(amz_date, hf_time_now());
-    hf_http_header_t hs[3] = {
+    const char *query = strchr(path, '?');
+    size_t plen = query ? (size_t)(query - path) : strlen(path);
+    hf_http_header_t hs[4] = {
         {{"host", 4}, {c->host, strlen(c->host)}},
         {{"x-amz-content-sha256", 20}, {sha_hex, 64}},
         {{"x-amz-date", 10}, {amz_date, 16}},
+        {{"x-holdfast-local-user", 21}, {c->local_user, strlen(c->local_user)}},
     };
-    hf_sigv4_input_t in = {{method, strlen(method)}, {path, strlen(path)}, {"", 0}, hs, 3};
+    hf_sigv4_input_t in = {{method, strlen(method)}, {path, plen},
+                           {query ? query + 1 : "", query ? strlen(query + 1) : 0}, hs, 4};
     if (hf_sigv4_sign_header(&in, c->ak, c->sk, c->region, "s3", amz_date,
-                             "host;x-amz-content-sha256;x-amz-date", sha_hex, auth,
-                             sizeof auth) != HF_OK) {
+                             "host;x-amz-content-sha256;x-amz-date;x-holdfast-local-user", sha_hex,
+                             auth, sizeof auth) != HF_OK) {
         fprintf(stderr, "holdfast admin: cannot sign the request (check the root key)\n");
         return -1;
     }
     CURL *h = curl_easy_init();
     if (!h)
         return -1;
-    char url[2048], hdr[3][1200];
+    char url[2048], hdr[4][1200];
     snprintf(url, sizeof url, "%s%s", c->url, path);
     snprintf(hdr[0], sizeof hdr[0], "x-amz-content-sha256: %s", sha_hex);
     snprintf(hdr[1], sizeof hdr[1], "x-amz-date: %s", amz_date);
     snprintf(hdr[2], sizeof hdr[2], "Authorization: %s", auth);
+    snprintf(hdr[3], sizeof hdr[3], "x-holdfast-local-user: %s", c->local_user);
     struct curl_slist *list = NULL;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         list = curl_slist_append(list, hdr[i]);
     list = curl_slist_append(list, "Content-Type: application/json");
     list = curl_slist_append(list, "Expect:");
@@ -180,110 +191,10 @@ static int call(admin_ctx_t *c, const char *method, const char *path, const char
     return rc;
 }
 
-static int user_create(admin_ctx_t *c, int argc, char **argv)
+int hf_admin_call(admin_ctx_t *c, const char *method, const char *path, const char *body,
+                  long want, json_t **j)
 {
-    static const struct option opts[] = {
-        {"access-key", required_argument, NULL, 'a'},
-        {"secret-key", required_argument, NULL, 's'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *ak = NULL, *sk = NULL;
-    optind = 1;
-    int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (o == 'a')
-            ak = optarg;
-        else if (o == 's')
-            sk = optarg;
-        else
-            return 2;
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "usage: holdfast admin user create NAME [--access-key K --secret-key S]\n");
-        return 2;
-    }
-    const char *name = argv[optind];
-    const char *why = hf_status_check_user_name(name);
-    if (!why && (ak != NULL) != (sk != NULL))
-        why = "give both --access-key and --secret-key, or neither";
-    if (!why && ak)
-        why = hf_status_check_access_key(ak);
-    if (!why && sk)
-        why = hf_status_check_secret_key(sk);
-    if (why) {
-        fprintf(stderr, "holdfast admin: %s\n", why);
-        return 2;
-    }
-    json_t *req = json_pack("{s:s}", "name", name);
-    if (ak) {
-        json_object_set_new(req, "access_key", json_string(ak));
-        json_object_set_new(req, "secret_key", json_string(sk));
-    }
-    char *body = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    json_t *j;
-    int rc = call(c, "POST", "/admin/v1/users", body, 201, &j);
-    free(body);
-    if (rc)
-        return rc;
-    const char *n = NULL, *a = NULL, *s = NULL;
-    rc = 1;
-    if (j && !json_unpack(j, "{s:s,s:s,s:s}", "name", &n, "access_key", &a, "secret_key", &s)) {
-        printf("user:       %s\naccess key: %s\nsecret key: %s\n", n, a, s);
-        rc = 0;
-    }
-    json_decref(j);
-    return rc;
-}
-
-static int user_list(admin_ctx_t *c, int argc, char **argv)
-{
-    (void)argv;
-    if (argc != 1) {
-        fprintf(stderr, "usage: holdfast admin user list\n");
-        return 2;
-    }
-    json_t *j;
-    int rc = call(c, "GET", "/admin/v1/users", NULL, 200, &j);
-    if (rc)
-        return rc;
-    json_t *users = j ? json_object_get(j, "users") : NULL;
-    rc = 1;
-    if (json_is_array(users)) {
-        printf("%-24s %-24s %-26s %s\n", "NAME", "ACCESS KEY", "CREATED", "ROLE");
-        size_t i;
-        json_t *u;
-        json_array_foreach(users, i, u)
-        {
-            const char *n = "", *a = "", *cr = "";
-            int root = 0;
-            json_unpack(u, "{s:s,s:s,s:s,s:b}", "name", &n, "access_key", &a, "created", &cr,
-                        "root", &root);
-            printf("%-24s %-24s %-26s %s\n", n, a, cr, root ? "root" : "user");
-        }
-        rc = 0;
-    }
-    json_decref(j);
-    return rc;
-}
-
-static int user_delete(admin_ctx_t *c, int argc, char **argv)
-{
-    if (argc != 2) {
-        fprintf(stderr, "usage: holdfast admin user delete NAME\n");
-        return 2;
-    }
-    const char *why = hf_status_check_user_name(argv[1]);
-    if (why) {
-        fprintf(stderr, "holdfast admin: %s\n", why);
-        return 2;
-    }
-    char path[256];
-    snprintf(path, sizeof path, "/admin/v1/users/%s", argv[1]);
-    int rc = call(c, "DELETE", path, NULL, 204, NULL);
-    if (rc == 0)
-        printf("deleted user %s\n", argv[1]);
-    return rc;
+    return call(c, method, path, body, want, j);
 }
 
 /* faults show|set|clear: GET/PUT/DELETE /admin/v1/faults. */
@@ -654,9 +565,15 @@ static const struct admin_cmd {
     const char *group, *verb;
     int (*fn)(admin_ctx_t *c, int argc, char **argv);
 } admin_cmds[] = {
-    {"user", "create", user_create},
-    {"user", "list", user_list},
-    {"user", "delete", user_delete},
+    {"user", "create", hf_admin_user_create},
+    {"user", "list", hf_admin_user_list},
+    {"user", "show", hf_admin_user_show},
+    {"user", "delete", hf_admin_user_delete},
+    {"user", "disable", hf_admin_user_disable},
+    {"user", "enable", hf_admin_user_enable},
+    {"user", "set", hf_admin_user_set},
+    {"user", "key", hf_admin_user_key},
+    {"audit", "show", hf_admin_audit_show},
     {"faults", "show", faults_show},
     {"faults", "set", faults_set},
     {"faults", "clear", faults_clear},
@@ -688,6 +605,7 @@ static int setup(admin_ctx_t *c, const char *admin, const char *data, const char
     c->host[hl] = '\0';
     snprintf(c->url, sizeof c->url, "http://%s", c->host);
     snprintf(c->region, sizeof c->region, "%s", region);
+    hf_cli_local_user(c->local_user, sizeof c->local_user);
     const char *eak = getenv("HOLDFAST_ACCESS_KEY"), *esk = getenv("HOLDFAST_SECRET_KEY");
     if (eak && *eak && esk && *esk) {
         snprintf(c->ak, sizeof c->ak, "%s", eak);

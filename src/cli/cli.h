@@ -6,7 +6,10 @@
 #ifndef HF_CLI_CLI_H
 #define HF_CLI_CLI_H
 
+#include "status/status.h"
+
 #include <stddef.h>
+#include <stdint.h>
 
 int hf_cli_server(int argc, char **argv);
 int hf_cli_admin(int argc, char **argv);
@@ -17,10 +20,18 @@ int hf_cli_bench(int argc, char **argv);
 const char *hf_cli_setting(const char *flag_value, const char *env, const char *def);
 
 /* Name of the file in the data directory that holds the root key. */
-#define HF_ROOT_CREDENTIALS_FILE "root-credentials"
+#define HF_ROOT_CREDENTIALS_FILE HF_STATUS_ROOT_CREDENTIALS_FILE
 
 /* Read access_key/secret_key from <data>/root-credentials. 0 or -errno. */
 int hf_cli_read_root_credentials(const char *data_dir, char *ak, size_t akcap, char *sk,
                                  size_t skcap);
+
+/* The local account running this process, "name(uid)" (or "uid" when it
+ * has no name), for audit records. Returns out. */
+const char *hf_cli_local_user(char *out, size_t cap);
+
+/* "30", "30s", "250ms", "5m", "2h", "7d" into milliseconds; -1 if s is not
+ * such a duration. */
+int hf_cli_parse_duration_ms(const char *s, int64_t *out);
 
 #endif

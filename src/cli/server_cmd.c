@@ -27,6 +27,7 @@
 #include "s3/s3.h"
 #include "s3/lifecycle.h"
 #include "scrub/scrub.h"
+#include "status/audit.h"
 #include "status/status.h"
 
 #include <errno.h>
@@ -134,28 +135,24 @@ int hf_cli_read_root_credentials(const char *data_dir, char *ak, size_t akcap, c
     return ak[0] && sk[0] ? 0 : -EINVAL;
 }
 
-static int write_root_credentials(const char *data_dir, const hf_user_t *u)
+/* The root user is the first admin action on a data directory: the
+ * server takes it on behalf of whoever started it. */
+static void audit_root_created(const char *data_dir, const hf_user_t *u)
 {
-    char path[4096], tmp[4096 + 8];
-    snprintf(path, sizeof path, "%s/%s", data_dir, HF_ROOT_CREDENTIALS_FILE);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        return fd;
-    char buf[512];
-    int n = snprintf(buf, sizeof buf,
-                     "# holdfast root credentials for this data directory\n"
-                     "access_key=%s\nsecret_key=%s\n",
-                     u->access_key, u->secret_key);
-    int rc = hf_vfs_pwrite_all(fd, buf, (size_t)n, 0);
-    if (rc == HF_OK && hf_vfs.fsync(fd) != 0)
-        rc = -errno;
-    hf_vfs.close(fd);
-    if (rc == HF_OK && hf_vfs.rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc == HF_OK)
-        rc = hf_vfs_fsync_dir(data_dir);
-    return rc;
+    char lu[HF_AUDIT_LOCAL_USER_MAX + 1];
+    json_t *detail = json_pack("{s:s,s:b,s:s}", "access_key", u->access_key, "root", 1, "keys",
+                               getenv("HOLDFAST_ACCESS_KEY") ? "from the environment" : "generated");
+    hf_audit_rec_t rec = {
+        .actor = {.via = "server", .local_user = hf_cli_local_user(lu, sizeof lu)},
+        .action = "user.create",
+        .target = u->name,
+        .detail = detail,
+    };
+    int rc = hf_audit_append(data_dir, &rec);
+    if (rc)
+        hf_log_error("msg=\"audit log write failed\" action=user.create target=root err=\"%s\"",
+                     hf_strerror(rc));
+    json_decref(detail);
 }
 
 /* Create the root user on first start. */
@@ -200,7 +197,8 @@ static int ensure_root(hf_meta_t *m, const char *data_dir, const char *listen)
     rc = hf_meta_user_create(m, &u);
     if (rc)
         return rc;
-    rc = write_root_credentials(data_dir, &u);
+    audit_root_created(data_dir, &u);
+    rc = hf_status_write_root_credentials(data_dir, u.access_key, u.secret_key);
     if (rc) {
         fprintf(stderr, "holdfast: cannot write %s/%s: %s\n", data_dir, HF_ROOT_CREDENTIALS_FILE,
                 hf_strerror(rc));
@@ -272,6 +270,11 @@ static int parse_duration_ms(const char *s, int64_t *out)
         return -1;
     *out = v * mul;
     return 0;
+}
+
+int hf_cli_parse_duration_ms(const char *s, int64_t *out)
+{
+    return parse_duration_ms(s, out);
 }
 
 /* A timeout setting: 1 ms to 1 day. */

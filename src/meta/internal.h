@@ -43,6 +43,22 @@ int hf_meta_write(hf_meta_t *m, hf_wop_fn fn, void *arg);
 /* Take the next value of the u64 counter at sys key name (starting at 1). */
 int hf_meta_tx_counter(hf_meta_t *m, MDB_txn *txn, const char *name, uint64_t *out);
 
+/* ---- users (meta.c, userkey.c) ---- */
+
+/* users[name] decoded into out, in any transaction (read or write).
+ * HF_E_NOTFOUND; HF_E_CORRUPT / HF_E_VERSION (logged). */
+int hf_meta_tx_user_read(hf_meta_t *m, MDB_txn *txn, const char *name, size_t nl, hf_user_t *out);
+/* Encode u and store it under its name (the users row only). */
+int hf_meta_tx_user_write(hf_meta_t *m, MDB_txn *txn, const hf_user_t *u);
+/* HF_OK if access_key may be given to a key (no user lists it), else
+ * HF_E_EXISTS. */
+int hf_meta_tx_key_free(hf_meta_t *m, MDB_txn *txn, const char *access_key);
+/* Delete the keys row of access_key; a missing row is fine (nothing to
+ * drop). */
+int hf_meta_tx_key_drop(hf_meta_t *m, MDB_txn *txn, const char *access_key);
+/* Where u holds access_key: 0 the active key, i + 1 retiring[i], -1 not. */
+int hf_meta_user_key_index(const hf_user_t *u, const char *access_key);
+
 /* One more reference to blob id (creating its row with size). */
 int hf_meta_tx_blob_ref(hf_meta_t *m, MDB_txn *txn, const hf_blob_id_t *id, uint64_t size);
 /* One reference less; at zero the row goes and the blob is noted for

@@ -322,22 +322,58 @@ static int user_create_tx(void *ctx, MDB_txn *txn, void *arg)
     int rc = hf_db_get(txn, m->db.users, u->name, nl, &v);
     if (rc != HF_E_NOTFOUND)
         return rc ? rc : HF_E_EXISTS;
-    rc = hf_db_get(txn, m->db.keys, u->access_key, kl, &v);
-    if (rc != HF_E_NOTFOUND)
-        return rc ? rc : HF_E_EXISTS;
+    if ((rc = hf_meta_tx_key_free(m, txn, u->access_key)))
+        return rc;
     if ((rc = hf_meta_tx_counter(m, txn, HF_SYS_NEXT_USER, &u->id)))
         return rc;
-    hf_buf_t b;
-    hf_buf_init(&b, 1024);
     uint8_t idk[8];
     hf_db_be64_put(idk, u->id);
-    if ((rc = hf_rec_user_encode(&b, u)) || (rc = hf_db_put(txn, m->db.users, u->name, nl, b.data, b.len)) ||
+    if ((rc = hf_meta_tx_user_write(m, txn, u)) ||
         (rc = hf_db_put(txn, m->db.keys, u->access_key, kl, u->name, nl)) ||
         (rc = hf_db_put(txn, m->db.userids, idk, 8, u->name, nl)))
-        goto out;
-out:
+        return rc;
+    return HF_OK;
+}
+
+int hf_meta_tx_user_write(hf_meta_t *m, MDB_txn *txn, const hf_user_t *u)
+{
+    hf_buf_t b;
+    hf_buf_init(&b, 2048);
+    int rc = hf_rec_user_encode(&b, u);
+    if (rc == HF_OK)
+        rc = hf_db_put(txn, m->db.users, u->name, strlen(u->name), b.data, b.len);
     hf_buf_free(&b);
     return rc;
+}
+
+int hf_meta_user_key_index(const hf_user_t *u, const char *access_key)
+{
+    if (strcmp(u->access_key, access_key) == 0)
+        return 0;
+    for (uint32_t i = 0; i < u->nretiring; i++)
+        if (strcmp(u->retiring[i].access_key, access_key) == 0)
+            return (int)i + 1;
+    return -1;
+}
+
+/* A keys row whose user is gone, or does not list the key, was left by a
+ * build that deleted a user without knowing its retiring keys: it names
+ * nothing and may be reused. */
+int hf_meta_tx_key_free(hf_meta_t *m, MDB_txn *txn, const char *access_key)
+{
+    MDB_val v;
+    int rc = hf_db_get(txn, m->db.keys, access_key, strlen(access_key), &v);
+    if (rc == HF_E_NOTFOUND)
+        return HF_OK;
+    if (rc)
+        return rc;
+    hf_user_t holder;
+    rc = hf_meta_tx_user_read(m, txn, v.mv_data, v.mv_size, &holder);
+    if (rc == HF_E_NOTFOUND)
+        return HF_OK;
+    if (rc)
+        return rc;
+    return hf_meta_user_key_index(&holder, access_key) < 0 ? HF_OK : HF_E_EXISTS;
 }
 
 int hf_meta_user_create(hf_meta_t *m, hf_user_t *u)
@@ -347,24 +383,30 @@ int hf_meta_user_create(hf_meta_t *m, hf_user_t *u)
     long sl = field_len(u->secret_key, sizeof u->secret_key);
     if (nl < 1 || kl < HF_ACCESS_KEY_MIN || sl < HF_SECRET_KEY_MIN)
         return HF_E_INVAL;
+    if ((u->flags & ~(uint32_t)(HF_USER_ROOT | HF_USER_RESTRICTIONS)) ||
+        ((u->flags & HF_USER_ROOT) && (u->flags & HF_USER_RESTRICTIONS)))
+        return HF_E_INVAL;
     user_op_t op = {.m = m, .u = *u};
+    op.u.nretiring = 0;
     uint8_t cid[32];
     int rc = hf_rand_bytes(cid, sizeof cid);
     if (rc)
         return rc;
     hf_hex_encode(op.u.canonical_id, cid, sizeof cid);
     op.u.created = hf_time_now();
+    op.u.key_created = op.u.created;
     rc = hf_meta_write(m, user_create_tx, &op);
     if (rc == HF_OK) {
         u->id = op.u.id;
         u->created = op.u.created;
+        u->key_created = op.u.key_created;
+        u->nretiring = 0;
         memcpy(u->canonical_id, op.u.canonical_id, sizeof u->canonical_id);
     }
     return rc;
 }
 
-/* users[name] into out, in txn. */
-static int user_read(hf_meta_t *m, MDB_txn *txn, const char *name, size_t nl, hf_user_t *out)
+int hf_meta_tx_user_read(hf_meta_t *m, MDB_txn *txn, const char *name, size_t nl, hf_user_t *out)
 {
     if (nl < 1 || nl > HF_USER_NAME_MAX)
         return HF_E_NOTFOUND;
@@ -374,7 +416,9 @@ static int user_read(hf_meta_t *m, MDB_txn *txn, const char *name, size_t nl, hf
         return rc;
     memset(out, 0, sizeof *out);
     if ((rc = hf_rec_user_decode(v.mv_data, v.mv_size, out))) {
-        hf_log_error("msg=\"user record damaged\" err=%d", rc);
+        hf_log_error("msg=\"%s\" user=%.*s err=%d",
+                     rc == HF_E_VERSION ? "user record from a newer format" : "user record damaged",
+                     (int)nl, name, rc);
         return rc;
     }
     memcpy(out->name, name, nl);
@@ -389,7 +433,7 @@ int hf_meta_user_get(hf_meta_t *m, const char *name, hf_user_t *out)
     int rc = hf_db_rbegin(&m->db, &txn);
     if (rc)
         return rc;
-    rc = user_read(m, txn, name, nl, out);
+    rc = hf_meta_tx_user_read(m, txn, name, nl, out);
     hf_db_rend(&m->db, txn);
     return rc;
 }
@@ -406,9 +450,20 @@ int hf_meta_user_by_key(hf_meta_t *m, const char *access_key, hf_user_t *out)
     MDB_val v;
     rc = hf_db_get(txn, m->db.keys, access_key, kl, &v);
     if (rc == HF_OK)
-        rc = user_read(m, txn, v.mv_data, v.mv_size, out);
+        rc = hf_meta_tx_user_read(m, txn, v.mv_data, v.mv_size, out);
     hf_db_rend(&m->db, txn);
-    return rc;
+    if (rc)
+        return rc;
+    int i = hf_meta_user_key_index(out, access_key);
+    if (i == 0)
+        return HF_OK;
+    /* A retiring key works until its grace period ends; a row the user
+     * does not list (left by an older build) names nothing. */
+    if (i < 0 || out->retiring[i - 1].expires <= hf_time_now())
+        return HF_E_NOTFOUND;
+    memcpy(out->access_key, out->retiring[i - 1].access_key, sizeof out->access_key);
+    memcpy(out->secret_key, out->retiring[i - 1].secret_key, sizeof out->secret_key);
+    return HF_OK;
 }
 
 int hf_meta_user_by_id(hf_meta_t *m, uint64_t id, hf_user_t *out)
@@ -422,7 +477,7 @@ int hf_meta_user_by_id(hf_meta_t *m, uint64_t id, hf_user_t *out)
     MDB_val v;
     rc = hf_db_get(txn, m->db.userids, k, 8, &v);
     if (rc == HF_OK)
-        rc = user_read(m, txn, v.mv_data, v.mv_size, out);
+        rc = hf_meta_tx_user_read(m, txn, v.mv_data, v.mv_size, out);
     hf_db_rend(&m->db, txn);
     return rc;
 }
@@ -450,7 +505,7 @@ int hf_meta_user_list(hf_meta_t *m, hf_arena_t *a, hf_user_t **out, size_t *n)
     MDB_val k, v;
     int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
     while (mrc == MDB_SUCCESS && i < st.ms_entries) {
-        if ((rc = user_read(m, txn, k.mv_data, k.mv_size, &arr[i])))
+        if ((rc = hf_meta_tx_user_read(m, txn, k.mv_data, k.mv_size, &arr[i])))
             goto out;
         i++;
         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -507,7 +562,7 @@ static int user_delete_tx(void *ctx, MDB_txn *txn, void *arg)
     hf_meta_t *m = ctx;
     name_op_t *op = arg;
     hf_user_t u;
-    int rc = user_read(m, txn, op->name, op->len, &u);
+    int rc = hf_meta_tx_user_read(m, txn, op->name, op->len, &u);
     if (rc)
         return rc;
     if (u.flags & HF_USER_ROOT)
@@ -523,6 +578,9 @@ static int user_delete_tx(void *ctx, MDB_txn *txn, void *arg)
         (rc = hf_db_del(txn, m->db.keys, u.access_key, strlen(u.access_key))) ||
         (rc = hf_db_del(txn, m->db.userids, idk, 8)))
         return rc == HF_E_NOTFOUND ? HF_E_CORRUPT : rc;
+    for (uint32_t i = 0; i < u.nretiring; i++)
+        if ((rc = hf_meta_tx_key_drop(m, txn, u.retiring[i].access_key)))
+            return rc;
     return HF_OK;
 }
 

@@ -16,7 +16,7 @@
  *   sys      "format" -> u32 format version; "node" -> u64 node id;
  *            "hlc" -> u64 last hybrid logical clock issued; counters
  *   users    name -> user record
- *   keys     access key -> user name
+ *   keys     access key -> user name (each of a user's keys: active, retiring)
  *   userids  user id (u64) -> user name
  *   buckets  name -> bucket record
  *   objects  bucket id (u64) | key | 0x00 -> object record (current version)
@@ -142,30 +142,80 @@ void hf_meta_stats(hf_meta_t *m, hf_meta_stats_t *out);
 
 /* ---- users -------------------------------------------------------------- */
 
-enum { HF_USER_ROOT = 1 };
+enum {
+    HF_USER_ROOT = 1,                  /* the admin: signs admin API calls */
+    HF_USER_DISABLED = 1 << 1,         /* every key refused (InvalidAccessKeyId) */
+    HF_USER_NO_CREATE_BUCKET = 1 << 2, /* CreateBucket answers AccessDenied */
+};
+/* The flags that restrict a user; the root user never has any. */
+#define HF_USER_RESTRICTIONS (HF_USER_DISABLED | HF_USER_NO_CREATE_BUCKET)
+
+/* A key that was active before a rotation: it keeps working until expires,
+ * then it is as if it never existed (dropped from the record at the user's
+ * next change). */
+typedef struct hf_user_key {
+    char access_key[HF_ACCESS_KEY_MAX + 1];
+    char secret_key[HF_SECRET_KEY_MAX + 1];
+    int64_t created;                       /* ns since epoch: when it became active */
+    int64_t expires;                       /* ns since epoch: when it stops working */
+} hf_user_key_t;
+
+#define HF_USER_RETIRING_MAX (HF_USER_KEYS_MAX - 1)
 
 typedef struct hf_user {
     uint64_t id;                           /* assigned by create, never reused */
     char name[HF_USER_NAME_MAX + 1];
+    /* The active key (hf_meta_user_by_key: the key it matched, see there). */
     char access_key[HF_ACCESS_KEY_MAX + 1];
     char secret_key[HF_SECRET_KEY_MAX + 1];
     char canonical_id[65];                 /* 64 hex chars (S3 canonical user id), assigned by create */
     int64_t created;                       /* ns since epoch, assigned by create */
-    uint32_t flags;                        /* HF_USER_ROOT */
+    uint32_t flags;                        /* HF_USER_* */
+    int64_t key_created;                   /* when the active key became active */
+    uint32_t nretiring;                    /* keys in retiring[], oldest first */
+    hf_user_key_t retiring[HF_USER_RETIRING_MAX];
 } hf_user_t;
 
-/* Create a user. name, access_key, secret_key and flags come from u; id,
- * canonical_id and created are assigned and written back into u.
- * HF_E_EXISTS if the name or the access key is taken. */
+/* Create a user. name, access_key, secret_key and flags (HF_USER_ROOT, or
+ * restrictions: not both) come from u; id, canonical_id, created and
+ * key_created are assigned and written back into u; nretiring is 0.
+ * HF_E_EXISTS if the name or the access key is taken; HF_E_INVAL for
+ * unknown flags or a restricted root. */
 int hf_meta_user_create(hf_meta_t *m, hf_user_t *u);
 int hf_meta_user_get(hf_meta_t *m, const char *name, hf_user_t *out);
+/* The user holding access_key: its active key, or a retiring key whose
+ * grace period has not ended (then out->access_key and out->secret_key are
+ * that key's, so a caller checks a signature against out->secret_key
+ * either way). HF_E_NOTFOUND for an unknown or expired key. A disabled
+ * user is returned (flags say so): refusing it is the caller's call. */
 int hf_meta_user_by_key(hf_meta_t *m, const char *access_key, hf_user_t *out);
 int hf_meta_user_by_id(hf_meta_t *m, uint64_t id, hf_user_t *out);
 /* All users sorted by name, into the arena. */
 int hf_meta_user_list(hf_meta_t *m, hf_arena_t *a, hf_user_t **out, size_t *n);
-/* Delete a user and its access key. HF_E_NOTFOUND; HF_E_CONFLICT if it is
- * the root user or still owns buckets. */
+/* Delete a user and all its access keys. HF_E_NOTFOUND; HF_E_CONFLICT if
+ * it is the root user or still owns buckets. */
 int hf_meta_user_delete(hf_meta_t *m, const char *name);
+
+/* Rotate name's key: access_key/secret_key (validated by the caller)
+ * become the active key; the previous active key keeps working for
+ * grace_ns (0: it is removed at once). Retiring keys whose grace has
+ * ended are dropped. HF_E_NOTFOUND (no such user); HF_E_EXISTS (the new
+ * access key is taken); HF_E_TOOBIG (the user would hold more than
+ * HF_USER_KEYS_MAX keys: delete a retiring one first); HF_E_INVAL (grace
+ * out of 0..HF_KEY_GRACE_MAX_S, bad key lengths). On success *out (may be
+ * NULL) is the user as stored. */
+int hf_meta_user_key_rotate(hf_meta_t *m, const char *name, const char *access_key,
+                            const char *secret_key, int64_t grace_ns, hf_user_t *out);
+/* End a retiring key's grace period now. HF_E_NOTFOUND (no such user, or
+ * it holds no such retiring key); HF_E_CONFLICT (access_key is the active
+ * key: rotate instead). */
+int hf_meta_user_key_delete(hf_meta_t *m, const char *name, const char *access_key);
+/* Set and clear restriction flags (HF_USER_RESTRICTIONS; others:
+ * HF_E_INVAL). HF_E_NOTFOUND; HF_E_CONFLICT for the root user (it cannot
+ * be disabled or restricted). Takes effect on the next lookup: requests
+ * already authenticated finish. *out (may be NULL) is the user as stored. */
+int hf_meta_user_set_flags(hf_meta_t *m, const char *name, uint32_t set, uint32_t clear,
+                           hf_user_t *out);
 
 /* ---- buckets ------------------------------------------------------------ */
 

@@ -376,22 +376,102 @@ static int decode_header(hf_arena_t *a, uint8_t tag, const uint8_t *v, uint32_t 
 
 /* ---- users ----------------------------------------------------------------
  * ver u8 | id u64 | flags u32 | created i64 | canonical id 32 raw bytes |
- * access key len u8 | access key | secret len u8 | secret | tags */
+ * access key len u8 | access key | secret len u8 | secret | tags
+ * The fixed flags carry HF_USER_ROOT (and any bit a later build puts
+ * there); restrictions go to a critical tag, written only when set, so a
+ * user without any is byte for byte what the first format wrote. */
+
+/* Restriction flags <-> the bits of HF_REC_USER_TAG_RESTRICT. */
+#define REC_RESTRICT_DISABLED 1u
+#define REC_RESTRICT_NO_CREATE_BUCKET 2u
+
+static int put_key_pair(hf_buf_t *b, const char *ak, const char *sk)
+{
+    size_t al = strlen(ak), sl = strlen(sk);
+    if (al > HF_ACCESS_KEY_MAX || sl > HF_SECRET_KEY_MAX)
+        return HF_E_INVAL;
+    int rc;
+    if ((rc = put_u8(b, (uint8_t)al)) || (rc = hf_buf_append(b, ak, al)) ||
+        (rc = put_u8(b, (uint8_t)sl)) || (rc = hf_buf_append(b, sk, sl)))
+        return rc;
+    return HF_OK;
+}
+
+/* A length-prefixed key or secret into dst (cap max + 1); false on damage. */
+static bool get_key_str(rd_t *r, char *dst, size_t max)
+{
+    uint8_t l = get_u8(r);
+    if (l > max) {
+        r->bad = true;
+        return false;
+    }
+    get_bytes(r, dst, l);
+    dst[l] = '\0';
+    return !r->bad;
+}
 
 int hf_rec_user_encode(hf_buf_t *b, const hf_user_t *u)
 {
     uint8_t cid[32];
-    size_t al = strlen(u->access_key), sl = strlen(u->secret_key);
-    if (al > HF_ACCESS_KEY_MAX || sl > HF_SECRET_KEY_MAX)
-        return HF_E_INVAL;
     if (strlen(u->canonical_id) != 64 || hf_hex_decode(cid, u->canonical_id, 32) != HF_OK)
         return HF_E_INVAL;
+    if (u->nretiring > HF_USER_RETIRING_MAX)
+        return HF_E_INVAL;
     int rc;
-    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u64(b, u->id)) || (rc = put_u32(b, u->flags)) ||
+    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u64(b, u->id)) ||
+        (rc = put_u32(b, u->flags & ~(uint32_t)HF_USER_RESTRICTIONS)) ||
         (rc = put_u64(b, (uint64_t)u->created)) || (rc = hf_buf_append(b, cid, 32)) ||
-        (rc = put_u8(b, (uint8_t)al)) || (rc = hf_buf_append(b, u->access_key, al)) ||
-        (rc = put_u8(b, (uint8_t)sl)) || (rc = hf_buf_append(b, u->secret_key, sl)))
+        (rc = put_key_pair(b, u->access_key, u->secret_key)))
         return rc;
+    if (u->nretiring) {
+        size_t len = 1;
+        for (uint32_t i = 0; i < u->nretiring; i++)
+            len += 16 + 2 + strlen(u->retiring[i].access_key) + strlen(u->retiring[i].secret_key);
+        if ((rc = put_tag_head(b, HF_REC_USER_TAG_RETIRING, len)) ||
+            (rc = put_u8(b, (uint8_t)u->nretiring)))
+            return rc;
+        for (uint32_t i = 0; i < u->nretiring; i++) {
+            const hf_user_key_t *k = &u->retiring[i];
+            if ((rc = put_u64(b, (uint64_t)k->created)) || (rc = put_u64(b, (uint64_t)k->expires)) ||
+                (rc = put_key_pair(b, k->access_key, k->secret_key)))
+                return rc;
+        }
+    }
+    /* No tag (users from before rotation, and 0: not set): the key is as
+     * old as the user. */
+    if (u->key_created != 0 && u->key_created != u->created) {
+        if ((rc = put_tag_head(b, HF_REC_USER_TAG_KEY_CREATED, 8)) ||
+            (rc = put_u64(b, (uint64_t)u->key_created)))
+            return rc;
+    }
+    uint32_t bits = (u->flags & HF_USER_DISABLED ? REC_RESTRICT_DISABLED : 0) |
+                    (u->flags & HF_USER_NO_CREATE_BUCKET ? REC_RESTRICT_NO_CREATE_BUCKET : 0);
+    if (bits && ((rc = put_tag_head(b, HF_REC_USER_TAG_RESTRICT, 4)) || (rc = put_u32(b, bits))))
+        return rc;
+    return HF_OK;
+}
+
+static int decode_retiring(const uint8_t *v, uint32_t len, hf_user_t *u)
+{
+    rd_t r = {v, len, 0, false};
+    uint8_t cnt = get_u8(&r);
+    if (r.bad || cnt == 0)
+        return HF_E_CORRUPT;
+    /* More than this build can hold: written by a later build with a
+     * higher bound; leave the record alone rather than lose keys. */
+    if (cnt > HF_USER_RETIRING_MAX)
+        return HF_E_VERSION;
+    for (uint8_t i = 0; i < cnt; i++) {
+        hf_user_key_t *k = &u->retiring[i];
+        k->created = (int64_t)get_u64(&r);
+        k->expires = (int64_t)get_u64(&r);
+        if (!get_key_str(&r, k->access_key, HF_ACCESS_KEY_MAX) ||
+            !get_key_str(&r, k->secret_key, HF_SECRET_KEY_MAX))
+            return HF_E_CORRUPT;
+    }
+    if (r.off != r.n)
+        return HF_E_CORRUPT;
+    u->nretiring = cnt;
     return HF_OK;
 }
 
@@ -403,28 +483,54 @@ int hf_rec_user_decode(const void *p, size_t n, hf_user_t *u)
         return rc;
     uint8_t cid[32];
     u->id = get_u64(&r);
-    u->flags = get_u32(&r);
+    u->flags = get_u32(&r) & ~(uint32_t)HF_USER_RESTRICTIONS;
     u->created = (int64_t)get_u64(&r);
     get_bytes(&r, cid, 32);
-    uint8_t al = get_u8(&r);
-    if (al > HF_ACCESS_KEY_MAX)
-        return HF_E_CORRUPT;
-    get_bytes(&r, u->access_key, al);
-    u->access_key[al] = '\0';
-    uint8_t sl = get_u8(&r);
-    if (sl > HF_SECRET_KEY_MAX)
-        return HF_E_CORRUPT;
-    get_bytes(&r, u->secret_key, sl);
-    u->secret_key[sl] = '\0';
-    if (r.bad)
+    if (!get_key_str(&r, u->access_key, HF_ACCESS_KEY_MAX) ||
+        !get_key_str(&r, u->secret_key, HF_SECRET_KEY_MAX))
         return HF_E_CORRUPT;
     hf_hex_encode(u->canonical_id, cid, 32);
+    u->key_created = u->created;
+    u->nretiring = 0;
     uint8_t tag;
     const uint8_t *v;
-    uint32_t len;
-    while ((rc = next_tag(&r, &tag, &v, &len)) == 1)
-        if ((rc = unknown_tag(tag)))
-            return rc;
+    uint32_t len, seen = 0;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
+        switch (tag) {
+        case HF_REC_USER_TAG_RETIRING:
+            if (seen & 1)
+                return HF_E_CORRUPT;
+            if ((rc = decode_retiring(v, len, u)))
+                return rc;
+            seen |= 1;
+            break;
+        case HF_REC_USER_TAG_KEY_CREATED:
+            if ((seen & 2) || len != 8)
+                return HF_E_CORRUPT;
+            seen |= 2;
+            u->key_created = (int64_t)hf_db_be64_get(v);
+            if (u->key_created == 0) /* never written so; read as absent */
+                u->key_created = u->created;
+            break;
+        case HF_REC_USER_TAG_RESTRICT: {
+            if ((seen & 4) || len != 4)
+                return HF_E_CORRUPT;
+            seen |= 4;
+            uint32_t bits = hf_db_be32_get(v);
+            /* A restriction this build does not know cannot be enforced. */
+            if (bits & ~(REC_RESTRICT_DISABLED | REC_RESTRICT_NO_CREATE_BUCKET))
+                return HF_E_VERSION;
+            if (bits & REC_RESTRICT_DISABLED)
+                u->flags |= HF_USER_DISABLED;
+            if (bits & REC_RESTRICT_NO_CREATE_BUCKET)
+                u->flags |= HF_USER_NO_CREATE_BUCKET;
+            break;
+        }
+        default:
+            if ((rc = unknown_tag(tag)))
+                return rc;
+        }
+    }
     return rc;
 }
 

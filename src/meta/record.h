@@ -50,6 +50,18 @@ enum {
     HF_REC_TAG_LOCK = 0x80,
 };
 
+/* Tags of user records (their own namespace). Retiring keys and the
+ * active key's creation time are optional: a build that skips them fails
+ * closed (a retiring key does not verify against the active secret).
+ * Restrictions are critical: a build that cannot enforce them must refuse
+ * the user rather than let it in. */
+enum {
+    HF_REC_USER_TAG_RETIRING = 0x01,    /* count u8, then per key: created i64 | expires i64 |
+                                           access key len u8 | key | secret len u8 | secret */
+    HF_REC_USER_TAG_KEY_CREATED = 0x02, /* i64: when the active key became active */
+    HF_REC_USER_TAG_RESTRICT = 0x80,    /* u32: bit 0 disabled, bit 1 no CreateBucket */
+};
+
 /* Object record flags as stored: the hf_obj_t flags in the low byte, and
  * the checksum algorithm and type (copies of the checksum tag) in the next
  * bits, so listings show them from the fixed part alone. */

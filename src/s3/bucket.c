@@ -141,6 +141,10 @@ static int read_create_config(s3req_t *q, char *region, size_t cap)
 
 void op_create_bucket(s3req_t *q)
 {
+    if (q->user.flags & HF_USER_NO_CREATE_BUCKET) {
+        s3_fail(q, S3E_AccessDenied, "This user may not create buckets.");
+        return;
+    }
     if (!hf_s3_bucket_name_valid(q->bucket)) {
         s3_fail(q, S3E_InvalidBucketName, "The specified bucket is not valid: bucket names are 3 to "
                                           "63 lower-case letters, digits, dots and hyphens.");

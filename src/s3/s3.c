@@ -509,7 +509,10 @@ static int authenticate(s3req_t *q)
         return 0;
     }
     int rc = hf_meta_user_by_key(q->s3->meta, q->auth.access_key, &q->user);
-    if (rc == HF_E_NOTFOUND)
+    /* A disabled user's keys answer as S3 answers an inactive key: as if
+     * they did not exist, before the signature is looked at, so the answer
+     * tells a caller nothing a wrong key id would not. */
+    if (rc == HF_E_NOTFOUND || (rc == HF_OK && (q->user.flags & HF_USER_DISABLED)))
         return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
     if (rc)
         return s3_fail(q, hf_s3_err_from(rc), NULL);

@@ -70,6 +70,28 @@ typedef struct status_snap {
     bool faults_enabled;
 } status_snap_t;
 
+/* ---- the admin API (status.c, users.c) ---- */
+
+/* Answer with a JSON body (takes ownership of j) or an error document
+ * {"error": code, "message": msg}. */
+void status_send_json(hf_req_t *r, int status, json_t *j);
+void status_send_error(hf_req_t *r, int status, const char *code, const char *msg);
+
+/* What the running admin call's audit record says it did. */
+typedef struct status_call {
+    const char *action;  /* static text, e.g. "user.create" */
+    char target[HF_USER_NAME_MAX + 1];
+    json_t *detail;      /* owned; never a secret */
+} status_call_t;
+
+/* Set the running call's action and target (may be NULL) and replace its
+ * detail (takes ownership; may be NULL). A handler notes before it can
+ * fail, so refusals are recorded too; later notes refine earlier ones. */
+void status_audit_note(hf_status_t *st, const char *action, const char *target, json_t *detail);
+
+/* /admin/v1/users... (users.c); rest is the path after "/admin/v1/users". */
+void status_users(hf_status_t *st, hf_req_t *r, hf_str_t rest);
+
 /* Fill *s (heap parts freed by status_snap_free). Never blocks. */
 void status_snap_take(hf_status_t *st, status_snap_t *s);
 void status_snap_free(status_snap_t *s);

@@ -7,6 +7,8 @@
 
 #include "status/internal.h"
 
+#include "status/audit.h"
+
 #include "auth/sigv4.h"
 #include "base/err.h"
 #include "base/fault.h"
@@ -122,9 +124,24 @@ static void send_json(hf_req_t *r, int status, json_t *j)
     }
 }
 
+/* The error code the running admin call answered with, for its audit
+ * record. Each status worker runs one call at a time, start to end. */
+static _Thread_local const char *call_error;
+
 static void send_error(hf_req_t *r, int status, const char *code, const char *msg)
 {
+    call_error = code;
     send_json(r, status, json_pack("{s:s,s:s}", "error", code, "message", msg));
+}
+
+void status_send_json(hf_req_t *r, int status, json_t *j)
+{
+    send_json(r, status, j);
+}
+
+void status_send_error(hf_req_t *r, int status, const char *code, const char *msg)
+{
+    send_error(r, status, code, msg);
 }
 
 static void send_text(hf_req_t *r, int status, const char *text)
@@ -136,7 +153,13 @@ static void send_text(hf_req_t *r, int status, const char *text)
 
 /* ---- admin ------------------------------------------------------------------ */
 
-static int admin_auth(hf_status_t *st, hf_req_t *r)
+/* Who signed an admin call, for its audit record. */
+typedef struct admin_who {
+    char user[HF_USER_NAME_MAX + 1];
+    char key_id[HF_ACCESS_KEY_MAX + 1];
+} admin_who_t;
+
+static int admin_auth(hf_status_t *st, hf_req_t *r, admin_who_t *who)
 {
     hf_http_req_t *h = &r->http;
     hf_sigv4_input_t in = {h->method, h->path, h->query, h->headers, h->nheaders};
@@ -164,105 +187,9 @@ static int admin_auth(hf_status_t *st, hf_req_t *r)
         send_error(r, 400, "InvalidRequest", "admin bodies are sent in one piece");
         return -1;
     }
+    snprintf(who->user, sizeof who->user, "%s", u.name);
+    snprintf(who->key_id, sizeof who->key_id, "%s", a.access_key);
     return 0;
-}
-
-static void list_users(hf_status_t *st, hf_req_t *r)
-{
-    hf_user_t *us;
-    size_t n;
-    int rc = hf_meta_user_list(st->meta, &r->arena, &us, &n);
-    if (rc) {
-        send_error(r, 500, "InternalError", hf_strerror(rc));
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char date[32];
-        hf_time_iso8601(date, us[i].created);
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b}", "name", us[i].name, "access_key",
-                                             us[i].access_key, "created", date, "root",
-                                             (us[i].flags & HF_USER_ROOT) != 0));
-    }
-    send_json(r, 200, json_pack("{s:o}", "users", arr));
-}
-
-static void create_user(hf_status_t *st, hf_req_t *r)
-{
-    hf_buf_t body;
-    hf_buf_init(&body, 64 * 1024);
-    int rc = hf_req_read_all(r, &body);
-    if (rc) {
-        hf_buf_free(&body);
-        send_error(r, 400, "InvalidRequest", "could not read the request body");
-        return;
-    }
-    json_error_t jerr;
-    json_t *j = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
-    hf_buf_free(&body);
-    const char *name = NULL, *ak = NULL, *sk = NULL;
-    if (!j || json_unpack(j, "{s:s,s?s,s?s}", "name", &name, "access_key", &ak, "secret_key", &sk)) {
-        if (j)
-            json_decref(j);
-        send_error(r, 400, "InvalidRequest",
-                   "expected a JSON object with \"name\" and optional \"access_key\", \"secret_key\"");
-        return;
-    }
-    const char *why = hf_status_check_user_name(name);
-    if (!why && (ak != NULL) != (sk != NULL))
-        why = "give both access_key and secret_key, or neither";
-    if (!why && ak)
-        why = hf_status_check_access_key(ak);
-    if (!why && sk)
-        why = hf_status_check_secret_key(sk);
-    if (why) {
-        json_decref(j);
-        send_error(r, 400, "InvalidRequest", why);
-        return;
-    }
-    hf_user_t u = {0};
-    snprintf(u.name, sizeof u.name, "%s", name);
-    if (ak) {
-        snprintf(u.access_key, sizeof u.access_key, "%s", ak);
-        snprintf(u.secret_key, sizeof u.secret_key, "%s", sk);
-    } else if (hf_status_gen_keys(u.access_key, u.secret_key) != HF_OK) {
-        json_decref(j);
-        send_error(r, 500, "InternalError", "could not generate keys");
-        return;
-    }
-    json_decref(j);
-    rc = hf_meta_user_create(st->meta, &u);
-    if (rc == HF_E_EXISTS) {
-        send_error(r, 409, "UserAlreadyExists", "a user with that name or access key exists");
-        return;
-    }
-    if (rc) {
-        send_error(r, 500, "InternalError", hf_strerror(rc));
-        return;
-    }
-    hf_log_info("msg=\"user created\" name=%s access_key=%s", u.name, u.access_key);
-    send_json(r, 201, json_pack("{s:s,s:s,s:s}", "name", u.name, "access_key", u.access_key,
-                                "secret_key", u.secret_key));
-}
-
-static void delete_user(hf_status_t *st, hf_req_t *r, const char *name)
-{
-    int rc = hf_meta_user_delete(st->meta, name);
-    if (rc == HF_E_NOTFOUND) {
-        send_error(r, 404, "NoSuchUser", "no user by that name");
-        return;
-    }
-    if (rc == HF_E_CONFLICT) {
-        send_error(r, 409, "UserInUse",
-                   "the root user cannot be deleted, nor a user who still owns buckets");
-        return;
-    }
-    if (rc) {
-        send_error(r, 500, "InternalError", hf_strerror(rc));
-        return;
-    }
-    hf_log_info("msg=\"user deleted\" name=%s", name);
-    hf_resp_send(r, 204, NULL, 0);
 }
 
 /* PUT /admin/v1/faults (body: a fault set, fault.h), GET, DELETE. Only
@@ -273,6 +200,10 @@ static void faults(hf_status_t *st, hf_req_t *r, hf_str_t rest)
         send_error(r, 404, "NotFound", "no such admin endpoint");
         return;
     }
+    if (hf_str_eq(r->http.method, "PUT"))
+        status_audit_note(st, "faults.set", NULL, NULL);
+    else if (hf_str_eq(r->http.method, "DELETE"))
+        status_audit_note(st, "faults.clear", NULL, NULL);
     if (!st->faults_enabled) {
         send_error(r, 403, "FaultInjectionDisabled",
                    "start the server with --fault-injection to use fault sets");
@@ -292,6 +223,7 @@ static void faults(hf_status_t *st, hf_req_t *r, hf_str_t rest)
             send_error(r, 400, "InvalidRequest", "could not read the fault set (at most 16 KiB)");
             return;
         }
+        status_audit_note(st, "faults.set", NULL, json_pack("{s:s}", "faults", spec));
         if (hf_fault_set(spec, err, sizeof err) != HF_OK) {
             send_error(r, 400, "InvalidFaultSet", err);
             return;
@@ -384,6 +316,8 @@ static void store(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     }
     char why[256] = "";
     int status = 200;
+    if (reopen)
+        status_audit_note(st, "store.reopen", "chunks", NULL);
     if (reopen) {
         int rc = hf_chunk_store_recover(st->chunks, why, sizeof why);
         if (rc) {
@@ -421,6 +355,7 @@ static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     }
     bool started = false;
     if (hf_str_eq(r->http.method, "POST")) {
+        status_audit_note(st, "scrub.start", NULL, NULL);
         hf_buf_t body;
         hf_buf_init(&body, 64 * 1024);
         int rc = hf_req_read_all(r, &body);
@@ -443,6 +378,7 @@ static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
             send_error(r, 400, "InvalidRequest", "could not read the request body");
             return;
         }
+        status_audit_note(st, "scrub.start", NULL, json_pack("{s:I}", "rate", rate));
         if (hf_scrub_start(st->scrub, (uint64_t)rate) == HF_E_BUSY) {
             send_error(r, 409, "ScrubRunning", "a scrub pass is already running");
             return;
@@ -483,25 +419,47 @@ static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     send_json(r, started ? 202 : 200, j);
 }
 
-static void users(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+/* GET /admin/v1/audit?since=ISO8601&from=OFFSET: a page of records. */
+static void audit_show(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 {
-    if (rest.n == 0) {
-        if (hf_str_eq(r->http.method, "GET"))
-            list_users(st, r);
-        else if (hf_str_eq(r->http.method, "POST"))
-            create_user(st, r);
-        else
-            send_error(r, 405, "MethodNotAllowed", "use GET or POST");
+    if (!plain_get(r, rest))
+        return;
+    if (!st->data_dir[0]) {
+        send_error(r, 404, "NotFound", "this server keeps no audit log");
         return;
     }
-    char name[HF_USER_NAME_MAX * 3 + 1];
-    size_t n = rest.n - 1;
-    if (rest.p[0] != '/' || n == 0 || n >= sizeof name || hf_uri_decode(name, rest.p + 1, n) < 0)
-        send_error(r, 404, "NoSuchUser", "no user by that name");
-    else if (hf_str_eq(r->http.method, "DELETE"))
-        delete_user(st, r, name);
-    else
-        send_error(r, 405, "MethodNotAllowed", "use DELETE");
+    int64_t since_s = 0;
+    uint64_t from = 0;
+    hf_str_t q = r->http.query;
+    while (q.n) {
+        const char *amp = memchr(q.p, '&', q.n);
+        size_t n = amp ? (size_t)(amp - q.p) : q.n;
+        char v[64];
+        long vl = -1;
+        bool is_since = n >= 6 && memcmp(q.p, "since=", 6) == 0;
+        if (is_since && n - 6 < sizeof v)
+            vl = hf_uri_decode(v, q.p + 6, n - 6);
+        if (is_since && (vl < 0 || hf_time_parse_iso8601(v, (size_t)vl, &since_s) != HF_OK)) {
+            send_error(r, 400, "InvalidArgument", "since must be a time like 2026-01-02T15:04:05Z");
+            return;
+        }
+        if (n > 5 && memcmp(q.p, "from=", 5) == 0 && hf_parse_u64(q.p + 5, n - 5, &from) != HF_OK) {
+            send_error(r, 400, "InvalidArgument", "from must be a byte offset");
+            return;
+        }
+        q.p += amp ? n + 1 : n;
+        q.n -= amp ? n + 1 : n;
+    }
+    json_t *recs;
+    uint64_t next;
+    bool more;
+    int rc = hf_audit_read(st->data_dir, from, since_s * 1000000000, &recs, &next, &more);
+    if (rc) {
+        send_error(r, 500, "InternalError", hf_strerror(rc));
+        return;
+    }
+    send_json(r, 200, json_pack("{s:o,s:I,s:b}", "records", recs, "next", (json_int_t)next,
+                                "more", more));
 }
 
 /* The admin API: one row per resource under /admin/v1/. The handler gets
@@ -510,13 +468,82 @@ static const struct {
     const char *path;
     void (*fn)(hf_status_t *st, hf_req_t *r, hf_str_t rest);
 } admin_routes[] = {
-    {"/admin/v1/users", users},
+    {"/admin/v1/users", status_users},
+    {"/admin/v1/audit", audit_show},
     {"/admin/v1/faults", faults},
     {"/admin/v1/status", status_json},
     {"/admin/v1/store", store},
     {"/admin/v1/scrub", scrub},
     {"/admin/v1/lifecycle", lifecycle},
 };
+
+void status_audit_note(hf_status_t *st, const char *action, const char *target, json_t *detail)
+{
+    status_call_t *c = st->call;
+    if (!c) {
+        json_decref(detail);
+        return;
+    }
+    c->action = action;
+    if (target)
+        snprintf(c->target, sizeof c->target, "%s", target);
+    json_decref(c->detail);
+    c->detail = detail;
+}
+
+/* The caller's local account as the admin CLI reports it: printable
+ * ASCII, bounded, or NULL. */
+static const char *local_user(hf_req_t *r, char *out, size_t cap)
+{
+    const hf_http_header_t *h = hf_http_find(&r->http, "x-holdfast-local-user");
+    if (!h || h->value.n == 0)
+        return NULL;
+    size_t n = h->value.n < HF_AUDIT_LOCAL_USER_MAX ? h->value.n : HF_AUDIT_LOCAL_USER_MAX;
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)h->value.p[i];
+        out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* Append the audit record of a state-changing admin call, once answered.
+ * A record that cannot be written goes to the log at error level, whole
+ * (records hold no secrets), so it is not lost; the call's effect stands. */
+static void audit_call(hf_status_t *st, hf_req_t *r, const admin_who_t *who, status_call_t *c,
+                       hf_str_t path)
+{
+    char generic[96], lu[HF_AUDIT_LOCAL_USER_MAX + 1];
+    if (!c->action) {
+        /* No handler claimed the call (an unknown endpoint or method): it
+         * is recorded as what was asked. */
+        snprintf(generic, sizeof generic, "%.*s %.*s", (int)r->http.method.n, r->http.method.p,
+                 (int)(path.n < 64 ? path.n : 64), path.p);
+        c->action = generic;
+    }
+    int status = hf_resp_status(r);
+    hf_audit_rec_t rec = {
+        .request_id = r->id,
+        .actor = {.via = "admin-api", .user = who->user, .key_id = who->key_id, .peer = r->peer,
+                  .local_user = local_user(r, lu, sizeof lu)},
+        .action = c->action,
+        .target = c->target[0] ? c->target : NULL,
+        .status = status,
+        .error = status >= 300 ? (call_error ? call_error : "Error") : NULL,
+        .detail = c->detail,
+    };
+    if (!st->data_dir[0])
+        return;
+    int rc = hf_audit_append(st->data_dir, &rec);
+    if (rc) {
+        char *line = hf_audit_format(&rec);
+        hf_log_error("msg=\"audit log write failed; the record follows\" err=\"%s\" record=%s",
+                     hf_strerror(rc), line ? line : "(out of memory)");
+        free(line);
+    }
+}
 
 static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
 {
@@ -526,18 +553,30 @@ static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
         send_error(r, 503, "Busy", "another admin call is running; retry");
         return;
     }
-    if (admin_auth(st, r))
+    status_call_t call = {0};
+    admin_who_t who;
+    st->call = &call;
+    call_error = NULL;
+    /* Refused signatures are not recorded: anyone who reaches the port
+     * could fill the disk with them. */
+    if (admin_auth(st, r, &who))
         goto out;
-    for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0]; i++) {
+    bool found = false;
+    for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0] && !found; i++) {
         size_t l = strlen(admin_routes[i].path);
         if (path.n >= l && memcmp(path.p, admin_routes[i].path, l) == 0 &&
             (path.n == l || path.p[l] == '/')) {
             admin_routes[i].fn(st, r, (hf_str_t){path.p + l, path.n - l});
-            goto out;
+            found = true;
         }
     }
-    send_error(r, 404, "NotFound", "no such admin endpoint");
+    if (!found)
+        send_error(r, 404, "NotFound", "no such admin endpoint");
+    if (!hf_str_eq(r->http.method, "GET") && !hf_str_eq(r->http.method, "HEAD"))
+        audit_call(st, r, &who, &call, path);
 out:
+    st->call = NULL;
+    json_decref(call.detail);
     atomic_store(&st->admin_busy, 0);
 }
 

@@ -11,8 +11,19 @@
  *                                  stores accept writes, else 503 with the reason
  *                                  (a store refusing writes after an I/O error)
  *   GET    /admin/v1/users         list users (JSON, no secrets)
- *   POST   /admin/v1/users         create: {"name", "access_key"?, "secret_key"?}
+ *   POST   /admin/v1/users         create: {"name", "access_key"?, "secret_key"?,
+ *                                  "create_bucket"?} (the answer holds the secret)
+ *   GET    /admin/v1/users/NAME    one user, with its keys (no secrets)
  *   DELETE /admin/v1/users/NAME    delete
+ *   POST   /admin/v1/users/NAME/disable | /enable
+ *                                  refuse / accept the user's keys from the next
+ *                                  request on (not the root user)
+ *   PUT    /admin/v1/users/NAME/permissions  {"create_bucket": bool}
+ *   GET    /admin/v1/users/NAME/keys         the user's keys and their states
+ *   POST   /admin/v1/users/NAME/keys         rotate: {"grace_ms"?} (default a day);
+ *                                  the answer holds the new secret
+ *   DELETE /admin/v1/users/NAME/keys/KEY     end a retiring key's grace now
+ *   GET    /admin/v1/audit?since=T&from=N    audit log records (status/audit.h)
  *   GET    /admin/v1/status        the status page's content as JSON (what
  *                                  `holdfast admin status` prints)
  *   GET|PUT|DELETE /admin/v1/faults  show, install (body: a fault set, see
@@ -26,7 +37,10 @@
  *   POST   /admin/v1/scrub         start a scrub pass (body: {"rate": N} or empty)
  * Admin calls are SigV4-signed with the root user's key; at most one runs
  * at a time (others get 503), so a wedged metadata store can occupy one
- * status thread, never all of them.
+ * status thread, never all of them. Every authenticated call that is not a
+ * GET is recorded in the audit log (status/audit.h) after it is answered,
+ * with its outcome; the admin CLI's x-holdfast-local-user header names
+ * the local account that ran it.
  *
  * The page, /metrics and health read only process-local state: atomics
  * and lock-free snapshots of the other modules' counters, and what the
@@ -92,6 +106,9 @@ typedef struct hf_status {
     pthread_t sampler;
     _Atomic int sampler_stop;
     bool sampler_started;
+    /* The admin call in progress (status.c), only while admin_busy is held:
+     * what its audit record will say. */
+    struct status_call *call;
 } hf_status_t;
 
 void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region);
@@ -112,5 +129,13 @@ int hf_status_gen_keys(char *access_key, char *secret_key);
 const char *hf_status_check_user_name(const char *name);
 const char *hf_status_check_access_key(const char *key);
 const char *hf_status_check_secret_key(const char *key);
+
+/* The file in the data directory that holds the root key, and writing it
+ * (mode 0600, replaced atomically: temporary file, fsync, rename, fsync of
+ * the directory). Used at the data directory's creation and when the root
+ * key is rotated. HF_OK or a negative errno. */
+#define HF_STATUS_ROOT_CREDENTIALS_FILE "root-credentials"
+int hf_status_write_root_credentials(const char *data_dir, const char *access_key,
+                                     const char *secret_key);
 
 #endif

@@ -6,9 +6,11 @@
  * and the decoders agree with each other: an object record that decodes
  * gives the same fixed fields through the listing summary, and the same
  * part list through the raw parts view; every decoded string lies in the
- * arena; the parts add up as the decoder promises.
+ * arena; the parts add up as the decoder promises; a user record that
+ * decodes re-encodes to one that decodes the same.
  */
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "meta/record.h"
 
@@ -60,7 +62,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hf_bucket_t b;
     (void)hf_rec_bucket_decode(data, size, &b);
     hf_user_t usr;
-    (void)hf_rec_user_decode(data, size, &usr);
+    memset(&usr, 0, sizeof usr);
+    if (hf_rec_user_decode(data, size, &usr) == HF_OK) {
+        /* What decodes re-encodes to a record that decodes the same:
+         * keys, secrets, restrictions and expiries survive a rewrite. */
+        static hf_buf_t ub;
+        static int ub_init;
+        if (!ub_init) {
+            hf_buf_init(&ub, 4096);
+            ub_init = 1;
+        }
+        hf_buf_reset(&ub);
+        hf_user_t again;
+        memset(&again, 0, sizeof again);
+        if (hf_rec_user_encode(&ub, &usr) != HF_OK ||
+            hf_rec_user_decode(ub.data, ub.len, &again) != HF_OK ||
+            again.id != usr.id || again.flags != usr.flags || again.created != usr.created ||
+            again.key_created != usr.key_created || again.nretiring != usr.nretiring ||
+            strcmp(again.access_key, usr.access_key) || strcmp(again.secret_key, usr.secret_key))
+            abort();
+        for (uint32_t i = 0; i < usr.nretiring; i++)
+            if (strcmp(again.retiring[i].access_key, usr.retiring[i].access_key) ||
+                strcmp(again.retiring[i].secret_key, usr.retiring[i].secret_key) ||
+                again.retiring[i].expires != usr.retiring[i].expires ||
+                again.retiring[i].created != usr.retiring[i].created)
+                abort();
+    }
     uint32_t refs;
     uint64_t bs;
     (void)hf_rec_blob_decode(data, size, &refs, &bs);
