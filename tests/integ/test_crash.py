@@ -56,6 +56,7 @@ class Ledger:
         self.acked = {}        # key -> sha or ABSENT
         self.maybe = {}        # key -> sha or ABSENT, from an unacknowledged op
         self.uploads = {}      # upload id -> (key, sha of the completed object, state)
+        self.creating = set()  # keys whose CreateMultipartUpload was sent, not answered
         self.ops = 0
         self.lock = threading.Lock()
 
@@ -98,9 +99,14 @@ def worker(server, ledger, wid, stop, rng):
                 s3.delete_object(Bucket=BUCKET, Key=key)
                 ledger.ack(key, ABSENT)
             else:
+                # A create cut by the crash may have made an upload the
+                # client never learnt the id of.
+                with ledger.lock:
+                    ledger.creating.add(key)
                 up = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
                 p1, p2 = rng.randbytes(5 * MiB), rng.randbytes(rng.randrange(1, 300000))
                 with ledger.lock:
+                    ledger.creating.discard(key)
                     ledger.uploads[up] = (key, sha(p1 + p2), "open")
                 e1 = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=up, PartNumber=1, Body=p1)["ETag"]
                 e2 = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=up, PartNumber=2, Body=p2)["ETag"]
@@ -198,6 +204,13 @@ class Crash(unittest.TestCase):
             if up in open_ids:
                 s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=up)
             del ledger.uploads[up]
+        # Any other upload listed was made by a create the crash cut short.
+        for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=BUCKET):
+            for u in page.get("Uploads", []):
+                self.assertIn(u["Key"], ledger.creating,
+                              "upload %s of %s is listed but no create was in flight" % (u["UploadId"], u["Key"]))
+                s3.abort_multipart_upload(Bucket=BUCKET, Key=u["Key"], UploadId=u["UploadId"])
+        ledger.creating.clear()
         self.assertEqual(len([u for p in s3.get_paginator("list_multipart_uploads").paginate(Bucket=BUCKET)
                               for u in p.get("Uploads", [])]), 0)
 
