@@ -1030,10 +1030,10 @@ int hf_sigv4_verify(const hf_sigv4_input_t *in, hf_sigv4_t *a, const char *secre
     /* Clock first: cheap, and a stale request is refused even when replayed
      * with a valid signature. */
     if (presigned) {
+        /* S3 answers a presigned URL dated in the future AccessDenied
+         * "Request is not yet valid" (beyond the usual clock skew). */
         if (a->request_time - now > HF_CLOCK_SKEW_MAX_S)
-            return fail(msg, msgcap, HF_AUTH_ERR_SKEWED,
-                        "The difference between the request time and the server's time is "
-                        "too large.");
+            return fail(msg, msgcap, HF_AUTH_ERR_EXPIRED, "Request is not yet valid");
         if (now > a->request_time + a->expires)
             return fail(msg, msgcap, HF_AUTH_ERR_EXPIRED, "Request has expired");
     } else if (a->request_time - now > HF_CLOCK_SKEW_MAX_S ||

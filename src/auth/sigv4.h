@@ -83,7 +83,7 @@ enum hf_auth_status {
     HF_AUTH_ERR_UNSUPPORTED = 3,       /* InvalidRequest 400: not AWS4-HMAC-SHA256 (e.g. SigV2) */
     HF_AUTH_ERR_SIGNATURE = 4,         /* SignatureDoesNotMatch, 403 */
     HF_AUTH_ERR_SKEWED = 5,            /* RequestTimeTooSkewed, 403 */
-    HF_AUTH_ERR_EXPIRED = 6,           /* AccessDenied "Request has expired", 403 */
+    HF_AUTH_ERR_EXPIRED = 6,           /* AccessDenied "Request has expired" / "... not yet valid", 403 */
     HF_AUTH_ERR_NO_DATE = 7,           /* AccessDenied: no valid x-amz-date/Date, 403 */
     HF_AUTH_ERR_CONTENT_SHA256 = 8,    /* InvalidArgument: bad x-amz-content-sha256 value, 400 */
     HF_AUTH_ERR_NO_CONTENT_SHA256 = 9, /* InvalidRequest: header auth without x-amz-content-sha256, 400 */
@@ -135,7 +135,7 @@ int hf_sigv4_parse(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg, size_t 
  * HF_AUTH_ERR_SKEWED. Query auth: 1 <= X-Amz-Expires <= 7 days (checked in
  * parse) and now <= request_time + expires, else HF_AUTH_ERR_EXPIRED; a
  * presigned request dated more than HF_CLOCK_SKEW_MAX_S in the future is
- * HF_AUTH_ERR_SKEWED. The scope's region must equal region exactly
+ * HF_AUTH_ERR_EXPIRED too ("Request is not yet valid", as S3 says). The scope's region must equal region exactly
  * (HF_AUTH_ERR_REGION; a caller that serves any region passes a->region);
  * its service must be "s3" (..._MALFORMED otherwise). A signed header absent
  * from the request, or a malformed %-escape in the path or query, is
