@@ -6,6 +6,8 @@
 #ifndef HF_CLI_CLI_H
 #define HF_CLI_CLI_H
 
+#include "net/tls.h"
+
 #include <stddef.h>
 
 int hf_cli_server(int argc, char **argv);
@@ -21,5 +23,12 @@ const char *hf_cli_setting(const char *flag_value, const char *env, const char *
 /* Read access_key/secret_key from <data>/root-credentials. 0 or -errno. */
 int hf_cli_read_root_credentials(const char *data_dir, char *ak, size_t akcap, char *sk,
                                  size_t skcap);
+
+/* HTTPS for the S3 listener (tls_cmd.c): from --tls-cert/--tls-key or
+ * HOLDFAST_TLS_CERT/HOLDFAST_TLS_KEY (both or neither). *out stays NULL for
+ * plain HTTP. Returns 0, or 2 after printing what is wrong. */
+int hf_cli_tls_open(const char *cert, const char *key, hf_tls_t **out);
+/* SIGHUP: reread the certificate and key (t may be NULL); logs the outcome. */
+void hf_cli_tls_reload(hf_tls_t *t);
 
 #endif
