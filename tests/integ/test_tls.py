@@ -145,6 +145,19 @@ def read_all(s, limit=1 << 24):
     return out
 
 
+def read_responses(s, n, last_end):
+    """Read until n 200 responses have come and the last ends with
+    last_end (a read timeout fails the test: a response never came)."""
+    s.settimeout(10)
+    out = b""
+    while out.count(b"HTTP/1.1 200 ") < n or not out.endswith(last_end):
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    return out
+
+
 def signed_get(path, port=None, query=""):
     h = {"host": "127.0.0.1:%d" % (port or SERVER.port)}
     sign("GET", path, h, EMPTY_SHA, query=query)
@@ -331,13 +344,7 @@ class Protocol(unittest.TestCase):
             # Two requests in one write: the second is decrypted together
             # with the first and must not wait for the socket to wake.
             s.sendall(signed_get("/") + signed_get("/" + BUCKET, query="list-type=2"))
-            s.settimeout(10)
-            out = b""
-            while out.count(b"HTTP/1.1 200 ") < 2 or not out.endswith(b"</ListBucketResult>"):
-                d = s.recv(65536)
-                if not d:
-                    break
-                out += d
+            out = read_responses(s, 2, b"</ListBucketResult>")
             self.assertEqual(out.count(b"HTTP/1.1 200 "), 2, out[:300])
             s.sendall(signed_get("/"))
             self.assertTrue(s.recv(65536).startswith(b"HTTP/1.1 200 "))
@@ -359,13 +366,7 @@ class Protocol(unittest.TestCase):
             # is read alone however the bytes arrive.
             s.sendall(head)
             s.sendall(b"0123456789" + signed_get("/"))
-            s.settimeout(10)
-            out = b""
-            while out.count(b"HTTP/1.1 200 ") < 2 or not out.endswith(b"</ListAllMyBucketsResult>"):
-                d = s.recv(65536)
-                if not d:
-                    break
-                out += d
+            out = read_responses(s, 2, b"</ListAllMyBucketsResult>")
         finally:
             s.close()
         self.assertEqual(out.count(b"HTTP/1.1 200 "), 2, out[:300])

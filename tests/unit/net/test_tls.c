@@ -290,6 +290,23 @@ static int write_all(hf_tls_conn_t *c, int fd, struct iovec *iov, int cnt)
     return 0;
 }
 
+/* A client thread against a new server-side connection from t, with the
+ * handshake driven to its end: returns 0 or the errno it failed with. */
+static int pair(hf_tls_t *t, client_t *cl, int *fd, hf_tls_conn_t **c)
+{
+    *fd = start_client(cl);
+    *c = NULL;
+    CHECK_EQ_INT(hf_tls_conn_create(t, *fd, -1, c), HF_OK);
+    return handshake(*c, *fd);
+}
+
+/* Free the server side (close_notify if healthy) and wait for the client. */
+static void unpair(client_t *cl, int fd, hf_tls_conn_t *c)
+{
+    hf_tls_conn_destroy(c);
+    end_client(cl, fd);
+}
+
 static hf_tls_t *load(const char *cert, const char *key)
 {
     char why[1024];
@@ -462,15 +479,13 @@ TEST(without_intermediate_the_client_refuses)
     make_pki();
     hf_tls_t *t = load("leaf.pem", "leaf.key");
     client_t cl = {0};
-    int fd = start_client(&cl);
-    hf_tls_conn_t *c = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    int e = handshake(c, fd);
+    int fd;
+    hf_tls_conn_t *c;
+    int e = pair(t, &cl, &fd, &c);
     CHECK(e == EPROTO || e == ECONNRESET);
     if (e == EPROTO)
         CHECK(strstr(hf_tls_conn_why(c), "unknown ca") != NULL);
-    hf_tls_conn_destroy(c);
-    end_client(&cl, fd);
+    unpair(&cl, fd, c);
     CHECK(!cl.handshake_ok);
     hf_tls_destroy(t);
 }
@@ -480,12 +495,10 @@ TEST(alpn_without_http11_is_refused)
     make_pki();
     hf_tls_t *t = load("chain.pem", "leaf.key");
     client_t cl = {.alpn = "\x02h2"};
-    int fd = start_client(&cl);
-    hf_tls_conn_t *c = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    CHECK_EQ_INT(handshake(c, fd), EPROTO);
-    hf_tls_conn_destroy(c);
-    end_client(&cl, fd);
+    int fd;
+    hf_tls_conn_t *c;
+    CHECK_EQ_INT(pair(t, &cl, &fd, &c), EPROTO);
+    unpair(&cl, fd, c);
     CHECK(!cl.handshake_ok);
     hf_tls_destroy(t);
 }
@@ -495,12 +508,10 @@ TEST(no_alpn_is_fine)
     make_pki();
     hf_tls_t *t = load("chain.pem", "leaf.key");
     client_t cl = {0};
-    int fd = start_client(&cl);
-    hf_tls_conn_t *c = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    CHECK_EQ_INT(handshake(c, fd), 0);
-    hf_tls_conn_destroy(c);
-    end_client(&cl, fd);
+    int fd;
+    hf_tls_conn_t *c;
+    CHECK_EQ_INT(pair(t, &cl, &fd, &c), 0);
+    unpair(&cl, fd, c);
     CHECK(cl.handshake_ok);
     CHECK_EQ_STR(cl.alpn_got, "");
     hf_tls_destroy(t);
@@ -511,22 +522,17 @@ TEST(tls11_is_refused_tls12_served)
     make_pki();
     hf_tls_t *t = load("chain.pem", "leaf.key");
     client_t old = {.max_version = TLS1_1_VERSION};
-    int fd = start_client(&old);
-    hf_tls_conn_t *c = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    CHECK_EQ_INT(handshake(c, fd), EPROTO);
+    int fd;
+    hf_tls_conn_t *c;
+    CHECK_EQ_INT(pair(t, &old, &fd, &c), EPROTO);
     CHECK(strstr(hf_tls_conn_why(c), "protocol") != NULL);
-    hf_tls_conn_destroy(c);
-    end_client(&old, fd);
+    unpair(&old, fd, c);
     CHECK(!old.handshake_ok);
 
     client_t v12 = {.max_version = TLS1_2_VERSION};
-    fd = start_client(&v12);
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    CHECK_EQ_INT(handshake(c, fd), 0);
+    CHECK_EQ_INT(pair(t, &v12, &fd, &c), 0);
     CHECK_EQ_STR(hf_tls_conn_version(c), "TLSv1.2");
-    hf_tls_conn_destroy(c);
-    end_client(&v12, fd);
+    unpair(&v12, fd, c);
     CHECK(v12.handshake_ok);
     hf_tls_destroy(t);
 }
@@ -536,18 +542,16 @@ TEST(renegotiation_is_refused)
     make_pki();
     hf_tls_t *t = load("chain.pem", "leaf.key");
     client_t cl = {.max_version = TLS1_2_VERSION, .send = "x", .renegotiate = true};
-    int fd = start_client(&cl);
-    hf_tls_conn_t *c = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    CHECK_EQ_INT(handshake(c, fd), 0);
+    int fd;
+    hf_tls_conn_t *c;
+    CHECK_EQ_INT(pair(t, &cl, &fd, &c), 0);
     char b[8];
     CHECK_EQ_INT(read_some(c, fd, b, 1), 1);
     /* The client's new ClientHello arrives while the server reads, which
      * is where a renegotiation would run; it gets a no_renegotiation
      * alert instead, and the client gives up and closes. */
     CHECK(read_some(c, fd, b, sizeof b) <= 0);
-    hf_tls_conn_destroy(c);
-    end_client(&cl, fd);
+    unpair(&cl, fd, c);
     CHECK(cl.handshake_ok);
     CHECK(!cl.reneg_ok);
     hf_tls_destroy(t);
@@ -558,10 +562,9 @@ TEST(pending_bytes_are_reported)
     make_pki();
     hf_tls_t *t = load("chain.pem", "leaf.key");
     client_t cl = {.send = "0123456789abcdefghij"};
-    int fd = start_client(&cl);
-    hf_tls_conn_t *c = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    CHECK_EQ_INT(handshake(c, fd), 0);
+    int fd;
+    hf_tls_conn_t *c;
+    CHECK_EQ_INT(pair(t, &cl, &fd, &c), 0);
     char b[32];
     CHECK_EQ_INT(read_some(c, fd, b, 5), 5);
     /* 15 decrypted bytes are inside OpenSSL, none left in the socket. */
@@ -569,8 +572,7 @@ TEST(pending_bytes_are_reported)
     CHECK_EQ_INT(read_some(c, fd, b, sizeof b), 15);
     CHECK(memcmp(b, "56789abcdefghij", 15) == 0);
     CHECK(!hf_tls_pending(c));
-    hf_tls_conn_destroy(c);
-    end_client(&cl, fd);
+    unpair(&cl, fd, c);
     hf_tls_destroy(t);
 }
 
@@ -579,10 +581,9 @@ TEST(reload_keeps_open_connections)
     make_pki();
     hf_tls_t *t = load("chain.pem", "leaf.key");
     client_t a = {.send = "one", .expect = 3};
-    int fa = start_client(&a);
-    hf_tls_conn_t *ca = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fa, -1, &ca), HF_OK);
-    CHECK_EQ_INT(handshake(ca, fa), 0);
+    int fa;
+    hf_tls_conn_t *ca;
+    CHECK_EQ_INT(pair(t, &a, &fa, &ca), 0);
 
     /* A new leaf under the same files' names: the next connection gets it. */
     EVP_PKEY *k2 = new_key();
@@ -612,12 +613,10 @@ TEST(reload_keeps_open_connections)
     close(fa);
 
     client_t bcl = {0};
-    int fb = start_client(&bcl);
-    hf_tls_conn_t *cb = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fb, -1, &cb), HF_OK);
-    CHECK_EQ_INT(handshake(cb, fb), 0);
-    hf_tls_conn_destroy(cb);
-    end_client(&bcl, fb);
+    int fb;
+    hf_tls_conn_t *cb;
+    CHECK_EQ_INT(pair(t, &bcl, &fb, &cb), 0);
+    unpair(&bcl, fb, cb);
     CHECK(bcl.handshake_ok);
 
     /* A broken file: the reload fails and the current pair stays. */
@@ -629,12 +628,10 @@ TEST(reload_keeps_open_connections)
     CHECK_EQ_INT(in.reloads, 1);
     CHECK_EQ_INT(in.reload_failures, 1);
     client_t ccl = {0};
-    int fc = start_client(&ccl);
-    hf_tls_conn_t *cc = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fc, -1, &cc), HF_OK);
-    CHECK_EQ_INT(handshake(cc, fc), 0);
-    hf_tls_conn_destroy(cc);
-    end_client(&ccl, fc);
+    int fc;
+    hf_tls_conn_t *cc;
+    CHECK_EQ_INT(pair(t, &ccl, &fc, &cc), 0);
+    unpair(&ccl, fc, cc);
     CHECK(ccl.handshake_ok);
     hf_tls_destroy(t);
 
@@ -650,10 +647,9 @@ TEST(socket_faults_reach_the_caller)
     make_pki();
     hf_tls_t *t = load("chain.pem", "leaf.key");
     client_t cl = {.send = "hello", .expect = 1};
-    int fd = start_client(&cl);
-    hf_tls_conn_t *c = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    CHECK_EQ_INT(handshake(c, fd), 0);
+    int fd;
+    hf_tls_conn_t *c;
+    CHECK_EQ_INT(pair(t, &cl, &fd, &c), 0);
     CHECK_EQ_INT(wait_for(fd, POLLIN), 0);
     char err[128];
     CHECK_EQ_INT(hf_fault_set("read:error=EIO/path=socket", err, sizeof err), HF_OK);
@@ -680,15 +676,13 @@ TEST(peer_closing_reads_as_end)
     make_pki();
     hf_tls_t *t = load("chain.pem", "leaf.key");
     client_t cl = {.send = "bye"};
-    int fd = start_client(&cl);
-    hf_tls_conn_t *c = NULL;
-    CHECK_EQ_INT(hf_tls_conn_create(t, fd, -1, &c), HF_OK);
-    CHECK_EQ_INT(handshake(c, fd), 0);
+    int fd;
+    hf_tls_conn_t *c;
+    CHECK_EQ_INT(pair(t, &cl, &fd, &c), 0);
     char b[8];
     CHECK_EQ_INT(read_some(c, fd, b, sizeof b), 3);
     CHECK_EQ_INT(read_some(c, fd, b, sizeof b), 0); /* close_notify */
-    hf_tls_conn_destroy(c);
-    end_client(&cl, fd);
+    unpair(&cl, fd, c);
     hf_tls_destroy(t);
 }
 
