@@ -17,6 +17,12 @@
  * In-flight requests are therefore bounded by W; ready connections beyond
  * that wait in the kernel, not in a queue of ours.
  *
+ * HTTPS (cfg.tls): the same model. The TLS handshake is one more
+ * non-blocking step before the first head, re-armed for reading or writing
+ * as OpenSSL asks and bounded by the head timeout; after it, handlers read
+ * and write exactly as on a plain connection (net/tls.h does the rest), and
+ * hf_req_t.tls tells them the request came over TLS.
+ *
  * Connection slots live in one array that is never freed while the server
  * runs; an epoll event carries (slot index, generation) and a worker claims
  * the slot with one compare-and-swap on (generation, state), so an event for
