@@ -572,6 +572,10 @@ class Observability(unittest.TestCase):
         want = time.mktime(time.strptime(end, "%b %d %H:%M:%S %Y GMT")) - time.timezone
         got = metric(SERVER, "holdfast_tls_certificate_not_after_timestamp_seconds")
         self.assertAlmostEqual(got, want, delta=2)
+        with urllib.request.urlopen(SERVER.status + "/", timeout=5) as r:
+            page = r.read().decode()
+        self.assertRegex(page, r"TLS certificate</th><td>CN=holdfast test server, expires in "
+                               r"(9|10) days")
 
     def test_status_listener_stays_plain_http(self):
         self.assertTrue(SERVER.status.startswith("http://"))
