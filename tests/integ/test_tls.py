@@ -528,6 +528,25 @@ class Scale(unittest.TestCase):
             self.assertLess((rss1 - rss0) / 200.0, 128)
 
 
+    def test_over_the_cap_is_closed_without_an_answer(self):
+        srv = hf.Server(args=tls_args() + ["--max-connections", "5"]).start()
+        held = []
+        try:
+            for _ in range(5):
+                held.append(tls_connect(port=srv.port))
+            extra = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            extra.sendall(client_hello())
+            self.assertEqual(read_all(extra), b"", "no clear-text 503 to a TLS client")
+            extra.close()
+            self.assertEqual(metric(srv, "holdfast_connections_refused_total"), 1)
+            held.pop().close()
+            hf.wait_for(lambda: tls_connect(port=srv.port).close() is None, 10, "a free slot")
+        finally:
+            for s in held:
+                s.close()
+            srv.cleanup()
+
+
 class Reload(unittest.TestCase):
     def test_sighup_reloads_under_an_open_connection(self):
         d = tempfile.mkdtemp(dir=DIR)
