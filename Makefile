@@ -16,7 +16,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ALLCFLAGS := -std=c11 -D_GNU_SOURCE -pthread -Isrc $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
-LIBS    := -llmdb -lisal -lexpat -ljansson -lcurl -lcrypto -lpthread
+LIBS    := -llmdb -lisal -lexpat -ljansson -lcurl -lssl -lcrypto -lpthread
 LDFLAGS ?=
 
 ifneq ($(SANITIZER),)

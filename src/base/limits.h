@@ -52,7 +52,10 @@
 #define HF_CONN_MAX_LIMIT (1024 * 1024)
 
 /* A client must deliver a complete request head within this time. Slowloris
- * defence: a slow head costs a connection slot, never a worker thread. */
+ * defence: a slow head costs a connection slot, never a worker thread. On
+ * an HTTPS listener the TLS handshake gets the same time (--head-timeout),
+ * counted from accept, and is cut the same way: a client that stalls
+ * mid-handshake holds a slot, never a worker, and not for longer. */
 #define HF_HEAD_TIMEOUT_MS 20000
 
 /* An idle keep-alive connection is closed after this long. AWS closes idle
@@ -78,6 +81,14 @@
  * 6 MB/s; operators with slower clients raise it (--request-timeout). */
 #define HF_REQUEST_TIMEOUT_MS (15 * 60 * 1000)
 #define HF_REQUEST_TIMEOUT_MAX_MS (24 * 3600 * 1000)
+
+/* ---- TLS ------------------------------------------------------------------ */
+
+/* A certificate chain or private key file (PEM). A leaf with two or three
+ * intermediates is under 10 KiB and a 16384-bit RSA key about 13 KiB; 1 MiB
+ * also takes a whole CA bundle pasted in by mistake, and bounds what a
+ * wrong path (a log file, a disk image) makes the server read at start. */
+#define HF_TLS_PEM_MAX (1024 * 1024)
 
 /* ---- admission (src/guard) ---------------------------------------------- */
 

@@ -6,6 +6,7 @@
 #ifndef HF_CLI_CLI_H
 #define HF_CLI_CLI_H
 
+#include "net/tls.h"
 #include "status/status.h"
 
 #include <stddef.h>
@@ -33,5 +34,11 @@ const char *hf_cli_local_user(char *out, size_t cap);
 /* "30", "30s", "250ms", "5m", "2h", "7d" into milliseconds; -1 if s is not
  * such a duration. */
 int hf_cli_parse_duration_ms(const char *s, int64_t *out);
+/* HTTPS for the S3 listener (tls_cmd.c): from --tls-cert/--tls-key or
+ * HOLDFAST_TLS_CERT/HOLDFAST_TLS_KEY (both or neither). *out stays NULL for
+ * plain HTTP. Returns 0, or 2 after printing what is wrong. */
+int hf_cli_tls_open(const char *cert, const char *key, hf_tls_t **out);
+/* SIGHUP: reread the certificate and key (t may be NULL); logs the outcome. */
+void hf_cli_tls_reload(hf_tls_t *t);
 
 #endif

@@ -66,6 +66,11 @@ static void usage(FILE *f)
             "  --log-level LEVEL      error|warn|info|debug (env HOLDFAST_LOG_LEVEL, default info)\n"
             "  --access-log DEST      one line per request: '-' stderr (default), a file path, or\n"
             "                         'off' (env HOLDFAST_ACCESS_LOG)\n"
+            "  --tls-cert FILE        serve S3 over HTTPS with this PEM certificate chain (leaf\n"
+            "                         first, then intermediates; env HOLDFAST_TLS_CERT)\n"
+            "  --tls-key FILE         ...and this unencrypted PEM private key (env\n"
+            "                         HOLDFAST_TLS_KEY); give both or neither. SIGHUP rereads\n"
+            "                         both files without dropping connections\n"
             "\n"
             "Admission control (docs/operations.md#admission):\n"
             "  --max-inflight N       requests running at once (env HOLDFAST_MAX_INFLIGHT,\n"
@@ -155,8 +160,8 @@ static void audit_root_created(const char *data_dir, const hf_user_t *u)
     json_decref(detail);
 }
 
-/* Create the root user on first start. */
-static int ensure_root(hf_meta_t *m, const char *data_dir, const char *listen)
+/* Create the root user on first start. url is the S3 endpoint to show. */
+static int ensure_root(hf_meta_t *m, const char *data_dir, const char *url)
 {
     hf_user_t u;
     const char *eak = getenv("HOLDFAST_ACCESS_KEY"), *esk = getenv("HOLDFAST_SECRET_KEY");
@@ -210,9 +215,9 @@ static int ensure_root(hf_meta_t *m, const char *data_dir, const char *listen)
                "  secret key: %s\n"
                "Try:\n"
                "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s \\\n"
-               "    aws --endpoint-url http://%s s3 ls\n",
+               "    aws --endpoint-url %s s3 ls\n",
                data_dir, HF_ROOT_CREDENTIALS_FILE, u.access_key, u.secret_key, u.access_key,
-               u.secret_key, listen);
+               u.secret_key, url);
         fflush(stdout);
     }
     return HF_OK;
@@ -443,6 +448,8 @@ int hf_cli_server(int argc, char **argv)
         {"lifecycle-day-seconds", required_argument, NULL, 'Y'},
         {"lifecycle-interval", required_argument, NULL, 'L'},
         {"lifecycle-rate", required_argument, NULL, 'P'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -450,7 +457,8 @@ int hf_cli_server(int argc, char **argv)
                *level_s = NULL, *access_s = NULL, *maxin_s = NULL, *perkey_s = NULL,
                *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL, *reserve_s = NULL,
                *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
-               *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL;
+               *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL,
+               *tls_cert = NULL, *tls_key = NULL;
     bool faults = false;
     optind = 1;
     int c;
@@ -479,6 +487,8 @@ int hf_cli_server(int argc, char **argv)
         case 'Y': lday_s = optarg; break;
         case 'L': lint_s = optarg; break;
         case 'P': lrate_s = optarg; break;
+        case 'c': tls_cert = optarg; break;
+        case 'k': tls_key = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -620,13 +630,18 @@ int hf_cli_server(int argc, char **argv)
         fprintf(stderr, "holdfast server: --region is too long\n");
         return 2;
     }
+    /* Last of the checks, so nothing else can fail after it is loaded. */
+    hf_tls_t *tls = NULL;
+    if (hf_cli_tls_open(tls_cert, tls_key, &tls))
+        return 2;
 
     /* Signals: handled by sigwait in this thread; every thread started
-     * below inherits the mask. */
+     * below inherits the mask. SIGHUP reloads the TLS certificate. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -660,6 +675,7 @@ int hf_cli_server(int argc, char **argv)
         .handler = hf_s3_handle,
         .ctx = s3,
         .error_body = hf_s3_error_body,
+        .tls = tls,
     };
     e = hf_server_create(&sc, &s3srv);
     if (e) {
@@ -746,10 +762,11 @@ int hf_cli_server(int argc, char **argv)
     snprintf(st->data_dir, sizeof st->data_dir, "%s", data);
     if (faults)
         hf_log_warn("msg=\"fault injection is enabled: for tests and drills only\"");
-    char s3addr[300], staddr[300];
+    char s3addr[300], staddr[300], s3url[310];
     reachable(listen, hf_server_port(s3srv), s3addr, sizeof s3addr);
     reachable(slisten, hf_server_port(stsrv), staddr, sizeof staddr);
-    if (ensure_root(meta, data, s3addr))
+    snprintf(s3url, sizeof s3url, "%s://%s", tls ? "https" : "http", s3addr);
+    if (ensure_root(meta, data, s3url))
         goto out;
     e = hf_server_start(stsrv);
     if (e == HF_OK) {
@@ -779,7 +796,7 @@ int hf_cli_server(int argc, char **argv)
         pthread_setname_np(hk.th, "housekeeping");
     }
 
-    printf("holdfast: serving S3 on http://%s (listen %s, data %s, region %s)\n", s3addr, listen,
+    printf("holdfast: serving S3 on %s (listen %s, data %s, region %s)\n", s3url, listen,
            data, region);
     printf("holdfast: health and admin on http://%s (listen %s)\n", staddr, slisten);
     fflush(stdout);
@@ -791,7 +808,8 @@ int hf_cli_server(int argc, char **argv)
                 (unsigned long long)scrub_rate, (long long)scfg.interval_s);
 
     int sig = 0;
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+        hf_cli_tls_reload(tls);
     hf_log_info("msg=\"stopping\" signal=%d", sig);
     atomic_store(&st->s3_ready, 0);
     rc = 0;
@@ -812,6 +830,7 @@ out:
         hf_status_sampler_stop(st);
     hf_server_destroy(s3srv);
     hf_server_destroy(stsrv);
+    hf_tls_destroy(tls); /* after the server: its connections used it */
     hf_guard_destroy(guard);
     hf_scrub_destroy(scrub);
     hf_lifecycle_destroy(lifecycle);

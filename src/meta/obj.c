@@ -539,6 +539,7 @@ typedef struct del_op {
     const hf_bucket_t *b;
     hf_del_item_t *items;
     size_t n;
+    bool single;           /* hf_meta_obj_delete: the key's outcome is the call's */
     unsigned flags;
     const uint8_t *marker; /* an encoded delete marker (version id patched in) */
     size_t marker_len;
@@ -675,9 +676,11 @@ static int delete_tx(void *ctx, MDB_txn *txn, void *arg)
     int rc = hf_meta_tx_bucket_flags(m, txn, op->b, &bflags);
     if (rc)
         return rc;
-    if (op->n == 1) {
+    if (op->single) {
         /* A single delete's outcome is the operation's: a failed one is
-         * rolled back with the operation's own transaction. */
+         * rolled back with the operation's own transaction. (A
+         * multi-object delete of one key is not single: its key's outcome
+         * is reported per key, like any other.) */
         hf_del_item_t *it = &op->items[0];
         if (!hf_ks_key_valid(it->key.p, it->key.n))
             return HF_E_INVAL;
@@ -764,7 +767,7 @@ int hf_meta_obj_delete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size
         memcpy(it.version, ver, 16);
     hf_buf_t rec;
     hf_buf_init(&rec, 256);
-    del_op_t op = {.b = b, .items = &it, .n = 1, .flags = flags};
+    del_op_t op = {.b = b, .items = &it, .n = 1, .single = true, .flags = flags};
     int rc = encode_marker(m, requester, &op, &rec);
     if (rc == HF_OK)
         rc = hf_meta_write(m, delete_tx, &op);

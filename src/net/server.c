@@ -29,6 +29,20 @@
  *                keep-alive request allocates nothing in the common case.
  *                Bytes left over when a connection goes back to epoll (a
  *                partial head, a pipelined request) are copied to the slot.
+ *   TLS          on an HTTPS listener (cfg.tls) a connection starts in
+ *                phase NEW: the worker reads one byte. A TLS handshake
+ *                record starts the handshake (phase HANDSHAKE), advanced
+ *                without blocking each time epoll wakes the slot, waiting
+ *                for whichever direction OpenSSL asks for, until the head
+ *                timeout counted from accept. Anything else is plain HTTP
+ *                sent to the HTTPS port (phase PLAIN): its head is read as
+ *                usual and answered 400 in clear text, like nginx, so a
+ *                client using http:// by mistake is told why. Once OPEN,
+ *                every socket read and write below goes through net/tls.h
+ *                instead of hf_vfs directly (conn_read, conn_writev); both
+ *                end at the same seam. OpenSSL may hold decrypted bytes the
+ *                socket will never signal, so a TLS slot is re-armed only
+ *                after a read said EAGAIN or nothing is pending.
  *
  * Rejected: a thread per connection (thread count grows with clients: the
  * Kinesis 2020 failure); an event loop per core handing complete requests to
@@ -37,6 +51,8 @@
  * verification, hashing and chunk files is far clearer as sequential code).
  */
 #include "net/server.h"
+
+#include "net/tls.h"
 
 #include "base/err.h"
 #include "base/limits.h"
@@ -65,6 +81,10 @@
 
 enum { SLOT_FREE = 0, SLOT_ARMED = 1, SLOT_BUSY = 2 };
 
+/* Where a connection on an HTTPS listener is (see "TLS" above). Plain
+ * listeners leave every connection in PH_OPEN. */
+enum { PH_OPEN = 0, PH_NEW = 1, PH_HANDSHAKE = 2, PH_PLAIN = 3 };
+
 #define TAG(gen, st) (((uint64_t)(gen) << 8) | (uint64_t)(st))
 #define TAG_GEN(t) ((uint32_t)((t) >> 8))
 #define TAG_STATE(t) ((int)((t)&0xff))
@@ -88,6 +108,8 @@ typedef struct conn {
     size_t nsaved;
     char peer[64];
     uint32_t next_free;
+    hf_tls_conn_t *tls;            /* NULL: plain text */
+    uint8_t phase;                 /* PH_*, for HTTPS listeners */
 } conn_t;
 
 typedef struct worker worker_t;
@@ -146,7 +168,7 @@ struct hf_server {
     _Atomic uint64_t id_counter;
     struct {
         _Atomic uint64_t conns_open, conns_total, conns_refused, requests, inflight, bad_requests,
-            timeouts, bytes_in, bytes_out, deadlines;
+            timeouts, bytes_in, bytes_out, deadlines, tls_handshakes, tls_failures, tls_plain;
     } st;
 };
 
@@ -256,6 +278,9 @@ static void conn_close(hf_server_t *s, uint32_t i, uint32_t gen)
 {
     conn_t *c = &s->slots[i];
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    hf_tls_conn_destroy(c->tls); /* close_notify first, while the fd is open */
+    c->tls = NULL;
+    c->phase = PH_OPEN;
     hf_vfs.close(c->fd);
     c->fd = -1;
     free(c->saved);
@@ -267,18 +292,21 @@ static void conn_close(hf_server_t *s, uint32_t i, uint32_t gen)
     atomic_fetch_sub(&s->st.conns_open, 1);
 }
 
-/* Hand a connection back to epoll. The caller owns it (BUSY, gen). */
-static void conn_arm(hf_server_t *s, uint32_t i, uint32_t gen)
+/* Hand a connection back to epoll, to wake when it is readable (want
+ * POLLIN) or writable (POLLOUT: a TLS handshake or read that must write
+ * first). The caller owns it (BUSY, gen). */
+static void conn_arm(hf_server_t *s, uint32_t i, uint32_t gen, short want)
 {
     conn_t *c = &s->slots[i];
     atomic_store(&c->last_ms, hf_mono_ms());
     atomic_store_explicit(&c->tag, TAG(gen, SLOT_ARMED), memory_order_release);
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
+    uint32_t dir = want == POLLOUT ? EPOLLOUT : EPOLLIN;
+    struct epoll_event ev = {.events = dir | EPOLLRDHUP | EPOLLONESHOT,
                              .data.u64 = ((uint64_t)gen << 32) | i};
     if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
         /* Cannot wait on it: take it back and drop it. */
-        uint64_t want = TAG(gen, SLOT_ARMED);
-        if (atomic_compare_exchange_strong(&c->tag, &want, TAG(gen, SLOT_BUSY)))
+        uint64_t armed = TAG(gen, SLOT_ARMED);
+        if (atomic_compare_exchange_strong(&c->tag, &armed, TAG(gen, SLOT_BUSY)))
             conn_close(s, i, gen);
     }
 }
@@ -290,7 +318,25 @@ static bool conn_claim(conn_t *c, uint32_t gen)
     return atomic_compare_exchange_strong(&c->tag, &want, TAG(gen, SLOT_BUSY));
 }
 
-/* ---- raw socket I/O with deadlines -------------------------------------- */
+/* ---- socket I/O with deadlines -------------------------------------------- */
+
+/* One read from the connection, plain or TLS: as read(2), and on EAGAIN
+ * *want says what to wait for. */
+static ssize_t conn_read(conn_t *c, void *buf, size_t n, short *want)
+{
+    if (c->tls)
+        return hf_tls_read(c->tls, buf, n, want);
+    *want = POLLIN;
+    return hf_vfs.read(c->fd, buf, n);
+}
+
+static ssize_t conn_writev(conn_t *c, const struct iovec *iov, int cnt, short *want)
+{
+    if (c->tls)
+        return hf_tls_writev(c->tls, iov, cnt, want);
+    *want = POLLOUT;
+    return hf_vfs.writev(c->fd, iov, cnt);
+}
 
 static int wait_fd(int fd, short events, int timeout_ms)
 {
@@ -350,7 +396,8 @@ static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
 {
     hf_server_t *s = rs->w->srv;
     for (;;) {
-        ssize_t k = hf_vfs.read(rs->c->fd, buf, n);
+        short want = POLLIN;
+        ssize_t k = conn_read(rs->c, buf, n, &want);
         if (k > 0) {
             atomic_fetch_add(&s->st.bytes_in, (uint64_t)k);
             io_credit(rs, (size_t)k);
@@ -362,7 +409,7 @@ static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
             continue;
         if (errno != EAGAIN)
             return -errno;
-        int rc = io_wait(rs, POLLIN);
+        int rc = io_wait(rs, want);
         if (rc)
             return rc;
     }
@@ -373,13 +420,14 @@ static int sock_writev(reqstate_t *rs, struct iovec *iov, int cnt)
 {
     hf_server_t *s = rs->w->srv;
     while (cnt > 0) {
-        ssize_t k = hf_vfs.writev(rs->c->fd, iov, cnt);
+        short want = POLLOUT;
+        ssize_t k = conn_writev(rs->c, iov, cnt, &want);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN)
                 return -errno;
-            int rc = io_wait(rs, POLLOUT);
+            int rc = io_wait(rs, want);
             if (rc)
                 return rc;
             continue;
@@ -814,6 +862,7 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
         hf_http_chunked_init(&rs->ch);
     r->server_private = rs;
     r->is_head = hf_str_eq(r->http.method, "HEAD");
+    r->tls = c->tls != NULL;
     r->start_ms = hf_mono_ms();
     rs->deadline_ms = r->start_ms + s->cfg.request_timeout_ms;
     snprintf(r->peer, sizeof r->peer, "%s", c->peer);
@@ -852,12 +901,97 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     return keep;
 }
 
+/* Answer a head the server refuses itself, on connection c that worker w
+ * holds outside any request (send_error writes through w's request state;
+ * its response-head buffer stays as it is, for reuse). */
+static void refuse_head(worker_t *w, conn_t *c, int status, const char *why)
+{
+    reqstate_t *rs = &w->rs;
+    rs->w = w;
+    rs->c = c;
+    rs->broken = false;
+    io_budget_reset(rs);
+    send_error(w->srv, rs, status, why);
+}
+
+/* A connection on an HTTPS listener before its handshake is done (phase
+ * NEW or HANDSHAKE). Returns true when the caller should go on reading a
+ * head: the handshake completed, or the client speaks plain HTTP and its
+ * first byte is now w->buf[0] (*len = 1). Returns false when the
+ * connection went back to epoll or was closed. */
+static bool tls_step(worker_t *w, uint32_t idx, uint32_t gen, size_t *len)
+{
+    hf_server_t *s = w->srv;
+    conn_t *c = &s->slots[idx];
+    short want = POLLIN;
+    if (c->phase == PH_NEW) {
+        unsigned char b;
+        ssize_t k;
+        do
+            k = hf_vfs.read(c->fd, &b, 1);
+        while (k < 0 && errno == EINTR);
+        if (k < 0 && errno == EAGAIN && !atomic_load(&s->stopping)) {
+            conn_arm(s, idx, gen, POLLIN);
+            return false;
+        }
+        if (k <= 0) {
+            conn_close(s, idx, gen);
+            return false;
+        }
+        if (b != HF_TLS_RECORD_HANDSHAKE) {
+            atomic_fetch_add(&s->st.bytes_in, 1);
+            c->phase = PH_PLAIN;
+            w->buf[0] = (char)b;
+            *len = 1;
+            return true;
+        }
+        if (hf_tls_conn_create(s->cfg.tls, c->fd, b, &c->tls) != HF_OK) {
+            hf_log_warn("msg=\"cannot start TLS: out of memory\" server=%s peer=%s", s->cfg.name,
+                        c->peer);
+            conn_close(s, idx, gen);
+            return false;
+        }
+        c->phase = PH_HANDSHAKE;
+    }
+    /* A client that trickles its handshake re-arms the slot with every
+     * piece, so the sweeper alone would never cut it. */
+    int64_t hs = atomic_load(&c->head_start_ms);
+    if (hs && hf_mono_ms() - hs >= s->cfg.head_timeout_ms) {
+        atomic_fetch_add(&s->st.timeouts, 1);
+        hf_log_info("msg=\"TLS handshake timed out\" server=%s peer=%s", s->cfg.name, c->peer);
+        conn_close(s, idx, gen);
+        return false;
+    }
+    if (hf_tls_handshake(c->tls, &want) == 0) {
+        c->phase = PH_OPEN;
+        atomic_fetch_add(&s->st.tls_handshakes, 1);
+        /* From here the connection is idle until its first head byte. */
+        atomic_store(&c->head_start_ms, 0);
+        hf_log_debug("msg=\"TLS handshake\" server=%s peer=%s version=%s cipher=%s", s->cfg.name,
+                     c->peer, hf_tls_conn_version(c->tls), hf_tls_conn_cipher(c->tls));
+        return true;
+    }
+    if (errno == EAGAIN && !atomic_load(&s->stopping)) {
+        conn_arm(s, idx, gen, want);
+        return false;
+    }
+    atomic_fetch_add(&s->st.tls_failures, 1);
+    hf_log_info("msg=\"TLS handshake failed\" server=%s peer=%s why=\"%s\"", s->cfg.name, c->peer,
+                errno == EPROTO ? hf_tls_conn_why(c->tls) : strerror(errno));
+    conn_close(s, idx, gen);
+    return false;
+}
+
 static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
 {
     hf_server_t *s = w->srv;
     conn_t *c = &s->slots[idx];
     reqstate_t *rs = &w->rs;
     size_t len = 0;
+    if (c->phase == PH_NEW || c->phase == PH_HANDSHAKE) {
+        if (!tls_step(w, idx, gen, &len))
+            return;
+    }
     if (c->saved) {
         memcpy(w->buf, c->saved, c->nsaved);
         len = c->nsaved;
@@ -874,7 +1008,8 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
                 conn_close(s, idx, gen);
                 return;
             }
-            ssize_t k = hf_vfs.read(c->fd, w->buf + len, WBUF_SIZE - len);
+            short want = POLLIN;
+            ssize_t k = conn_read(c, w->buf + len, WBUF_SIZE - len, &want);
             if (k > 0) {
                 atomic_fetch_add(&s->st.bytes_in, (uint64_t)k);
                 int64_t now = hf_mono_ms();
@@ -886,11 +1021,7 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
                     hf_http_parse_head(w->buf, len, &w->req.http, &status, &why) == 0) {
                     /* Still no complete head: a trickling client. */
                     atomic_fetch_add(&s->st.timeouts, 1);
-                    rs->w = w;
-                    rs->c = c;
-                    rs->broken = false;
-                    io_budget_reset(rs);
-                    send_error(s, rs, 408, "the request head took too long");
+                    refuse_head(w, c, 408, "the request head took too long");
                     hf_log_info("msg=\"request head timed out\" peer=%s bytes=%zu", c->peer, len);
                     conn_close(s, idx, gen);
                     return;
@@ -909,21 +1040,34 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
                     memcpy(c->saved, w->buf, len);
                     c->nsaved = len;
                 }
-                conn_arm(s, idx, gen);
+                conn_arm(s, idx, gen, want);
                 return;
             }
             conn_close(s, idx, gen); /* peer closed, error, or stopping */
             return;
         }
+        if (c->phase == PH_PLAIN) {
+            /* Whole head read (or refused): tell the client, in its own
+             * protocol, that this port wants TLS. Nothing is served. */
+            atomic_fetch_add(&s->st.tls_plain, 1);
+            atomic_fetch_add(&s->st.bad_requests, 1);
+            refuse_head(w, c, 400, "this port speaks HTTPS; the request was sent as plain HTTP");
+            hf_log_info("msg=\"plain HTTP request on the HTTPS port\" server=%s peer=%s",
+                        s->cfg.name, c->peer);
+            conn_close(s, idx, gen);
+            return;
+        }
         if (rc < 0) {
             atomic_fetch_add(&s->st.bad_requests, 1);
-            /* send_error writes through rs: point it at this connection
-             * (the response-head buffer in rs stays as it is, for reuse). */
-            rs->w = w;
-            rs->c = c;
-            rs->broken = false;
-            io_budget_reset(rs);
-            send_error(s, rs, status ? status : 400, why ? why : "bad request");
+            if (!s->cfg.tls && (unsigned char)w->buf[0] == HF_TLS_RECORD_HANDSHAKE) {
+                /* A TLS client on a plain port cannot read an HTTP answer:
+                 * close, and say in the log what happened. */
+                hf_log_info("msg=\"TLS handshake on a plain HTTP listener\" server=%s peer=%s",
+                            s->cfg.name, c->peer);
+                conn_close(s, idx, gen);
+                return;
+            }
+            refuse_head(w, c, status ? status : 400, why ? why : "bad request");
             hf_log_info("msg=\"refused request head\" peer=%s status=%d why=\"%s\"", c->peer,
                         status, why ? why : "");
             conn_close(s, idx, gen);
@@ -945,8 +1089,13 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
                 conn_close(s, idx, gen);
                 return;
             }
-            conn_arm(s, idx, gen);
-            return;
+            /* Bytes OpenSSL already took off the socket would never wake
+             * epoll: read them first (the read says EAGAIN if none). */
+            if (!c->tls || !hf_tls_pending(c->tls)) {
+                conn_arm(s, idx, gen, POLLIN);
+                return;
+            }
+            continue;
         }
         atomic_store(&c->head_start_ms, hf_mono_ms());
     }
@@ -956,6 +1105,13 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
 
 static void refuse(hf_server_t *s, int fd)
 {
+    atomic_fetch_add(&s->st.conns_refused, 1);
+    if (s->cfg.tls) {
+        /* A TLS client cannot read a clear-text answer, and a handshake
+         * would need the slot there is none of: just close. */
+        close(fd);
+        return;
+    }
     /* Best effort, non-blocking: tell the client why, then close. */
     hf_buf_t body;
     hf_buf_init(&body, 4096);
@@ -976,7 +1132,6 @@ static void refuse(hf_server_t *s, int fd)
     (void)k;
     hf_buf_free(&body);
     close(fd);
-    atomic_fetch_add(&s->st.conns_refused, 1);
 }
 
 static void accept_batch(hf_server_t *s)
@@ -1005,7 +1160,11 @@ static void accept_batch(hf_server_t *s)
         c->saved = NULL;
         c->nsaved = 0;
         peer_text(&sa, c->peer, sizeof c->peer);
-        atomic_store(&c->head_start_ms, 0);
+        c->tls = NULL;
+        /* On an HTTPS listener the handshake runs on the head clock, from
+         * now; a plain connection is idle until its first byte. */
+        c->phase = s->cfg.tls ? PH_NEW : PH_OPEN;
+        atomic_store(&c->head_start_ms, s->cfg.tls ? hf_mono_ms() : 0);
         atomic_store(&c->last_ms, hf_mono_ms());
         uint32_t gen = TAG_GEN(atomic_load(&c->tag));
         atomic_store_explicit(&c->tag, TAG(gen, SLOT_ARMED), memory_order_release);
@@ -1276,6 +1435,7 @@ void hf_server_destroy(hf_server_t *s)
     }
     if (s->slots) {
         for (uint32_t i = 0; i < s->nslots; i++) {
+            hf_tls_conn_destroy(s->slots[i].tls);
             if (s->slots[i].fd >= 0)
                 close(s->slots[i].fd);
             free(s->slots[i].saved);
@@ -1306,4 +1466,12 @@ void hf_server_stats(const hf_server_t *s, hf_server_stats_t *out)
     out->deadlines = atomic_load(&m->st.deadlines);
     out->workers = m->cfg.workers;
     out->max_conns = m->cfg.max_conns;
+    out->tls = m->cfg.tls != NULL;
+    out->tls_handshakes = atomic_load(&m->st.tls_handshakes);
+    out->tls_handshake_failures = atomic_load(&m->st.tls_failures);
+    out->tls_plain_requests = atomic_load(&m->st.tls_plain);
+    if (m->cfg.tls)
+        hf_tls_get_info(m->cfg.tls, &out->tls_info);
+    else
+        memset(&out->tls_info, 0, sizeof out->tls_info);
 }

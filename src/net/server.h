@@ -17,6 +17,12 @@
  * In-flight requests are therefore bounded by W; ready connections beyond
  * that wait in the kernel, not in a queue of ours.
  *
+ * HTTPS (cfg.tls): the same model. The TLS handshake is one more
+ * non-blocking step before the first head, re-armed for reading or writing
+ * as OpenSSL asks and bounded by the head timeout; after it, handlers read
+ * and write exactly as on a plain connection (net/tls.h does the rest), and
+ * hf_req_t.tls tells them the request came over TLS.
+ *
  * Connection slots live in one array that is never freed while the server
  * runs; an epoll event carries (slot index, generation) and a worker claims
  * the slot with one compare-and-swap on (generation, state), so an event for
@@ -33,6 +39,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "net/http.h"
+#include "net/tls.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,6 +69,12 @@ typedef struct hf_server_config {
      * *content_type. NULL: a plain-text body. */
     void (*error_body)(void *ctx, int status, const char *why, hf_buf_t *body,
                        const char **content_type);
+    /* Optional: serve HTTPS with these settings (borrowed; must outlive the
+     * server). NULL: plain HTTP. Handshakes run on the workers without
+     * blocking and must finish within head_timeout_ms of accept; a plain
+     * HTTP request is answered 400 in clear text and closed. Connections
+     * over max_conns are closed without an answer. */
+    hf_tls_t *tls;
 } hf_server_config_t;
 
 typedef struct hf_server_stats {
@@ -76,6 +89,11 @@ typedef struct hf_server_stats {
     uint64_t bytes_out;
     uint64_t deadlines;       /* requests cut off at request_timeout_ms */
     int workers, max_conns;   /* configuration, for the status page */
+    bool tls;                 /* HTTPS listener: the fields below apply */
+    uint64_t tls_handshakes;  /* completed */
+    uint64_t tls_handshake_failures; /* refused or broken (timeouts count in timeouts) */
+    uint64_t tls_plain_requests;     /* plain HTTP sent to the HTTPS port */
+    hf_tls_info_t tls_info;   /* the certificate in use, reload counts */
 } hf_server_stats_t;
 
 /* Bind and listen (so address errors surface before anything starts).
@@ -109,6 +127,7 @@ struct hf_req {
     char peer[64];        /* client address "ip:port" */
     int64_t start_ms;     /* monotonic, when the head was complete */
     bool is_head;         /* method is HEAD: response bodies are not sent */
+    bool tls;             /* the connection is HTTPS (aws:SecureTransport) */
     void *server_private; /* the server's per-request state */
 };
 

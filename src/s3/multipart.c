@@ -377,7 +377,7 @@ void op_complete_upload(s3req_t *q)
     hf_xml_decl(&b);
     hf_xml_open_ns(&b, "CompleteMultipartUploadResult");
     hf_xml_open(&b, "Location");
-    hf_buf_puts(&b, "http://");
+    hf_buf_puts(&b, q->r->tls ? "https://" : "http://");
     if (host)
         hf_xml_text(&b, host->value.p, host->value.n);
     hf_xml_text(&b, q->resource, strlen(q->resource));

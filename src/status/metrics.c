@@ -222,6 +222,27 @@ static void background(emit_t *e, const status_snap_t *s)
     }
 }
 
+/* The HTTPS listener: handshakes, and the certificate's expiry to alert on
+ * well before clients start refusing it. */
+static void tls_metrics(emit_t *e, const hf_server_stats_t *v)
+{
+    counter(e, "holdfast_tls_handshakes_total", "TLS handshakes completed on the S3 listener.",
+            v->tls_handshakes);
+    counter(e, "holdfast_tls_handshake_failures_total",
+            "TLS handshakes refused or broken (unknown CA, no shared protocol, bad records); "
+            "handshakes that timed out count in holdfast_http_timeouts_total.",
+            v->tls_handshake_failures);
+    counter(e, "holdfast_tls_plain_http_requests_total",
+            "Plain HTTP requests sent to the HTTPS port (answered 400).", v->tls_plain_requests);
+    gauge(e, "holdfast_tls_certificate_not_after_timestamp_seconds",
+          "When the S3 listener's certificate expires (unix time).",
+          (double)v->tls_info.not_after);
+    head(e, "holdfast_tls_reloads_total", "counter", "Certificate reloads (SIGHUP), by result.");
+    put(e, "holdfast_tls_reloads_total{result=\"ok\"} %" PRIu64 "\n", v->tls_info.reloads);
+    put(e, "holdfast_tls_reloads_total{result=\"failed\"} %" PRIu64 "\n",
+        v->tls_info.reload_failures);
+}
+
 int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
 {
     emit_t e = {out, 0};
@@ -255,6 +276,8 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
                 s->srv.bytes_in);
         counter(&e, "holdfast_http_sent_bytes_total", "Bytes written to S3 clients.",
                 s->srv.bytes_out);
+        if (s->srv.tls)
+            tls_metrics(&e, &s->srv);
     }
     if (s->have_guard) {
         admission(&e, s);

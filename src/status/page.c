@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define REFRESH_S 5
 
@@ -227,6 +228,9 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
     if (s->have_srv) {
         row(&p, "Connections", "%" PRIu64 " open of %d", s->srv.conns_open, s->srv.max_conns);
         row(&p, "S3 workers", "%d (fixed)", s->srv.workers);
+        if (s->srv.tls)
+            row(&p, "TLS certificate", "%.160s, expires in %.0f days", s->srv.tls_info.subject,
+                (double)(s->srv.tls_info.not_after - (int64_t)time(NULL)) / 86400.0);
     }
     row(&p, "Threads", "%lld", (long long)s->threads);
     row(&p, "Open fds", "%lld of %lld", (long long)s->open_fds, (long long)s->max_fds);

@@ -43,10 +43,11 @@ class Server:
         self.status_port = None
         self.log_path = os.path.join(tempfile.gettempdir(), "hf-integ-%d-%d.log" % (os.getpid(), id(self)))
         self.stdout_lines = []
+        self.scheme = "http"
 
     @property
     def endpoint(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
     @property
     def status(self):
@@ -65,9 +66,9 @@ class Server:
                     raise RuntimeError("server exited with %s: %s" % (self.proc.returncode, self.read_log()))
                 continue
             self.stdout_lines.append(line)
-            m = re.search(r"serving S3 on http://127\.0\.0\.1:(\d+)", line)
+            m = re.search(r"serving S3 on (https?)://127\.0\.0\.1:(\d+)", line)
             if m:
-                self.port = int(m.group(1))
+                self.scheme, self.port = m.group(1), int(m.group(2))
             m = re.search(r"health and admin on http://127\.0\.0\.1:(\d+)", line)
             if m:
                 self.status_port = int(m.group(1))
