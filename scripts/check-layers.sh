@@ -9,11 +9,12 @@ declare -A allow=(
     [chunk]="base"
     [meta]="base chunk"
     [auth]="base net"
+    [access]="base"
     [guard]="base net"
     [scrub]="base chunk meta"
-    [s3]="base net auth meta chunk guard"
-    [status]="base net auth meta chunk guard s3 scrub"
-    [cli]="base net auth meta chunk guard scrub s3 status"
+    [s3]="base net auth meta chunk guard access"
+    [status]="base net auth meta chunk guard s3 scrub access"
+    [cli]="base net auth meta chunk guard scrub s3 status access"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do
