@@ -233,7 +233,13 @@ int hf_postpolicy_parse(const char *b64, size_t len, hf_postpolicy_t **out, char
         goto out_root;
     }
     hf_arena_init(&p->arena, POSTPOLICY_ARENA_MAX);
-    p->expiration = secs * 1000000000;
+    /* Nanoseconds reach only to 2262: a later expiration is "never". */
+    if (secs > INT64_MAX / 1000000000)
+        p->expiration = INT64_MAX;
+    else if (secs < INT64_MIN / 1000000000)
+        p->expiration = INT64_MIN;
+    else
+        p->expiration = secs * 1000000000;
     p->c = hf_arena_calloc(&p->arena, (nc ? nc : 1) * sizeof *p->c);
     if (!p->c) {
         rc = -ENOMEM;

@@ -79,7 +79,7 @@ hf_postpolicy_code_t hf_postpolicy_check_length(const hf_postpolicy_t *p, uint64
  * false if the ranges leave no allowed size. */
 bool hf_postpolicy_length_bounds(const hf_postpolicy_t *p, uint64_t *min, uint64_t *max);
 
-/* When the policy expires, ns since epoch. */
+/* When the policy expires, ns since epoch (INT64_MAX for dates past 2262). */
 int64_t hf_postpolicy_expiration(const hf_postpolicy_t *p);
 
 void hf_postpolicy_free(hf_postpolicy_t *p);

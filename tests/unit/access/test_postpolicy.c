@@ -93,6 +93,8 @@ static const fcase_t cases[] = {
     {"meta fields", POL("['starts-with','$x-amz-meta-owner','team-'],['eq','$key','a']"), "key=a;x-amz-meta-owner=team-red", -1, 0, OK, NULL},
     {"operation names ignore case", POL("['EQ','$key','a'],['Starts-With','$acl','pub']"), "key=a;acl=public-read", -1, 0, OK, NULL},
     {"quotes in the message are escaped", POL("['eq','$key','say \\'hi\\'']"), "key=a", -1, 0, DENIED, "[\"eq\", \"$key\", \"say \\\"hi\\\"\"]"},
+    {"expiration past the range of ns", "{'expiration':'9999-12-31T23:59:59.000Z','conditions':[]}", "", -1, 0, OK, NULL},
+    {"expiration long past", "{'expiration':'1999-12-31T23:59:59Z','conditions':[]}", "", -1, 0, HF_POSTPOLICY_EXPIRED, NULL},
     {"no conditions, no fields", "{" EXP ",'conditions':[]}", "", -1, 0, OK, NULL},
 };
 
