@@ -58,7 +58,12 @@ int hf_policy_parse(const char *json, size_t len, const char *bucket, hf_policy_
  * resource match r and every condition holds; if any applying statement
  * is a Deny the answer is HF_ACCESS_DENY, else if any is an Allow
  * HF_ACCESS_ALLOW, else HF_ACCESS_NONE (the policy is silent; the caller
- * decides with ACLs and ownership). p may be NULL (HF_ACCESS_NONE). */
+ * decides with ACLs and ownership). p may be NULL (HF_ACCESS_NONE).
+ * r->action and r->resource are expected; a NULL one matches no Action or
+ * Resource element (and so every NotAction / NotResource). The bucket of
+ * r->resource is not checked against the policy's: the caller asks the
+ * policy of the bucket the resource is in. Allocates nothing; uses about
+ * 12 KiB of stack (policy variables expand into a bounded buffer). */
 hf_access_t hf_policy_eval(const hf_policy_t *p, const hf_access_req_t *r);
 
 /* true if p grants access to everyone, as S3 decides "public" for
