@@ -13,6 +13,8 @@
 #include "access/policy.h"
 #include "base/err.h"
 
+#include "split.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -45,8 +47,9 @@ static void effects(const uint8_t *data, size_t n, bool *allow, bool *deny)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint8_t *nul = memchr(data, 0, size);
-    size_t plen = nul ? (size_t)(nul - data) : size;
+    char buf[4096];
+    size_t plen;
+    fuzz_split(data, size, &plen, buf, sizeof buf);
 
     char err[512];
     hf_policy_t *p = (hf_policy_t *)1;
@@ -64,14 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hf_policy_is_public(p) && !has_allow)
         abort();
 
-    /* The request, from the rest of the input. */
-    char buf[4096];
-    size_t rn = nul ? size - plen - 1 : 0;
-    if (rn >= sizeof buf)
-        rn = sizeof buf - 1;
-    if (rn)
-        memcpy(buf, nul + 1, rn);
-    buf[rn] = '\0';
+    /* The request, from the rest of the input (in buf). */
     char *line[3 + MAXKEYS] = {0};
     size_t nl = 0;
     for (char *s = buf; s && nl < 3 + MAXKEYS; nl++) {

@@ -15,6 +15,8 @@
 #include "base/err.h"
 #include "base/str.h"
 
+#include "split.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,8 +26,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint8_t *nul = memchr(data, 0, size);
-    size_t plen = nul ? (size_t)(nul - data) : size;
+    char buf[4096];
+    size_t plen;
+    fuzz_split(data, size, &plen, buf, sizeof buf);
     if (plen > 16 * 1024)
         return 0;
     char *b64 = malloc(hf_base64_len(plen) + 1);
@@ -47,13 +50,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p)
         abort();
 
-    char buf[4096];
-    size_t rn = nul ? size - plen - 1 : 0;
-    if (rn >= sizeof buf)
-        rn = sizeof buf - 1;
-    if (rn)
-        memcpy(buf, nul + 1, rn);
-    buf[rn] = '\0';
     hf_postpolicy_field_t f[MAXFIELDS];
     size_t nf = 0;
     int64_t length = -1;
