@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, serve a single node on 127.0.0.1:9000
 #   make test       install what is missing, build, run every test; last line "N passed, N failed"
 #   make unit       build and run the unit tests only
+#   make bench      holdfast next to nginx on loopback; writes docs/benchmarks.md (minutes)
 #   make SANITIZER=address,undefined ...   build into build/asan with ASan+UBSan
 #   make check      layer check (no #include across a forbidden edge) and warnings as errors
 #   make crash      the kill -9 crash test with many cycles (HF_CRASH_CYCLES, default 300)
@@ -29,7 +30,7 @@ else
 endif
 
 LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/auth/*.c src/meta/*.c src/chunk/*.c src/access/*.c \
-                 src/guard/*.c src/scrub/*.c src/s3/*.c src/status/*.c src/cli/*.c))
+                 src/guard/*.c src/scrub/*.c src/s3/*.c src/status/*.c src/bench/*.c src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libholdfast.a
@@ -38,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HARNESS := $(BUILD)/tests/unit/test.o
 
-.PHONY: all run test unit check clean deps integ crash fuzz fuzz-build
+.PHONY: all run test unit check clean deps integ crash fuzz fuzz-build bench
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -119,6 +120,10 @@ fuzz: deps
 crash: deps
 	@$(MAKE) --no-print-directory all
 	@HF_CRASH_CYCLES=$${HF_CRASH_CYCLES:-300} /usr/bin/python3 tests/integ/test_crash.py
+bench:
+	@scripts/install-deps.sh --bench
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.py
 
 check:
 	@scripts/check-layers.sh

@@ -14,7 +14,8 @@ declare -A allow=(
     [scrub]="base chunk meta"
     [s3]="base net auth meta chunk guard access"
     [status]="base net auth meta chunk guard s3 scrub access"
-    [cli]="base net auth meta chunk guard scrub s3 status access"
+    [bench]="base net auth"
+    [cli]="base net auth meta chunk guard scrub s3 status bench access"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do

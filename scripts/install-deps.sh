@@ -2,6 +2,9 @@
 # Install the Debian 12 packages holdfast needs to build, run and test.
 # Idempotent and quick when everything is present: it asks dpkg first and
 # runs apt-get only for what is missing. Needs root (or sudo) to install.
+#   scripts/install-deps.sh               build and test packages
+#   scripts/install-deps.sh --build-only  build packages
+#   scripts/install-deps.sh --bench       also what `make bench` needs
 set -euo pipefail
 
 BUILD_PKGS=(gcc make pkg-config libc6-dev liblmdb-dev libisal-dev libexpat1-dev libjansson-dev
@@ -9,11 +12,15 @@ BUILD_PKGS=(gcc make pkg-config libc6-dev liblmdb-dev libisal-dev libexpat1-dev 
 # chromium: the status page test renders the page headless and screenshots it.
 # libclang-rt-14-dev, node-llhttp: the fuzz harnesses and their parser oracle.
 TEST_PKGS=(clang libclang-rt-14-dev node-llhttp awscli python3 python3-boto3 s3cmd rclone curl nodejs npm valgrind chromium)
+# `make bench` only: the server compared against, the chart, the profiler.
+BENCH_PKGS=(nginx gnuplot-nox linux-perf)
 
 want=("${BUILD_PKGS[@]}")
-if [ "${1:-}" != "--build-only" ]; then
-    want+=("${TEST_PKGS[@]}")
-fi
+case "${1:-}" in
+    --build-only) ;;
+    --bench) want+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    *) want+=("${TEST_PKGS[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

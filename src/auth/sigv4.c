@@ -943,6 +943,33 @@ static int string_to_sign(hf_buf_t *sts, const char *amz_date, const char *scope
 
 /* ---- verify ------------------------------------------------------------------ */
 
+/* The signing key changes once a day per key and region, and deriving it
+ * is four of the five HMACs of a request, so each thread keeps the last
+ * one it derived (a client, or a server whose requests mostly come from
+ * one key, hits it almost always). The inputs are compared exactly; the
+ * cache holds no more than the secret it was derived from. */
+static _Thread_local struct {
+    char in[HF_SECRET_KEY_MAX + 1 + 9 + HF_REGION_MAX + 1 + SERVICE_MAX + 2];
+    size_t len;
+    unsigned char key[HF_SHA256_LEN];
+} key_cache;
+
+/* "secret\0date\0region\0service" into out; its length, or 0 if too long. */
+static size_t key_inputs(char *out, size_t cap, const char *secret, const char *date,
+                         const char *region, const char *service)
+{
+    const char *parts[4] = {secret, date, region, service};
+    size_t len = 0;
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(parts[i]) + 1;
+        if (len + n > cap)
+            return 0;
+        memcpy(out + len, parts[i], n);
+        len += n;
+    }
+    return len;
+}
+
 void hf_sigv4_signing_key(const char *secret, const char *date, const char *region,
                           const char *service, unsigned char out[HF_SHA256_LEN])
 {
@@ -953,6 +980,13 @@ void hf_sigv4_signing_key(const char *secret, const char *date, const char *regi
         memset(out, 0, HF_SHA256_LEN);
         return;
     }
+    char in[sizeof key_cache.in];
+    size_t inlen = key_inputs(in, sizeof in, secret, date, region, service);
+    if (inlen && inlen == key_cache.len && memcmp(in, key_cache.in, inlen) == 0) {
+        memcpy(out, key_cache.key, HF_SHA256_LEN);
+        memset(in, 0, sizeof in);
+        return;
+    }
     memcpy(k, "AWS4", 4);
     memcpy(k + 4, secret, n);
     unsigned char a[HF_SHA256_LEN], b[HF_SHA256_LEN];
@@ -960,6 +994,12 @@ void hf_sigv4_signing_key(const char *secret, const char *date, const char *regi
     hf_hmac_sha256(a, sizeof a, region, strlen(region), b);
     hf_hmac_sha256(b, sizeof b, service, strlen(service), a);
     hf_hmac_sha256(a, sizeof a, TERMINATOR, strlen(TERMINATOR), out);
+    if (inlen) {
+        memcpy(key_cache.in, in, inlen);
+        key_cache.len = inlen;
+        memcpy(key_cache.key, out, HF_SHA256_LEN);
+    }
+    memset(in, 0, sizeof in);
     memset(k, 0, sizeof k);
     memset(a, 0, sizeof a);
     memset(b, 0, sizeof b);

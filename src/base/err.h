@@ -36,6 +36,7 @@ enum {
     HF_E_SHUTDOWN = -1017, /* the server is stopping */
     HF_E_PRECONDITION = -1018, /* a caller's condition (If-Match, If-None-Match) did not hold */
     HF_E_LOCKED = -1019,   /* Object Lock retention or a legal hold forbids the change */
+    HF_E_DENIED = -1020,   /* access rules (ACLs, policies) refuse the request */
 };
 
 /* A static, human-readable description of err (never NULL; unknown values

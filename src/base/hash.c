@@ -5,18 +5,90 @@
 
 #include <errno.h>
 #include <isa-l/crc.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* OpenSSL 3 looks an algorithm up (under a lock) every time a call names
+ * it through EVP_sha256() and friends, and HMAC() also allocates a context
+ * per call: a 100-byte HMAC-SHA256 costs 1.6 us that way and 0.45 us with
+ * the algorithm fetched once and the context reused. SigV4 does five HMACs
+ * and two SHA-256s per request, on the server and in the load generator,
+ * so algorithms are fetched once per process and the one-shot functions
+ * keep a context per thread (freed when the thread exits). If a fetch
+ * fails, the plain calls below are used instead. */
+static EVP_MD *md_fetched[3];
+static EVP_MAC *hmac_fetched;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls_key;
+static int tls_ok;
+
+typedef struct tls_ctx {
+    EVP_MD_CTX *md;
+    EVP_MAC_CTX *hmac;
+} tls_ctx_t;
+
+static void tls_free(void *p)
+{
+    tls_ctx_t *t = p;
+    EVP_MD_CTX_free(t->md);
+    EVP_MAC_CTX_free(t->hmac);
+    free(t);
+}
+
+static void fetch_all(void)
+{
+    md_fetched[HF_DIGEST_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+    md_fetched[HF_DIGEST_SHA1] = EVP_MD_fetch(NULL, "SHA1", NULL);
+    md_fetched[HF_DIGEST_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+    hmac_fetched = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    tls_ok = pthread_key_create(&tls_key, tls_free) == 0;
+}
 
 static const EVP_MD *md_of(enum hf_digest_alg alg)
 {
+    pthread_once(&fetch_once, fetch_all);
+    if (md_fetched[alg])
+        return md_fetched[alg];
     switch (alg) {
     case HF_DIGEST_MD5: return EVP_md5();
     case HF_DIGEST_SHA1: return EVP_sha1();
     default: return EVP_sha256();
     }
+}
+
+/* This thread's reusable contexts, or NULL (then callers use one-shots). */
+static tls_ctx_t *tls_get(void)
+{
+    pthread_once(&fetch_once, fetch_all);
+    if (!tls_ok)
+        return NULL;
+    tls_ctx_t *t = pthread_getspecific(tls_key);
+    if (t)
+        return t;
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->md = EVP_MD_CTX_new();
+    if (hmac_fetched && md_fetched[HF_DIGEST_SHA256]) {
+        t->hmac = EVP_MAC_CTX_new(hmac_fetched);
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+            OSSL_PARAM_construct_end(),
+        };
+        if (t->hmac && EVP_MAC_CTX_set_params(t->hmac, params) != 1) {
+            EVP_MAC_CTX_free(t->hmac);
+            t->hmac = NULL;
+        }
+    }
+    if (pthread_setspecific(tls_key, t) != 0) {
+        tls_free(t);
+        return NULL;
+    }
+    return t;
 }
 
 int hf_digest_init(hf_digest_t *d, enum hf_digest_alg alg)
@@ -58,23 +130,40 @@ void hf_digest_free(hf_digest_t *d)
     d->ctx = NULL;
 }
 
-void hf_md5(const void *p, size_t n, unsigned char out[HF_MD5_LEN])
+static void one_shot(enum hf_digest_alg alg, const void *p, size_t n, unsigned char *out)
 {
     unsigned int len = 0;
-    EVP_Digest(p, n, out, &len, EVP_md5(), NULL);
+    tls_ctx_t *t = tls_get();
+    const EVP_MD *md = md_of(alg);
+    if (t && t->md && EVP_DigestInit_ex(t->md, md, NULL) == 1 &&
+        EVP_DigestUpdate(t->md, p, n) == 1 && EVP_DigestFinal_ex(t->md, out, &len) == 1)
+        return;
+    EVP_Digest(p, n, out, &len, md, NULL);
+}
+
+void hf_md5(const void *p, size_t n, unsigned char out[HF_MD5_LEN])
+{
+    one_shot(HF_DIGEST_MD5, p, n, out);
 }
 
 void hf_sha256(const void *p, size_t n, unsigned char out[HF_SHA256_LEN])
 {
-    unsigned int len = 0;
-    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+    one_shot(HF_DIGEST_SHA256, p, n, out);
 }
 
 void hf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
                     unsigned char out[HF_SHA256_LEN])
 {
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &len);
+    tls_ctx_t *t = tls_get();
+    size_t len = 0;
+    /* EVP_MAC_init with no key would reuse the previous key: empty keys
+     * take the plain path. */
+    if (t && t->hmac && klen > 0 && EVP_MAC_init(t->hmac, key, klen, NULL) == 1 &&
+        EVP_MAC_update(t->hmac, msg, mlen) == 1 &&
+        EVP_MAC_final(t->hmac, out, &len, HF_SHA256_LEN) == 1)
+        return;
+    unsigned int ulen = 0;
+    HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &ulen);
 }
 
 uint32_t hf_crc32(uint32_t crc, const void *p, size_t n)

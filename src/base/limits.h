@@ -245,4 +245,43 @@
 #define HF_WORKERS_DEFAULT 16
 #define HF_WORKERS_MAX 256
 
+/* ---- the load generator (holdfast bench) ------------------------------------- */
+
+/* A response head from the server under test. S3 response heads are well
+ * under 2 KiB; the same bound as our request heads leaves room for long
+ * x-amz-meta-* and x-amz-id-2 values. */
+#define HF_BENCH_RESP_HEAD_MAX (16 * 1024)
+
+/* Bytes of an error body kept to find its <Code>: S3 puts Code right after
+ * <Error>, within the first 100 bytes; the rest (a SignatureDoesNotMatch
+ * document carries the canonical request) is not needed. Kept per
+ * connection, so small. */
+#define HF_BENCH_ERR_BODY_MAX 1024
+
+/* Distinct error codes counted by name; the rest count as "Other". S3 has
+ * about 100 codes, and one run meets a handful. */
+#define HF_BENCH_ERR_CODES_MAX 32
+
+/* Connections one run keeps busy: one fd each, below common fd limits. */
+#define HF_BENCH_CONCURRENCY_MAX 16384
+
+/* Client threads; more than the CPUs only adds switching. */
+#define HF_BENCH_THREADS_MAX 256
+
+/* Keys in a data set: the run keeps one byte of state per key (mixed), so
+ * 10^8 keys is 100 MB, and 10 digits name them all. */
+#define HF_BENCH_OBJECTS_MAX 100000000ULL
+
+/* A request whose connection moves no byte for this long counts as a
+ * Timeout error and its connection is closed: a server that answers at all
+ * (however slowly a large body moves) is not cut off, and a wedged one does
+ * not hold the run. */
+#define HF_BENCH_REQUEST_TIMEOUT_MS 60000
+
+/* A measured phase longer than a day is a mistake, not a benchmark. */
+#define HF_BENCH_DURATION_MAX_S (24 * 3600)
+
+/* Key prefix: with the 10-digit index the key stays far below HF_KEY_MAX. */
+#define HF_BENCH_PREFIX_MAX 512
+
 #endif /* HF_BASE_LIMITS_H */

@@ -31,12 +31,38 @@ static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "S
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b < 0);
+}
+
+/* UTC calendar fields of ns (date, time, weekday; nothing else is set).
+ * Computed from days since the epoch (Howard Hinnant's civil_from_days)
+ * rather than with gmtime_r, which takes glibc's time-zone lock on every
+ * call: every response's Date and Last-Modified and every listed object's
+ * LastModified are formatted here, by all workers at once. */
 static void to_tm(int64_t ns, struct tm *tm, int *ms)
 {
-    time_t s = (time_t)(ns / 1000000000);
-    gmtime_r(&s, tm);
+    int64_t secs = floor_div(ns, 1000000000);
+    int64_t days = floor_div(secs, 86400), sod = secs - days * 86400;
+    memset(tm, 0, sizeof *tm);
+    tm->tm_hour = (int)(sod / 3600);
+    tm->tm_min = (int)(sod % 3600 / 60);
+    tm->tm_sec = (int)(sod % 60);
+    tm->tm_wday = (int)(days - floor_div(days + 4, 7) * 7 + 4); /* 1970-01-01 was a Thursday */
+    int64_t z = days + 719468;                                   /* days since 0000-03-01 */
+    int64_t era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;                               /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);        /* [0, 365], from March */
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;                    /* [1, 12] */
+    int64_t year = yoe + era * 400 + (month <= 2);
+    tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    tm->tm_mon = (int)(month - 1);
+    tm->tm_year = (int)(year - 1900);
     if (ms)
-        *ms = (int)((ns / 1000000) % 1000);
+        *ms = (int)(floor_div(ns, 1000000) - floor_div(ns, 1000000000) * 1000);
 }
 
 /* Write v as exactly k decimal digits (v is in range by construction of

@@ -10,6 +10,7 @@
 
 int hf_cli_server(int argc, char **argv);
 int hf_cli_admin(int argc, char **argv);
+int hf_cli_bench(int argc, char **argv);
 
 /* Settings shared by commands: flag value, else environment variable, else
  * the default. Never NULL when def is not NULL. */

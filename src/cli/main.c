@@ -26,7 +26,8 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"server", hf_cli_server, "serve S3 (and the status/admin listener) from a data directory"},
-    {"admin", hf_cli_admin, "manage a running server: users and keys"},
+    {"admin", hf_cli_admin, "manage a server: users, store, scrub, lifecycle, faults, status"},
+    {"bench", hf_cli_bench, "load an S3 endpoint and report ops/s, MB/s, latency, errors"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help"},
 };

@@ -54,6 +54,9 @@ struct hf_guard_key {
     _Atomic uint64_t admitted, shed;
 };
 
+/* How long a job driven by hf_guard_bg_try waits when traffic is busy. */
+#define BG_YIELD_TRY_MS 100
+
 struct hf_guard_bg {
     hf_guard_t *g;
     char name[32];
@@ -403,6 +406,24 @@ static void sleep_ms(int64_t ms)
         ;
 }
 
+/* Refill b's token bucket and take units: 0, or the milliseconds until
+ * they will be there (nothing taken). A take larger than the burst
+ * proceeds once the bucket is full. */
+static int64_t bucket_take(hf_guard_bg_t *b, double units)
+{
+    int64_t now = hf_mono_ms();
+    b->tokens += (double)(now - b->last_ms) * b->rate / 1000.0;
+    if (b->tokens > b->burst)
+        b->tokens = b->burst;
+    b->last_ms = now;
+    double need = units > b->burst ? b->burst : units;
+    if (b->tokens >= need) {
+        b->tokens -= units;
+        return 0;
+    }
+    return (int64_t)((need - b->tokens) * 1000.0 / b->rate) + 1;
+}
+
 int hf_guard_bg_take(hf_guard_bg_t *b, double units, const _Atomic int *stop)
 {
     atomic_store(&b->waiting, 1);
@@ -423,18 +444,9 @@ int hf_guard_bg_take(hf_guard_bg_t *b, double units, const _Atomic int *stop)
     for (;;) {
         if (stopped(stop))
             goto shutdown;
-        int64_t now = hf_mono_ms();
-        b->tokens += (double)(now - b->last_ms) * b->rate / 1000.0;
-        if (b->tokens > b->burst)
-            b->tokens = b->burst;
-        b->last_ms = now;
-        /* A take larger than the burst proceeds once the bucket is full. */
-        double need = units > b->burst ? b->burst : units;
-        if (b->tokens >= need) {
-            b->tokens -= units;
+        int64_t wait = bucket_take(b, units);
+        if (wait == 0)
             break;
-        }
-        int64_t wait = (int64_t)((need - b->tokens) * 1000.0 / b->rate) + 1;
         sleep_ms(wait < BG_STEP_MS ? wait : BG_STEP_MS);
     }
     atomic_fetch_add(&b->units_total, (uint64_t)units);
@@ -444,6 +456,25 @@ int hf_guard_bg_take(hf_guard_bg_t *b, double units, const _Atomic int *stop)
 shutdown:
     atomic_store(&b->waiting, 0);
     return HF_E_SHUTDOWN;
+}
+
+int64_t hf_guard_bg_try(hf_guard_bg_t *b, double units)
+{
+    if (hf_guard_busy(b->g)) {
+        atomic_store(&b->waiting, 1);
+        atomic_fetch_add(&b->yields, 1);
+        atomic_fetch_add(&b->yield_ms, (uint64_t)BG_YIELD_TRY_MS);
+        return BG_YIELD_TRY_MS;
+    }
+    int64_t wait = bucket_take(b, units);
+    if (wait) {
+        atomic_store(&b->waiting, 1);
+        return wait;
+    }
+    atomic_fetch_add(&b->units_total, (uint64_t)units);
+    atomic_fetch_add(&b->units_run, (uint64_t)units);
+    atomic_store(&b->waiting, 0);
+    return 0;
 }
 
 size_t hf_guard_bg_stats(const hf_guard_t *cg, hf_guard_bg_stat_t *out, size_t cap)

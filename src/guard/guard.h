@@ -157,6 +157,12 @@ void hf_guard_bg_run_end(hf_guard_bg_t *b);
  * and then until the token bucket has the units. Returns HF_OK, or
  * HF_E_SHUTDOWN as soon as *stop becomes non-zero (stop may be NULL). */
 int hf_guard_bg_take(hf_guard_bg_t *b, double units, const _Atomic int *stop);
+/* The same budget for a job that must not block (one step of a thread
+ * that does other work too): takes `units` and returns 0, or takes nothing
+ * and returns the milliseconds to wait before trying again -- while
+ * foreground traffic is busy (counted as a yield) or until the bucket
+ * holds the units. */
+int64_t hf_guard_bg_try(hf_guard_bg_t *b, double units);
 
 typedef struct hf_guard_bg_stat {
     char name[32];

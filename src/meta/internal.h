@@ -102,11 +102,13 @@ int hf_meta_encode_upload(hf_buf_t *b, const hf_upload_t *u, const char *key, si
 int hf_meta_str_cmp(hf_str_t a, hf_str_t b);
 /* true if s starts with prefix. */
 bool hf_meta_str_prefix(hf_str_t s, hf_str_t prefix);
-/* Bounds of a listing's prefix / marker / delimiter: HF_E_INVAL. */
+/* Check a listing's prefix / marker / delimiter: HF_E_INVAL for a length
+ * without bytes; 1 when no key can start with prefix (longer than
+ * HF_KEY_MAX, or holding 0x00): the listing is empty; else HF_OK. */
 int hf_meta_list_args(hf_str_t prefix, hf_str_t marker, hf_str_t delim);
 /* Where "keys > marker, starting with prefix" begins (marker may be
- * empty): the greater of prefix and the least key above marker, which is
- * built in buf (HF_KEY_MAX + 1 bytes). */
+ * empty, or of any length): the greater of prefix and the least key above
+ * marker, which is built in buf (HF_KEY_MAX + 1 bytes). */
 hf_str_t hf_meta_list_start(hf_str_t prefix, hf_str_t marker, char *buf);
 
 /* A heap array grown by doubling, copied into the caller's arena at the

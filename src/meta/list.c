@@ -79,21 +79,30 @@ void *hf_meta_vec_to_arena(hf_meta_vec_t *v, hf_arena_t *a, int *rc)
 
 int hf_meta_list_args(hf_str_t prefix, hf_str_t marker, hf_str_t delim)
 {
-    if (prefix.n > HF_KEY_MAX || marker.n > HF_KEY_MAX || delim.n > HF_KEY_MAX)
-        return HF_E_INVAL;
     if ((prefix.n && !prefix.p) || (marker.n && !marker.p) || (delim.n && !delim.p))
         return HF_E_INVAL;
+    /* Parameters are bounded by the request line, not by HF_KEY_MAX: S3
+     * compares them with keys, so a prefix longer than any key can be, or
+     * holding 0x00, simply matches nothing. A long marker or delimiter
+     * needs nothing special (see hf_meta_list_start). */
+    if (prefix.n > HF_KEY_MAX || (prefix.n && memchr(prefix.p, 0, prefix.n)))
+        return 1;
     return HF_OK;
 }
 
 /* The least key greater than marker is marker (cut at a 0x00, which no
- * key holds) followed by 0x01. */
+ * key holds) followed by 0x01. A marker longer than HF_KEY_MAX is cut
+ * there too: a key of at most HF_KEY_MAX bytes is above the marker exactly
+ * when it is above the marker's first HF_KEY_MAX bytes (it cannot extend
+ * them), so the least key above both is the same. */
 hf_str_t hf_meta_list_start(hf_str_t prefix, hf_str_t marker, char *buf)
 {
     if (!marker.n)
         return prefix;
     const char *z = memchr(marker.p, 0, marker.n);
     size_t n = z ? (size_t)(z - marker.p) : marker.n;
+    if (n > HF_KEY_MAX)
+        n = HF_KEY_MAX;
     memcpy(buf, marker.p, n);
     buf[n] = 0x01;
     hf_str_t s = {buf, n + 1};
@@ -193,9 +202,7 @@ int hf_meta_obj_list(hf_meta_t *m, const hf_list_req_t *rq, hf_arena_t *a, hf_li
     memset(out, 0, sizeof *out);
     int rc = hf_meta_list_args(rq->prefix, rq->start_after, rq->delimiter);
     if (rc || rq->max_keys == 0)
-        return rc;
-    if (rq->prefix.n && memchr(rq->prefix.p, 0, rq->prefix.n))
-        return HF_OK; /* no key holds 0x00 */
+        return rc < 0 ? rc : HF_OK;
     page_t pg = {.a = a, .ents = {.elem = sizeof(hf_list_entry_t)}, .pfx = {.elem = sizeof(hf_str_t)},
                  .max = rq->max_keys < HF_LIST_PAGE_MAX ? rq->max_keys : HF_LIST_PAGE_MAX};
     char startbuf[HF_KEY_MAX + 1];
@@ -364,9 +371,7 @@ int hf_meta_obj_list_versions(hf_meta_t *m, const hf_vlist_req_t *rq, hf_arena_t
     memset(out, 0, sizeof *out);
     int rc = hf_meta_list_args(rq->prefix, rq->key_marker, rq->delimiter);
     if (rc || rq->max_keys == 0)
-        return rc;
-    if (rq->prefix.n && memchr(rq->prefix.p, 0, rq->prefix.n))
-        return HF_OK;
+        return rc < 0 ? rc : HF_OK;
     page_t pg = {.a = a, .ents = {.elem = sizeof(hf_list_entry_t)}, .pfx = {.elem = sizeof(hf_str_t)},
                  .max = rq->max_keys < HF_LIST_PAGE_MAX ? rq->max_keys : HF_LIST_PAGE_MAX};
     vwalk_t w = {.pg = &pg, .bucket = rq->bucket_id};
@@ -378,7 +383,9 @@ int hf_meta_obj_list_versions(hf_meta_t *m, const hf_vlist_req_t *rq, hf_arena_t
     MDB_txn *txn;
     if ((rc = hf_db_rbegin(&m->db, &txn)))
         return rc;
-    if (rq->version_marker && marker.n) {
+    /* A marker that cannot be a key (too long) has no versions to resume
+     * inside: listing goes on after it. */
+    if (rq->version_marker && hf_ks_key_valid(marker.p, marker.n)) {
         if ((rc = marker_position(m, rq->bucket_id, marker, rq->version_marker, &mpos, &inside)))
             goto out_txn;
     }

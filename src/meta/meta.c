@@ -46,7 +46,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define FORMAT_VERSION 1
+/* 1: users, buckets, objects, uploads, blobs. 2: adds the versions and
+ * bucketcfg tables and the record tags of versioning, checksums, tags,
+ * Object Lock and ACLs. A format-1 store is upgraded in place on open (the
+ * new tables start empty, every format-1 record reads unchanged); a build
+ * that knows only format 1 refuses a format-2 store. */
+#define FORMAT_VERSION 2
 /* One second of clock: 1000 ms in the upper 48 bits. */
 #define HLC_MARGIN ((uint64_t)1000 << 16)
 
@@ -158,6 +163,13 @@ static int init_sys(hf_meta_t *m, uint64_t *hlc_mark)
             rc = HF_E_CORRUPT;
             goto fail;
         }
+        if (fmt < FORMAT_VERSION) {
+            uint8_t b[4];
+            hf_db_be32_put(b, FORMAT_VERSION);
+            if ((rc = hf_db_put(txn, m->db.sys, HF_SYS_FORMAT, strlen(HF_SYS_FORMAT), b, 4)))
+                goto fail;
+            hf_log_info("msg=\"metadata store upgraded\" from=%u to=%d", fmt, FORMAT_VERSION);
+        }
     }
     bool found;
     if ((rc = sys_get_u64(txn, m, HF_SYS_NODE, &m->node_id, &found)))
@@ -255,15 +267,24 @@ uint64_t hf_meta_node_id(const hf_meta_t *m)
     return m->node_id;
 }
 
-uint64_t hf_meta_hlc_next(hf_meta_t *m)
+/* Hybrid logical clock: wall-clock milliseconds << 16 plus a counter, never
+ * below a value already drawn or seen. */
+uint64_t hf_meta_hlc_after(hf_meta_t *m, uint64_t seen)
 {
     uint64_t wall = (uint64_t)(hf_time_now() / 1000000) << 16;
     uint64_t cur = atomic_load(&m->hlc);
     for (;;) {
         uint64_t next = cur + 1 > wall ? cur + 1 : wall;
+        if (next <= seen)
+            next = seen + 1;
         if (atomic_compare_exchange_weak(&m->hlc, &cur, next))
             return next;
     }
+}
+
+uint64_t hf_meta_hlc_next(hf_meta_t *m)
+{
+    return hf_meta_hlc_after(m, 0);
 }
 
 bool hf_meta_failed(const hf_meta_t *m, int *err)
@@ -759,7 +780,13 @@ out:
 typedef struct flags_op {
     hf_bucket_t *b;
     uint32_t set, clear, forbid, need;
+    int kind;          /* not 0: also set (len > 0) or remove this setting */
+    const void *data;
+    size_t len;
 } flags_op_t;
+
+static int cfg_write(hf_meta_t *m, MDB_txn *txn, uint64_t bucket_id, int kind, const void *data,
+                     size_t len);
 
 static int flags_tx(void *ctx, MDB_txn *txn, void *arg)
 {
@@ -783,9 +810,22 @@ static int flags_tx(void *ctx, MDB_txn *txn, void *arg)
     if (!(rc = hf_rec_bucket_encode(&b, &cur)))
         rc = hf_db_put(txn, m->db.buckets, op->b->name, nl, b.data, b.len);
     hf_buf_free(&b);
+    if (rc == HF_OK && op->kind)
+        rc = cfg_write(m, txn, cur.id, op->kind, op->data, op->len);
     if (rc == HF_OK)
         op->b->flags = cur.flags;
     return rc;
+}
+
+int hf_meta_bucket_update(hf_meta_t *m, hf_bucket_t *b, uint32_t clear, uint32_t set,
+                          enum hf_bucket_cfg kind, const void *data, size_t len)
+{
+    if (len > HF_BUCKET_CFG_MAX)
+        return HF_E_TOOBIG;
+    if ((int)kind < 0 || (int)kind > 255 || (len && !data))
+        return HF_E_INVAL;
+    flags_op_t op = {.b = b, .set = set, .clear = clear, .kind = (int)kind, .data = data, .len = len};
+    return hf_meta_write(m, flags_tx, &op);
 }
 
 int hf_meta_bucket_versioning(hf_meta_t *m, hf_bucket_t *b, bool enable)
@@ -842,13 +882,19 @@ static int cfg_put_tx(void *ctx, MDB_txn *txn, void *arg)
     int rc = hf_meta_tx_bucket_check(m, txn, op->b);
     if (rc)
         return rc;
+    return cfg_write(m, txn, op->b->id, op->kind, op->data, op->len);
+}
+
+static int cfg_write(hf_meta_t *m, MDB_txn *txn, uint64_t bucket_id, int kind, const void *data,
+                     size_t len)
+{
     uint8_t k[9];
-    cfg_key(k, op->b->id, op->kind);
-    if (op->len == 0) {
-        rc = hf_db_del(txn, m->db.bucketcfg, k, sizeof k);
+    cfg_key(k, bucket_id, kind);
+    if (len == 0) {
+        int rc = hf_db_del(txn, m->db.bucketcfg, k, sizeof k);
         return rc == HF_E_NOTFOUND ? HF_OK : rc;
     }
-    return hf_db_put(txn, m->db.bucketcfg, k, sizeof k, op->data, op->len);
+    return hf_db_put(txn, m->db.bucketcfg, k, sizeof k, data, len);
 }
 
 int hf_meta_bucket_cfg_put(hf_meta_t *m, const hf_bucket_t *b, enum hf_bucket_cfg kind,

@@ -132,6 +132,8 @@ uint64_t hf_meta_node_id(const hf_meta_t *m);
  * this store issued before (also across restarts), and >= the wall clock in
  * the upper 48 bits (milliseconds), logical counter in the lower 16. */
 uint64_t hf_meta_hlc_next(hf_meta_t *m);
+/* A clock value above seen (and above every value drawn before). */
+uint64_t hf_meta_hlc_after(hf_meta_t *m, uint64_t seen);
 
 /* true if the store refuses writes (a commit failed); see err. */
 bool hf_meta_failed(const hf_meta_t *m, int *err);
@@ -180,7 +182,28 @@ enum {
     HF_BUCKET_VERSIONING = 1 << 0, /* versioning Enabled */
     HF_BUCKET_SUSPENDED = 1 << 1,  /* versioning Suspended */
     HF_BUCKET_OBJECT_LOCK = 1 << 2,/* created with Object Lock (always Enabled) */
+    /* Block Public Access: set (a configuration exists) and its four
+     * settings. */
+    HF_BUCKET_PAB = 1 << 3,
+    HF_BUCKET_PAB_BLOCK_ACLS = 1 << 4,
+    HF_BUCKET_PAB_IGNORE_ACLS = 1 << 5,
+    HF_BUCKET_PAB_BLOCK_POLICY = 1 << 6,
+    HF_BUCKET_PAB_RESTRICT = 1 << 7,
+    /* Object Ownership: set, and which (the two bits below; neither:
+     * ObjectWriter). */
+    HF_BUCKET_OWNERSHIP = 1 << 8,
+    HF_BUCKET_OWNER_PREFERRED = 1 << 9,
+    HF_BUCKET_OWNER_ENFORCED = 1 << 10,
+    /* A bucket policy (HF_BCFG_POLICY) / an ACL other than the owner's
+     * default (HF_BCFG_ACL) is stored: requests need to read it. */
+    HF_BUCKET_HAS_POLICY = 1 << 11,
+    HF_BUCKET_HAS_ACL = 1 << 12,
 };
+#define HF_BUCKET_PAB_ALL                                                                          \
+    (HF_BUCKET_PAB | HF_BUCKET_PAB_BLOCK_ACLS | HF_BUCKET_PAB_IGNORE_ACLS |                        \
+     HF_BUCKET_PAB_BLOCK_POLICY | HF_BUCKET_PAB_RESTRICT)
+#define HF_BUCKET_OWNERSHIP_ALL                                                                    \
+    (HF_BUCKET_OWNERSHIP | HF_BUCKET_OWNER_PREFERRED | HF_BUCKET_OWNER_ENFORCED)
 
 /* Bucket settings kept beside the bucket record, one blob of bytes each
  * (validated and encoded by the S3 layer). */
@@ -223,6 +246,13 @@ int hf_meta_bucket_versioning(hf_meta_t *m, hf_bucket_t *b, bool enable);
 /* Turn Object Lock on (for good) for a bucket whose versioning is Enabled:
  * HF_E_CONFLICT otherwise. b->flags is updated. */
 int hf_meta_bucket_object_lock(hf_meta_t *m, hf_bucket_t *b);
+
+/* Change b's flags: clear, then set, in one transaction with a setting
+ * (kind 0: none; len 0 removes it) -- so a flag that says a setting
+ * exists never disagrees with it. HF_E_NOTFOUND if b is gone. b->flags is
+ * updated. */
+int hf_meta_bucket_update(hf_meta_t *m, hf_bucket_t *b, uint32_t clear, uint32_t set,
+                          enum hf_bucket_cfg kind, const void *data, size_t len);
 
 /* A bucket setting, copied into a. HF_E_NOTFOUND if none is set. */
 int hf_meta_bucket_cfg_get(hf_meta_t *m, uint64_t bucket_id, enum hf_bucket_cfg kind,
@@ -276,6 +306,9 @@ typedef struct hf_kv {
  * values to 128 and 256 characters, which the S3 layer checks; stored
  * bytes are bounded by the longest UTF-8 those can take. */
 #define HF_OBJ_TAGS_MAX 10
+/* An encoded access control list: S3 allows 100 grants; each takes at
+ * most 2 + 1 + 64 bytes in the S3 layer's encoding. */
+#define HF_OBJ_ACL_MAX (8 + 100 * 67)
 #define HF_TAG_KEY_MAX (128 * 4)
 #define HF_TAG_VALUE_MAX (256 * 4)
 
@@ -320,6 +353,11 @@ typedef struct hf_obj {
     uint8_t lock_mode;         /* enum hf_lock_mode */
     int64_t lock_until;
     bool legal_hold;
+    /* The object's access control list, encoded by the S3 layer (meta
+     * stores the bytes); acl_len 0: none stored (the owner's default). At
+     * most HF_OBJ_ACL_MAX bytes. */
+    const uint8_t *acl;
+    uint32_t acl_len;
     /* Filled by reads, not stored: this is the key's current version. */
     bool latest;
 } hf_obj_t;
@@ -419,7 +457,9 @@ typedef struct hf_del_item {
 } hf_del_item_t;
 
 /* Delete up to HF_DELETE_OBJECTS_MAX items in one commit (more:
- * HF_E_TOOBIG). If the call itself fails, every item's rc is its error. */
+ * HF_E_TOOBIG). Each item's outcome is its rc; the return value is HF_OK
+ * for a single item, or for several the failure of the call itself (then
+ * also every item's rc). */
 int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, hf_del_item_t *items, size_t n,
                             unsigned flags, uint64_t requester);
 
@@ -434,6 +474,9 @@ typedef struct hf_obj_update {
     bool bypass_governance;/* allow shortening/removing governance retention */
     bool set_legal_hold;
     bool legal_hold;
+    bool set_acl;          /* replace the ACL with acl[0..acl_len) (0: the default) */
+    const uint8_t *acl;
+    uint32_t acl_len;
 } hf_obj_update_t;
 
 /* Apply u to a version of key (ver as in hf_meta_obj_get). A delete
@@ -483,9 +526,11 @@ typedef struct hf_list_res {
  * (a prefix all of whose keys are delete markers is not listed). A common prefix that sorts <= start_after is skipped entirely
  * (so a marker that is a common prefix resumes after it). max_keys == 0
  * returns nothing and truncated = false; above HF_LIST_PAGE_MAX it is
- * clamped. prefix, start_after or delimiter longer than HF_KEY_MAX:
- * HF_E_INVAL. Reads one consistent snapshot; a damaged record met on the
- * way fails the page (HF_E_CORRUPT / HF_E_VERSION, logged). */
+ * clamped. prefix, start_after and delimiter may be of any length (the
+ * request line bounds them): a prefix no key can have (longer than
+ * HF_KEY_MAX, or holding 0x00) lists nothing. Reads one consistent
+ * snapshot; a damaged record met on the way fails the page (HF_E_CORRUPT /
+ * HF_E_VERSION, logged). */
 int hf_meta_obj_list(hf_meta_t *m, const hf_list_req_t *rq, hf_arena_t *a, hf_list_res_t *out);
 
 /* List versions (ListObjectVersions): keys in order, each key's versions

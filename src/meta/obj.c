@@ -467,6 +467,15 @@ int hf_meta_tx_put_version(hf_meta_t *m, MDB_txn *txn, hf_meta_wput_t *w)
             if ((rc = hf_meta_tx_blob_ref(m, txn, &w->parts[i].blob, w->parts[i].size)))
                 return rc;
     memset(w->version, 0, 16);
+    /* Clock values are drawn before the write is queued, so two racing
+     * writes can commit in the other order: the one committing last must
+     * still be the newest, or the version order (newest first) would
+     * disagree with what is current. */
+    if (have && !cur.damaged && w->hlc && w->hlc <= cur.s.hlc) {
+        w->hlc = hf_meta_hlc_after(m, cur.s.hlc);
+        if (w->rec->len >= HF_REC_OBJ_FIXED)
+            hf_db_be64_put((uint8_t *)w->rec->data + HF_REC_OBJ_HLC_OFF, w->hlc);
+    }
     if (bflags & HF_BUCKET_VERSIONING) {
         if (w->hlc == 0 && w->origin == 0)
             return HF_E_INVAL; /* that id would read as the null version */
@@ -610,10 +619,14 @@ static int delete_one(hf_meta_t *m, MDB_txn *txn, del_op_t *op, hf_del_item_t *i
             rc = drop_scratch_refs(m, txn);
         goto outcome;
     }
-    /* Versioned: a delete marker becomes the current version. */
+    /* Versioned: a delete marker becomes the current version, newer than
+     * the one it covers (see hf_meta_tx_put_version). */
     uint8_t vid[16] = {0};
+    uint64_t hlc = op->hlc;
+    if (have && !cur.damaged && hlc <= cur.s.hlc)
+        hlc = hf_meta_hlc_after(m, cur.s.hlc);
     if (bflags & HF_BUCKET_VERSIONING) {
-        hf_meta_version_id(vid, op->hlc, op->origin);
+        hf_meta_version_id(vid, hlc, op->origin);
         if (have && (rc = push_down(m, txn, &l, &cur)))
             goto outcome;
     } else {
@@ -639,6 +652,7 @@ static int delete_one(hf_meta_t *m, MDB_txn *txn, del_op_t *op, hf_del_item_t *i
         reclen += 5 + l.keylen;
     }
     memcpy(rec + HF_REC_OBJ_VERSION_OFF, vid, 16);
+    hf_db_be64_put(rec + HF_REC_OBJ_HLC_OFF, hlc);
     if ((rc = hf_db_put(txn, m->db.objects, l.tk, l.tklen, rec, reclen)))
         goto outcome;
     it->res.marker = true;
@@ -732,10 +746,12 @@ int hf_meta_obj_delete_many(hf_meta_t *m, const hf_bucket_t *b, hf_del_item_t *i
     if (rc == HF_OK)
         rc = hf_meta_write(m, delete_tx, &op);
     hf_buf_free(&rec);
+    /* One item: its outcome is in items[0].rc (the transaction returns it);
+     * several: a failure of the call itself is every item's. */
     if (rc)
         for (size_t i = 0; i < n; i++)
             items[i].rc = rc;
-    return rc;
+    return n > 1 ? rc : HF_OK;
 }
 
 int hf_meta_obj_delete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
@@ -833,6 +849,12 @@ static int update_tx(void *ctx, MDB_txn *txn, void *arg)
     }
     if (u->set_legal_hold)
         o.legal_hold = u->legal_hold;
+    if (u->set_acl) {
+        if (u->acl_len > HF_OBJ_ACL_MAX)
+            return HF_E_TOOBIG;
+        o.acl = u->acl;
+        o.acl_len = u->acl_len;
+    }
     hf_buf_t rec;
     hf_buf_init(&rec, HF_REC_MAX);
     rc = hf_rec_obj_encode(&rec, &o, l.keylen > HF_KS_SHORT_MAX ? l.key : NULL, l.keylen);

@@ -141,6 +141,13 @@ static int put_obj_settings(hf_buf_t *b, const hf_obj_t *o, bool with_value)
     }
     if ((rc = put_kv_tag(b, HF_REC_TAG_TAGS, o->tags, o->ntags)))
         return rc;
+    if (o->acl_len) {
+        if (o->acl_len > HF_OBJ_ACL_MAX || !o->acl)
+            return HF_E_INVAL;
+        if ((rc = put_tag_head(b, HF_REC_TAG_ACL, o->acl_len)) ||
+            (rc = hf_buf_append(b, o->acl, o->acl_len)))
+            return rc;
+    }
     if (o->lock_mode != HF_LOCK_NONE || o->legal_hold) {
         if ((rc = put_tag_head(b, HF_REC_TAG_LOCK, 10)) || (rc = put_u8(b, o->lock_mode)) ||
             (rc = put_u64(b, (uint64_t)o->lock_until)) || (rc = put_u8(b, o->legal_hold ? 1 : 0)))
@@ -323,6 +330,17 @@ static int decode_setting(hf_arena_t *a, uint8_t tag, const uint8_t *v, uint32_t
     case HF_REC_TAG_TAGS: {
         int rc = decode_kv(a, v, len, &o->tags, &o->ntags);
         return rc ? rc : 1;
+    }
+    case HF_REC_TAG_ACL: {
+        if (len == 0 || len > HF_OBJ_ACL_MAX)
+            return HF_E_CORRUPT;
+        uint8_t *d = hf_arena_alloc(a, len);
+        if (!d)
+            return -ENOMEM;
+        memcpy(d, v, len);
+        o->acl = d;
+        o->acl_len = len;
+        return 1;
     }
     case HF_REC_TAG_LOCK:
         if (len != 10)

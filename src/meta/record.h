@@ -43,6 +43,7 @@ enum {
     HF_REC_TAG_CHECKSUM = 0x0b,            /* alg u8 | type u8 | value */
     HF_REC_TAG_PART_CHECKSUMS = 0x0c,      /* alg u8 | len u8 | one value per part */
     HF_REC_TAG_TAGS = 0x0d,                /* object tags, encoded as user metadata */
+    HF_REC_TAG_ACL = 0x0e,                 /* the object's ACL, as the S3 layer encodes it */
     HF_REC_TAG_CRITICAL = 0x80,
     /* Object Lock: mode u8 | retain-until i64 | legal hold u8. Critical: a
      * build that cannot enforce a lock must not touch the record. */
@@ -59,6 +60,10 @@ enum {
 /* Offset of the version id in an object record (the writer patches it in
  * once the transaction has decided it). */
 #define HF_REC_OBJ_VERSION_OFF 37
+/* Offset of the clock value (hlc u64): re-stamped in the transaction when
+ * a write drawn earlier would otherwise land below the version it
+ * replaces. */
+#define HF_REC_OBJ_HLC_OFF 21
 
 /* Fixed-part sizes (version byte included). */
 #define HF_REC_OBJ_FIXED 81

@@ -435,9 +435,7 @@ int hf_meta_upload_list(hf_meta_t *m, const hf_upload_list_req_t *rq, hf_arena_t
     memset(out, 0, sizeof *out);
     int rc = hf_meta_list_args(rq->prefix, rq->key_marker, rq->delimiter);
     if (rc || rq->max_uploads == 0)
-        return rc;
-    if (rq->prefix.n && memchr(rq->prefix.p, 0, rq->prefix.n))
-        return HF_OK;
+        return rc < 0 ? rc : HF_OK;
     uint32_t max = rq->max_uploads < HF_LIST_PAGE_MAX ? rq->max_uploads : HF_LIST_PAGE_MAX;
     hf_str_t mkey = rq->key_marker;
     /* An id marker only means something together with a key marker. */
@@ -449,7 +447,7 @@ int hf_meta_upload_list(hf_meta_t *m, const hf_upload_list_req_t *rq, hf_arena_t
     hf_ks_scan_t s;
     if ((rc = hf_ks_scan_open(&s, txn, m->db.uploads, rq->bucket_id, HF_KS_UPLOADS)))
         goto out;
-    if (mid && !memchr(mkey.p, 0, mkey.n) && hf_meta_str_cmp(mkey, rq->prefix) >= 0) {
+    if (mid && hf_ks_key_valid(mkey.p, mkey.n) && hf_meta_str_cmp(mkey, rq->prefix) >= 0) {
         rc = hf_ks_scan_seek(&s, mkey.p, mkey.n, mid); /* uploads of mkey after mid, then more */
     } else {
         char buf[HF_KEY_MAX + 1];

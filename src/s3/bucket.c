@@ -151,9 +151,26 @@ void op_create_bucket(s3req_t *q)
         s3_fail(q, S3E_InvalidArgument, "x-amz-bucket-object-lock-enabled must be true or false.");
         return;
     }
+    /* New buckets are BucketOwnerEnforced with every Block Public Access
+     * setting on unless told otherwise, as S3's are since April 2023. */
+    uint32_t own_bits = HF_BUCKET_OWNER_ENFORCED;
     const char *own = s3_header(q, "x-amz-object-ownership");
-    if (own && strcmp(own, "BucketOwnerEnforced") != 0) {
-        s3_not_implemented(q, "Object ownership other than BucketOwnerEnforced");
+    if (own && s3_ownership_parse(q, own, &own_bits))
+        return;
+    s3_acl_t *acl = hf_arena_alloc(q->a, sizeof *acl);
+    bool acl_given;
+    if (!acl) {
+        s3_fail(q, S3E_InternalError, NULL);
+        return;
+    }
+    if (s3_acl_request(q, NULL, true, q->user.id, acl, &acl_given, NULL))
+        return;
+    if (acl_given && !s3_acl_owner_only(acl, q->user.id) && own_bits == HF_BUCKET_OWNER_ENFORCED) {
+        s3_fail(q, S3E_InvalidBucketAclWithObjectOwnership, NULL);
+        return;
+    }
+    if (s3_acl_public(acl)) {
+        s3_fail(q, S3E_InvalidBucketAclWithBlockPublicAccessError, NULL);
         return;
     }
     char region[HF_REGION_MAX + 1];
@@ -177,9 +194,10 @@ void op_create_bucket(s3req_t *q)
     snprintf(b.name, sizeof b.name, "%s", q->bucket);
     snprintf(b.region, sizeof b.region, "%s", region);
     b.owner = q->user.id;
+    b.flags = HF_BUCKET_PAB_ALL | HF_BUCKET_OWNERSHIP | own_bits;
     /* Object Lock needs versioning, which it keeps on for good. */
     if (lock && strcasecmp(lock, "true") == 0)
-        b.flags = HF_BUCKET_OBJECT_LOCK | HF_BUCKET_VERSIONING;
+        b.flags |= HF_BUCKET_OBJECT_LOCK | HF_BUCKET_VERSIONING;
     if (s3_check_space(q, 0))
         return;
     int rc = hf_meta_bucket_create(q->s3->meta, &b);
@@ -192,6 +210,11 @@ void op_create_bucket(s3req_t *q)
         s3_fail(q, hf_s3_err_from(rc), NULL);
         return;
     }
+    /* The ACL after the bucket: a crash in between leaves the default
+     * (private), never more access than asked for. */
+    q->b = b;
+    if (acl_given && s3_store_bucket_acl(q, acl))
+        return;
     s3_common_headers(q);
     hf_resp_headerf(q->r, "Location", "/%s", q->bucket);
     hf_resp_send(q->r, 200, NULL, 0);
@@ -285,43 +308,3 @@ void op_get_bucket_policy(s3req_t *q)
         s3_fail(q, S3E_NoSuchBucketPolicy, NULL);
 }
 
-/* The access policy in force: the owner has full control, nobody else has
- * anything (ACLs cannot be changed yet). */
-static void send_owner_acl(s3req_t *q, uint64_t owner)
-{
-    hf_buf_t b;
-    hf_buf_init(&b, 8192);
-    hf_xml_decl(&b);
-    hf_xml_open_ns(&b, "AccessControlPolicy");
-    s3_owner_xml(q, &b, owner);
-    hf_xml_open(&b, "AccessControlList");
-    hf_buf_puts(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-                    "xsi:type=\"CanonicalUser\">");
-    hf_user_t scratch;
-    const hf_user_t *p = s3_user(q, owner, &scratch);
-    hf_xml_elem_str(&b, "ID", p ? p->canonical_id : "");
-    if (p)
-        hf_xml_elem_str(&b, "DisplayName", p->name);
-    hf_buf_puts(&b, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>");
-    hf_xml_close(&b, "AccessControlList");
-    hf_xml_close(&b, "AccessControlPolicy");
-    s3_send_xml(q, &b);
-}
-
-void op_get_bucket_acl(s3req_t *q)
-{
-    if (s3_load_bucket(q))
-        return;
-    send_owner_acl(q, q->b.owner);
-}
-
-void op_get_object_acl(s3req_t *q)
-{
-    if (s3_load_bucket(q))
-        return;
-    hf_obj_t o;
-    if (s3_load_version(q, &o))
-        return;
-    s3_version_header(q, o.version);
-    send_owner_acl(q, o.owner);
-}

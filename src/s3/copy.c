@@ -100,13 +100,15 @@ static int load_source(s3req_t *q, copy_src_t *src)
         return s3_fail(q, S3E_NoSuchBucket, "The source bucket does not exist.");
     if (rc)
         return s3_fail(q, hf_s3_err_from(rc), NULL);
-    if (src->b.owner != q->user.id)
-        return s3_fail(q, S3E_AccessDenied, "You may not read the source object.");
-    const char *exp = s3_header(q, "x-amz-source-expected-bucket-owner");
-    if (exp && strcmp(exp, q->user.canonical_id) != 0)
-        return s3_fail(q, S3E_AccessDenied, "The source bucket is not owned by the expected owner.");
     if (memchr(src->key, '\0', src->keylen) || !hf_utf8_valid(src->key, src->keylen))
         return s3_fail(q, S3E_NoSuchKey, NULL);
+    rc = s3_access(q, &src->b, "GetObject", src->key, src->keylen, ver);
+    if (rc == HF_E_DENIED)
+        return s3_fail(q, S3E_AccessDenied, "You may not read the source object.");
+    if (rc)
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    if (s3_expect_owner(q, "x-amz-source-expected-bucket-owner", &src->b))
+        return -1;
     rc = hf_meta_obj_get(q->s3->meta, src->b.id, src->key, src->keylen, ver, q->a, &src->o);
     if (rc == HF_E_NOTFOUND)
         return s3_fail(q, ver ? S3E_NoSuchVersion : S3E_NoSuchKey, NULL);
@@ -232,13 +234,13 @@ void op_copy_object(s3req_t *q)
     }
     /* Object Lock settings are the request's (or the destination's
      * default), never the source's. */
-    if (s3_lock_headers(q, &o, false) || s3_lock_apply_default(q, &o))
+    /* Nor the ACL: a copy gets the one its request asks for (S3). */
+    if (s3_lock_headers(q, &o, false) || s3_lock_apply_default(q, &o) || s3_write_acl(q, &o))
         goto out;
     o.size = so->size;
     o.mtime = hf_time_now();
     o.hlc = hf_meta_hlc_next(q->s3->meta);
     o.origin = hf_meta_node_id(q->s3->meta);
-    o.owner = q->user.id;
     memcpy(o.etag, so->etag, 16);
     if (so->flags & HF_OBJ_INLINE) {
         o.flags = HF_OBJ_INLINE;

@@ -98,6 +98,22 @@ static const hf_s3_errinfo_t table[S3E_COUNT] = {
     [S3E_InvalidBucketState] = {"InvalidBucketState", 409,
                                 "The request is not valid with the current state of the bucket."},
     [S3E_InvalidTag] = {"InvalidTag", 400, "The tag provided was not a valid tag."},
+    [S3E_AccessControlListNotSupported] = {"AccessControlListNotSupported", 400,
+                                           "The bucket does not allow ACLs"},
+    [S3E_InvalidBucketAclWithObjectOwnership] = {"InvalidBucketAclWithObjectOwnership", 400,
+                                                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
+    [S3E_OwnershipControlsNotFoundError] = {"OwnershipControlsNotFoundError", 404,
+                                            "The bucket ownership controls were not found"},
+    [S3E_NoSuchPublicAccessBlockConfiguration] = {"NoSuchPublicAccessBlockConfiguration", 404,
+                                                  "The public access block configuration was not found"},
+    [S3E_UnresolvableGrantByEmailAddress] = {"UnresolvableGrantByEmailAddress", 400,
+                                             "The email address you provided does not match any account on record."},
+    [S3E_MalformedPolicy] = {"MalformedPolicy", 400, "Policies must be valid JSON and the first byte must be '{'"},
+    [S3E_InvalidBucketAclWithBlockPublicAccessError] = {"InvalidBucketAclWithBlockPublicAccessError", 400,
+                                                         "Bucket cannot have public ACLs set with BlockPublicAccess enabled"},
+    [S3E_UnexpectedContent] = {"UnexpectedContent", 400, "This request does not support content"},
+    [S3E_InvalidPolicyDocument] = {"InvalidPolicyDocument", 400,
+                                   "The content of the form does not meet the conditions specified in the policy document."},
     [S3E_NoSuchTagSet] = {"NoSuchTagSet", 404, "The TagSet does not exist"},
     [S3E_NoSuchLifecycleConfiguration] = {"NoSuchLifecycleConfiguration", 404,
                                           "The lifecycle configuration does not exist"},
@@ -136,6 +152,7 @@ hf_s3_err_t hf_s3_err_from(int err)
     case HF_E_SHUTDOWN: return S3E_ServiceUnavailable;
     case HF_E_PRECONDITION: return S3E_PreconditionFailed;
     case HF_E_LOCKED: return S3E_AccessDenied;
+    case HF_E_DENIED: return S3E_AccessDenied;
     case HF_E_CONFLICT: return S3E_ConditionalRequestConflict;
     default: return S3E_InternalError;
     }

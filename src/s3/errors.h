@@ -71,6 +71,15 @@ typedef enum hf_s3_err {
     S3E_InvalidPartNumber,
     S3E_AccessForbidden,
     S3E_ObjectNotInActiveTierError,
+    S3E_AccessControlListNotSupported,
+    S3E_InvalidBucketAclWithObjectOwnership,
+    S3E_OwnershipControlsNotFoundError,
+    S3E_NoSuchPublicAccessBlockConfiguration,
+    S3E_UnresolvableGrantByEmailAddress,
+    S3E_MalformedPolicy,
+    S3E_InvalidPolicyDocument,
+    S3E_UnexpectedContent,
+    S3E_InvalidBucketAclWithBlockPublicAccessError,
     S3E_COUNT
 } hf_s3_err_t;
 

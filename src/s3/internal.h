@@ -40,6 +40,7 @@ typedef enum s3_level { LVL_SERVICE, LVL_BUCKET, LVL_OBJECT } s3_level_t;
 typedef struct s3_param {
     const char *name;  /* decoded */
     const char *value; /* decoded ("" when the parameter had no '=') */
+    size_t vlen;       /* bytes of value: it may hold a decoded 0x00 */
 } s3_param_t;
 
 /* One S3 checksum algorithm and its wire forms (checksum.c). */
@@ -95,7 +96,8 @@ typedef struct s3req {
     int nparams;
     s3_param_t params[HF_QUERY_PARAMS_MAX];
     hf_sigv4_t auth;
-    hf_user_t user;         /* the authenticated caller */
+    hf_user_t user;         /* the authenticated caller (zeroed when anonymous) */
+    bool anonymous;         /* an unsigned request: only public grants apply */
     hf_bucket_t b;          /* the bucket, once loaded by s3_load_bucket */
     s3_body_t body;
     bool failed;
@@ -137,8 +139,15 @@ void s3_common_headers(s3req_t *q);
 const char *s3_param(const s3req_t *q, const char *name);
 /* Header value as a NUL-terminated arena string, or NULL if absent. */
 const char *s3_header(s3req_t *q, const char *name);
-/* Parse max-keys-like integers: absent -> def; invalid -> s3_fail, return -1. */
+/* Parse max-keys-like integers: absent -> def; above max -> max; not a
+ * decimal integer in 0..2^31-1 (S3's integer range) -> InvalidArgument,
+ * s3_fail, return -1. */
 int s3_param_uint(s3req_t *q, const char *name, uint32_t def, uint32_t max, uint32_t *out);
+/* A listing parameter that is compared with keys (prefix, delimiter,
+ * markers): *out is its value, or NULL if absent. A value that is not
+ * UTF-8, or holds 0x00, can match no key and could not be echoed in the
+ * XML: InvalidArgument, s3_fail, return -1. */
+int s3_param_text(s3req_t *q, const char *name, const char **out);
 /* encoding-type: absent -> 0, "url" -> 1, else s3_fail and -1. */
 int s3_encoding_type(s3req_t *q);
 
@@ -196,6 +205,10 @@ typedef struct s3_data {
     hf_blob_id_t blob;
 } s3_data_t;
 int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck, s3_data_t *out);
+/* Commit d as object o (headers, tags, ACL already in o) at q->key in
+ * q->b under cond (may be NULL): o gets its size, times, ETag, checksum and
+ * data. 0, or -1 after answering (the data is given back). */
+int s3_store_object(s3req_t *q, hf_obj_t *o, s3_data_t *d, const hf_obj_cond_t *cond);
 /* Give back a blob that will not be committed. */
 void s3_data_discard(s3req_t *q, s3_data_t *d);
 
@@ -277,6 +290,9 @@ void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind);
 /* x-amz-tagging of the request into o->tags (checked: InvalidTag...).
  * 0 or -1 after s3_fail. */
 int s3_tagging_header(s3req_t *q, hf_obj_t *o);
+/* A <Tagging> document (POST Object's tagging field) into o->tags. 0 or
+ * -1 after s3_fail. */
+int s3_tagging_document(s3req_t *q, const char *xml, size_t n, hf_obj_t *o);
 
 /* Conditions on a read (RFC 9110 13.2.2 order) against etag (quoted) and
  * mtime, from the headers <prefix>if-match ... ("" or
@@ -395,5 +411,83 @@ void s3_metrics_record(s3req_t *q);
 #define S3_OP(name, method, level, sub, fn) void fn(s3req_t *q);
 #include "s3/ops.def"
 #undef S3_OP
+
+/* ---- authorization (authz.c) ---- */
+
+/* May q's requester do op (an ops.def name) on bucket b and, for object
+ * operations, key (version ver, NULL: the current one)? HF_OK, HF_E_DENIED,
+ * or an error reading what decides it. Never answers. */
+int s3_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key, size_t keylen,
+              hf_version_sel_t ver);
+/* s3_access for q's own operation on q->b: 0, or -1 after answering
+ * (AccessDenied). Called by s3_load_bucket. */
+int s3_authorize(s3req_t *q);
+/* The header (x-amz-expected-bucket-owner and its source- form), when
+ * sent, must be b's owner's canonical id: 0, or -1 after AccessDenied. */
+int s3_expect_owner(s3req_t *q, const char *header, const hf_bucket_t *b);
+
+/* ---- access control lists, Object Ownership, Block Public Access (acl.c) ---- */
+
+enum { S3_PERM_READ = 1, S3_PERM_WRITE = 2, S3_PERM_READ_ACP = 4, S3_PERM_WRITE_ACP = 8,
+       S3_PERM_FULL = 15 };
+enum { S3_GRANTEE_USER = 1, S3_GRANTEE_ALL_USERS = 2, S3_GRANTEE_AUTH_USERS = 3,
+       S3_GRANTEE_LOG_DELIVERY = 4 };
+/* S3 allows 100 grants per ACL. */
+#define S3_ACL_GRANTS_MAX 100
+
+typedef struct s3_grant {
+    uint8_t kind;  /* S3_GRANTEE_* */
+    uint8_t perm;  /* S3_PERM_* bits */
+    uint64_t uid;  /* S3_GRANTEE_USER: the user */
+} s3_grant_t;
+
+typedef struct s3_acl {
+    uint32_t n;
+    s3_grant_t g[S3_ACL_GRANTS_MAX];
+} s3_acl_t;
+
+/* The owner's default: owner has FULL_CONTROL, nobody else anything. */
+void s3_acl_private(s3_acl_t *acl, uint64_t owner);
+/* Stored bytes (len 0: the default) into acl. HF_E_CORRUPT. */
+int s3_acl_decode(const uint8_t *p, size_t n, uint64_t owner, s3_acl_t *acl);
+/* acl as stored bytes in q's arena (the default: *len 0). 0 or -1. */
+int s3_acl_encode(s3req_t *q, const s3_acl_t *acl, uint64_t owner, const uint8_t **out, uint32_t *len);
+/* Is acl exactly the owner's default (stored as nothing)? */
+bool s3_acl_owner_only(const s3_acl_t *acl, uint64_t owner);
+/* Does acl grant anything to AllUsers or AuthenticatedUsers? */
+bool s3_acl_public(const s3_acl_t *acl);
+/* The S3_PERM_* bits acl grants q's requester (public grants skipped when
+ * ignore_public). */
+unsigned s3_acl_perms(const s3_acl_t *acl, const s3req_t *q, bool ignore_public);
+/* The ACL a write asks for with x-amz-acl or x-amz-grant-* for a resource
+ * owned by owner, in bucket b (NULL: the bucket itself is being created);
+ * *given false when neither header is sent (acl: the default). Checks the
+ * bucket's Object Ownership and BlockPublicAcls. *bucket_owner_full (may be
+ * NULL): x-amz-acl was bucket-owner-full-control. 0 or -1 (answered). */
+int s3_acl_request(s3req_t *q, const hf_bucket_t *b, bool for_bucket, uint64_t owner, s3_acl_t *acl,
+                   bool *given, bool *bucket_owner_full);
+/* May acl be set on a resource owned by owner in bucket b (Object
+ * Ownership, BlockPublicAcls)? 0 or -1 (answered). */
+int s3_acl_admissible(s3req_t *q, const hf_bucket_t *b, const s3_acl_t *acl, uint64_t owner);
+/* The owner and ACL of an object q's requester writes into q->b
+ * (PutObject, CopyObject, CreateMultipartUpload): o->owner, o->acl. 0 or
+ * -1 (answered). */
+int s3_write_acl(s3req_t *q, hf_obj_t *o);
+/* Who owns an object q's requester writes into q->b (Object Ownership). */
+uint64_t s3_object_owner(s3req_t *q, bool bucket_owner_full);
+/* An object's owner as S3 reports it (the bucket owner under
+ * BucketOwnerEnforced). */
+uint64_t s3_effective_owner(const s3req_t *q, const hf_obj_t *o);
+/* q->b's ACL / o's ACL (the default when none is stored, or when ACLs are
+ * disabled by BucketOwnerEnforced). 0 or -1 (answered). */
+int s3_bucket_acl(s3req_t *q, s3_acl_t *acl);
+/* b's ACL as s3_bucket_acl, without answering: HF_OK or an error. */
+int s3_bucket_acl_get(s3req_t *q, const hf_bucket_t *b, s3_acl_t *acl);
+int s3_object_acl(s3req_t *q, const hf_obj_t *o, s3_acl_t *acl);
+/* Store acl as q->b's ACL. 0 or -1 (answered). */
+int s3_store_bucket_acl(s3req_t *q, const s3_acl_t *acl);
+/* x-amz-object-ownership / ObjectOwnership value into HF_BUCKET_OWNER_*
+ * bits. 0 or -1 (answered). */
+int s3_ownership_parse(s3req_t *q, const char *v, uint32_t *bits);
 
 #endif

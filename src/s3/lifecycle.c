@@ -744,8 +744,14 @@ int64_t hf_lifecycle_step(hf_lifecycle_t *lc)
         if (now < lc->next_pass_ms)
             return lc->next_pass_ms - now;
     }
-    if (lc->guard && hf_guard_busy(lc->guard))
-        return 100; /* foreground first */
+    /* Foreground first, then a page's worth of budget per page. */
+    if (lc->bg) {
+        int64_t w = hf_guard_bg_try(lc->bg, LC_PAGE);
+        if (w)
+            return w;
+    } else if (lc->guard && hf_guard_busy(lc->guard)) {
+        return 100;
+    }
     if (!atomic_load(&lc->running)) {
         atomic_store(&lc->running, 1);
         if (lc->bg)
@@ -776,10 +782,17 @@ int64_t hf_lifecycle_step(hf_lifecycle_t *lc)
     hf_xml_node_t *root;
     lc_cfg_t cfg;
     lc_err_t e;
-    if (hf_meta_bucket_cfg_get(lc->meta, b.id, HF_BCFG_LIFECYCLE, &lc->a, &doc, &len) != HF_OK ||
-        hf_xml_parse((const char *)doc, len, &lc->a, &root) != HF_OK ||
+    int grc = hf_meta_bucket_cfg_get(lc->meta, b.id, HF_BCFG_LIFECYCLE, &lc->a, &doc, &len);
+    if (grc != HF_OK || hf_xml_parse((const char *)doc, len, &lc->a, &root) != HF_OK ||
         parse_cfg(root, &lc->a, &cfg, &e)) {
-        lc->phase = PH_IDLE; /* removed meanwhile, or unreadable */
+        /* Removed meanwhile, or unreadable (counted and logged: the
+         * configuration was valid when it was stored). */
+        if (grc != HF_E_NOTFOUND) {
+            atomic_fetch_add(&lc->errors, 1);
+            hf_log_warn("msg=\"lifecycle configuration unreadable; bucket skipped\" bucket=%s err=%s",
+                        b.name, grc ? hf_strerror(grc) : "parse");
+        }
+        lc->phase = PH_IDLE;
         return 0;
     }
     bool done;
@@ -800,6 +813,7 @@ int64_t hf_lifecycle_step(hf_lifecycle_t *lc)
             save_state(lc, &b);
         }
     }
-    /* Pace: a page's worth of budget before the next. */
-    return (int64_t)(LC_PAGE * 1000.0 / lc->cfg.rate);
+    /* Pace: a page's worth of budget before the next (the guard's bucket
+     * when there is one; it holds one page, so this is the same wait). */
+    return lc->bg ? 0 : (int64_t)(LC_PAGE * 1000.0 / lc->cfg.rate);
 }

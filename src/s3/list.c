@@ -103,14 +103,15 @@ void op_list_objects_v2(s3req_t *q)
         return;
     }
     listing_t l = {0};
-    l.prefix = s3_param(q, "prefix");
-    l.delimiter = s3_param(q, "delimiter");
+    const char *start_after;
+    if (s3_param_text(q, "prefix", &l.prefix) || s3_param_text(q, "delimiter", &l.delimiter) ||
+        s3_param_text(q, "start-after", &start_after))
+        return;
     if ((l.url = s3_encoding_type(q)) < 0)
         return;
     if (s3_param_uint(q, "max-keys", HF_LIST_PAGE_MAX, HF_LIST_PAGE_MAX, &l.max))
         return;
     const char *token = s3_param(q, "continuation-token");
-    const char *start_after = s3_param(q, "start-after");
     const char *fo = s3_param(q, "fetch-owner");
     bool fetch_owner = fo && strcmp(fo, "true") == 0;
     if (token) {
@@ -164,9 +165,9 @@ void op_list_objects(s3req_t *q)
     if (s3_load_bucket(q))
         return;
     listing_t l = {0};
-    l.prefix = s3_param(q, "prefix");
-    l.delimiter = s3_param(q, "delimiter");
-    l.start_after = s3_param(q, "marker");
+    if (s3_param_text(q, "prefix", &l.prefix) || s3_param_text(q, "delimiter", &l.delimiter) ||
+        s3_param_text(q, "marker", &l.start_after))
+        return;
     if ((l.url = s3_encoding_type(q)) < 0)
         return;
     if (s3_param_uint(q, "max-keys", HF_LIST_PAGE_MAX, HF_LIST_PAGE_MAX, &l.max))

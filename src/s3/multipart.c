@@ -56,10 +56,12 @@ void op_create_upload(s3req_t *q)
     hf_upload_t u;
     memset(&u, 0, sizeof u);
     if (s3_collect_meta(q, &u.tmpl) || s3_tagging_header(q, &u.tmpl) ||
-        s3_upload_checksum(q, &u.tmpl) || s3_lock_headers(q, &u.tmpl, false))
+        s3_upload_checksum(q, &u.tmpl) || s3_lock_headers(q, &u.tmpl, false) ||
+        s3_write_acl(q, &u.tmpl))
         return;
     u.initiated = hf_time_now();
-    u.owner = q->user.id;
+    /* The upload's owner is the object's owner-to-be (Object Ownership). */
+    u.owner = u.tmpl.owner;
     if (s3_check_space(q, 0))
         return;
     int rc = hf_meta_upload_create(q->s3->meta, &q->b, q->key, q->keylen, &u);
@@ -315,6 +317,17 @@ void op_complete_upload(s3req_t *q)
         s3_fail(q, S3E_EntityTooLarge, NULL);
         return;
     }
+    /* The size the client expects (S3: a mismatch is 400 InvalidRequest). */
+    const char *want = s3_header(q, "x-amz-mp-object-size");
+    if (want) {
+        uint64_t w;
+        if (hf_parse_u64(want, strlen(want), &w) != HF_OK || w != total) {
+            s3_fail(q, S3E_InvalidRequest,
+                    "The object size in x-amz-mp-object-size (%.40s) does not match the size of the "
+                    "parts (%" PRIu64 ").", want, total);
+            return;
+        }
+    }
     hf_obj_t o = u.tmpl;
     o.flags = HF_OBJ_MULTIPART;
     o.size = total;
@@ -323,7 +336,7 @@ void op_complete_upload(s3req_t *q)
     o.origin = hf_meta_node_id(q->s3->meta);
     hf_md5(md5s, 16 * (size_t)n, o.etag);
     o.etag_parts = n;
-    o.owner = q->user.id;
+    o.owner = u.owner;
     o.inline_data = NULL;
     o.inline_len = 0;
     o.parts = parts;
@@ -465,9 +478,10 @@ void op_list_uploads(s3req_t *q)
 {
     if (s3_load_bucket(q))
         return;
-    const char *prefix = s3_param(q, "prefix");
-    const char *delim = s3_param(q, "delimiter");
-    const char *key_marker = s3_param(q, "key-marker");
+    const char *prefix, *delim, *key_marker;
+    if (s3_param_text(q, "prefix", &prefix) || s3_param_text(q, "delimiter", &delim) ||
+        s3_param_text(q, "key-marker", &key_marker))
+        return;
     const char *id_marker = s3_param(q, "upload-id-marker");
     int url = s3_encoding_type(q);
     if (url < 0)

@@ -187,6 +187,43 @@ int s3_fail_write(s3req_t *q, int rc)
 
 /* ---- PutObject ------------------------------------------------------------- */
 
+int s3_store_object(s3req_t *q, hf_obj_t *o, s3_data_t *d, const hf_obj_cond_t *cond)
+{
+    hf_obj_part_t *part = hf_arena_calloc(q->a, sizeof *part);
+    if (!part) {
+        s3_data_discard(q, d);
+        return s3_fail(q, S3E_InternalError, NULL);
+    }
+    o->size = d->size;
+    o->mtime = hf_time_now();
+    o->hlc = hf_meta_hlc_next(q->s3->meta);
+    o->origin = hf_meta_node_id(q->s3->meta);
+    memcpy(o->etag, d->md5, 16);
+    if (d->ck_alg != HF_CK_NONE) {
+        o->ck_alg = d->ck_alg;
+        o->ck_type = HF_CK_FULL_OBJECT;
+        o->ck_len = d->ck_len;
+        memcpy(o->ck, d->ck, d->ck_len);
+    }
+    if (d->is_inline) {
+        o->flags = HF_OBJ_INLINE;
+        o->inline_data = d->inline_data;
+        o->inline_len = d->inline_len;
+        o->inline_crc32c = hf_crc32c(0, d->inline_data, d->inline_len);
+    } else {
+        part->blob = d->blob;
+        part->size = d->size;
+        o->parts = part;
+        o->nparts = 1;
+    }
+    int rc = hf_meta_obj_put(q->s3->meta, &q->b, q->key, q->keylen, o, cond);
+    if (rc) {
+        s3_data_discard(q, d);
+        return s3_fail_write(q, rc);
+    }
+    return 0;
+}
+
 void op_put_object(s3req_t *q)
 {
     hf_obj_cond_t cond;
@@ -195,42 +232,11 @@ void op_put_object(s3req_t *q)
     hf_obj_t o;
     memset(&o, 0, sizeof o);
     if (s3_collect_meta(q, &o) || s3_tagging_header(q, &o) || s3_lock_headers(q, &o, true) ||
-        s3_lock_apply_default(q, &o))
+        s3_lock_apply_default(q, &o) || s3_write_acl(q, &o))
         return;
     s3_data_t d;
-    if (s3_receive(q, true, HF_PUT_MAX, HF_CK_NONE, &d))
+    if (s3_receive(q, true, HF_PUT_MAX, HF_CK_NONE, &d) || s3_store_object(q, &o, &d, &cond))
         return;
-    hf_obj_part_t part;
-    o.size = d.size;
-    o.mtime = hf_time_now();
-    o.hlc = hf_meta_hlc_next(q->s3->meta);
-    o.origin = hf_meta_node_id(q->s3->meta);
-    memcpy(o.etag, d.md5, 16);
-    o.owner = q->user.id;
-    if (d.ck_alg != HF_CK_NONE) {
-        o.ck_alg = d.ck_alg;
-        o.ck_type = HF_CK_FULL_OBJECT;
-        o.ck_len = d.ck_len;
-        memcpy(o.ck, d.ck, d.ck_len);
-    }
-    if (d.is_inline) {
-        o.flags = HF_OBJ_INLINE;
-        o.inline_data = d.inline_data;
-        o.inline_len = d.inline_len;
-        o.inline_crc32c = hf_crc32c(0, d.inline_data, d.inline_len);
-    } else {
-        memset(&part, 0, sizeof part);
-        part.blob = d.blob;
-        part.size = d.size;
-        o.parts = &part;
-        o.nparts = 1;
-    }
-    int rc = hf_meta_obj_put(q->s3->meta, &q->b, q->key, q->keylen, &o, &cond);
-    if (rc) {
-        s3_data_discard(q, &d);
-        s3_fail_write(q, rc);
-        return;
-    }
     char etag[48];
     s3_etag(etag, o.etag, 0);
     s3_common_headers(q);
@@ -652,9 +658,8 @@ void op_delete_object(s3req_t *q)
         hf_del_item_t it = {.key = {q->key, q->keylen}, .has_version = ver != NULL, .cond = &cond};
         if (ver)
             memcpy(it.version, ver, 16);
-        rc = hf_meta_obj_delete_many(q->s3->meta, &q->b, &it, 1, s3_delete_flags(q), q->user.id);
-        if (rc == HF_OK)
-            rc = it.rc;
+        hf_meta_obj_delete_many(q->s3->meta, &q->b, &it, 1, s3_delete_flags(q), q->user.id);
+        rc = it.rc;
         res = it.res;
         /* Measured on S3: a key without a current object answers 404
          * NoSuchKey to a conditional delete (also If-Match: *), not 204. */

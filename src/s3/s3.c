@@ -36,9 +36,10 @@ static const s3_op_t ops[] = {
 /* Query parameters that select an S3 operation ("subresources"). Any of
  * these that no row of ops.def handles answers NotImplemented. */
 static const char *const subresources[] = {
-    "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption",
+    "abac", "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption",
     "intelligent-tiering", "inventory", "legal-hold", "lifecycle", "list-type", "location",
-    "logging", "metadataConfiguration", "metadataTable", "metrics", "notification",
+    "logging", "metadataConfiguration", "metadataInventoryTable", "metadataJournalTable",
+    "metadataTable", "metrics", "notification",
     "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
     "replication", "requestPayment", "restore", "retention", "select", "session", "tagging",
     "torrent", "uploadId", "uploads", "versioning", "versions", "website", "renameObject",
@@ -189,10 +190,28 @@ int s3_param_uint(s3req_t *q, const char *name, uint32_t def, uint32_t max, uint
         return 0;
     }
     uint64_t x;
-    if (hf_parse_u64(v, strlen(v), &x) != HF_OK)
+    /* S3's integers are 32-bit signed: a larger value is refused, not
+     * clamped, with the message S3 gives for max-keys=abc. */
+    if (hf_parse_u64(v, strlen(v), &x) != HF_OK || x > INT32_MAX)
         return s3_fail(q, S3E_InvalidArgument, "Provided %s not an integer or within integer range",
                        name);
     *out = x > max ? max : (uint32_t)x;
+    return 0;
+}
+
+int s3_param_text(s3req_t *q, const char *name, const char **out)
+{
+    *out = NULL;
+    for (int i = 0; i < q->nparams; i++) {
+        const s3_param_t *p = &q->params[i];
+        if (strcmp(p->name, name) != 0)
+            continue;
+        if (memchr(p->value, '\0', p->vlen) || !hf_utf8_valid(p->value, p->vlen))
+            return s3_fail(q, S3E_InvalidArgument, "The %s parameter must be UTF-8 text without NUL.",
+                           name);
+        *out = p->value;
+        return 0;
+    }
     return 0;
 }
 
@@ -272,10 +291,19 @@ int s3_load_bucket(s3req_t *q)
         return s3_fail(q, S3E_NoSuchBucket, NULL);
     if (rc)
         return s3_fail(q, hf_s3_err_from(rc), NULL);
-    if (q->b.owner != q->user.id)
-        return s3_fail(q, S3E_AccessDenied, NULL);
-    const char *exp = s3_header(q, "x-amz-expected-bucket-owner");
-    if (exp && strcmp(exp, q->user.canonical_id) != 0)
+    if (s3_authorize(q))
+        return -1;
+    return s3_expect_owner(q, "x-amz-expected-bucket-owner", &q->b);
+}
+
+int s3_expect_owner(s3req_t *q, const char *header, const hf_bucket_t *b)
+{
+    const char *exp = s3_header(q, header);
+    if (!exp)
+        return 0;
+    hf_user_t scratch;
+    const hf_user_t *u = s3_user(q, b->owner, &scratch);
+    if (!u || strcmp(exp, u->canonical_id) != 0)
         return s3_fail(q, S3E_AccessDenied, "The bucket is not owned by the expected owner.");
     return 0;
 }
@@ -286,8 +314,8 @@ int s3_load_bucket(s3req_t *q)
  * NotImplemented instead of being ignored. Prefix entries end in '*'. */
 static const char *const unsupported_headers[] = {
     "x-amz-server-side-encryption*",
+    "x-amz-copy-source-server-side-encryption*",
     "x-amz-website-redirect-location",
-    "x-amz-grant-*",
     "x-amz-mfa",
     "x-amz-security-token",
     "x-amz-write-offset-bytes",
@@ -328,9 +356,6 @@ int s3_check_unsupported_headers(s3req_t *q)
         }
     }
     /* Values that we support only partly. */
-    const char *acl = s3_header(q, "x-amz-acl");
-    if (acl && strcmp(acl, "private") != 0 && strcmp(acl, "bucket-owner-full-control") != 0)
-        return s3_not_implemented(q, "The canned ACL in x-amz-acl (only private is supported)");
     const char *sc = s3_header(q, "x-amz-storage-class");
     if (sc && strcmp(sc, "STANDARD") != 0) {
         static const char *const known[] = {"REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
@@ -366,10 +391,13 @@ static int parse_query(s3req_t *q)
             char *val = hf_arena_alloc(q->a, vlen + 1);
             if (!name || !val)
                 return s3_fail(q, S3E_InternalError, NULL);
-            if (hf_uri_decode(name, qs.p + i, nlen) < 0 || hf_uri_decode(val, vp, vlen) < 0)
+            long nl = hf_uri_decode(name, qs.p + i, nlen);
+            long dl = nl < 0 ? nl : hf_uri_decode(val, vp, vlen);
+            if (nl < 0 || dl < 0)
                 return s3_fail(q, S3E_InvalidURI, "The query string has a malformed %%-escape.");
             q->params[q->nparams].name = name;
             q->params[q->nparams].value = val;
+            q->params[q->nparams].vlen = (size_t)dl;
             q->nparams++;
         }
         i = j + 1;
@@ -475,9 +503,11 @@ static int authenticate(s3req_t *q)
     int st = hf_sigv4_parse(&in, &q->auth, msg, sizeof msg);
     if (st != HF_AUTH_OK)
         return s3_fail(q, hf_s3_err_from_auth(st, q->auth.kind == HF_AUTH_QUERY), "%s", msg);
-    if (q->auth.kind == HF_AUTH_ANONYMOUS)
-        return s3_fail(q, S3E_AccessDenied,
-                       "Anonymous access is not allowed; sign the request with SigV4.");
+    if (q->auth.kind == HF_AUTH_ANONYMOUS) {
+        /* Unsigned: only what ACLs (and policies) grant everyone. */
+        q->anonymous = true;
+        return 0;
+    }
     int rc = hf_meta_user_by_key(q->s3->meta, q->auth.access_key, &q->user);
     if (rc == HF_E_NOTFOUND)
         return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
@@ -547,6 +577,12 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
     q->op = route(q, &unhandled);
     if (authenticate(q))
         goto out;
+    if (q->anonymous && q->op && (q->level == LVL_SERVICE || q->op->fn == op_create_bucket)) {
+        /* Listing buckets and creating one need an account. */
+        s3_fail(q, S3E_AccessDenied, "Anonymous users cannot %s.",
+                q->level == LVL_SERVICE ? "list buckets" : "create buckets");
+        goto out;
+    }
     if (!q->op) {
         if (unhandled) {
             char what[128];

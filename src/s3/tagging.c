@@ -139,11 +139,9 @@ int s3_tagging_header(s3req_t *q, hf_obj_t *o)
 
 /* <Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging> into
  * tags. 0 or -1 after s3_fail. */
-static int read_tagging(s3req_t *q, uint32_t max, hf_kv_t **out, uint32_t *nout)
+static int tags_from_doc(s3req_t *q, const hf_xml_node_t *root, uint32_t max, hf_kv_t **out,
+                         uint32_t *nout)
 {
-    hf_xml_node_t *root;
-    if (s3_read_xml(q, "Tagging", false, &root))
-        return -1;
     hf_xml_node_t *set = hf_xml_child(root, "TagSet");
     if (!set)
         return s3_fail(q, S3E_MalformedXML, "A Tagging document needs a TagSet.");
@@ -170,6 +168,22 @@ static int read_tagging(s3req_t *q, uint32_t max, hf_kv_t **out, uint32_t *nout)
     *out = tags;
     *nout = n;
     return 0;
+}
+
+static int read_tagging(s3req_t *q, uint32_t max, hf_kv_t **out, uint32_t *nout)
+{
+    hf_xml_node_t *root;
+    if (s3_read_xml(q, "Tagging", false, &root))
+        return -1;
+    return tags_from_doc(q, root, max, out, nout);
+}
+
+int s3_tagging_document(s3req_t *q, const char *xml, size_t n, hf_obj_t *o)
+{
+    hf_xml_node_t *root;
+    if (hf_xml_parse(xml, n, q->a, &root) != HF_OK || strcmp(root->name, "Tagging") != 0)
+        return s3_fail(q, S3E_MalformedXML, "The tagging field is not a Tagging document.");
+    return tags_from_doc(q, root, HF_OBJ_TAGS_MAX, &o->tags, &o->ntags);
 }
 
 static void tagging_xml(hf_buf_t *b, const hf_kv_t *tags, uint32_t n)

@@ -137,9 +137,10 @@ void op_list_versions(s3req_t *q)
 {
     if (s3_load_bucket(q))
         return;
-    const char *prefix = s3_param(q, "prefix");
-    const char *delim = s3_param(q, "delimiter");
-    const char *key_marker = s3_param(q, "key-marker");
+    const char *prefix, *delim, *key_marker;
+    if (s3_param_text(q, "prefix", &prefix) || s3_param_text(q, "delimiter", &delim) ||
+        s3_param_text(q, "key-marker", &key_marker))
+        return;
     const char *vid_marker = s3_param(q, "version-id-marker");
     int url = s3_encoding_type(q);
     if (url < 0)

@@ -7,6 +7,7 @@
 #include <expat.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* ---- reader ---- */
@@ -156,28 +157,71 @@ void hf_xml_decl(hf_buf_t *b)
     hf_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 }
 
+/* The writer runs for every element of a listing page (about 8,000 for
+ * 1,000 keys), so it appends with memcpy: formatting each tag through
+ * printf was half of the server's CPU time in ListObjectsV2 (perf, 1,000-
+ * key pages). Like hf_buf_printf, an append that does not fit leaves the
+ * buffer as it was. */
+static void put3(hf_buf_t *b, const char *x, size_t xn, const char *name, const char *y,
+                 size_t yn)
+{
+    size_t nn = strlen(name);
+    char *p = hf_buf_reserve(b, xn + nn + yn);
+    if (!p)
+        return;
+    memcpy(p, x, xn);
+    memcpy(p + xn, name, nn);
+    memcpy(p + xn + nn, y, yn);
+    hf_buf_commit(b, xn + nn + yn);
+}
+
+#define S3_NS " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+
 void hf_xml_open_ns(hf_buf_t *b, const char *name)
 {
-    hf_buf_printf(b, "<%s xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", name);
+    put3(b, "<", 1, name, S3_NS, sizeof S3_NS - 1);
 }
 
 void hf_xml_open(hf_buf_t *b, const char *name)
 {
-    hf_buf_printf(b, "<%s>", name);
+    put3(b, "<", 1, name, ">", 1);
 }
 
 void hf_xml_close(hf_buf_t *b, const char *name)
 {
-    hf_buf_printf(b, "</%s>", name);
+    put3(b, "</", 2, name, ">", 1);
+}
+
+/* Bytes that need a character reference in text: controls, DEL, & < > " '.
+ * Below 64 a bit mask answers in one shift. */
+#define XML_SPECIAL_LOW                                                              \
+    (0xFFFFFFFFULL | 1ULL << '"' | 1ULL << '&' | 1ULL << '\'' | 1ULL << '<' | 1ULL << '>')
+
+static inline bool xml_special(unsigned char c)
+{
+    return c < 64 ? (XML_SPECIAL_LOW >> c) & 1 : c == 0x7f;
+}
+
+/* Length of the prefix of s[0..n) that needs no escaping. */
+static size_t xml_plain(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && !xml_special((unsigned char)s[i]))
+        i++;
+    return i;
 }
 
 void hf_xml_text(hf_buf_t *b, const char *s, size_t n)
 {
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
+    while (n > 0) {
+        size_t run = xml_plain(s, n);
+        if (run)
+            hf_buf_append(b, s, run);
+        if (run == n)
+            return;
+        unsigned char c = (unsigned char)s[run];
         char num[8];
+        const char *esc;
         switch (c) {
         case '&': esc = "&amp;"; break;
         case '<': esc = "&lt;"; break;
@@ -185,26 +229,37 @@ void hf_xml_text(hf_buf_t *b, const char *s, size_t n)
         case '"': esc = "&quot;"; break;
         case '\'': esc = "&apos;"; break;
         default:
-            if (c < 0x20 || c == 0x7f) {
-                snprintf(num, sizeof num, "&#x%X;", c);
-                esc = num;
-            }
+            snprintf(num, sizeof num, "&#x%X;", c);
+            esc = num;
         }
-        if (esc) {
-            if (run)
-                hf_buf_append(b, s + i - run, run);
-            run = 0;
-            hf_buf_puts(b, esc);
-        } else {
-            run++;
-        }
+        hf_buf_puts(b, esc);
+        s += run + 1;
+        n -= run + 1;
     }
-    if (run)
-        hf_buf_append(b, s + n - run, run);
 }
 
 void hf_xml_elem(hf_buf_t *b, const char *name, const char *s, size_t n)
 {
+    size_t nn = strlen(name);
+    if (xml_plain(s, n) == n) {
+        /* The common case (keys, dates, ETags, numbers): one append. */
+        char *p = hf_buf_reserve(b, 2 * nn + 5 + n);
+        if (!p)
+            return;
+        *p++ = '<';
+        memcpy(p, name, nn);
+        p += nn;
+        *p++ = '>';
+        memcpy(p, s, n);
+        p += n;
+        *p++ = '<';
+        *p++ = '/';
+        memcpy(p, name, nn);
+        p += nn;
+        *p = '>';
+        hf_buf_commit(b, 2 * nn + 5 + n);
+        return;
+    }
     hf_xml_open(b, name);
     hf_xml_text(b, s, n);
     hf_xml_close(b, name);
@@ -217,10 +272,15 @@ void hf_xml_elem_str(hf_buf_t *b, const char *name, const char *s)
 
 void hf_xml_elem_u64(hf_buf_t *b, const char *name, uint64_t v)
 {
-    hf_buf_printf(b, "<%s>%" PRIu64 "</%s>", name, v, name);
+    char num[24], *e = num + sizeof num, *p = e;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    hf_xml_elem(b, name, p, (size_t)(e - p));
 }
 
 void hf_xml_elem_bool(hf_buf_t *b, const char *name, int v)
 {
-    hf_buf_printf(b, "<%s>%s</%s>", name, v ? "true" : "false", name);
+    hf_xml_elem_str(b, name, v ? "true" : "false");
 }

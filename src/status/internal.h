@@ -48,6 +48,9 @@ typedef struct status_snap {
     bool have_chunk;
     hf_lifecycle_stats_t lifecycle;
     bool have_lifecycle;
+    hf_scrub_stats_t scrub;
+    bool have_scrub;
+    uint64_t reserve_bytes;     /* the chunk store's free-space reserve */
     hf_hist_snap_t fsync_us;
     hf_s3_op_stat_t ops[HF_S3_NOPS + 1];
     bool have_s3;

@@ -40,11 +40,15 @@ static void counter(emit_t *e, const char *name, const char *help, uint64_t v)
     put(e, "%s %" PRIu64 "\n", name, v);
 }
 
-/* Whole numbers (bytes, counts) exactly, fractions to six digits. */
+/* Whole numbers (bytes, counts) exactly; fractions to six significant
+ * digits, but at least to the microsecond for timestamps and durations
+ * (a Unix time in seconds needs 16 digits, %.6g would lose hours). */
 static const char *num(char *out, size_t n, double v)
 {
     if (v < 9007199254740992.0 && v > -9007199254740992.0 && v == (double)(int64_t)v)
         snprintf(out, n, "%lld", (long long)v);
+    else if (v >= 1e6 || v <= -1e6)
+        snprintf(out, n, "%.6f", v);
     else
         snprintf(out, n, "%.6g", v);
     return out;
@@ -183,7 +187,8 @@ static void background(emit_t *e, const status_snap_t *s)
     } m[] = {
         {"holdfast_background_runs_total", "counter", "Passes a background job finished."},
         {"holdfast_background_units_total", "counter",
-         "Units of work a background job did (orphan_sweep: blobs examined)."},
+         "Units of work a background job did (orphan_sweep: blobs examined; lifecycle: listing "
+         "entries budgeted, a page at a time)."},
         {"holdfast_background_running", "gauge", "1 while a background job is in a pass."},
         {"holdfast_background_progress_ratio", "gauge",
          "Share of the current (or last) pass done, when the job knows its size."},
@@ -313,6 +318,25 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
               "When the last lifecycle pass finished (Unix time; 0: none yet).",
               (double)l->last_pass_ns / 1e9);
     }
+    if (s->have_scrub) {
+        const hf_scrub_stats_t *c = &s->scrub;
+        counter(&e, "holdfast_scrub_objects_total", "Object versions the scrubber read and verified.",
+                c->objects_total);
+        counter(&e, "holdfast_scrub_bytes_total", "Bytes the scrubber read and verified.", c->bytes_total);
+        counter(&e, "holdfast_scrub_damaged_total",
+                "Damaged object versions the scrubber found (each is logged with bucket, key and version).",
+                c->damaged_total);
+        counter(&e, "holdfast_scrub_passes_total", "Scrub passes finished.", c->passes);
+        gauge(&e, "holdfast_scrub_running", "1 while a scrub pass is under way.", c->running);
+        gauge(&e, "holdfast_scrub_last_pass_damaged",
+              "Damaged object versions in the current (or last) pass.", (double)c->damaged);
+        gauge(&e, "holdfast_scrub_last_pass_timestamp_seconds",
+              "When the last scrub pass finished (Unix time; 0: none yet).", (double)c->pass_finished_ns / 1e9);
+    }
+    if (s->have_chunk)
+        gauge(&e, "holdfast_disk_reserve_bytes",
+              "Free space kept for deletes and metadata: writes that would go below it answer 507.",
+              (double)s->reserve_bytes);
     gauge(&e, "holdfast_disk_total_bytes", "Size of the data directory's file system.",
           (double)s->disk_total);
     gauge(&e, "holdfast_disk_free_bytes", "Free bytes on the data directory's file system.",

@@ -256,6 +256,13 @@ void status_snap_take(hf_status_t *st, status_snap_t *s)
     if (st->chunks) {
         hf_chunk_stats(st->chunks, &s->chunk);
         s->have_chunk = true;
+        s->reserve_bytes = hf_chunk_reserve(st->chunks);
+    }
+    if (st->scrub) {
+        size_t n;
+        bool more;
+        hf_scrub_report(st->scrub, &s->scrub, NULL, 0, &n, &more);
+        s->have_scrub = true;
     }
     if (st->lifecycle) {
         hf_lifecycle_stats(st->lifecycle, &s->lifecycle);

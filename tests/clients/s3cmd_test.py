@@ -163,8 +163,9 @@ def main(s):
 
     def info():
         # s3cmd info also asks for the bucket policy (GET ?policy) and CORS
-        # (GET ?cors); holdfast answers 501 NotImplemented, which s3cmd
-        # reports as "none". The object ACL (GET ?acl) is answered.
+        # (GET ?cors); with neither set holdfast answers NoSuchBucketPolicy
+        # and NoSuchCORSConfiguration, which s3cmd reports as "none". The
+        # object ACL (GET ?acl) is answered.
         p = s3cmd("info", "s3://%s/dir/big.bin" % BUCKET)
         fields = {}
         for line in p.stdout.splitlines():
@@ -221,9 +222,8 @@ def main(s):
     tree = os.path.join(s.tmp, "tree")
     for rel, size in TREE.items():
         cl.write_random(os.path.join(tree, rel), size)
-    # Two files with equal content: s3cmd sync tries a server-side copy
-    # (CopyObject, which holdfast answers 501) for the second, warns, and
-    # uploads it instead.
+    # Two files with equal content: s3cmd sync makes the second one with a
+    # server-side copy (CopyObject) of the first.
     with open(os.path.join(tree, "docs", "report 2024.pdf"), "rb") as f:
         dup = f.read()
     with open(os.path.join(tree, "docs", "copy of report.pdf"), "wb") as f:

@@ -128,6 +128,23 @@ def admin(server, *args, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
+def make_user(server, name):
+    """Create user name on server: (boto3 client signed with its keys, its
+    canonical id)."""
+    rc, out, err = admin(server, "user", "create", name)
+    if rc != 0:
+        raise AssertionError("user create %s: %s" % (name, err))
+    keys = dict(l.split(":", 1) for l in out.strip().splitlines() if ":" in l)
+    c = boto3_client(server, access_key=keys["access key"].strip(), secret_key=keys["secret key"].strip())
+    return c, c.list_buckets()["Owner"]["ID"]
+
+
+def anonymous_client(server):
+    """A boto3 client that sends unsigned requests."""
+    from botocore import UNSIGNED
+    return boto3_client(server, signature_version=UNSIGNED)
+
+
 def wait_for(cond, timeout=10, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -272,6 +289,36 @@ def rewrite_body(client, op, fn):
     return client
 
 
+def signed_request(server, method, path, query=(), headers=None, body=b"", timeout=30, conn=None):
+    """One SigV4-signed request sent exactly as given, for what boto3 hides
+    or refuses to send (the raw response XML, out-of-range parameters,
+    bytes that are not UTF-8), or to send many requests cheaply. path is
+    already URI-encoded; query is a sequence of (name, value) pairs -- str
+    or bytes values, None for a bare name -- encoded here. conn: an
+    http.client.HTTPConnection to the server to reuse (kept open);
+    without, one is opened and closed. Returns (status, headers with
+    lower-case names, body bytes)."""
+    import http.client
+    import urllib.parse
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    q = "&".join(urllib.parse.quote(k, safe="-_.~") +
+                 ("" if v is None else "=" + urllib.parse.quote(v, safe="-_.~")) for k, v in query)
+    target = path + ("?" + q if q else "")
+    req = AWSRequest(method=method, url=server.endpoint + target, data=body, headers=dict(headers or {}))
+    S3SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
+    c = conn or http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        c.request(method, target, body=body, headers=dict(req.headers))
+        r = c.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        if conn is None:
+            c.close()
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -296,7 +343,12 @@ class _Result(unittest.TestResult):
         self.nfail = 0
 
     def _name(self, test):
-        return "%s/%s.%s" % (self.suite, type(test).__name__, test._testMethodName)
+        # A failed setUpClass reports through an _ErrorHolder, which has no
+        # test method: name it by its description.
+        name = getattr(test, "_testMethodName", None)
+        if name is None:
+            return "%s/%s" % (self.suite, getattr(test, "description", str(test)))
+        return "%s/%s.%s" % (self.suite, type(test).__name__, name)
 
     def addSuccess(self, test):
         self.npass += 1

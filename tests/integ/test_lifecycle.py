@@ -9,8 +9,10 @@ resumed after a kill -9."""
 import datetime
 import json
 import os
+import re
 import sys
 import time
+import urllib.request
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -125,6 +127,10 @@ class Expiry(hf.S3Case):
         time.sleep(2.5)  # later passes leave the rest alone
         self.assertEqual(self.keys(b), ["keep/a", "size/small", "tagged/no"])
         self.assertIn("expired", lc_status(hf.SHARED))
+        # The worker spends the guard's background budget, visibly.
+        m = re.search(r'^holdfast_background_units_total\{job="lifecycle"\} (\d+)',
+                      urllib.request.urlopen(hf.SHARED.status + "/metrics", timeout=10).read().decode(), re.M)
+        self.assertTrue(m and int(m.group(1)) > 0, m)
 
     def test_versioned_noncurrent_and_markers(self):
         b = self.bucket("Enabled")

@@ -301,7 +301,8 @@ class Objects(Base):
                          ServerSideEncryption="AES256")
         self.assertError("NotImplemented", 501, self.s3.put_object, Bucket=b, Key="e", Body=b"x",
                          WebsiteRedirectLocation="/elsewhere")
-        self.assertError("NotImplemented", 501, self.s3.put_object, Bucket=b, Key="e", Body=b"x",
+        # ACLs are off in a new bucket (BucketOwnerEnforced), as in S3
+        self.assertError("AccessControlListNotSupported", 400, self.s3.put_object, Bucket=b, Key="e", Body=b"x",
                          ACL="public-read")
         self.assertError("NotImplemented", 501, self.s3.put_object, Bucket=b, Key="e", Body=b"x",
                          StorageClass="GLACIER")
@@ -456,6 +457,20 @@ class Listing(Base):
 
 
 class Multipart(Base):
+    def test_expected_object_size(self):
+        """x-amz-mp-object-size on Complete must be the parts' total."""
+        b = self.bucket()
+        uid = self.s3.create_multipart_upload(Bucket=b, Key="mp")["UploadId"]
+        e = self.s3.upload_part(Bucket=b, Key="mp", UploadId=uid, PartNumber=1, Body=b"12345")["ETag"]
+        parts = {"Parts": [{"PartNumber": 1, "ETag": e}]}
+        for bad in ("6", "-1", "five"):
+            c = hf.add_headers(hf.boto3_client(SERVER), "CompleteMultipartUpload", {"x-amz-mp-object-size": bad})
+            self.assertError("InvalidRequest", 400, c.complete_multipart_upload, Bucket=b, Key="mp",
+                             UploadId=uid, MultipartUpload=parts)
+        c = hf.add_headers(hf.boto3_client(SERVER), "CompleteMultipartUpload", {"x-amz-mp-object-size": "5"})
+        c.complete_multipart_upload(Bucket=b, Key="mp", UploadId=uid, MultipartUpload=parts)
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="mp")["Body"].read(), b"12345")
+
     def test_complete_flow(self):
         b = self.bucket()
         up = self.s3.create_multipart_upload(Bucket=b, Key="mp", ContentType="video/x-test",

@@ -159,6 +159,20 @@ class BitRot(unittest.TestCase):
         rc, out3, _ = admin(self.server, "scrub", "run", "--rate", "1GiB")
         self.assertEqual(rc, 1)
         self.assertEqual(damaged_listed(out3), self.damaged)
+        # And in the metrics: this pass's damage, the passes, the totals.
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.status_port, timeout=10)
+        conn.request("GET", "/metrics")
+        metrics = conn.getresponse().read().decode()
+        conn.close()
+
+        def metric(name):
+            m = re.search(r"^%s (\S+)$" % name, metrics, re.M)
+            self.assertIsNotNone(m, name)
+            return float(m.group(1))
+        self.assertEqual(metric("holdfast_scrub_last_pass_damaged"), 5)
+        self.assertGreaterEqual(metric("holdfast_scrub_damaged_total"), 10)
+        self.assertGreaterEqual(metric("holdfast_scrub_passes_total"), 2)
+        self.assertGreater(metric("holdfast_scrub_objects_total"), 0)
 
     def test_scrub_refuses_bad_rate_and_concurrent_start(self):
         rc, _, err = admin(self.server, "scrub", "start", "--rate", "fast")

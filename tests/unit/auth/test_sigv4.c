@@ -70,6 +70,33 @@ TEST(signing_key_aws_example)
     CHECK_EQ_STR(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 }
 
+TEST(signing_key_cache_follows_every_input)
+{
+    /* The thread keeps the last key it derived: any changed input must
+     * derive anew, and going back must give the first key again. */
+    const char *sk = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    unsigned char k0[32], k[32];
+    char hex[65];
+    hf_sigv4_signing_key(sk, "20120215", "us-east-1", "iam", k0);
+    hf_sigv4_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEz", "20120215", "us-east-1",
+                         "iam", k);
+    CHECK(memcmp(k, k0, 32) != 0);
+    hf_sigv4_signing_key(sk, "20120216", "us-east-1", "iam", k);
+    CHECK(memcmp(k, k0, 32) != 0);
+    hf_sigv4_signing_key(sk, "20120215", "us-east-2", "iam", k);
+    CHECK(memcmp(k, k0, 32) != 0);
+    hf_sigv4_signing_key(sk, "20120215", "us-east-1", "s3", k);
+    CHECK(memcmp(k, k0, 32) != 0);
+    /* Same bytes split differently between fields. */
+    hf_sigv4_signing_key(sk, "20120215", "us-east-1i", "am", k);
+    CHECK(memcmp(k, k0, 32) != 0);
+    hf_sigv4_signing_key(sk, "20120215", "us-east-1", "iam", k);
+    hf_hex_encode(hex, k, sizeof k);
+    CHECK_EQ_STR(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+    hf_sigv4_signing_key(sk, "20120215", "us-east-1", "iam", k); /* from the cache */
+    CHECK_EQ_MEM(k, k0, 32);
+}
+
 TEST(chunk_and_trailer_signatures_aws_examples)
 {
     unsigned char key[32], prev[32], h[32], sig[32];

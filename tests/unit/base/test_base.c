@@ -1,6 +1,8 @@
 /* Unit tests for src/base: buf, arena, str, time, hash. */
 #include "test.h"
 
+#include <time.h>
+
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -82,6 +84,42 @@ TEST(utf8_validation)
     CHECK(!hf_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
     CHECK(!hf_utf8_valid("\xe2\x82", 2));         /* truncated */
     CHECK(!hf_utf8_valid("\xff", 1));
+}
+
+/* Dates are computed without gmtime_r: compare with it over leap years,
+ * century rules (1900, 2100, 2200 are not leap years), negative times and
+ * a spread of instants. */
+TEST(time_matches_gmtime)
+{
+    int64_t fixed[] = {0, -1, 951782400 /* 2000-02-29 */, 4107542400 /* 2100-03-01 */,
+                       -2208988800LL /* 1900-01-01 */, 9214646399LL /* 2261-12-31 */,
+                       1709164800 /* 2024-02-29 */, 68169600 /* 1972-02-29 */};
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 20000; i++) {
+        int64_t secs;
+        if (i < (int)(sizeof fixed / sizeof fixed[0])) {
+            secs = fixed[i];
+        } else {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            /* 1900 to 2262: the span of int64 nanoseconds */
+            secs = (int64_t)(x % 11423635200ULL) - 2208988800LL;
+        }
+        time_t t = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char want[40], got[40];
+        strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        hf_time_http(got, secs * 1000000000LL);
+        CHECK_EQ_STR(got, want);
+        strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S.999Z", &tm);
+        hf_time_iso8601(got, secs * 1000000000LL + 999999999);
+        CHECK_EQ_STR(got, want);
+    }
+    char out[32];
+    hf_time_iso8601(out, -1); /* one nanosecond before the epoch */
+    CHECK_EQ_STR(out, "1969-12-31T23:59:59.999Z");
 }
 
 TEST(time_formats)

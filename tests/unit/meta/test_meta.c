@@ -181,17 +181,23 @@ static void fx_close(fx_t *f)
     free(f->dir);
 }
 
+/* o: a small object with data inline, owned by owner. */
+static void inline_obj(hf_obj_t *o, const char *data, uint64_t owner)
+{
+    memset(o, 0, sizeof *o);
+    o->flags = HF_OBJ_INLINE;
+    o->size = strlen(data);
+    o->inline_data = (const uint8_t *)data;
+    o->inline_len = (uint32_t)o->size;
+    o->mtime = 1000;
+    o->owner = owner;
+    hf_md5(data, o->size, o->etag);
+}
+
 static int put_inline(hf_meta_t *m, const hf_bucket_t *b, const char *key, const char *data)
 {
     hf_obj_t o;
-    memset(&o, 0, sizeof o);
-    o.flags = HF_OBJ_INLINE;
-    o.size = strlen(data);
-    o.inline_data = (const uint8_t *)data;
-    o.inline_len = (uint32_t)o.size;
-    o.mtime = 1000;
-    o.owner = b->owner;
-    hf_md5(data, o.size, o.etag);
+    inline_obj(&o, data, b->owner);
     return hf_meta_obj_put(m, b, key, strlen(key), &o, NULL);
 }
 
@@ -634,6 +640,87 @@ TEST(delete_many)
     fx_close(&f);
 }
 
+/* An object's ACL bytes are stored, read back, replaced in place and
+ * removed; a bucket's flags change together with a setting. */
+TEST(acl_and_bucket_update)
+{
+    fx_t f;
+    fx_open(&f);
+    hf_obj_t o;
+    inline_obj(&o, "x", f.uid);
+    o.acl = (const uint8_t *)"\x01\x02" "acl";
+    o.acl_len = 5;
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_OK);
+    hf_obj_t g;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK(g.acl_len == 5 && memcmp(g.acl, "\x01\x02" "acl", 5) == 0);
+    hf_obj_update_t u = {.set_acl = true, .acl = (const uint8_t *)"new", .acl_len = 3};
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, NULL, &u, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK(g.acl_len == 3 && memcmp(g.acl, "new", 3) == 0);
+    u.acl_len = HF_OBJ_ACL_MAX + 1;
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, NULL, &u, NULL), HF_E_TOOBIG);
+    u.acl_len = 0;
+    CHECK_EQ_INT(hf_meta_obj_update(f.m, &f.b, "k", 1, NULL, &u, NULL), HF_OK);
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK(g.acl_len == 0 && g.acl == NULL);
+
+    CHECK_EQ_INT(hf_meta_bucket_update(f.m, &f.b, 0, HF_BUCKET_HAS_POLICY, HF_BCFG_POLICY, "{}", 2), HF_OK);
+    CHECK(f.b.flags & HF_BUCKET_HAS_POLICY);
+    hf_bucket_t rb;
+    CHECK_EQ_INT(hf_meta_bucket_get(f.m, "bucket", &rb), HF_OK);
+    CHECK(rb.flags & HF_BUCKET_HAS_POLICY);
+    const uint8_t *d;
+    size_t n;
+    CHECK_EQ_INT(hf_meta_bucket_cfg_get(f.m, f.b.id, HF_BCFG_POLICY, &f.a, &d, &n), HF_OK);
+    CHECK(n == 2 && memcmp(d, "{}", 2) == 0);
+    CHECK_EQ_INT(hf_meta_bucket_update(f.m, &f.b, HF_BUCKET_HAS_POLICY, 0, HF_BCFG_POLICY, NULL, 0), HF_OK);
+    CHECK(!(f.b.flags & HF_BUCKET_HAS_POLICY));
+    CHECK_EQ_INT(hf_meta_bucket_cfg_get(f.m, f.b.id, HF_BCFG_POLICY, &f.a, &d, &n), HF_E_NOTFOUND);
+    /* flags alone */
+    CHECK_EQ_INT(hf_meta_bucket_update(f.m, &f.b, 0, HF_BUCKET_PAB_ALL, 0, NULL, 0), HF_OK);
+    CHECK_EQ_INT(hf_meta_bucket_get(f.m, "bucket", &rb), HF_OK);
+    CHECK((rb.flags & HF_BUCKET_PAB_ALL) == HF_BUCKET_PAB_ALL);
+    hf_bucket_t gone = f.b;
+    gone.id = 999999;
+    CHECK_EQ_INT(hf_meta_bucket_update(f.m, &gone, 0, HF_BUCKET_PAB, 0, NULL, 0), HF_E_NOTFOUND);
+    fx_close(&f);
+}
+
+/* Two writes whose clock values were drawn in one order and committed in
+ * the other: the one committed last is current and newer than the one it
+ * replaced (its clock value is re-stamped). */
+TEST(late_commit_stays_newest)
+{
+    fx_t f;
+    fx_open(&f);
+    CHECK_EQ_INT(hf_meta_bucket_versioning(f.m, &f.b, true), HF_OK);
+    uint64_t early = hf_meta_hlc_next(f.m), late = hf_meta_hlc_next(f.m);
+    CHECK(early < late);
+    const char *data[2] = {"late", "early"};
+    uint64_t hlcs[2] = {late, early};
+    uint8_t ids[2][16];
+    for (int i = 0; i < 2; i++) {
+        hf_obj_t o;
+        inline_obj(&o, data[i], f.uid);
+        o.hlc = hlcs[i];
+        o.origin = hf_meta_node_id(f.m);
+        CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_OK);
+        memcpy(ids[i], o.version, 16);
+    }
+    hf_obj_t g;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK(memcmp(g.version, ids[1], 16) == 0);
+    CHECK(g.hlc > late);
+    CHECK(memcmp(ids[1], ids[0], 16) > 0); /* version ids sort as the commits did */
+    /* The delete marker that follows is newer still. */
+    hf_del_res_t res;
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "k", 1, NULL, 0, f.uid, &res), HF_OK);
+    CHECK(res.marker);
+    CHECK(memcmp(res.version, ids[1], 16) > 0);
+    fx_close(&f);
+}
+
 /* Conditional deletes: the ETag of the current version must match; a key
  * without a current object is HF_E_NOTFOUND with no_current set. */
 TEST(delete_if_match)
@@ -897,11 +984,15 @@ TEST(listing_matches_model)
     CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, nokey, strlen(nokey), NULL, &f.a, &g), HF_E_NOTFOUND);
 
     char *pl = repeat('x', 470, ""), *pl2 = repeat('x', 470, "/"), *pl3 = repeat('x', 470, "/b");
+    /* Parameters longer than any key: a prefix that matches nothing, a
+     * marker just above the 1024-byte key le, a delimiter in no key. */
+    char *plong = repeat('x', 1100, ""), *salong = repeat('x', 1024, "y"), *sawide = repeat('w', 1500, "");
+    char *dlong = repeat('/', 1100, "");
     const char *prefixes[] = {"", "a", "a/", "a/b", "b", "b/", "photos/", "photos/2024/",
-                              "\xf0\x9f\x98\x80", "xxxx", pl, pl2, pl3, "zzz", "\x01"};
-    const char *delims[] = {"", "/", "b", "//", "xx", "/b/", "\xf0\x9f\x98\x80"};
+                              "\xf0\x9f\x98\x80", "xxxx", pl, pl2, pl3, "zzz", "\x01", plong};
+    const char *delims[] = {"", "/", "b", "//", "xx", "/b/", "\xf0\x9f\x98\x80", dlong};
     const char *sas[] = {"", "a", "a/", "a/b", "a/b/c", "a/b/zzz", "a0", "b/", "photos/2024/",
-                         "photos/2024/jan/1.jpg", "0", "zzzz", la, pl, pl2, ld, "\xff"};
+                         "photos/2024/jan/1.jpg", "0", "zzzz", la, pl, pl2, ld, "\xff", salong, sawide};
     const uint32_t maxes[] = {0, 1, 2, 3, 5, 1000, 5000};
     for (size_t pi = 0; pi < sizeof prefixes / sizeof *prefixes; pi++)
         for (size_t di = 0; di < sizeof delims / sizeof *delims; di++)
@@ -959,6 +1050,7 @@ TEST(listing_matches_model)
 
     free(l470), free(l469), free(la), free(lb), free(lc), free(ld), free(le), free(lf), free(lg);
     free(lh), free(li), free(nokey), free(pl), free(pl2), free(pl3);
+    free(plong), free(salong), free(sawide), free(dlong);
     fx_close(&f);
 }
 
@@ -1325,6 +1417,22 @@ TEST(upload_listing)
     CHECK_EQ_INT(hf_meta_upload_list(f.m, &rq, &f.a, &res), HF_OK);
     CHECK_EQ_INT(res.nuploads + res.nprefixes, 0);
     CHECK(!res.truncated);
+    /* Longer than any key: a prefix lists nothing; a key marker, with or
+     * without an id marker, resumes after it ("c" * 1500 sorts after
+     * "c/x/y", before "d" and the long key). */
+    char *huge = repeat('c', 1500, "");
+    rq = (hf_upload_list_req_t){.bucket_id = f.b.id, .max_uploads = 1000, .prefix = {huge, 1500}};
+    CHECK_EQ_INT(hf_meta_upload_list(f.m, &rq, &f.a, &res), HF_OK);
+    CHECK_EQ_INT(res.nuploads + res.nprefixes, 0);
+    rq.prefix = (hf_str_t){NULL, 0};
+    rq.key_marker = (hf_str_t){huge, 1500};
+    for (int withid = 0; withid < 2; withid++) {
+        rq.upload_id_marker = withid ? ups[5].id : NULL;
+        CHECK_EQ_INT(hf_meta_upload_list(f.m, &rq, &f.a, &res), HF_OK);
+        CHECK_EQ_INT(res.nuploads, 3);
+        CHECK(hf_str_eq(res.uploads[0].key, "d"));
+    }
+    free(huge);
     free(lk);
     fx_close(&f);
 }
@@ -1617,23 +1725,46 @@ TEST(hlc_survives_a_crash)
 /* ---- damaged and future records -------------------------------------------------------- */
 
 /* Overwrite the value of objects[bucket|key|0x00] with raw bytes. */
-static void raw_put(const char *dir, const char *db, const void *k, size_t kn, const void *v, size_t vn)
+/* Open the store under dir straight with LMDB and begin a transaction on
+ * table db (flags: 0 or MDB_RDONLY). */
+static MDB_env *raw_begin(const char *dir, unsigned flags, const char *db, MDB_txn **txn, MDB_dbi *dbi)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/meta", dir);
     MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
     CHECK_EQ_INT(mdb_env_create(&env), 0);
     mdb_env_set_maxdbs(env, 16);
     mdb_env_set_mapsize(env, TEST_MAP);
-    CHECK_EQ_INT(mdb_env_open(env, path, 0, 0600), 0);
-    CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    CHECK_EQ_INT(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    CHECK_EQ_INT(mdb_env_open(env, path, flags, 0600), 0);
+    CHECK_EQ_INT(mdb_txn_begin(env, NULL, flags, txn), 0);
+    CHECK_EQ_INT(mdb_dbi_open(*txn, db, 0, dbi), 0);
+    return env;
+}
+
+static void raw_put(const char *dir, const char *db, const void *k, size_t kn, const void *v, size_t vn)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_env *env = raw_begin(dir, 0, db, &txn, &dbi);
     MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
     CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
     CHECK_EQ_INT(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
+}
+
+/* The value of k in table db (copied into out, at most max bytes): its size. */
+static size_t raw_get(const char *dir, const char *db, const void *k, size_t kn, void *out, size_t max)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_env *env = raw_begin(dir, MDB_RDONLY, db, &txn, &dbi);
+    MDB_val key = {kn, (void *)k}, val;
+    CHECK_EQ_INT(mdb_get(txn, dbi, &key, &val), 0);
+    size_t n = val.mv_size < max ? val.mv_size : max;
+    memcpy(out, val.mv_data, n);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return val.mv_size;
 }
 
 static size_t obj_tk(uint8_t *out, uint64_t bucket, const char *key)
@@ -1749,14 +1880,18 @@ TEST(newer_format_refused)
     hf_meta_t *m = open_at(dir, TEST_MAP);
     CHECK(m != NULL);
     close_store(m);
-    raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x02", 4);
+    raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x03", 4);
     hf_log_set_level(-1);
     hf_meta_config_t cfg = {.map_size = TEST_MAP};
     CHECK_EQ_INT(hf_meta_open(dir, &cfg, &m), HF_E_VERSION);
-    hf_log_set_level(HF_LOG_WARN);
+    /* format 1 (before versions) opens and is upgraded to 2 */
     raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x01", 4);
     CHECK_EQ_INT(hf_meta_open(dir, &cfg, &m), HF_OK);
     hf_meta_close(m);
+    hf_log_set_level(HF_LOG_WARN);
+    uint8_t fmt[8];
+    CHECK_EQ_INT((int)raw_get(dir, "sys", "format", 6, fmt, sizeof fmt), 4);
+    CHECK(memcmp(fmt, "\x00\x00\x00\x02", 4) == 0);
     hf_test_rmtree(dir);
     free(dir);
 }
@@ -2265,6 +2400,26 @@ TEST(versions_match_model)
             vm_check(&f, keys, VM_KEYS, 1000);
         }
     }
+    /* A key marker longer than any key resumes after it, with or without a
+     * version marker (no key has that name to resume inside). */
+    char *kl = repeat('L', 1500, "");
+    uint8_t anyv[16] = {1};
+    size_t want = 0;
+    for (int i = 0; i < VM_KEYS; i++)
+        if (strcmp(keys[i].name, kl) > 0)
+            want += (size_t)keys[i].n;
+    for (int withv = 0; withv < 2; withv++) {
+        hf_vlist_req_t rq = {.bucket_id = f.b.id, .key_marker = {kl, 1500}, .max_keys = 1000,
+                             .version_marker = withv ? anyv : NULL};
+        hf_vlist_res_t res;
+        hf_arena_reset(&f.a);
+        CHECK_EQ_INT(hf_meta_obj_list_versions(f.m, &rq, &f.a, &res), HF_OK);
+        CHECK_EQ_INT(res.nentries, want);
+        rq.prefix = (hf_str_t){kl, 1500};
+        CHECK_EQ_INT(hf_meta_obj_list_versions(f.m, &rq, &f.a, &res), HF_OK);
+        CHECK_EQ_INT(res.nentries + res.nprefixes, 0);
+    }
+    free(kl);
     /* everything deleted for good: no blob stays referenced, the bucket is empty */
     for (int i = 0; i < VM_KEYS; i++)
         while (keys[i].n) {

@@ -135,6 +135,32 @@ TEST(writer_escapes)
     hf_buf_free(&b);
 }
 
+TEST(writer_plain_text_and_caps)
+{
+    hf_buf_t b;
+    hf_buf_init(&b, 4096);
+    hf_xml_open_ns(&b, "ListBucketResult");
+    hf_xml_elem_str(&b, "Key", "photos/\xc3\xa9t\xc3\xa9 2026.jpg"); /* UTF-8 passes as is */
+    hf_xml_elem_u64(&b, "Size", 0);
+    hf_xml_elem_bool(&b, "IsTruncated", 1);
+    hf_xml_elem_str(&b, "Empty", "");
+    hf_xml_elem_str(&b, "Del", "a\x7f");
+    hf_xml_close(&b, "ListBucketResult");
+    CHECK_EQ_STR(b.data, "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                         "<Key>photos/\xc3\xa9t\xc3\xa9 2026.jpg</Key><Size>0</Size>"
+                         "<IsTruncated>true</IsTruncated><Empty></Empty><Del>a&#x7F;</Del>"
+                         "</ListBucketResult>");
+    /* An element that does not fit leaves the buffer as it was. */
+    hf_buf_t small;
+    hf_buf_init(&small, 12);
+    hf_xml_elem_str(&small, "Key", "abc");
+    CHECK_EQ_INT(small.len, 0); /* 14 bytes do not fit in 12 */
+    hf_xml_open(&small, "Key");
+    CHECK_EQ_STR(small.data, "<Key>");
+    hf_buf_free(&small);
+    hf_buf_free(&b);
+}
+
 TEST(bucket_names)
 {
     const char *good[] = {"abc", "my-bucket", "my.bucket.1", "a1b", "123", "a-b.c-d",

@@ -1,0 +1,500 @@
+#!/usr/bin/python3
+"""`make bench`: holdfast next to nginx on this machine, driven by the same
+client (`holdfast bench`) with the same settings, runs alternating; then the
+figures only holdfast has (listing a bucket of 1,000,000 objects, cold start,
+memory, threads). Writes docs/benchmarks.md, docs/benchmarks.png (gnuplot)
+and docs/benchmarks.json (every run's raw result).
+
+nginx (Debian's package) serves static files for GET and WebDAV
+`dav_methods PUT DELETE` for PUT, from a config generated in a temporary
+directory. Every process this script starts is stopped by its PID.
+
+Environment (all optional):
+  BENCH_DURATION   measured seconds per run (default 10)
+  BENCH_ROUNDS     runs per side and figure, alternating (default 2)
+  BENCH_BIG        objects in the listing/cold-start bucket (default 1000000)
+  BENCH_PROFILE    0 to skip the perf profiles of holdfast (default 1)
+  BENCH_OUT        directory for the report (default docs)
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "bin", "holdfast")
+AK = "BENCHROOTKEY00000001"
+SK = "benchrootsecret0000000000000000000000000"
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+BIG = int(os.environ.get("BENCH_BIG", "1000000"))
+SMALL = 10000
+PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0" and shutil.which("perf")
+OUT = os.path.join(ROOT, os.environ.get("BENCH_OUT", "docs"))
+
+# The figures measured on both servers: (name, bench flags, what is compared).
+PAIRED = [
+    ("get4k", ["--op", "get", "--size", "4KiB", "--objects", "1000", "--concurrency", "32"]),
+    ("get1m", ["--op", "get", "--size", "1MiB", "--objects", "64", "--concurrency", "16"]),
+    ("put4k", ["--op", "put", "--size", "4KiB", "--objects", "10000", "--concurrency", "32"]),
+    ("put1m", ["--op", "put", "--size", "1MiB", "--objects", "64", "--concurrency", "16"]),
+]
+
+procs = []  # everything started here, stopped by PID at the end
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def status_field(pid, name):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class Holdfast:
+    def __init__(self, data, port=0, status_port=0):
+        self.data, self.port, self.status_port = data, port, status_port
+        self.proc = None
+
+    def start(self, wait=True):
+        env = dict(os.environ, HOLDFAST_ACCESS_KEY=AK, HOLDFAST_SECRET_KEY=SK)
+        cmd = [BIN, "server", "--data", self.data, "--listen", "127.0.0.1:%d" % self.port,
+               "--status-listen", "127.0.0.1:%d" % self.status_port, "--log-level", "warn"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        procs.append(self.proc)
+        if not wait:
+            return self
+        for line in self.proc.stdout:
+            line = line.decode(errors="replace")
+            m = re.search(r"serving S3 on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+            m = re.search(r"health and admin on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.status_port = int(m.group(1))
+                break
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        return self
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
+        self.proc = None
+
+
+class Nginx:
+    def __init__(self, base):
+        self.base = base
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        b = self.base
+        os.makedirs(b, mode=0o755, exist_ok=True)
+        for d in ("root/holdfast-bench", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(b, d), exist_ok=True)
+            os.chmod(os.path.join(b, d), 0o777)  # the workers run as nobody
+        os.chmod(os.path.join(b, "root"), 0o777)
+        conf = os.path.join(b, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""daemon off;
+worker_processes auto;
+pid %(b)s/nginx.pid;
+error_log %(b)s/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 10000000;
+    keepalive_timeout 60s;
+    client_max_body_size 0;
+    client_body_buffer_size 1m;
+    client_body_temp_path %(b)s/body;
+    proxy_temp_path %(b)s/proxy;
+    fastcgi_temp_path %(b)s/fastcgi;
+    uwsgi_temp_path %(b)s/uwsgi;
+    scgi_temp_path %(b)s/scgi;
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:%(port)d;
+        root %(b)s/root;
+        # The load generator checks its bucket with HeadBucket first.
+        location = /holdfast-bench { return 200; }
+        location / {
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+            dav_access user:rw group:rw all:r;
+        }
+    }
+}
+""" % {"b": b, "port": self.port})
+        self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", b], stderr=subprocess.DEVNULL)
+        procs.append(self.proc)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not start; see %s/error.log" % b)
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def workers(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout.split()
+        return [int(p) for p in out]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def bench(endpoint, *args, timeout=None):
+    cmd = [BIN, "bench", "--endpoint", endpoint, "--access-key", AK, "--secret-key", SK,
+           "--json", "--no-progress"] + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("holdfast bench %s failed: %s" % (" ".join(args), p.stderr.strip()))
+    return json.loads(p.stdout)
+
+
+def summary(r):
+    m = r["measure"]
+    lat = m["latency_ms"]
+    return {"ops_per_s": m["ops_per_s"], "mb_per_s": m["mb_per_s"], "p50_ms": lat["p50"],
+            "p99_ms": lat["p99"], "p999_ms": lat["p99.9"], "errors": m["errors"],
+            "requests": m["requests"], "client_cpu_us": 1e6 * m["client_cpu_s"] / max(1, m["requests"])}
+
+
+def sample_threads(pid, stop, out):
+    while not stop.is_set():
+        try:
+            out.append(status_field(pid, "Threads"))
+        except OSError:
+            return
+        time.sleep(0.5)
+
+
+def profile(hf, flags, name, tmp):
+    """perf profile of the server during one extra (unreported) run."""
+    data = os.path.join(tmp, name + ".perf")
+    rec = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(hf.proc.pid), "-o", data,
+                            "--", "sleep", str(max(3, DURATION // 2))],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(rec)
+    bench(hf.endpoint, *(flags + ["--duration", "%ds" % (max(3, DURATION // 2) + 1)]))
+    rec.wait(60)
+    rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,sym",
+                          "--stdio", "--percent-limit", "1.5"], capture_output=True, text=True)
+    rows = []
+    for line in rep.stdout.splitlines():
+        m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(.+)$", line)
+        if m:
+            rows.append((float(m.group(1)), m.group(2), m.group(3).strip()))
+    dsos = {}
+    rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso", "--stdio"],
+                         capture_output=True, text=True)
+    for line in rep.stdout.splitlines():
+        m = re.match(r"\s+([\d.]+)%\s+(\S+)", line)
+        if m:
+            dsos[m.group(2)] = float(m.group(1))
+    return {"top": rows[:14], "dso": dsos}
+
+
+def presigned_get(endpoint, bucket, key):
+    import boto3
+    from botocore.config import Config
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=AK, aws_secret_access_key=SK,
+                      region_name="us-east-1", config=Config(s3={"addressing_style": "path"},
+                                                             signature_version="s3v4"))
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                    ExpiresIn=3600)
+    return url[len(endpoint):]
+
+
+def start_to_first_get(data, bucket, key):
+    """ms from starting the server to its first successful GET (presigned)."""
+    port, sport = free_port(), free_port()
+    target = presigned_get("http://127.0.0.1:%d" % port, bucket, key)
+    req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" %
+           (target, port)).encode()
+    hf = Holdfast(data, port, sport)
+    t0 = time.monotonic()
+    hf.start(wait=False)
+    ok = False
+    while time.monotonic() - t0 < 30:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), 1)
+        except OSError:
+            time.sleep(0.0002)
+            continue
+        try:
+            s.sendall(req)
+            resp = b""
+            while b"\r\n" not in resp:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                resp += chunk
+            if resp.startswith(b"HTTP/1.1 200"):
+                ok = True
+                break
+        except OSError:
+            pass
+        finally:
+            s.close()
+    t1 = time.monotonic()
+    threading.Thread(target=hf.proc.stdout.read, daemon=True).start()
+    hf.stop()
+    if not ok:
+        raise RuntimeError("no successful GET within 30 s of starting the server")
+    return (t1 - t0) * 1000
+
+
+def cold_starts(sets, runs=11):
+    """Cold start of each (name, data, bucket, key), alternating between the
+    data sets so that the machine's drift falls on both; the median of runs."""
+    times = {name: [] for name, _, _, _ in sets}
+    for _ in range(runs):
+        for name, data, bucket, key in sets:
+            times[name].append(start_to_first_get(data, bucket, key))
+    return {name: (statistics.median(v), v) for name, v in times.items()}
+
+
+def idle_memory(data, bucket, key):
+    """Anonymous RSS idle after a GET, then with 10,000 idle keep-alive
+    connections; threads in both states."""
+    hf = Holdfast(data).start()
+    try:
+        target = presigned_get(hf.endpoint, bucket, key)
+        s = socket.create_connection(("127.0.0.1", hf.port))
+        s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" %
+                   (target, hf.port)).encode())
+        while s.recv(65536):
+            pass
+        s.close()
+        time.sleep(1)
+        pid = hf.proc.pid
+        idle = {"rss_anon_kib": status_field(pid, "RssAnon"), "threads": status_field(pid, "Threads")}
+        conns = []
+        req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"  # unsigned: 403, connection kept
+        for _ in range(10000):
+            c = socket.create_connection(("127.0.0.1", hf.port))
+            c.sendall(req)
+            conns.append(c)
+        for c in conns:
+            got = b""
+            while b"</Error>" not in got:
+                chunk = c.recv(65536)
+                if not chunk:
+                    raise RuntimeError("the server closed an idle keep-alive connection")
+                got += chunk
+        time.sleep(1)
+        with_conns = {"rss_anon_kib": status_field(pid, "RssAnon"),
+                      "threads": status_field(pid, "Threads"), "connections": len(conns)}
+        for c in conns:
+            c.close()
+        return idle, with_conns
+    finally:
+        hf.stop()
+
+
+def limits(base):
+    """The machine's own limits, on the filesystem the servers used:
+    fdatasync'd writes per second (4 KiB, 1 and 16 writers), durable 1 MiB
+    writes (16 writers), MD5 on one core (OpenSSL through hashlib) and
+    memory copy bandwidth."""
+    import hashlib
+    d = os.path.join(base, "limits")
+    os.makedirs(d, exist_ok=True)
+    buf = os.urandom(1 << 20)
+
+    def writes(nthreads, size, secs=3):
+        stop = time.monotonic() + secs
+        counts = [0] * nthreads
+
+        def w(i):
+            n = 0
+            while time.monotonic() < stop:
+                fd = os.open(os.path.join(d, "f%d-%d" % (i, n % 64)),
+                             os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.write(fd, buf[:size])
+                os.fdatasync(fd)
+                os.close(fd)
+                n += 1
+            counts[i] = n
+        ts = [threading.Thread(target=w, args=(i,)) for i in range(nthreads)]
+        t0 = time.monotonic()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return sum(counts) / (time.monotonic() - t0)
+
+    out = {"fsync_1": writes(1, 4096), "fsync_16": writes(16, 4096)}
+    out["durable_1m_mb_s"] = writes(16, 1 << 20) * (1 << 20) / 1e6
+    t0, n = time.monotonic(), 0
+    while time.monotonic() - t0 < 2:
+        hashlib.md5(buf).digest()
+        n += 1
+    out["md5_mb_s"] = n * (1 << 20) / 1e6 / (time.monotonic() - t0)
+    big, dst = bytearray(64 << 20), bytearray(64 << 20)
+    view = memoryview(dst)
+    view[:] = big  # touch every page first
+    t0, n = time.monotonic(), 0
+    while time.monotonic() - t0 < 2:
+        view[:] = big
+        n += 1
+    out["memcpy_gb_s"] = n * (64 << 20) / 1e9 / (time.monotonic() - t0)
+    shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+def machine():
+    info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "kernel": platform.release(), "cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        info["cpu"] = "?"
+    info["load_before"] = os.getloadavg()
+    info["nginx"] = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    info["mem_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    return info
+
+
+def main():
+    # 10,000 idle connections need more descriptors than the usual soft
+    # limit, in this process and in the server it starts.
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    tmp = tempfile.mkdtemp(prefix="hf-bench-")
+    os.chmod(tmp, 0o755)  # nginx's workers (user nobody) must reach their root
+    res = {"machine": machine(), "duration_s": DURATION, "rounds": ROUNDS, "big": BIG,
+           "runs": {}, "settings": {n: f for n, f in PAIRED}}
+    try:
+        hf = Holdfast(os.path.join(tmp, "hf-a")).start()
+        ng = Nginx(os.path.join(tmp, "nginx")).start()
+        res["threads_idle"] = status_field(hf.proc.pid, "Threads")
+        for name, flags in PAIRED:
+            runs = {"holdfast": [], "nginx": []}
+            for rnd in range(ROUNDS):
+                order = [("holdfast", hf), ("nginx", ng)]
+                if rnd % 2:
+                    order.reverse()
+                for side, srv in order:
+                    log("%s round %d: %s" % (name, rnd + 1, side))
+                    samples, stop = [], threading.Event()
+                    if side == "holdfast":
+                        t = threading.Thread(target=sample_threads,
+                                             args=(hf.proc.pid, stop, samples))
+                        t.start()
+                    r = bench(srv.endpoint, *(flags + ["--duration", "%ds" % DURATION]))
+                    stop.set()
+                    s = summary(r)
+                    if samples:
+                        s["threads_max"] = max(samples)
+                    runs[side].append(s)
+            res["runs"][name] = runs
+        res["nginx_workers"] = len(ng.workers())
+        if PROFILE:
+            res["profiles"] = {}
+            for name, flags in PAIRED:
+                log("profile of holdfast: %s" % name)
+                res["profiles"][name] = profile(hf, flags, name, tmp)
+        # The small data set for the cold start's 10,000-object reference.
+        log("cold start data set: %d objects" % SMALL)
+        bench(hf.endpoint, "--bucket", "cold-small", "--op", "head", "--size", "1KiB", "--objects",
+              str(SMALL), "--concurrency", "64", "--duration", "1s", "--no-cleanup")
+        hf.stop()
+        ng.stop()
+
+        # The big bucket: preload through S3, then list it.
+        big = Holdfast(os.path.join(tmp, "hf-b")).start()
+        log("preloading %d objects through S3 (64 connections)" % BIG)
+        pre = bench(big.endpoint, "--bucket", "big", "--op", "list", "--size", "1KiB", "--objects",
+                    str(BIG), "--concurrency", "64", "--duration", "1s", "--no-cleanup")
+        res["preload"] = {"objects": BIG, "seconds": pre["prepare"]["seconds"],
+                          "objects_per_s": pre["prepare"]["ops_per_s"],
+                          "errors": pre["prepare"]["errors"]}
+        log("listing")
+        lst = []
+        for rnd in range(ROUNDS):
+            r = bench(big.endpoint, "--bucket", "big", "--op", "list", "--objects", str(BIG),
+                      "--concurrency", "8", "--duration", "%ds" % DURATION, "--no-prepare",
+                      "--no-cleanup")
+            s = summary(r)
+            s["keys_per_page"] = r["measure"]["list_keys"] / max(1, r["measure"]["requests"])
+            lst.append(s)
+        res["list"] = lst
+        big.stop()
+
+        log("cold start")
+        cold = cold_starts([("big", os.path.join(tmp, "hf-b"), "big", "bench/%010d" % (BIG // 2)),
+                            ("small", os.path.join(tmp, "hf-a"), "cold-small",
+                             "bench/%010d" % (SMALL // 2))])
+        res["cold_big"], res["cold_small"] = cold["big"], cold["small"]
+        log("memory")
+        res["mem_idle"], res["mem_conns"] = idle_memory(os.path.join(tmp, "hf-b"), "big",
+                                                        "bench/0000000001")
+        log("the machine's limits")
+        res["limits"] = limits(tmp)
+        res["machine"]["load_after"] = os.getloadavg()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "benchmarks.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "bench_report.py"),
+                    os.path.join(OUT, "benchmarks.json"), OUT], check=True)
+    log("wrote %s/benchmarks.md" % os.path.relpath(OUT, ROOT))
+
+
+if __name__ == "__main__":
+    main()
