@@ -29,7 +29,7 @@ else
   BIN := bin/holdfast
 endif
 
-LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/auth/*.c src/meta/*.c src/chunk/*.c \
+LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/auth/*.c src/meta/*.c src/chunk/*.c src/access/*.c \
                  src/guard/*.c src/scrub/*.c src/s3/*.c src/status/*.c src/bench/*.c src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

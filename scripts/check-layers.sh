@@ -9,12 +9,13 @@ declare -A allow=(
     [chunk]="base"
     [meta]="base chunk"
     [auth]="base net"
+    [access]="base"
     [guard]="base net"
     [scrub]="base chunk meta"
-    [s3]="base net auth meta chunk guard"
-    [status]="base net auth meta chunk guard s3 scrub"
+    [s3]="base net auth meta chunk guard access"
+    [status]="base net auth meta chunk guard s3 scrub access"
     [bench]="base net auth"
-    [cli]="base net auth meta chunk guard scrub s3 status bench"
+    [cli]="base net auth meta chunk guard scrub s3 status bench access"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do

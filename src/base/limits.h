@@ -206,6 +206,38 @@
 /* Region names in a credential scope (AWS's longest is under 20). */
 #define HF_REGION_MAX 64
 
+/* ---- access policies (src/access) ------------------------------------------- */
+
+/* A bucket policy document (S3: "Bucket policies are limited to 20 KB"). */
+#define HF_POLICY_MAX (20 * 1024)
+
+/* Statements in one policy. The smallest statement S3 accepts takes about
+ * 70 bytes, so 20 KiB holds fewer than 300; the cap only keeps a parser bug
+ * from turning into an unbounded array. */
+#define HF_POLICY_STATEMENTS_MAX 512
+
+/* Values in one element (Action, Resource, Principal, one condition key's
+ * values). A 20 KiB policy holds about 1100 CIDR blocks, the longest lists
+ * real policies carry; evaluation walks these lists per request. */
+#define HF_POLICY_VALUES_MAX 2048
+
+/* JSON nesting: policy object, Statement array, statement, Condition,
+ * operator, key's value array = 6. Anything deeper is not a policy. */
+#define HF_POLICY_DEPTH_MAX 8
+
+/* One string in a policy. A resource ARN for a 1024-byte key is 1101 bytes;
+ * the rest of the budget is for policy variables and wildcards. Bounding the
+ * pattern bounds the wildcard matcher's work per value. */
+#define HF_POLICY_STRING_MAX 2048
+
+/* A POST Object policy as it arrives (base64 text in the "policy" form
+ * field). The same budget as a bucket policy: a policy with dozens of
+ * conditions is under 2 KiB. */
+#define HF_POSTPOLICY_MAX (20 * 1024)
+
+/* Conditions in one POST policy; each is checked against every form field. */
+#define HF_POSTPOLICY_CONDITIONS_MAX 256
+
 /* ---- storage ---------------------------------------------------------------- */
 
 /* Object bytes are stored in chunk files of at most this size. 4 MiB keeps a
