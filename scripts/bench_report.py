@@ -56,6 +56,16 @@ def overload_section(w, ov, peak, top, keep, out):
        top["goodput_per_s"], pct(keep), one["p99_ms"], one["connections"], top["p99_ms"],
        top["connections"], top["shed_p99_ms"], errors, ov["server_shed"], ov["client_shed"],
        " / ".join(str(t) for t in threads)))
+    over = [st for st in steps if st["connections"] > ov["max_inflight"]]
+    if over:
+        w("")
+        w("p50 of successful requests stayed at %.1f–%.1f ms past the limit (%.1f ms at 1 "
+          "connection, the service time): the tail is admitted requests waiting for a CPU after "
+          "their reads, on 2 CPUs kept busy by the server answering SlowDown and the client "
+          "sending the storm, besides other work on the machine (load average %.1f before the "
+          "curve, %.1f after)." %
+          (min(st["p50_ms"] for st in over), max(st["p50_ms"] for st in over), steps[0]["p50_ms"],
+           ov["load_before"][0], ov["load_after"][0]))
     w("")
     w("| connections | × in flight | attempted req/s | goodput req/s | shed req/s | errors | "
       "p50 ms | p99 ms | shed p99 ms |")
