@@ -177,6 +177,14 @@ def main():
                      "%.0f req/s, %s of peak" % (top["goodput_per_s"], pct(keep)), "–", "–",
                      "≥ 80% of peak", verdict(keep >= 0.8, pct(1 - keep / 0.8))))
 
+    if r.get("server_flags"):
+        flags = ("holdfast ran with `%s`: admission sized so that every connection of the one key "
+                 "the client signs with is admitted, since these figures measure throughput; its "
+                 "defaults (16 workers, 12 requests in flight, 10 per key) answer most of 32 "
+                 "connections from one key with 503 SlowDown, which is what the overload curve "
+                 "below measures" % " ".join(r["server_flags"]))
+    else:
+        flags = "holdfast ran with its defaults otherwise (16 worker threads)"
     m = r["machine"]
     lines = []
     w = lines.append
@@ -195,9 +203,8 @@ def main():
       "(holdfast first in odd rounds, nginx first in even ones); the table gives the mean of the "
       "runs. nginx serves static files for GET and WebDAV `dav_methods PUT` for PUT; it does not "
       "fsync, while holdfast acknowledges a PUT only once it is durable. Both servers had access "
-      "logs off (holdfast `--log-level warn`). holdfast ran with its defaults otherwise "
-      "(16 worker threads); nginx with `worker_processes auto`." % (m["nginx"].replace("nginx version: ", ""),
-                                                                    r["rounds"], r["duration_s"]))
+      "logs off (holdfast `--log-level warn`). %s; nginx with `worker_processes auto`." %
+      (m["nginx"].replace("nginx version: ", ""), r["rounds"], r["duration_s"], flags))
     w("")
     w("**Machine:** %s, %d CPUs, %.0f GiB, Linux %s. Shared with other engineers' builds and tests "
       "while it ran (load average %.1f before, %.1f after), so absolute numbers are noisy; the "
@@ -262,8 +269,9 @@ def main():
     w("")
     p = r["preload"]
     w("- Preloading %s objects of 1 KiB through S3 (`holdfast bench --op list --objects %d "
-      "--concurrency 64 --no-cleanup`, every PUT durable) took %.0f s (%.0f objects/s), %d errors." %
-      (format(p["objects"], ","), p["objects"], p["seconds"], p["objects_per_s"], p["errors"]))
+      "--concurrency %d --no-cleanup`, every PUT durable) took %.0f s (%.0f objects/s), %d errors." %
+      (format(p["objects"], ","), p["objects"], p.get("connections", 64), p["seconds"],
+       p["objects_per_s"], p["errors"]))
     w("- Cold start is the time from starting `holdfast server` to the first successful GET of an "
       "object (a presigned URL polled on the S3 port every 0.2 ms), the median of %d starts, "
       "alternating between the two data sets: %s ms with %s objects, %s ms with 10,000. The OS "
