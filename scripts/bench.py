@@ -2,8 +2,14 @@
 """`make bench`: holdfast next to nginx on this machine, driven by the same
 client (`holdfast bench`) with the same settings, runs alternating; then the
 figures only holdfast has (listing a bucket of 1,000,000 objects, cold start,
-memory, threads). Writes docs/benchmarks.md, docs/benchmarks.png (gnuplot)
-and docs/benchmarks.json (every run's raw result).
+memory, threads) and the overload curve (offered load far past what admission
+lets in, against goodput, shed load and p99). Writes docs/benchmarks.md,
+docs/benchmarks.png and docs/overload.png (gnuplot) and docs/benchmarks.json
+(every run's raw result).
+
+usage: scripts/bench.py [--only overload]
+  --only overload  run only the overload curve (about 1 minute) and merge it
+                   into the existing benchmarks.json, then rewrite the report
 
 nginx (Debian's package) serves static files for GET and WebDAV
 `dav_methods PUT DELETE` for PUT, from a config generated in a temporary
@@ -15,6 +21,8 @@ Environment (all optional):
   BENCH_BIG        objects in the listing/cold-start bucket (default 1000000)
   BENCH_PROFILE    0 to skip the perf profiles of holdfast (default 1)
   BENCH_OUT        directory for the report (default docs)
+  BENCH_CURVE_STEP measured seconds per step of the overload curve (default 5)
+  BENCH_ONLY       same as --only
 """
 import datetime
 import json
@@ -51,6 +59,33 @@ PAIRED = [
     ("put1m", ["--op", "put", "--size", "1MiB", "--objects", "64", "--concurrency", "16"]),
 ]
 
+# Admission for every other figure: the connections of the one key the
+# client signs with are all admitted, so the figures measure throughput, not
+# shedding. The defaults (16 workers, 12 in flight, 10 per key) would answer
+# most of 32 connections with 503 SlowDown; that is what they are for, and
+# the overload curve measures it.
+LOAD_CONNS = 32  # the most connections any figure below uses
+SERVER_FLAGS = ["--workers", str(LOAD_CONNS + 2), "--max-inflight", str(LOAD_CONNS),
+                "--admit-queue", "1", "--max-inflight-per-key", str(LOAD_CONNS + 1)]
+
+# The overload curve. Its server's capacity is set by admission control,
+# not by the two CPUs it shares with the client: every GET of a 64 KiB
+# object (a chunk file) waits CURVE_DELAY_MS per read in its worker, as on a
+# slow disk, so CURVE_INFLIGHT requests in flight are the limit. The one key
+# may take every slot and the queue (single-tenant). The client opens
+# CURVE_CONNS connections in turn, from 1/4 to 16x the in-flight limit, and
+# sends the next request as soon as an answer arrives, 503 or not (a retry
+# storm without backoff).
+CURVE_INFLIGHT = 4
+CURVE_QUEUE = 2
+CURVE_DELAY_MS = 2
+CURVE_SIZE = "64KiB"
+CURVE_CONNS = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+CURVE_STEP = int(os.environ.get("BENCH_CURVE_STEP", "5"))
+CURVE_SERVER = ["--fault-injection", "--max-inflight", str(CURVE_INFLIGHT),
+                "--admit-queue", str(CURVE_QUEUE),
+                "--max-inflight-per-key", str(CURVE_INFLIGHT + CURVE_QUEUE)]
+
 procs = []  # everything started here, stopped by PID at the end
 
 
@@ -75,14 +110,16 @@ def status_field(pid, name):
 
 
 class Holdfast:
-    def __init__(self, data, port=0, status_port=0):
+    def __init__(self, data, port=0, status_port=0, args=None):
         self.data, self.port, self.status_port = data, port, status_port
+        self.args = list(SERVER_FLAGS if args is None else args)
         self.proc = None
 
     def start(self, wait=True):
         env = dict(os.environ, HOLDFAST_ACCESS_KEY=AK, HOLDFAST_SECRET_KEY=SK)
         cmd = [BIN, "server", "--data", self.data, "--listen", "127.0.0.1:%d" % self.port,
-               "--status-listen", "127.0.0.1:%d" % self.status_port, "--log-level", "warn"]
+               "--status-listen", "127.0.0.1:%d" % self.status_port,
+               "--log-level", "warn"] + self.args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         procs.append(self.proc)
         if not wait:
@@ -102,6 +139,23 @@ class Holdfast:
     @property
     def endpoint(self):
         return "http://127.0.0.1:%d" % self.port
+
+    def admin(self, *args):
+        env = dict(os.environ, HOLDFAST_ACCESS_KEY=AK, HOLDFAST_SECRET_KEY=SK)
+        p = subprocess.run([BIN, "admin", "--admin", "http://127.0.0.1:%d" % self.status_port]
+                           + list(args), capture_output=True, text=True, env=env, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError("holdfast admin %s failed: %s" % (" ".join(args), p.stderr.strip()))
+        return p.stdout
+
+    def metric_sum(self, name):
+        """The sum of every sample of one metric on the status listener."""
+        import urllib.request
+        url = "http://127.0.0.1:%d/metrics" % self.status_port
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        return sum(float(line.split()[-1]) for line in text.splitlines()
+                   if re.match(re.escape(name) + r"(\{| )", line))
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -388,6 +442,57 @@ def limits(base):
     return out
 
 
+def overload_curve(tmp):
+    """Goodput, shed load and p99 at each step of CURVE_CONNS (see above)."""
+    out = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "load_before": os.getloadavg(), "server_flags": CURVE_SERVER,
+           "fault": "pread:delay=%d/path=/chunks/" % CURVE_DELAY_MS, "max_inflight": CURVE_INFLIGHT,
+           "queue": CURVE_QUEUE, "delay_ms": CURVE_DELAY_MS, "size": CURVE_SIZE,
+           "step_s": CURVE_STEP, "steps": []}
+    hf = Holdfast(os.path.join(tmp, "hf-curve"), args=CURVE_SERVER).start()
+    try:
+        common = ["--bucket", "curve", "--op", "get", "--size", CURVE_SIZE, "--objects", "100",
+                  "--no-cleanup"]
+        # The data set, uploaded below the limits (so nothing is shed), then
+        # the slow reads.
+        bench(hf.endpoint, *(common + ["--concurrency", str(CURVE_INFLIGHT), "--duration", "1s"]))
+        hf.admin("faults", "set", out["fault"])
+        out["threads_idle"] = status_field(hf.proc.pid, "Threads")
+        shed0 = hf.metric_sum("holdfast_admission_shed_total")
+        client_shed = 0
+        for conns in CURVE_CONNS:
+            samples, stop = [], threading.Event()
+            t = threading.Thread(target=sample_threads, args=(hf.proc.pid, stop, samples))
+            t.start()
+            r = bench(hf.endpoint, *(common + ["--no-prepare", "--expect-slowdown",
+                                               "--concurrency", str(conns),
+                                               "--duration", "%ds" % CURVE_STEP]))
+            stop.set()
+            t.join()
+            m, shed = r["measure"], r["measure"]["shed"]
+            secs = m["seconds"]
+            step = {"connections": conns, "x_inflight": conns / CURVE_INFLIGHT, "seconds": secs,
+                    "attempted_per_s": (m["requests"] + shed["requests"]) / secs,
+                    "goodput_per_s": (m["requests"] - m["errors"]) / secs,
+                    "shed_per_s": shed["requests"] / secs, "errors": m["errors"],
+                    "errors_by_code": m["errors_by_code"], "ok": m["requests"] - m["errors"],
+                    "shed": shed["requests"], "p50_ms": m["latency_ms"]["p50"],
+                    "p99_ms": m["latency_ms"]["p99"], "p999_ms": m["latency_ms"]["p99.9"],
+                    "shed_p99_ms": shed["latency_ms"]["p99"],
+                    "client_cpu_s": m["client_cpu_s"], "threads_max": max(samples, default=0)}
+            client_shed += shed["requests"]
+            out["steps"].append(step)
+            log("overload curve: %3d connections: %6.0f req/s attempted, %5.0f ok/s, %6.0f shed/s, "
+                "p99 %.1f ms, %d errors" % (conns, step["attempted_per_s"], step["goodput_per_s"],
+                                            step["shed_per_s"], step["p99_ms"], step["errors"]))
+        out["client_shed"] = client_shed
+        out["server_shed"] = int(hf.metric_sum("holdfast_admission_shed_total") - shed0)
+    finally:
+        hf.stop()
+    out["load_after"] = os.getloadavg()
+    return out
+
+
 def machine():
     info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "kernel": platform.release(), "cpus": os.cpu_count()}
@@ -402,7 +507,56 @@ def machine():
     return info
 
 
+def stop_all():
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def write_report(res):
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "benchmarks.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "bench_report.py"),
+                    os.path.join(OUT, "benchmarks.json"), OUT], check=True)
+    log("wrote %s/benchmarks.md" % os.path.relpath(OUT, ROOT))
+
+
+def only_overload():
+    """The overload curve alone, merged into the results of the last full run."""
+    src = os.path.join(OUT, "benchmarks.json")
+    try:
+        with open(src) as f:
+            res = json.load(f)
+    except (OSError, ValueError) as e:
+        sys.exit("bench: --only overload needs the results of a full run in %s (%s); "
+                 "run `make bench` once first" % (os.path.relpath(src, ROOT), e))
+    tmp = tempfile.mkdtemp(prefix="hf-bench-")
+    try:
+        res["overload"] = overload_curve(tmp)
+        res["overload"]["separate"] = True  # not from the run of the other figures
+    finally:
+        stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+    write_report(res)
+
+
 def main():
+    args = sys.argv[1:]
+    only = os.environ.get("BENCH_ONLY", "")
+    if args[:1] == ["--only"] and len(args) == 2:
+        only = args[1]
+    elif args:
+        sys.exit("usage: scripts/bench.py [--only overload]")
+    if only == "overload":
+        only_overload()
+        return
+    if only:
+        sys.exit("bench: --only knows one part: overload (not %r)" % only)
     # 10,000 idle connections need more descriptors than the usual soft
     # limit, in this process and in the server it starts.
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -410,7 +564,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hf-bench-")
     os.chmod(tmp, 0o755)  # nginx's workers (user nobody) must reach their root
     res = {"machine": machine(), "duration_s": DURATION, "rounds": ROUNDS, "big": BIG,
-           "runs": {}, "settings": {n: f for n, f in PAIRED}}
+           "runs": {}, "settings": {n: f for n, f in PAIRED}, "server_flags": SERVER_FLAGS}
     try:
         hf = Holdfast(os.path.join(tmp, "hf-a")).start()
         ng = Nginx(os.path.join(tmp, "nginx")).start()
@@ -444,16 +598,20 @@ def main():
         # The small data set for the cold start's 10,000-object reference.
         log("cold start data set: %d objects" % SMALL)
         bench(hf.endpoint, "--bucket", "cold-small", "--op", "head", "--size", "1KiB", "--objects",
-              str(SMALL), "--concurrency", "64", "--duration", "1s", "--no-cleanup")
+              str(SMALL), "--concurrency", str(LOAD_CONNS), "--duration", "1s", "--no-cleanup")
         hf.stop()
         ng.stop()
 
+        log("overload curve")
+        res["overload"] = overload_curve(tmp)
+
         # The big bucket: preload through S3, then list it.
         big = Holdfast(os.path.join(tmp, "hf-b")).start()
-        log("preloading %d objects through S3 (64 connections)" % BIG)
+        log("preloading %d objects through S3 (%d connections)" % (BIG, LOAD_CONNS))
         pre = bench(big.endpoint, "--bucket", "big", "--op", "list", "--size", "1KiB", "--objects",
-                    str(BIG), "--concurrency", "64", "--duration", "1s", "--no-cleanup")
-        res["preload"] = {"objects": BIG, "seconds": pre["prepare"]["seconds"],
+                    str(BIG), "--concurrency", str(LOAD_CONNS), "--duration", "1s", "--no-cleanup")
+        res["preload"] = {"objects": BIG, "connections": LOAD_CONNS,
+                          "seconds": pre["prepare"]["seconds"],
                           "objects_per_s": pre["prepare"]["ops_per_s"],
                           "errors": pre["prepare"]["errors"]}
         log("listing")
@@ -480,20 +638,9 @@ def main():
         res["limits"] = limits(tmp)
         res["machine"]["load_after"] = os.getloadavg()
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "benchmarks.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "bench_report.py"),
-                    os.path.join(OUT, "benchmarks.json"), OUT], check=True)
-    log("wrote %s/benchmarks.md" % os.path.relpath(OUT, ROOT))
+    write_report(res)
 
 
 if __name__ == "__main__":

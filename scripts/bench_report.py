@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Turn the raw results of scripts/bench.py into docs/benchmarks.md and a
-chart (docs/benchmarks.png, drawn by gnuplot).
+"""Turn the raw results of scripts/bench.py into docs/benchmarks.md and two
+charts drawn by gnuplot: docs/benchmarks.png (holdfast ÷ nginx) and
+docs/overload.png (the overload curve).
 
 usage: scripts/bench_report.py RESULTS.json OUTDIR
 """
@@ -21,6 +22,93 @@ def verdict(ok, miss):
 
 def pct(x):
     return "%.0f%%" % (100 * x)
+
+
+def overload_section(w, ov, peak, top, keep, out):
+    """The overload curve: a paragraph, the table, and docs/overload.png."""
+    steps = ov["steps"]
+    one = next((st for st in steps if st["connections"] == ov["max_inflight"]), steps[0])
+    errors = sum(st["errors"] for st in steps)
+    threads = sorted({st["threads_max"] for st in steps} | {ov["threads_idle"]})
+    w("## Overload curve")
+    w("")
+    w("Offered load rising far past what the server admits, against what it delivers. One holdfast "
+      "server ran with `%s`; its capacity is set by admission control, not by the 2 CPUs it "
+      "shares with the client: fault injection (`%s`) makes every read of a chunk file wait "
+      "%d ms in its worker, as a slow disk would, so %d requests in flight are the limit. The "
+      "client is `holdfast bench --op get --size %s --objects 100 --expect-slowdown` at %s "
+      "connections, %d s each: every connection sends its next request the moment an answer "
+      "arrives, 503 SlowDown or not — a retry storm with no backoff, far more than AWS SDKs "
+      "send after `Retry-After`. *Attempted* is every request answered per second, *goodput* "
+      "the successful ones (200 with the full body), *shed* the 503 SlowDown answers; p99 is "
+      "of the successful requests." %
+      (" ".join(ov["server_flags"]), ov["fault"], ov["delay_ms"], ov["max_inflight"], ov["size"],
+       ", ".join(str(st["connections"]) for st in steps), ov["step_s"]))
+    w("")
+    w("Peak goodput was **%.0f req/s** (at %d connections). At %d connections (%.0f× the "
+      "in-flight limit) the client attempted %.0f req/s, %.1f%% of them were shed, and goodput "
+      "was **%.0f req/s, %s of peak** (the bar is ≥ 80%%). p99 of successful requests was "
+      "%.1f ms at %d connections (1×) and **%.1f ms at %d**; a shed request took %.2f ms at p99 "
+      "there. Requests that failed other than by SlowDown: %d. The server counted %d requests "
+      "shed, the client %d. Server threads: %s throughout." %
+      (peak["goodput_per_s"], peak["connections"], top["connections"], top["x_inflight"],
+       top["attempted_per_s"], 100 * top["shed_per_s"] / max(1e-9, top["attempted_per_s"]),
+       top["goodput_per_s"], pct(keep), one["p99_ms"], one["connections"], top["p99_ms"],
+       top["connections"], top["shed_p99_ms"], errors, ov["server_shed"], ov["client_shed"],
+       " / ".join(str(t) for t in threads)))
+    over = [st for st in steps if st["connections"] > ov["max_inflight"]]
+    if over:
+        w("")
+        w("p50 of successful requests stayed at %.1f–%.1f ms past the limit (%.1f ms at 1 "
+          "connection, the service time): the tail is admitted requests waiting for a CPU after "
+          "their reads, on 2 CPUs kept busy by the server answering SlowDown and the client "
+          "sending the storm, besides other work on the machine (load average %.1f before the "
+          "curve, %.1f after)." %
+          (min(st["p50_ms"] for st in over), max(st["p50_ms"] for st in over), steps[0]["p50_ms"],
+           ov["load_before"][0], ov["load_after"][0]))
+    w("")
+    w("| connections | × in flight | attempted req/s | goodput req/s | shed req/s | errors | "
+      "p50 ms | p99 ms | shed p99 ms |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    for st in steps:
+        w("| %d | %.2g | %.0f | %.0f | %.0f | %d | %.2f | %.2f | %.2f |" %
+          (st["connections"], st["x_inflight"], st["attempted_per_s"], st["goodput_per_s"],
+           st["shed_per_s"], st["errors"], st["p50_ms"], st["p99_ms"], st["shed_p99_ms"]))
+    w("")
+    w("![offered load against goodput, shed load and p99](overload.png)")
+    w("")
+
+    dat = os.path.join(out, ".overload.dat")
+    with open(dat, "w") as f:
+        for st in steps:
+            f.write("%d %.3f %.3f %.3f %.3f\n" % (st["connections"], st["attempted_per_s"],
+                                                  st["goodput_per_s"], st["shed_per_s"],
+                                                  st["p99_ms"]))
+    xt = ", ".join('"%d" %d' % (st["connections"], st["connections"]) for st in steps)
+    plot = """set terminal pngcairo size 900,460 font "DejaVu Sans,10"
+set output "%(png)s"
+set title "Overload: %(n)d requests in flight admitted, closed-loop GETs without backoff"
+set xlabel "offered load: connections (the in-flight limit is %(n)d)"
+set logscale x 2
+set xrange [0.8:%(xmax)f]
+set xtics (%(xt)s)
+set logscale y 10
+set ylabel "requests per second (log scale)"
+set y2label "p99 of successful requests, ms"
+set y2range [0:*]
+set y2tics
+set ytics nomirror
+set grid xtics ytics
+set key top left
+set arrow from %(n)d, graph 0 to %(n)d, graph 1 nohead dt 2 lc rgb "#888888"
+plot "%(dat)s" using 1:($2 > 0 ? $2 : NaN) with linespoints pt 6 dt 3 lc rgb "#888888" title "attempted", \\
+     "" using 1:($3 > 0 ? $3 : NaN) with linespoints pt 7 lw 2 lc rgb "#1f8f4e" title "goodput", \\
+     "" using 1:($4 > 0 ? $4 : NaN) with linespoints pt 5 lc rgb "#e67e22" title "shed (503 SlowDown)", \\
+     "" using 1:5 axes x1y2 with linespoints pt 9 lc rgb "#c0392b" title "p99 (right axis)"
+""" % {"png": os.path.join(out, "overload.png"), "n": ov["max_inflight"], "dat": dat, "xt": xt,
+       "xmax": steps[-1]["connections"] * 1.25}
+    subprocess.run(["gnuplot"], input=plot, text=True, check=True)
+    os.unlink(dat)
 
 
 def main():
@@ -79,22 +167,44 @@ def main():
                  "%d worker processes" % r.get("nginx_workers", 0), "–", "a fixed count",
                  verdict(len(tset) == 1, "%d distinct counts" % len(tset))))
 
+    ov = r.get("overload")
+    if ov:
+        peak = max(ov["steps"], key=lambda st: st["goodput_per_s"])
+        top = ov["steps"][-1]
+        keep = top["goodput_per_s"] / peak["goodput_per_s"] if peak["goodput_per_s"] else 0
+        rows.append(("overload: goodput at %d connections, %.0f× the in-flight limit, no backoff" %
+                     (top["connections"], top["x_inflight"]),
+                     "%.0f req/s, %s of peak" % (top["goodput_per_s"], pct(keep)), "–", "–",
+                     "≥ 80% of peak", verdict(keep >= 0.8, pct(1 - keep / 0.8))))
+
+    if r.get("server_flags"):
+        flags = ("holdfast ran with `%s`: admission sized so that every connection of the one key "
+                 "the client signs with is admitted, since these figures measure throughput; its "
+                 "defaults (16 workers, 12 requests in flight, 10 per key) answer most of 32 "
+                 "connections from one key with 503 SlowDown, which is what the overload curve "
+                 "below measures" % " ".join(r["server_flags"]))
+    else:
+        flags = "holdfast ran with its defaults otherwise (16 worker threads)"
     m = r["machine"]
     lines = []
     w = lines.append
     w("# Benchmarks")
     w("")
+    again = ""
+    if ov and ov.get("separate"):
+        again = (" The overload curve was measured again on %s (`scripts/bench.py --only "
+                 "overload`)." % ov["date"])
     w("Generated by `make bench` (scripts/bench.py, scripts/bench_report.py) on %s; every number "
-      "below is from that one run. Do not edit by hand: run `make bench` again." % m["date"])
+      "below is from that one run.%s Do not edit by hand: run `make bench` again." %
+      (m["date"], again))
     w("")
     w("holdfast and nginx (%s) ran side by side on loopback, driven by the same client "
       "(`holdfast bench`) with the same settings, %d runs of %d s per side and figure, alternating "
       "(holdfast first in odd rounds, nginx first in even ones); the table gives the mean of the "
       "runs. nginx serves static files for GET and WebDAV `dav_methods PUT` for PUT; it does not "
       "fsync, while holdfast acknowledges a PUT only once it is durable. Both servers had access "
-      "logs off (holdfast `--log-level warn`). holdfast ran with its defaults otherwise "
-      "(16 worker threads); nginx with `worker_processes auto`." % (m["nginx"].replace("nginx version: ", ""),
-                                                                    r["rounds"], r["duration_s"]))
+      "logs off (holdfast `--log-level warn`). %s; nginx with `worker_processes auto`." %
+      (m["nginx"].replace("nginx version: ", ""), r["rounds"], r["duration_s"], flags))
     w("")
     w("**Machine:** %s, %d CPUs, %.0f GiB, Linux %s. Shared with other engineers' builds and tests "
       "while it ran (load average %.1f before, %.1f after), so absolute numbers are noisy; the "
@@ -121,6 +231,8 @@ def main():
            lim["memcpy_gb_s"], mean(runs["put4k"]["holdfast"], "ops_per_s") / lim["fsync_16"],
            100 * mean(runs["put1m"]["holdfast"], "mb_per_s") / lim["durable_1m_mb_s"]))
         w("")
+    if ov:
+        overload_section(w, ov, peak, top, keep, out)
     w("## Each run")
     w("")
     w("| figure | server | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | client CPU µs/req |")
@@ -157,8 +269,9 @@ def main():
     w("")
     p = r["preload"]
     w("- Preloading %s objects of 1 KiB through S3 (`holdfast bench --op list --objects %d "
-      "--concurrency 64 --no-cleanup`, every PUT durable) took %.0f s (%.0f objects/s), %d errors." %
-      (format(p["objects"], ","), p["objects"], p["seconds"], p["objects_per_s"], p["errors"]))
+      "--concurrency %d --no-cleanup`, every PUT durable) took %.0f s (%.0f objects/s), %d errors." %
+      (format(p["objects"], ","), p["objects"], p.get("connections", 64), p["seconds"],
+       p["objects_per_s"], p["errors"]))
     w("- Cold start is the time from starting `holdfast server` to the first successful GET of an "
       "object (a presigned URL polled on the S3 port every 0.2 ms), the median of %d starts, "
       "alternating between the two data sets: %s ms with %s objects, %s ms with 10,000. The OS "

@@ -12,7 +12,12 @@
  *      response is checked: GET, HEAD and list need a 200 (and GET/HEAD the
  *      right length), PUT and DELETE any 2xx (S3 answers 200 and 204, a
  *      WebDAV server compared against 201). Latency is taken from the first
- *      byte sent to the last byte received.
+ *      byte sent to the last byte received. With expect_slowdown (an
+ *      overload test), a 503 SlowDown answer in this phase is shed load:
+ *      counted apart (hf_bench_phase_t.shed), neither an error nor part of
+ *      the other requests' latency, not retried, and its connection kept
+ *      when the server keeps it (the client models a retry storm: it sends
+ *      the next request at once, ignoring Retry-After).
  *   3. cleanup: delete the keys the run wrote (unless told to keep them).
  *
  * Engine: a fixed number of threads (--threads, default the number of
@@ -105,6 +110,7 @@ typedef struct hf_bench_config {
     bool prepare;         /* upload the data set first (else: assume it exists) */
     bool cleanup;         /* delete the data set after the run */
     int timeout_ms;       /* no byte moved for this long: Timeout (0: HF_BENCH_REQUEST_TIMEOUT_MS) */
+    bool expect_slowdown; /* measure: 503 SlowDown is shed load, not an error (see above) */
     bool progress;        /* draw a progress bar on progress_out */
     FILE *progress_out;
 } hf_bench_config_t;
@@ -112,7 +118,7 @@ typedef struct hf_bench_config {
 /* Defaults: endpoint http://127.0.0.1:9000, region us-east-1, bucket
  * "holdfast-bench", prefix "bench/", op get, size 4 KiB, 1000 objects,
  * 32 connections, 30 s, mix get=45,head=30,put=15,delete=10, prepare and
- * cleanup on. Keys are left empty. */
+ * cleanup on, SlowDown an error. Keys are left empty. */
 void hf_bench_config_default(hf_bench_config_t *c);
 
 /* Check a filled config; NULL if usable, else a text saying what to fix. */
@@ -168,6 +174,9 @@ typedef struct hf_bench_opstats {
 typedef struct hf_bench_phase {
     int64_t elapsed_ns;  /* first request sent to last response read */
     hf_bench_opstats_t op[HF_BENCH_NOPS];
+    /* expect_slowdown: requests of any kind answered 503 SlowDown, with
+     * their latency; not counted in op[] (errors stays 0). */
+    hf_bench_opstats_t shed;
     hf_bench_errs_t errs;
     uint64_t connects;    /* TCP connections opened */
     uint64_t list_keys;   /* <Key> elements in ListObjectsV2 pages */

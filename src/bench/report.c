@@ -4,7 +4,8 @@
  *
  * Rates are over the measured phase's elapsed time (first request sent to
  * last response read). MB/s is 10^6 bytes per second of object bodies.
- * Latencies are in milliseconds.
+ * Latencies are in milliseconds. Shed requests (expect_slowdown) are a
+ * row and an object of their own, outside every total.
  */
 #include "bench/bench.h"
 
@@ -70,6 +71,8 @@ void hf_bench_report_text(FILE *f, const hf_bench_config_t *c, const hf_bench_re
         hf_bench_phase_total(m, &t);
         text_row(f, "total", &t, m);
     }
+    if (c->expect_slowdown)
+        text_row(f, "shed", &m->shed, m);
     if (m->op[HF_BENCH_LIST].ops)
         fprintf(f, "\nlist: %.1f keys per page\n",
                 (double)m->list_keys / (double)m->op[HF_BENCH_LIST].ops);
@@ -146,10 +149,13 @@ int hf_bench_report_json(FILE *f, const hf_bench_config_t *c, const hf_bench_res
     json_object_set_new(j, "concurrency", json_integer(c->concurrency));
     json_object_set_new(j, "threads", json_integer(r->threads));
     json_object_set_new(j, "duration_s", json_real((double)c->duration_ms / 1000));
+    json_object_set_new(j, "expect_slowdown", json_boolean(c->expect_slowdown));
     if (r->prepared)
         json_object_set_new(j, "prepare", phase_json(&r->prepare));
     json_t *m = phase_json(&r->measure);
     json_object_set_new(m, "exhausted", json_boolean(r->measure.exhausted));
+    if (c->expect_slowdown)
+        json_object_set_new(m, "shed", ops_json(&r->measure.shed, &r->measure));
     json_object_set_new(j, "measure", m);
     if (r->cleaned)
         json_object_set_new(j, "cleanup", phase_json(&r->cleanup));

@@ -43,6 +43,9 @@ static void usage(FILE *f)
             "                      --no-cleanup): do not upload it\n"
             "  --no-cleanup        keep the keys this run wrote\n"
             "  --no-progress       no progress bar (it is drawn only on a terminal anyway)\n"
+            "  --expect-slowdown   an overload test: count 503 SlowDown answers as shed\n"
+            "                      load (their own row), not as errors, and send the next\n"
+            "                      request at once on the same connection (no backoff)\n"
             "  --json              print the result as one JSON object\n"
             "\n"
             "Exit status: 0 when the run completed (failed requests are part of the\n"
@@ -71,6 +74,7 @@ int hf_cli_bench(int argc, char **argv)
     enum {
         O_ENDPOINT = 256, O_AK, O_SK, O_REGION, O_BUCKET, O_PREFIX, O_OP, O_SIZE, O_OBJECTS,
         O_CONC, O_THREADS, O_DURATION, O_MIX, O_NOPREP, O_NOCLEAN, O_NOPROG, O_JSON, O_HELP,
+        O_SLOWDOWN,
     };
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT},
@@ -90,6 +94,7 @@ int hf_cli_bench(int argc, char **argv)
         {"no-cleanup", no_argument, NULL, O_NOCLEAN},
         {"no-progress", no_argument, NULL, O_NOPROG},
         {"json", no_argument, NULL, O_JSON},
+        {"expect-slowdown", no_argument, NULL, O_SLOWDOWN},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -157,6 +162,7 @@ int hf_cli_bench(int argc, char **argv)
         case O_NOCLEAN: c->cleanup = false; break;
         case O_NOPROG: progress = false; break;
         case O_JSON: json = true; break;
+        case O_SLOWDOWN: c->expect_slowdown = true; break;
         case O_HELP:
         case 'h':
             usage(stdout);

@@ -1,5 +1,6 @@
-"""A small closed-loop S3 load generator for overload tests and the
-overload curve (scripts/overload-curve.py).
+"""A small closed-loop S3 load generator for the overload tests
+(test_overload.py). The overload curve of `make bench` uses `holdfast bench
+--expect-slowdown` instead (scripts/bench.py).
 
 Each connection is one thread with a persistent HTTP/1.1 socket sending
 presigned requests (signed once, reused until they expire), so the client
@@ -8,8 +9,7 @@ a small server admits. A connection does not back off after a 503: it
 models the retry storm the server must survive.
 
 Any S3 load generator that reports per-request status and latency can stand
-in for this one (for instance `holdfast bench`, once it exists): `run`
-returns a Result, and the tests only read Result.
+in for this one: `run` returns a Result, and the tests only read Result.
 """
 import http.client
 import threading

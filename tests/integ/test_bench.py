@@ -150,6 +150,63 @@ class BenchAgainstHoldfast(unittest.TestCase):
         self.assertIn("access denied", p.stderr.decode())
 
 
+class BenchAgainstOverloadedHoldfast(unittest.TestCase):
+    """A server that admits one request at a time, each slow (an injected
+    chunk read delay): --expect-slowdown counts its 503 SlowDown answers as
+    shed, apart from errors, exactly as the server logged them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = hf.Server(args=["--fault-injection", "--workers", "4", "--max-inflight", "1",
+                                  "--max-inflight-per-key", "1", "--admit-queue", "0"]).start()
+        bench(cls.srv, "--bucket", "shed", "--op", "get", "--size", "64KiB", "--objects", "4",
+              "--concurrency", "1", "--duration", "100ms", "--no-cleanup")
+        rc, _, err = hf.admin(cls.srv, "faults", "set", "pread:delay=20/path=/chunks/")
+        assert rc == 0, err
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def gets_logged(self, before, n):
+        hf.wait_for(lambda: sum(1 for op, _ in access_log(self.srv)[before:]
+                                if op == "GetObject") >= n, 5, "GET lines")
+        return collections.Counter(st for op, st in access_log(self.srv)[before:]
+                                   if op == "GetObject")
+
+    def test_shed_counted_apart_from_errors(self):
+        before = len(access_log(self.srv))
+        p = bench(self.srv, "--bucket", "shed", "--op", "get", "--size", "64KiB", "--objects", "4",
+                  "--concurrency", "6", "--duration", "1s", "--no-prepare", "--no-cleanup",
+                  "--expect-slowdown")
+        r = json.loads(p.stdout)
+        self.assertTrue(r["expect_slowdown"])
+        m = r["measure"]
+        ok, shed = m["by_op"]["get"]["requests"], m["shed"]["requests"]
+        self.assertEqual(m["errors"], 0, m["errors_by_code"])
+        self.assertGreater(ok, 0)
+        self.assertGreater(shed, ok)
+        self.assertEqual(m["requests"], ok)
+        # Shed answers are quick; the admitted GETs each wait on the slow read.
+        self.assertLess(m["shed"]["latency_ms"]["p50"], m["latency_ms"]["p50"])
+        # The server keeps a connection after shedding a GET, and so does the client.
+        self.assertEqual(m["connections_opened"], 6)
+        self.assertEqual(self.gets_logged(before, ok + shed), {200: ok, 503: shed})
+
+    def test_slowdown_is_an_error_without_the_flag(self):
+        before = len(access_log(self.srv))
+        p = bench(self.srv, "--bucket", "shed", "--op", "get", "--size", "64KiB", "--objects", "4",
+                  "--concurrency", "6", "--duration", "700ms", "--no-prepare", "--no-cleanup")
+        r = json.loads(p.stdout)
+        self.assertFalse(r["expect_slowdown"])
+        m = r["measure"]
+        self.assertNotIn("shed", m)
+        self.assertGreater(m["errors"], 0)
+        self.assertEqual(m["errors_by_code"], {"SlowDown": m["errors"]})
+        n = m["requests"]
+        self.assertEqual(self.gets_logged(before, n), {200: n - m["errors"], 503: m["errors"]})
+
+
 class BenchAgainstSecondServer(unittest.TestCase):
     """Another S3 server: a second holdfast in another region, used with a
     non-root user's keys, beside the first one."""
@@ -204,7 +261,8 @@ class BenchUsage(unittest.TestCase):
         self.assertEqual(p.returncode, 0)
         text = p.stdout.decode()
         for flag in ("--endpoint", "--access-key", "--secret-key", "--bucket", "--op", "--size",
-                     "--objects", "--concurrency", "--duration", "--json", "put | get | head | "
+                     "--objects", "--concurrency", "--duration", "--json", "--expect-slowdown",
+                     "put | get | head | "
                      "list | delete | mixed"):
             self.assertIn(flag, text)
 

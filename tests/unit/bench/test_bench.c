@@ -259,7 +259,9 @@ TEST(key_counting_across_pieces)
  *                         Connection: close and closes
  *   GET  /bucket?list...  200, chunked, three <Key>s in tiny chunks
  *   GET  /bucket/key      fake_get_status: 200 with fake_size bytes (head
- *                         split in two writes), or 404 NoSuchKey
+ *                         split in two writes), or 404 NoSuchKey, or (503)
+ *                         every other request on a connection 503 SlowDown
+ *                         with the connection kept, the others 200
  *   DELETE                204 */
 static int fake_fd;
 static _Atomic int fake_get_status = 200;
@@ -330,7 +332,16 @@ static void *fake_conn(void *arg)
                 ;
             break;
         } else if (!strncmp(b, "GET ", 4)) {
-            if (atomic_load(&fake_get_status) == 200) {
+            int st = atomic_load(&fake_get_status);
+            if (st == 503 && served % 2 == 0) {
+                const char *doc = "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
+                                  "<Message>Please reduce your request rate.</Message></Error>";
+                snprintf(resp, sizeof resp,
+                         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                         "Content-Length: %zu\r\n\r\n%s",
+                         strlen(doc), doc);
+                send_all(fd, resp, strlen(resp));
+            } else if (st == 200 || st == 503) {
                 snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n\r\n",
                          (unsigned long long)fake_size);
                 send_all(fd, resp, 10);
@@ -482,6 +493,63 @@ TEST(engine_get_lengths_and_error_codes)
     CHECK_EQ_INT(hf_bench_parse_endpoint("http://127.0.0.1:1", &c.endpoint, &why), HF_OK);
     CHECK(hf_bench_run(&c, &r, msg, sizeof msg) != HF_OK);
     CHECK(strstr(msg, "connect") != NULL);
+}
+
+TEST(engine_slowdown_is_shed_when_expected)
+{
+    static hf_bench_config_t c;
+    static hf_bench_result_t r;
+    char msg[256];
+    fake_config(&c, HF_BENCH_GET);
+    c.cleanup = false;
+    CHECK_EQ_INT(hf_bench_run(&c, &r, msg, sizeof msg), HF_OK);
+    c.prepare = false;
+    atomic_store(&fake_get_status, 503);
+
+    /* Without the flag a SlowDown is an error like any other. */
+    CHECK_EQ_INT(hf_bench_run(&c, &r, msg, sizeof msg), HF_OK);
+    const hf_bench_opstats_t *g = &r.measure.op[HF_BENCH_GET];
+    CHECK(g->errors > 0 && g->errors < g->ops);
+    CHECK_EQ_INT(r.measure.errs.n, 1);
+    CHECK_EQ_STR(r.measure.errs.e[0].code, "SlowDown");
+    CHECK_EQ_INT(r.measure.shed.ops, 0);
+
+    /* With it, every other answer is shed: counted apart, not an error,
+     * not in the GETs' latency, and the connection is kept (the server
+     * kept it), so the measured phase opens one per connection. */
+    c.expect_slowdown = true;
+    int conns0 = atomic_load(&fake_conns);
+    CHECK_EQ_INT(hf_bench_run(&c, &r, msg, sizeof msg), HF_OK);
+    g = &r.measure.op[HF_BENCH_GET];
+    const hf_bench_opstats_t *sh = &r.measure.shed;
+    CHECK(g->ops > 0 && sh->ops > 0);
+    CHECK_EQ_INT(g->errors, 0);
+    CHECK_EQ_INT(hf_bench_errs_total(&r.measure.errs), 0);
+    CHECK_EQ_INT(g->bytes, g->ops * fake_size);
+    CHECK_EQ_INT(g->lat.count, g->ops);
+    CHECK_EQ_INT(sh->lat.count, sh->ops);
+    /* Each connection alternates, so the counts differ by at most one per connection. */
+    CHECK(sh->ops + (uint64_t)c.concurrency >= g->ops && g->ops + (uint64_t)c.concurrency >= sh->ops);
+    CHECK_EQ_INT(r.measure.connects, (uint64_t)c.concurrency);
+    /* The server saw those and the one that checked the bucket. */
+    CHECK_EQ_INT(atomic_load(&fake_conns) - conns0, c.concurrency + 1);
+    hf_bench_opstats_t t;
+    hf_bench_phase_total(&r.measure, &t);
+    CHECK_EQ_INT(t.ops, g->ops);
+
+    /* The JSON report has the shed load as an object of its own. */
+    char *out = NULL;
+    size_t outn = 0;
+    FILE *f = open_memstream(&out, &outn);
+    CHECK_EQ_INT(hf_bench_report_json(f, &c, &r), 0);
+    fclose(f);
+    CHECK(strstr(out, "\"expect_slowdown\": true") != NULL);
+    char want[64];
+    snprintf(want, sizeof want, "\"shed\": {\n      \"requests\": %llu,",
+             (unsigned long long)sh->ops);
+    CHECK(strstr(out, want) != NULL);
+    free(out);
+    atomic_store(&fake_get_status, 200);
 }
 
 HF_TEST_MAIN("unit/bench")
