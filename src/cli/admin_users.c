@@ -282,7 +282,11 @@ int hf_admin_user_show(admin_ctx_t *c, int argc, char **argv)
     printf("state:         %s\n", disabled ? "disabled" : "enabled");
     printf("create bucket: %s\n", cb ? "allowed" : "denied");
     printf("created:       %s\n", cr);
-    printf("canonical id:  %s\n\n", cid);
+    printf("canonical id:  %s\n", cid);
+    /* Every user is its own account (docs/security.md): what bucket
+     * policies name it by. */
+    printf("account:       %012lld\n", (long long)(id % 1000000000000LL));
+    printf("arn:           arn:aws:iam::%012lld:user/%s\n\n", (long long)(id % 1000000000000LL), n);
     print_key_table(keys);
     json_decref(j);
     return 0;

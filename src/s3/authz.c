@@ -26,7 +26,12 @@
  */
 #include "s3/internal.h"
 
+#include "access/actions.h"
+#include "access/policy.h"
 #include "base/err.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <string.h>
@@ -48,6 +53,7 @@ static const rule_t rules[] = {
     {"GetBucketAcl", ON_BUCKET, S3_PERM_READ_ACP},
     {"PutBucketAcl", ON_BUCKET, S3_PERM_WRITE_ACP},
     {"PutObject", ON_BUCKET, S3_PERM_WRITE},
+    {"PostObject", ON_BUCKET, S3_PERM_WRITE},
     {"CopyObject", ON_BUCKET, S3_PERM_WRITE},
     {"DeleteObject", ON_BUCKET, S3_PERM_WRITE},
     {"DeleteObjects", ON_BUCKET, S3_PERM_WRITE},
@@ -81,8 +87,9 @@ static int load_target(s3req_t *q, const hf_bucket_t *b, const char *key, size_t
     return rc;
 }
 
-int s3_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key, size_t keylen,
-              hf_version_sel_t ver)
+/* Owner, ownership and ACLs alone (no policy). */
+static int base_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key, size_t keylen,
+                       hf_version_sel_t ver)
 {
     const rule_t *r = rule_for(op);
     bool enforced = (b->flags & HF_BUCKET_OWNER_ENFORCED) != 0;
@@ -123,6 +130,262 @@ int s3_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key,
     if ((rc = s3_acl_decode(o.acl, o.acl_len, o.owner, acl)))
         return rc;
     return (s3_acl_perms(acl, q, ignore_public) & r->perm) == r->perm ? HF_OK : HF_E_DENIED;
+}
+
+/* ---- bucket policies ---------------------------------------------------------- */
+
+/* A request's condition keys (access.h): the x-amz-* headers as s3:<header>,
+ * the listing parameters, the version, the Object Lock headers under their
+ * own names, tags when the policy asks about them. */
+typedef struct keys {
+    hf_access_kv_t kv[HF_HTTP_HEADERS_MAX + 24];
+    size_t n;
+} keys_t;
+
+static void add_key(s3req_t *q, keys_t *k, const char *name, const char *value)
+{
+    if (!value || k->n == sizeof k->kv / sizeof k->kv[0])
+        return;
+    const char **vals = hf_arena_alloc(q->a, sizeof *vals);
+    if (!vals)
+        return;
+    vals[0] = value;
+    k->kv[k->n++] = (hf_access_kv_t){name, vals, 1};
+}
+
+static void add_tags(s3req_t *q, keys_t *k, const char *prefix, const hf_kv_t *tags, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        add_key(q, k, hf_arena_printf(q->a, "%s/%s", prefix, tags[i].name), tags[i].value);
+}
+
+static void request_keys(s3req_t *q, const hf_bucket_t *b, const char *key, size_t keylen,
+                         hf_version_sel_t ver, const char *policy_text, keys_t *k)
+{
+    const hf_http_req_t *h = &q->r->http;
+    for (int i = 0; i < h->nheaders; i++) {
+        hf_str_t nm = h->headers[i].name;
+        if (nm.n < 7 || !hf_strn_ieq(nm.p, 6, "x-amz-"))
+            continue;
+        char *name = hf_arena_printf(q->a, "s3:%.*s", (int)nm.n, nm.p);
+        if (!name)
+            continue;
+        for (char *c = name; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c + 32);
+        add_key(q, k, name, hf_arena_strndup(q->a, h->headers[i].value.p, h->headers[i].value.n));
+    }
+    static const char *const lock[][2] = {{"x-amz-object-lock-mode", "s3:object-lock-mode"},
+                                          {"x-amz-object-lock-retain-until-date", "s3:object-lock-retain-until-date"},
+                                          {"x-amz-object-lock-legal-hold", "s3:object-lock-legal-hold"}};
+    for (size_t i = 0; i < sizeof lock / sizeof lock[0]; i++)
+        add_key(q, k, lock[i][1], s3_header(q, lock[i][0]));
+    add_key(q, k, "s3:prefix", s3_param(q, "prefix"));
+    add_key(q, k, "s3:delimiter", s3_param(q, "delimiter"));
+    add_key(q, k, "s3:max-keys", s3_param(q, "max-keys"));
+    if (ver) {
+        char *t = hf_arena_alloc(q->a, 33);
+        if (t) {
+            s3_version_text(ver, t);
+            add_key(q, k, "s3:VersionId", t);
+        }
+    }
+    add_key(q, k, "s3:signatureversion", q->anonymous ? NULL : "AWS4-HMAC-SHA256");
+    add_key(q, k, "s3:authType", q->anonymous ? NULL : q->auth.kind == HF_AUTH_QUERY ? "REST-QUERY-STRING"
+                                                                                      : "REST-HEADER");
+    add_key(q, k, "aws:Referer", s3_header(q, "referer"));
+    add_key(q, k, "aws:UserAgent", s3_header(q, "user-agent"));
+    /* Tags cost a read: only when the policy speaks of them. */
+    if (key && strstr(policy_text, "ExistingObjectTag")) {
+        hf_obj_t o;
+        if (load_target(q, b, key, keylen, ver, &o) == HF_OK)
+            add_tags(q, k, "s3:ExistingObjectTag", o.tags, o.ntags);
+    }
+    const char *tagging = s3_header(q, "x-amz-tagging");
+    if (tagging && strstr(policy_text, "RequestObjectTag")) {
+        /* x-amz-tagging is form-encoded: k1=v1&k2=v2. Malformed tags are the
+         * handler's to refuse; here they simply match nothing. */
+        const char **names = hf_arena_alloc(q->a, sizeof *names * HF_OBJ_TAGS_MAX);
+        size_t nn = 0;
+        for (const char *p = tagging; names && *p && nn < HF_OBJ_TAGS_MAX;) {
+            const char *amp = strchr(p, '&');
+            size_t len = amp ? (size_t)(amp - p) : strlen(p);
+            const char *eq = memchr(p, '=', len);
+            size_t kl = eq ? (size_t)(eq - p) : len;
+            char *kn = hf_arena_alloc(q->a, kl + 1), *vv = hf_arena_alloc(q->a, len - kl + 1);
+            if (kn && vv && hf_uri_decode(kn, p, kl) >= 0 &&
+                hf_uri_decode(vv, eq ? eq + 1 : "", eq ? len - kl - 1 : 0) >= 0) {
+                names[nn++] = kn;
+                add_key(q, k, hf_arena_printf(q->a, "s3:RequestObjectTag/%s", kn), vv);
+            }
+            if (!amp)
+                break;
+            p = amp + 1;
+        }
+        if (names && k->n < sizeof k->kv / sizeof k->kv[0])
+            k->kv[k->n++] = (hf_access_kv_t){"s3:RequestObjectTagKeys", names, nn};
+    }
+}
+
+/* The facts about q that change which actions it needs (actions.h). */
+static unsigned action_flags(s3req_t *q, hf_version_sel_t ver)
+{
+    unsigned f = ver ? HF_ACTION_F_VERSION : 0;
+    const char *src = s3_header(q, "x-amz-copy-source");
+    if (src && strstr(src, "versionId="))
+        f |= HF_ACTION_F_SOURCE_VERSION;
+    if (s3_header(q, "x-amz-acl") || hf_http_find(&q->r->http, "x-amz-grant-read") ||
+        hf_http_find(&q->r->http, "x-amz-grant-write") || hf_http_find(&q->r->http, "x-amz-grant-read-acp") ||
+        hf_http_find(&q->r->http, "x-amz-grant-write-acp") || hf_http_find(&q->r->http, "x-amz-grant-full-control"))
+        f |= HF_ACTION_F_ACL;
+    const char *td = s3_header(q, "x-amz-tagging-directive");
+    if (s3_header(q, "x-amz-tagging") || (td && strcmp(td, "REPLACE") == 0))
+        f |= HF_ACTION_F_TAGGING;
+    if (s3_header(q, "x-amz-object-lock-mode") || s3_header(q, "x-amz-object-lock-retain-until-date"))
+        f |= HF_ACTION_F_RETENTION;
+    if (s3_header(q, "x-amz-object-lock-legal-hold"))
+        f |= HF_ACTION_F_LEGAL_HOLD;
+    if (s3_delete_flags(q) & HF_DEL_BYPASS_GOVERNANCE)
+        f |= HF_ACTION_F_BYPASS_GOVERNANCE;
+    return f;
+}
+
+int s3_bucket_policy(s3req_t *q, const hf_bucket_t *b, hf_policy_t **out, const char **text)
+{
+    *out = NULL;
+    if (text)
+        *text = NULL;
+    if (!(b->flags & HF_BUCKET_HAS_POLICY))
+        return HF_OK;
+    if (q->pol_bucket == b->id && q->pol) {
+        *out = q->pol;
+        if (text)
+            *text = q->pol_text;
+        return HF_OK;
+    }
+    const uint8_t *d;
+    size_t n;
+    int rc = hf_meta_bucket_cfg_get(q->s3->meta, b->id, HF_BCFG_POLICY, q->a, &d, &n);
+    if (rc == HF_E_NOTFOUND)
+        return HF_OK;
+    if (rc)
+        return rc;
+    char *t = hf_arena_strndup(q->a, (const char *)d, n);
+    if (!t)
+        return -ENOMEM;
+    char err[256];
+    rc = hf_policy_parse(t, n, b->name, out, err, sizeof err);
+    if (rc) {
+        /* It was valid when stored: a policy that no longer parses is
+         * damage, and nothing it might have allowed is allowed. */
+        hf_log_error("msg=\"stored bucket policy unreadable\" bucket=%s err=\"%s\"", b->name, err);
+        return HF_E_CORRUPT;
+    }
+    hf_policy_free(q->pol);
+    q->pol = *out;
+    q->pol_text = t;
+    q->pol_bucket = b->id;
+    if (text)
+        *text = t;
+    return HF_OK;
+}
+
+void s3_access_principal(s3req_t *q, hf_access_principal_t *p)
+{
+    memset(p, 0, sizeof *p);
+    if (q->anonymous) {
+        p->anonymous = true;
+        return;
+    }
+    /* Every user is its own account (docs/security.md): its account id is
+     * its user id in twelve digits. */
+    char *acct = hf_arena_printf(q->a, "%012llu", (unsigned long long)(q->user.id % 1000000000000ull));
+    p->account = acct;
+    p->arn = hf_arena_printf(q->a, "arn:aws:iam::%s:user/%s", acct ? acct : "", q->user.name);
+    p->canonical_id = q->user.canonical_id;
+    p->userid = q->user.name;
+}
+
+int s3_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key, size_t keylen,
+              hf_version_sel_t ver)
+{
+    int base = base_access(q, b, op, key, keylen, ver);
+    if (base != HF_OK && base != HF_E_DENIED)
+        return base;
+    if (!(b->flags & HF_BUCKET_HAS_POLICY))
+        return base;
+    /* DeleteObjects with a policy is decided key by key (object.c). */
+    if (!key && strcmp(op, "DeleteObjects") == 0)
+        return HF_OK;
+    hf_policy_t *pol;
+    const char *text;
+    int rc = s3_bucket_policy(q, b, &pol, &text);
+    if (rc)
+        return rc;
+    if (!pol)
+        return base;
+    bool is_owner = !q->anonymous && q->user.id == b->owner;
+    /* The bucket owner can always read, replace and delete the policy, so a
+     * policy can never lock the owner out of its own bucket (S3 does the
+     * same for the account's root user). */
+    if (is_owner && (strcmp(op, "GetBucketPolicy") == 0 || strcmp(op, "PutBucketPolicy") == 0 ||
+                     strcmp(op, "DeleteBucketPolicy") == 0))
+        return HF_OK;
+    /* RestrictPublicBuckets: a public policy grants only the owner. */
+    bool restrict_public = (b->flags & HF_BUCKET_PAB_RESTRICT) && hf_policy_is_public(pol) && !is_owner;
+    keys_t *k = hf_arena_calloc(q->a, sizeof *k);
+    hf_action_need_t needs[HF_ACTION_NEEDS_MAX];
+    int nn = hf_action_for_op(op, action_flags(q, ver), needs);
+    if (!k || nn < 0)
+        return !k ? -ENOMEM : base;
+    request_keys(q, b, key, keylen, ver, text, k);
+    hf_access_req_t r;
+    memset(&r, 0, sizeof r);
+    s3_access_principal(q, &r.principal);
+    r.secure_transport = q->r->tls;
+    r.now = hf_time_now();
+    r.keys = k->kv;
+    r.nkeys = k->n;
+    const char *colon = strrchr(q->r->peer, ':');
+    const char *ip = q->r->peer;
+    size_t iplen = colon ? (size_t)(colon - ip) : strlen(ip);
+    if (iplen >= 2 && ip[0] == '[') {
+        ip++;
+        iplen -= 2;
+    }
+    hf_access_ip_parse(ip, iplen, &r.source_ip);
+    char barn[HF_BUCKET_NAME_MAX + 16];
+    hf_access_resource_arn(barn, sizeof barn, b->name, NULL);
+    char *oarn = NULL;
+    if (key) {
+        size_t cap = strlen(b->name) + keylen + 16;
+        oarn = hf_arena_alloc(q->a, cap);
+        if (oarn)
+            hf_access_resource_arn(oarn, cap, b->name, key);
+    }
+    bool all_allowed = true;
+    int out = base;
+    for (int i = 0; i < nn; i++) {
+        if (needs[i].on == HF_ACTION_ON_ACCOUNT || needs[i].on == HF_ACTION_ON_SOURCE)
+            continue; /* no bucket policy / the source's own bucket decides */
+        r.action = needs[i].action;
+        r.resource = needs[i].on == HF_ACTION_ON_OBJECT ? oarn : barn;
+        if (!r.resource) {
+            all_allowed = false;
+            continue;
+        }
+        hf_access_t d = hf_policy_eval(pol, &r);
+        if (d == HF_ACCESS_DENY) {
+            out = HF_E_DENIED;
+            goto done;
+        }
+        if (d != HF_ACCESS_ALLOW || restrict_public)
+            all_allowed = false;
+    }
+    if (all_allowed)
+        out = HF_OK;
+done:
+    return out;
 }
 
 int s3_authorize(s3req_t *q)

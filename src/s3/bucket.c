@@ -304,11 +304,4 @@ void s3_delete_bucket_cfg(s3req_t *q, enum hf_bucket_cfg kind)
     s3_put_bucket_cfg(q, kind, NULL, 0, 204);
 }
 
-/* No bucket can have a policy yet (setting one answers NotImplemented),
- * so reading it gives S3's answer for "none set". */
-void op_get_bucket_policy(s3req_t *q)
-{
-    if (s3_load_bucket(q) == 0)
-        s3_fail(q, S3E_NoSuchBucketPolicy, NULL);
-}
 

@@ -80,6 +80,8 @@ typedef enum hf_s3_err {
     S3E_InvalidPolicyDocument,
     S3E_UnexpectedContent,
     S3E_InvalidBucketAclWithBlockPublicAccessError,
+    S3E_MaxPostPreDataLengthExceeded,
+    S3E_MalformedPOSTRequest,
     S3E_COUNT
 } hf_s3_err_t;
 

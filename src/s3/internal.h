@@ -12,6 +12,7 @@
 #define HF_S3_INTERNAL_H
 
 #include "auth/chunked.h"
+#include "access/policy.h"
 #include "auth/sigv4.h"
 #include "base/arena.h"
 #include "base/buf.h"
@@ -98,6 +99,11 @@ typedef struct s3req {
     hf_sigv4_t auth;
     hf_user_t user;         /* the authenticated caller (zeroed when anonymous) */
     bool anonymous;         /* an unsigned request: only public grants apply */
+    /* The last bucket policy read for this request (authz.c), kept so a
+     * DeleteObjects of 1000 keys parses it once; freed with the request. */
+    hf_policy_t *pol;
+    const char *pol_text;
+    uint64_t pol_bucket;    /* its bucket's id; 0: none cached */
     hf_bucket_t b;          /* the bucket, once loaded by s3_load_bucket */
     s3_body_t body;
     bool failed;
@@ -422,6 +428,13 @@ int s3_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key,
 /* s3_access for q's own operation on q->b: 0, or -1 after answering
  * (AccessDenied). Called by s3_load_bucket. */
 int s3_authorize(s3req_t *q);
+/* b's bucket policy, parsed (*out NULL when it has none; it belongs to q,
+ * freed when the request ends); *text (may be NULL) the stored document in
+ * q's arena. HF_OK, or an error (a stored policy that does not parse is
+ * HF_E_CORRUPT). */
+int s3_bucket_policy(s3req_t *q, const hf_bucket_t *b, hf_policy_t **out, const char **text);
+/* q's requester as policies see it. */
+void s3_access_principal(s3req_t *q, hf_access_principal_t *p);
 /* The header (x-amz-expected-bucket-owner and its source- form), when
  * sent, must be b's owner's canonical id: 0, or -1 after AccessDenied. */
 int s3_expect_owner(s3req_t *q, const char *header, const hf_bucket_t *b);

@@ -765,6 +765,16 @@ void op_delete_objects(s3req_t *q)
             }
             items[i].has_version = true;
         }
+        if (q->b.flags & HF_BUCKET_HAS_POLICY) {
+            /* A bucket policy decides key by key (the bucket-level check
+             * cannot see the keys). */
+            int arc = s3_access(q, &q->b, "DeleteObjects", items[i].key.p, items[i].key.n,
+                                items[i].has_version ? items[i].version : NULL);
+            if (arc) {
+                errs[i] = arc == HF_E_DENIED ? "AccessDenied" : "InternalError";
+                continue;
+            }
+        }
         if (etag) {
             /* A conditional delete of this key (If-Match as an element). */
             hf_obj_cond_t *c = hf_arena_calloc(q->a, sizeof *c);
@@ -797,7 +807,9 @@ void op_delete_objects(s3req_t *q)
     for (i = 0; i < n; i++) {
         const hf_del_item_t *it = &items[i];
         const char *msg = "The object could not be deleted.";
-        if (!errs[i] && it->rc == HF_E_LOCKED) {
+        if (errs[i] && strcmp(errs[i], "AccessDenied") == 0) {
+            msg = "Access Denied";
+        } else if (!errs[i] && it->rc == HF_E_LOCKED) {
             errs[i] = "AccessDenied";
             msg = "The object version is protected by Object Lock retention or a legal hold.";
         } else if (!errs[i] && it->rc == HF_E_PRECONDITION) {

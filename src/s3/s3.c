@@ -612,6 +612,8 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
         goto out;
     q->op->fn(q);
 out:
+    hf_policy_free(q->pol);
+    q->pol = NULL;
     s3_body_close(q);
     if (q->have_dbg) {
         hf_buf_free(&q->dbg.canonical_request);

@@ -129,6 +129,25 @@ def admin(server, *args, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
+def http(url, method="GET", data=None, headers=None, follow=True, timeout=60):
+    """(status, headers, body) of one plain HTTP request (no signing); an
+    error status is returned, not raised; redirects are followed only when
+    follow."""
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    opener = urllib.request.build_opener(*([] if follow else [NoRedirect]))
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with opener.open(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
 def make_user(server, name):
     """Create user name on server: (boto3 client signed with its keys, its
     canonical id)."""

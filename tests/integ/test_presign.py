@@ -20,12 +20,8 @@ tearDownModule = hf.stop_shared
 
 def call(url, method="GET", data=None, headers=None):
     """(status, body) of a plain HTTP request to url."""
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+    st, _, body = hf.http(url, method, data, headers, timeout=30)
+    return st, body
 
 
 class Presigned(hf.S3Case):
