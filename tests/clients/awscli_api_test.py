@@ -255,6 +255,50 @@ def main(s):
         aws("s3api", "delete-object", "--bucket", L, "--key", "k", "--version-id", v, "--bypass-governance-retention")
     s.step("object-lock", object_lock)
 
+    # ---- access: ACLs, Block Public Access, bucket policies, presigned URLs ---------
+
+    def access():
+        P = "api-access"
+        aws("s3api", "create-bucket", "--bucket", P, "--object-ownership", "ObjectWriter")
+        check_eq(j("get-bucket-ownership-controls", "--bucket", P)["OwnershipControls"]["Rules"],
+                 [{"ObjectOwnership": "ObjectWriter"}], "ownership controls")
+        # Block Public Access is on for a new bucket: a public ACL is refused
+        aws.expect_error(["s3api", "put-object", "--bucket", P, "--key", "pub", "--body", small,
+                          "--acl", "public-read"], "AccessDenied")
+        aws("s3api", "delete-public-access-block", "--bucket", P)
+        j("put-object", "--bucket", P, "--key", "pub", "--body", small, "--acl", "public-read")
+        j("put-object", "--bucket", P, "--key", "priv", "--body", small)
+        grants = j("get-object-acl", "--bucket", P, "--key", "pub")["Grants"]
+        check(any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ"
+                  for g in grants), "AllUsers READ on the public object", "grants: %r" % grants)
+        st, _, body = cl.http_get("%s/%s/pub" % (s.endpoint, P))
+        check_eq((st, body), (200, open(small, "rb").read()), "anonymous GET of the public object")
+        st, _, _ = cl.http_get("%s/%s/priv" % (s.endpoint, P))
+        check_eq(st, 403, "anonymous GET of the private neighbour")
+        # a bucket policy, from a file as users write them
+        policy = os.path.join(s.tmp, "policy.json")
+        with open(policy, "w") as f:
+            json.dump({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                 "Resource": "arn:aws:s3:::%s/shared/*" % P}]}, f)
+        aws("s3api", "put-bucket-policy", "--bucket", P, "--policy", "file://" + policy)
+        check_eq(j("get-bucket-policy-status", "--bucket", P)["PolicyStatus"]["IsPublic"], True, "IsPublic")
+        j("put-object", "--bucket", P, "--key", "shared/x", "--body", small)
+        check_eq(cl.http_get("%s/%s/shared/x" % (s.endpoint, P))[0], 200, "anonymous GET the policy allows")
+        check_eq(cl.http_get("%s/%s?list-type=2" % (s.endpoint, P))[0], 403, "anonymous listing stays refused")
+        with open(policy, "w") as f:
+            f.write('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", '
+                    '"Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::%s/*"}]}' % P)
+        aws.expect_error(["s3api", "put-bucket-policy", "--bucket", P, "--policy", "file://" + policy],
+                         "MalformedPolicy")
+        aws("s3api", "delete-bucket-policy", "--bucket", P)
+        check_eq(cl.http_get("%s/%s/shared/x" % (s.endpoint, P))[0], 403, "refused again without the policy")
+        # a presigned URL made by the CLI opens a private object, and only for its time
+        url = aws("s3", "presign", "s3://%s/priv" % P, "--expires-in", "60").stdout.strip()
+        check_eq(cl.http_get(url)[0], 200, "GET of the presigned URL")
+        check_eq(cl.http_get(url.replace("/priv?", "/pub?"))[0], 403, "the URL does not open another key")
+    s.step("access", access)
+
     # ---- listings -----------------------------------------------------------------
 
     def listings():

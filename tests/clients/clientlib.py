@@ -55,6 +55,11 @@ def check_eq(got, want, what):
         raise StepFailed("%s: got %r, want %r" % (what, got, want))
 
 
+def http_get(url, timeout=30):
+    """(status, headers, body) of an unsigned GET (as a browser sends it)."""
+    return hf.http(url, timeout=timeout)
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
