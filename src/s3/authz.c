@@ -245,7 +245,7 @@ static unsigned action_flags(s3req_t *q, hf_version_sel_t ver)
         f |= HF_ACTION_F_RETENTION;
     if (s3_header(q, "x-amz-object-lock-legal-hold"))
         f |= HF_ACTION_F_LEGAL_HOLD;
-    if (s3_delete_flags(q) & HF_DEL_BYPASS_GOVERNANCE)
+    if (s3_bypass_asked(q))
         f |= HF_ACTION_F_BYPASS_GOVERNANCE;
     return f;
 }
@@ -306,17 +306,26 @@ void s3_access_principal(s3req_t *q, hf_access_principal_t *p)
     p->userid = q->user.name;
 }
 
-int s3_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key, size_t keylen,
-              hf_version_sel_t ver)
+/* The decision for op on b (and key); *may_bypass says whether the
+ * caller holds s3:BypassGovernanceRetention there: the bucket owner does
+ * (as an account's root user on S3) unless the policy denies it, which
+ * denies the whole request; anyone else only where the policy allows it --
+ * no ACL grants it. */
+static int decide(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key, size_t keylen,
+                  hf_version_sel_t ver, bool *may_bypass)
 {
+    *may_bypass = !q->anonymous && q->user.id == b->owner;
     int base = base_access(q, b, op, key, keylen, ver);
     if (base != HF_OK && base != HF_E_DENIED)
         return base;
     if (!(b->flags & HF_BUCKET_HAS_POLICY))
         return base;
-    /* DeleteObjects with a policy is decided key by key (object.c). */
-    if (!key && strcmp(op, "DeleteObjects") == 0)
+    /* DeleteObjects with a policy is decided key by key (object.c), the
+     * bypass too. */
+    if (!key && strcmp(op, "DeleteObjects") == 0) {
+        *may_bypass = true;
         return HF_OK;
+    }
     hf_policy_t *pol;
     const char *text;
     int rc = s3_bucket_policy(q, b, &pol, &text);
@@ -381,11 +390,27 @@ int s3_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key,
         }
         if (d != HF_ACCESS_ALLOW || restrict_public)
             all_allowed = false;
+        else if (strcmp(r.action, "s3:BypassGovernanceRetention") == 0)
+            *may_bypass = true;
     }
     if (all_allowed)
         out = HF_OK;
 done:
     return out;
+}
+
+int s3_access(s3req_t *q, const hf_bucket_t *b, const char *op, const char *key, size_t keylen,
+              hf_version_sel_t ver)
+{
+    bool may_bypass;
+    int rc = decide(q, b, op, key, keylen, ver, &may_bypass);
+    /* Sticky for the request: a DeleteObjects with one key the caller may
+     * not bypass on bypasses on none (the delete is one commit). Without
+     * the permission the header counts for nothing, so locked versions
+     * stay locked (AccessDenied). */
+    if (b == &q->b && !may_bypass)
+        q->no_bypass = true;
+    return rc;
 }
 
 int s3_authorize(s3req_t *q)

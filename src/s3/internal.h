@@ -104,6 +104,10 @@ typedef struct s3req {
     hf_policy_t *pol;
     const char *pol_text;
     uint64_t pol_bucket;    /* its bucket's id; 0: none cached */
+    /* s3_access found the caller may not bypass governance retention on
+     * this request's bucket: x-amz-bypass-governance-retention counts for
+     * nothing. */
+    bool no_bypass;
     hf_bucket_t b;          /* the bucket, once loaded by s3_load_bucket */
     s3_body_t body;
     bool failed;
@@ -396,7 +400,10 @@ int s3_etag_parse(const char *s, uint8_t md5[16], uint32_t *parts);
 /* Load the version a read names (versionId or current) into o; delete
  * markers answer 404/405 with x-amz-delete-marker. 0 or -1 after s3_fail. */
 int s3_load_version(s3req_t *q, hf_obj_t *o);
-/* HF_DEL_* flags of a delete request (x-amz-bypass-governance-retention). */
+/* The request sends x-amz-bypass-governance-retention: true. */
+bool s3_bypass_asked(s3req_t *q);
+/* HF_DEL_* flags of a delete request: the governance bypass when asked
+ * for and the caller holds s3:BypassGovernanceRetention (s3_access). */
 unsigned s3_delete_flags(s3req_t *q);
 
 /* ---- admission and metrics (s3/admit.c, s3/metrics.c) ---- */

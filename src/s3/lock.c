@@ -12,9 +12,10 @@
  * version id only adds a delete marker, which S3 allows on locked objects.
  * Nobody may bypass compliance mode, root included.
  *
- * Who may bypass governance: the bucket owner, who is today the only user
- * with access to a bucket at all (bucket policies come with the access
- * work; s3:BypassGovernanceRetention will then be checked there).
+ * Who may bypass governance: whoever holds s3:BypassGovernanceRetention
+ * (authz.c): the bucket owner unless its policy denies it, anyone else
+ * only where the bucket policy allows it; s3_delete_flags carries the
+ * outcome.
  *
  * The default retention is stored as 9 bytes (mode u8, days u32, years
  * u32) and applied when a version is created without explicit settings.

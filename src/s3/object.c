@@ -620,11 +620,15 @@ void op_head_object(s3req_t *q)
 
 /* ---- DeleteObject / DeleteObjects -------------------------------------------- */
 
-/* x-amz-bypass-governance-retention: true. */
-unsigned s3_delete_flags(s3req_t *q)
+bool s3_bypass_asked(s3req_t *q)
 {
     const char *v = s3_header(q, "x-amz-bypass-governance-retention");
-    return v && strcasecmp(v, "true") == 0 ? HF_DEL_BYPASS_GOVERNANCE : 0;
+    return v && strcasecmp(v, "true") == 0;
+}
+
+unsigned s3_delete_flags(s3req_t *q)
+{
+    return s3_bypass_asked(q) && !q->no_bypass ? HF_DEL_BYPASS_GOVERNANCE : 0;
 }
 
 void op_delete_object(s3req_t *q)

@@ -2,11 +2,13 @@
 """Object Lock through boto3 against a real server: lock-enabled buckets,
 default retention, retention and legal hold per version, deletes and
 overwrites of locked versions refused in governance and compliance mode,
-the governance bypass, and compliance retention that can never be
+the governance bypass (only for callers that hold
+s3:BypassGovernanceRetention), and compliance retention that can never be
 shortened."""
 import base64
 import datetime
 import hashlib
+import json
 import os
 import sys
 import time
@@ -165,6 +167,76 @@ class Lock(hf.S3Case):
         c = self.s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "mp"})
         self.assertNotIn("ObjectLockMode", self.s3.head_object(Bucket=b, Key="copy"))
         self.s3.delete_object(Bucket=b, Key="copy", VersionId=c["VersionId"])
+
+    def test_bypass_needs_the_permission(self):
+        # Another account may delete versions by the bucket policy; the
+        # bypass header counts only once the policy also allows
+        # s3:BypassGovernanceRetention, and a Deny of it binds the owner.
+        bob, bob_id = hf.make_user(hf.SHARED, "lock-bob-%d" % os.getpid())
+        b = self.lock_bucket()
+        v1 = self.put_locked(b, "g", b"one", "GOVERNANCE", 3600)["VersionId"]
+        v2 = self.put_locked(b, "g", b"two", "GOVERNANCE", 3600)["VersionId"]
+        v3 = self.put_locked(b, "g", b"three", "GOVERNANCE", 3600)["VersionId"]
+        plain = self.s3.put_object(Bucket=b, Key="plain", Body=b"p")["VersionId"]
+        self.s3.put_object_retention(Bucket=b, Key="plain", VersionId=plain,
+                                     Retention={"Mode": "GOVERNANCE", "RetainUntilDate": later(1)})
+
+        def policy(*extra):
+            stmts = [{"Effect": "Allow", "Principal": {"CanonicalUser": bob_id},
+                      "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention"],
+                      "Resource": "arn:aws:s3:::%s/*" % b}] + list(extra)
+            self.s3.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": stmts}))
+        policy()
+        self.assertError("AccessDenied", 403, bob.delete_object, Bucket=b, Key="g", VersionId=v1,
+                         BypassGovernanceRetention=True)
+        r = bob.delete_objects(Bucket=b, BypassGovernanceRetention=True,
+                               Delete={"Objects": [{"Key": "g", "VersionId": v1}]})
+        self.assertEqual(r["Errors"][0]["Code"], "AccessDenied")
+        self.assertError("AccessDenied", 403, bob.put_object_retention, Bucket=b, Key="g", VersionId=v1,
+                         Retention={"Mode": "GOVERNANCE", "RetainUntilDate": later(60)},
+                         BypassGovernanceRetention=True)
+        self.assertEqual(self.body(b, "g", VersionId=v1), b"one")
+        # what the policy gives without the bypass still works
+        hf.wait_for(lambda: bob.delete_object(Bucket=b, Key="plain", VersionId=plain), timeout=15,
+                    what="the short retention to pass")
+        policy({"Effect": "Allow", "Principal": {"CanonicalUser": bob_id},
+                "Action": "s3:BypassGovernanceRetention", "Resource": "arn:aws:s3:::%s/*" % b})
+        bob.delete_object(Bucket=b, Key="g", VersionId=v1, BypassGovernanceRetention=True)
+        r = bob.delete_objects(Bucket=b, BypassGovernanceRetention=True,
+                               Delete={"Objects": [{"Key": "g", "VersionId": v2}]})
+        self.assertEqual(r.get("Errors", []), [])
+        left = [x["VersionId"] for x in self.s3.list_object_versions(Bucket=b, Prefix="g")["Versions"]]
+        self.assertEqual(left, [v3])
+        # an explicit Deny of the bypass holds the owner too
+        policy({"Effect": "Deny", "Principal": "*", "Action": "s3:BypassGovernanceRetention",
+                "Resource": "arn:aws:s3:::%s/*" % b})
+        self.assertError("AccessDenied", 403, self.s3.delete_object, Bucket=b, Key="g", VersionId=v3,
+                         BypassGovernanceRetention=True)
+        self.assertEqual(self.body(b, "g", VersionId=v3), b"three")
+        self.s3.delete_bucket_policy(Bucket=b)
+        self.s3.delete_object(Bucket=b, Key="g", VersionId=v3, BypassGovernanceRetention=True)
+
+        # An ACL grant of WRITE lets another account delete versions, never
+        # bypass retention: no ACL grants s3:BypassGovernanceRetention.
+        hf.S3Case.counter += 1
+        a = "lock-acl-%d-%d" % (os.getpid() % 10000, hf.S3Case.counter)
+        self.s3.create_bucket(Bucket=a, ObjectLockEnabledForBucket=True, ObjectOwnership="ObjectWriter")
+        self.addCleanup(self.purge, a)
+        self.s3.put_public_access_block(Bucket=a, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True})
+        owner = self.s3.list_buckets()["Owner"]["ID"]
+        self.s3.put_bucket_acl(Bucket=a, GrantFullControl='id="%s"' % owner, GrantWrite='id="%s"' % bob_id)
+        locked = self.put_locked(a, "k", b"kept", "GOVERNANCE", 3600)["VersionId"]
+        free = self.s3.put_object(Bucket=a, Key="free", Body=b"f")["VersionId"]
+        self.assertError("AccessDenied", 403, bob.delete_object, Bucket=a, Key="k", VersionId=locked,
+                         BypassGovernanceRetention=True)
+        r = bob.delete_objects(Bucket=a, BypassGovernanceRetention=True,
+                               Delete={"Objects": [{"Key": "k", "VersionId": locked}]})
+        self.assertEqual(r["Errors"][0]["Code"], "AccessDenied")
+        self.assertEqual(self.body(a, "k", VersionId=locked), b"kept")
+        bob.delete_object(Bucket=a, Key="free", VersionId=free)
+        self.assertError("NoSuchVersion", 404, self.s3.get_object, Bucket=a, Key="free", VersionId=free)
 
 
 if __name__ == "__main__":
