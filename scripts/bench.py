@@ -343,7 +343,7 @@ def start_to_first_get(data, bucket, key):
     return (t1 - t0) * 1000
 
 
-def cold_starts(sets, runs=11):
+def cold_starts(sets, runs=31):
     """Cold start of each (name, data, bucket, key), alternating between the
     data sets so that the machine's drift falls on both; the median of runs."""
     times = {name: [] for name, _, _, _ in sets}
