@@ -1,6 +1,6 @@
 """holdfast bench against real servers: its counts (requests by operation,
-errors by code) must match the server's own record, the access log (one
-line per request with op= and status=)."""
+errors by code, bytes) must match the server's own records, the access log
+(one line per request with op= and status=) and its /metrics counters."""
 import collections
 import json
 import os
@@ -34,6 +34,19 @@ def bench(server, *args, keys=(hf.ACCESS_KEY, hf.SECRET_KEY), check=True, timeou
     return p
 
 
+METRIC = re.compile(r'^(holdfast_s3_requests_total|holdfast_s3_sent_bytes_total)\{op="([^"]+)"[^}]*\} (\d+)$', re.M)
+
+
+def metrics_by_op(server):
+    """{op: requests}, {op: body bytes sent} from the server's /metrics."""
+    st, _, body = hf.http(server.status + "/metrics")
+    assert st == 200, st
+    reqs, sent = collections.Counter(), collections.Counter()
+    for name, op, v in METRIC.findall(body.decode()):
+        (reqs if name == "holdfast_s3_requests_total" else sent)[op] += int(v)
+    return reqs, sent
+
+
 def requests_by_op(phase):
     return {op: v["requests"] for op, v in phase["by_op"].items()}
 
@@ -47,8 +60,9 @@ class BenchAgainstHoldfast(unittest.TestCase):
     def tearDownClass(cls):
         cls.srv.cleanup()
 
-    def test_mixed_counts_match_access_log(self):
+    def test_mixed_counts_match_access_log_and_metrics(self):
         before = len(access_log(self.srv))
+        reqs0, sent0 = metrics_by_op(self.srv)
         p = bench(self.srv, "--bucket", "mixed-counts", "--op", "mixed", "--objects", "60",
                   "--concurrency", "6", "--duration", "1500ms", "--size", "20KiB")
         r = json.loads(p.stdout)
@@ -76,6 +90,15 @@ class BenchAgainstHoldfast(unittest.TestCase):
         # Bytes: every 20 KiB GET the tool counted was sent by the server.
         g = m["by_op"]["get"]
         self.assertEqual(g["bytes"], g["requests"] * 20 * 1024)
+        # The server's metrics count the same requests and GET bytes (they
+        # are sampled, so wait for the next sample).
+        def counted():
+            reqs, sent = metrics_by_op(self.srv)
+            return reqs - reqs0, sent - sent0
+        hf.wait_for(lambda: counted()[0] == want, 5, "metrics to count the run")
+        reqs, sent = counted()
+        self.assertEqual(reqs, want)
+        self.assertEqual(sent["GetObject"], g["bytes"])
 
     def test_get_errors_by_code_match_server(self):
         # The data set is said to be there but is not: every GET is a NoSuchKey.
