@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,9 +199,8 @@ static void crc64_build(void)
             crc64_tab[t][i] = (crc64_tab[t - 1][i] >> 8) ^ crc64_tab[0][crc64_tab[t - 1][i] & 0xff];
 }
 
-uint64_t hf_crc64nvme(uint64_t crc, const void *p, size_t n)
+static uint64_t crc64_table(uint64_t crc, const void *p, size_t n)
 {
-    pthread_once(&crc64_once, crc64_build);
     const unsigned char *b = p;
     uint64_t c = ~crc;
     while (n >= 8) {
@@ -217,6 +217,121 @@ uint64_t hf_crc64nvme(uint64_t crc, const void *p, size_t n)
     while (n--)
         c = crc64_tab[0][(c ^ *b++) & 0xff] ^ (c >> 8);
     return ~c;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* Folding with carry-less multiplication (PCLMULQDQ), as in Intel's "Fast
+ * CRC Computation for Generic Polynomials Using PCLMULQDQ": ~5x the
+ * slicing tables, which matters because every upload without a checksum
+ * gets a CRC64NVME (S3's default) on top of its MD5. ISA-L has CRC64 for
+ * other polynomials only (ECMA, ISO, Jones), not NVMe's.
+ *
+ * Why it works. A 16-byte block, loaded little-endian as words lo, hi, is
+ * the reflected polynomial S = LO*x^64 + HI (byte 0 bit 0 the highest
+ * power). Followed by D more bits, it contributes S*x^D = LO*x^(D+64) +
+ * HI*x^D, congruent mod P to LO*(x^(D+64) mod P) + HI*(x^D mod P), a
+ * polynomial of degree < 128 that takes the place of the block D bits
+ * later. A carry-less product of two reflected 64-bit values comes out one
+ * bit short of the 128-bit reflected form, so the constants are taken one
+ * power lower: x^(D+63) and x^(D-1) mod P. The CRC's initial register is
+ * XORed into the first 8 bytes (what the table loop's first step does).
+ * What remains, one 16-byte value and a tail under 16 bytes, is a message
+ * congruent to the original, finished by the tables from a zero register. */
+typedef struct fold_k {
+    uint64_t k[2][2]; /* [0]: fold by 512 bits; [1]: by 128 */
+} fold_k_t;
+static fold_k_t crc64_fold;
+static bool crc64_clmul;
+
+/* x^e mod P, reflected into 64 bits (bit i = coefficient of x^(63-i)). */
+static uint64_t xpow_mod(unsigned e)
+{
+    const uint64_t poly = 0xad93d23594c93659ULL; /* P without its x^64 term */
+    uint64_t r = 1; /* x^0 */
+    for (unsigned i = 0; i < e; i++)
+        r = (r & (1ULL << 63)) ? (r << 1) ^ poly : r << 1;
+    uint64_t rev = 0;
+    for (int i = 0; i < 64; i++)
+        if (r & (1ULL << i))
+            rev |= 1ULL << (63 - i);
+    return rev;
+}
+
+static void crc64_fold_build(void)
+{
+    __builtin_cpu_init();
+    crc64_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+    crc64_fold.k[0][0] = xpow_mod(512 + 63);
+    crc64_fold.k[0][1] = xpow_mod(512 - 1);
+    crc64_fold.k[1][0] = xpow_mod(128 + 63);
+    crc64_fold.k[1][1] = xpow_mod(128 - 1);
+}
+
+__attribute__((target("pclmul,sse4.1"))) static inline __m128i fold(__m128i x, __m128i k)
+{
+    return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
+}
+
+/* n >= 64. */
+__attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_clmul_run(uint64_t crc, const unsigned char *b,
+                                                                         size_t n)
+{
+    const __m128i k512 = _mm_loadu_si128((const __m128i *)crc64_fold.k[0]);
+    const __m128i k128 = _mm_loadu_si128((const __m128i *)crc64_fold.k[1]);
+    __m128i x0 = _mm_loadu_si128((const __m128i *)b);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(b + 16));
+    __m128i x2 = _mm_loadu_si128((const __m128i *)(b + 32));
+    __m128i x3 = _mm_loadu_si128((const __m128i *)(b + 48));
+    x0 = _mm_xor_si128(x0, _mm_cvtsi64_si128((long long)~crc));
+    b += 64;
+    n -= 64;
+    while (n >= 64) {
+        x0 = _mm_xor_si128(fold(x0, k512), _mm_loadu_si128((const __m128i *)b));
+        x1 = _mm_xor_si128(fold(x1, k512), _mm_loadu_si128((const __m128i *)(b + 16)));
+        x2 = _mm_xor_si128(fold(x2, k512), _mm_loadu_si128((const __m128i *)(b + 32)));
+        x3 = _mm_xor_si128(fold(x3, k512), _mm_loadu_si128((const __m128i *)(b + 48)));
+        b += 64;
+        n -= 64;
+    }
+    __m128i x = _mm_xor_si128(fold(x0, k128), x1);
+    x = _mm_xor_si128(fold(x, k128), x2);
+    x = _mm_xor_si128(fold(x, k128), x3);
+    while (n >= 16) {
+        x = _mm_xor_si128(fold(x, k128), _mm_loadu_si128((const __m128i *)b));
+        b += 16;
+        n -= 16;
+    }
+    unsigned char last[16];
+    _mm_storeu_si128((__m128i *)last, x);
+    return crc64_table(crc64_table(~0ULL, last, sizeof last), b, n);
+}
+#endif
+
+static void crc64_init(void)
+{
+    crc64_build();
+#if defined(__x86_64__)
+    crc64_fold_build();
+#endif
+}
+
+uint64_t hf_crc64nvme(uint64_t crc, const void *p, size_t n)
+{
+    pthread_once(&crc64_once, crc64_init);
+#if defined(__x86_64__)
+    if (crc64_clmul && n >= 64)
+        return crc64_clmul_run(crc, p, n);
+#endif
+    return crc64_table(crc, p, n);
+}
+
+/* For tests: the portable path whatever the CPU. */
+uint64_t hf_crc64nvme_portable(uint64_t crc, const void *p, size_t n)
+{
+    pthread_once(&crc64_once, crc64_init);
+    return crc64_table(crc, p, n);
 }
 
 int hf_hashset_init(hf_hashset_t *h, unsigned which)

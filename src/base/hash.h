@@ -46,6 +46,9 @@ void hf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
 uint32_t hf_crc32(uint32_t crc, const void *p, size_t n);   /* IEEE, reflected (zlib) */
 uint32_t hf_crc32c(uint32_t crc, const void *p, size_t n);  /* Castagnoli (iSCSI) */
 uint64_t hf_crc64nvme(uint64_t crc, const void *p, size_t n);
+/* The same by slicing tables only, whatever the CPU offers (tests compare
+ * the carry-less multiplication path against it). */
+uint64_t hf_crc64nvme_portable(uint64_t crc, const void *p, size_t n);
 
 /* The CRC of A||B from crc(A), crc(B) and the length of B, without the
  * data (zlib's crc32_combine method, for any of the three): how a

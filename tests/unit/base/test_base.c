@@ -173,6 +173,34 @@ TEST(digests_known_answers)
     CHECK_EQ_INT(hf_crc32(hf_crc32(0, "12", 2), "3456789", 7), 0xcbf43926);
 }
 
+TEST(crc64nvme_fast_path_equals_tables)
+{
+    /* The carry-less multiplication path (long inputs on x86_64) against
+     * the slicing tables: every length around its 16- and 64-byte steps,
+     * every alignment, chained calls and a non-zero starting value. */
+    static uint8_t buf[4096 + 64];
+    uint32_t x = 99;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t off = 0; off < 16; off++)
+        for (size_t n = 0; n <= 300; n++)
+            CHECK(hf_crc64nvme(0, buf + off, n) == hf_crc64nvme_portable(0, buf + off, n));
+    size_t lens[] = {511, 512, 513, 1000, 4095, 4096};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        uint64_t seed = hf_crc64nvme_portable(0, "seed", 4);
+        CHECK(hf_crc64nvme(seed, buf + 3, lens[i]) == hf_crc64nvme_portable(seed, buf + 3, lens[i]));
+        CHECK(hf_crc64nvme(hf_crc64nvme(0, buf, 100), buf + 100, lens[i]) ==
+              hf_crc64nvme_portable(0, buf, 100 + lens[i]));
+    }
+    /* all ones and all zeros, where a wrong constant shows at once */
+    static uint8_t ones[1024], zeros[1024];
+    memset(ones, 0xff, sizeof ones);
+    CHECK(hf_crc64nvme(0, ones, sizeof ones) == hf_crc64nvme_portable(0, ones, sizeof ones));
+    CHECK(hf_crc64nvme(0, zeros, sizeof zeros) == hf_crc64nvme_portable(0, zeros, sizeof zeros));
+}
+
 TEST(hashset_one_pass)
 {
     hf_hashset_t h;
