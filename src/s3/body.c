@@ -78,12 +78,14 @@ static int pick_checksum(s3req_t *q, uint8_t want_ck)
                            "Value for x-amz-sdk-checksum-algorithm header is invalid.");
     }
     if (found) {
-        if (want_ck != HF_CK_NONE && found->alg != want_ck)
+        if (want_ck != HF_CK_NONE && want_ck != S3_CK_DEFAULT && found->alg != want_ck)
             return s3_fail(q, S3E_InvalidRequest,
                            "Checksum Type mismatch occurred, expected checksum Type: %s, actual "
                            "checksum Type: %s", s3_ck_name(want_ck), found->name);
         b->ck = found;
         b->ck_declared = true;
+    } else if (want_ck == S3_CK_DEFAULT) {
+        b->ck = s3_ck(HF_CK_CRC64NVME);
     } else if (want_ck != HF_CK_NONE) {
         b->ck = s3_ck(want_ck);
     }

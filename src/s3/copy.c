@@ -378,7 +378,10 @@ void op_upload_part_copy(s3req_t *q)
         s3_fail(q, hf_s3_err_from(rc), NULL);
         goto out;
     }
-    if (hf_hashset_init(&hs, HF_HS_MD5 | s3_checksum_hash_flags(&u.tmpl))) {
+    /* An upload without an algorithm: the part keeps a CRC64NVME for the
+     * object's default checksum, as UploadPart does. */
+    bool plain = u.tmpl.ck_alg == HF_CK_NONE;
+    if (hf_hashset_init(&hs, HF_HS_MD5 | (plain ? HF_HS_CRC64NVME : s3_checksum_hash_flags(&u.tmpl)))) {
         s3_fail(q, S3E_InternalError, NULL);
         goto out;
     }
@@ -404,7 +407,12 @@ void op_upload_part_copy(s3req_t *q)
     }
     memcpy(p.etag, md5, 16);
     p.mtime = hf_time_now();
-    s3_part_checksum_from_hashset(&u.tmpl, &p, &hs, sha256, sha1);
+    if (plain) {
+        s3_ck_value(HF_CK_CRC64NVME, &hs, sha256, sha1, p.ck);
+        p.ck_len = s3_ck(HF_CK_CRC64NVME)->len;
+    } else {
+        s3_part_checksum_from_hashset(&u.tmpl, &p, &hs, sha256, sha1);
+    }
     rc = hf_meta_part_put(q->s3->meta, q->b.id, q->key, q->keylen, id, &p);
     if (rc) {
         hf_chunk_release(q->s3->chunks, &p.blob, p.size);

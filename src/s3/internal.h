@@ -181,8 +181,12 @@ bool s3_body_length_known(s3req_t *q);
  * payload verification, and the checksum to verify. want_md5 adds MD5 to
  * the one-pass hashes; want_ck (an hf_ck_alg, or HF_CK_NONE) is a
  * checksum to compute even when the client declares none (a declared one
- * of another algorithm is InvalidRequest). Returns 0 or -1 after s3_fail. */
+ * of another algorithm is InvalidRequest), or S3_CK_DEFAULT. Returns 0 or -1 after s3_fail. */
 int s3_body_open(s3req_t *q, bool want_md5, uint8_t want_ck, uint64_t max_len);
+/* want_ck for a new object's data: the client's checksum if it declares
+ * one, else CRC64NVME, which S3 stores for every object uploaded without a
+ * checksum (its default since December 2024). */
+#define S3_CK_DEFAULT 0xff
 /* Decoded body bytes; 0 at the end (after every verification passed);
  * -1 after s3_fail (framing, signatures, digests, timeouts). */
 long s3_body_read(s3req_t *q, void *buf, size_t n);

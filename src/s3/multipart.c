@@ -109,13 +109,18 @@ void op_upload_part(s3req_t *q)
     if (s3_part_request(q, &num, id, &u))
         return;
     /* A part of an upload with an algorithm gets that checksum, verified
-     * if the client sent one, computed if not. */
+     * if the client sent one, computed if not. A part of an upload without
+     * one keeps a CRC64NVME, for the object's default checksum
+     * (complete_checksum); it is not shown, as the upload has no
+     * algorithm a client could name in its Complete request. */
+    bool plain = u.tmpl.ck_alg == HF_CK_NONE;
     s3_data_t d;
-    if (s3_receive(q, false, HF_PART_MAX_SIZE, u.tmpl.ck_alg, &d))
+    if (s3_receive(q, false, HF_PART_MAX_SIZE, plain ? S3_CK_DEFAULT : u.tmpl.ck_alg, &d))
         return;
+    bool declared = q->body.ck_declared;
     hf_part_t p = {0};
     p.number = num;
-    if (u.tmpl.ck_alg != HF_CK_NONE && d.ck_alg == u.tmpl.ck_alg) {
+    if (d.ck_alg != HF_CK_NONE && d.ck_alg == (plain ? HF_CK_CRC64NVME : u.tmpl.ck_alg)) {
         p.ck_len = d.ck_len;
         memcpy(p.ck, d.ck, d.ck_len);
     }
@@ -133,7 +138,7 @@ void op_upload_part(s3req_t *q)
     s3_etag(etag, p.etag, 0);
     s3_common_headers(q);
     hf_resp_header(q->r, "ETag", etag);
-    if (d.ck_alg != HF_CK_NONE) {
+    if (d.ck_alg != HF_CK_NONE && (!plain || declared)) {
         char t[S3_CK_TEXT_MAX];
         hf_base64_encode(t, d.ck, d.ck_len);
         hf_resp_header(q->r, s3_ck(d.ck_alg)->header, t);
@@ -200,9 +205,21 @@ static int check_part_checksum(s3req_t *q, const hf_upload_t *u, hf_xml_node_t *
 }
 
 /* The completed object's checksum (upload with an algorithm). A checksum
- * header on the request must equal it (BadDigest). 0 or -1 after s3_fail. */
+ * header on the request must equal it (BadDigest). An upload without an
+ * algorithm gets S3's default, a full-object CRC64NVME combined from its
+ * parts', when every part has one (parts stored by an older version may
+ * not: then the object has no checksum). 0 or -1 after s3_fail. */
 static int complete_checksum(s3req_t *q, hf_obj_t *o, const hf_part_t *const *used, uint32_t n)
 {
+    if (o->ck_alg == HF_CK_NONE) {
+        if (n == 0)
+            return 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (used[i]->ck_len != s3_ck(HF_CK_CRC64NVME)->len)
+                return 0;
+        o->ck_alg = HF_CK_CRC64NVME;
+        o->ck_type = HF_CK_FULL_OBJECT;
+    }
     const s3_ckinfo_t *c = s3_ck(o->ck_alg);
     if (!c)
         return 0;

@@ -235,7 +235,7 @@ void op_put_object(s3req_t *q)
         s3_lock_apply_default(q, &o) || s3_write_acl(q, &o))
         return;
     s3_data_t d;
-    if (s3_receive(q, true, HF_PUT_MAX, HF_CK_NONE, &d) || s3_store_object(q, &o, &d, &cond))
+    if (s3_receive(q, true, HF_PUT_MAX, S3_CK_DEFAULT, &d) || s3_store_object(q, &o, &d, &cond))
         return;
     char etag[48];
     s3_etag(etag, o.etag, 0);

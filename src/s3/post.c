@@ -308,7 +308,8 @@ static int begin_file(post_t *p)
         return stop(p);
     if (s3_check_space(q, 0))
         return stop(p);
-    if (hf_hashset_init(&p->md5, HF_HS_MD5))
+    /* The ETag's MD5, and the CRC64NVME S3 stores by default. */
+    if (hf_hashset_init(&p->md5, HF_HS_MD5 | HF_HS_CRC64NVME))
         return s3_fail(q, S3E_InternalError, NULL), stop(p);
     p->md5_open = true;
     /* A form no larger than an inline object keeps its file in memory. */
@@ -531,6 +532,9 @@ void op_post_object(s3req_t *q)
     memset(&d, 0, sizeof d);
     hf_hashset_final(&p->md5, d.md5, NULL, NULL);
     p->md5_open = false;
+    d.ck_alg = HF_CK_CRC64NVME;
+    d.ck_len = s3_ck(HF_CK_CRC64NVME)->len;
+    s3_ck_value(HF_CK_CRC64NVME, &p->md5, NULL, NULL, d.ck);
     d.size = p->size;
     if (p->inline_buf) {
         d.is_inline = true;

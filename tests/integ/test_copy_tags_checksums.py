@@ -305,6 +305,54 @@ class Checksums(Base):
         r = self.s3.list_objects_v2(Bucket=b, Prefix="SHA1")
         self.assertEqual(r["Contents"][0]["ChecksumAlgorithm"], ["SHA1"])
 
+    def test_default_crc64nvme(self):
+        # S3 stores a full-object CRC64NVME for every object uploaded without
+        # a checksum (single PUT, multipart, part copies), and answers it
+        # only when asked (this botocore predates CRC64NVME: raw headers).
+        b = self.bucket()
+        h64 = "x-amz-checksum-crc64nvme"
+        data = os.urandom(70000)
+        small = b"tiny, stored inline"
+        for key, body in (("big", data), ("small", small)):
+            r = self.s3.put_object(Bucket=b, Key=key, Body=body)
+            self.assertEqual(r["ResponseMetadata"]["HTTPHeaders"][h64], ck("CRC64NVME", body))
+            h = self.s3.head_object(Bucket=b, Key=key, ChecksumMode="ENABLED")["ResponseMetadata"]["HTTPHeaders"]
+            self.assertEqual((h[h64], h["x-amz-checksum-type"]), (ck("CRC64NVME", body), "FULL_OBJECT"))
+            self.assertNotIn(h64, self.s3.head_object(Bucket=b, Key=key)["ResponseMetadata"]["HTTPHeaders"])
+        # a checksum the client names is the one kept, not the default
+        self.s3.put_object(Bucket=b, Key="sha", Body=small, ChecksumAlgorithm="SHA256")
+        h = self.s3.head_object(Bucket=b, Key="sha", ChecksumMode="ENABLED")["ResponseMetadata"]["HTTPHeaders"]
+        self.assertNotIn(h64, h)
+        self.assertEqual(h["x-amz-checksum-sha256"], ck("SHA256", small))
+        # listings and attributes name it
+        r = self.s3.list_objects_v2(Bucket=b, Prefix="big")
+        self.assertEqual(r["Contents"][0]["ChecksumAlgorithm"], ["CRC64NVME"])
+        st, _, xml = hf.signed_request(hf.SHARED, "GET", "/%s/big" % b, [("attributes", None)],
+                                       {"x-amz-object-attributes": "Checksum"})
+        self.assertEqual(st, 200, xml)
+        self.assertIn(("<ChecksumCRC64NVME>%s</ChecksumCRC64NVME>" % ck("CRC64NVME", data)).encode(), xml)
+        # a copy keeps it
+        self.s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "big"})
+        h = self.s3.head_object(Bucket=b, Key="copy", ChecksumMode="ENABLED")["ResponseMetadata"]["HTTPHeaders"]
+        self.assertEqual(h[h64], ck("CRC64NVME", data))
+        # multipart without an algorithm: parts answer no checksum, the
+        # object gets the CRC64NVME of all its bytes, part copies included
+        first = os.urandom(5 * MiB)
+        u = self.s3.create_multipart_upload(Bucket=b, Key="mp")["UploadId"]
+        r = self.s3.upload_part(Bucket=b, Key="mp", UploadId=u, PartNumber=1, Body=first)
+        self.assertNotIn(h64, r["ResponseMetadata"]["HTTPHeaders"])
+        done = [{"PartNumber": 1, "ETag": r["ETag"]}]
+        r = self.s3.upload_part_copy(Bucket=b, Key="mp", UploadId=u, PartNumber=2,
+                                     CopySource={"Bucket": b, "Key": "big"}, CopySourceRange="bytes=100-59999")
+        done.append({"PartNumber": 2, "ETag": r["CopyPartResult"]["ETag"]})
+        self.assertNotIn("ChecksumAlgorithm", self.s3.list_parts(Bucket=b, Key="mp", UploadId=u))
+        self.s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=u, MultipartUpload={"Parts": done})
+        whole = first + data[100:60000]
+        g = self.s3.get_object(Bucket=b, Key="mp", ChecksumMode="ENABLED")
+        self.assertEqual(g["Body"].read(), whole)
+        h = g["ResponseMetadata"]["HTTPHeaders"]
+        self.assertEqual((h[h64], h["x-amz-checksum-type"]), (ck("CRC64NVME", whole), "FULL_OBJECT"))
+
     def test_boto3_flexible_checksums(self):
         b = self.bucket()
         data = os.urandom(300000)

@@ -65,6 +65,11 @@ class Post(hf.S3Case):
         o = self.s3.get_object(Bucket=b, Key="uploads/photo.jpg")
         self.assertEqual(o["Body"].read(), b"\xff\xd8jpeg bytes")
         self.assertEqual(o["ContentType"], "image/jpeg")
+        # It has the default CRC64NVME, the same as a PUT of the bytes gets.
+        h64 = "x-amz-checksum-crc64nvme"
+        put = self.s3.put_object(Bucket=b, Key="same", Body=b"\xff\xd8jpeg bytes")
+        got = self.s3.head_object(Bucket=b, Key="uploads/photo.jpg", ChecksumMode="ENABLED")
+        self.assertEqual(got["ResponseMetadata"]["HTTPHeaders"][h64], put["ResponseMetadata"]["HTTPHeaders"][h64])
         # The same form with a type the policy does not allow is refused.
         fields = dict(f["fields"], **{"Content-Type": "text/html"})
         st, _, body = post(f["url"], fields)
