@@ -98,9 +98,10 @@ static int read_secret(const char *file, char *out, size_t cap)
         return 1;
     }
     line[strcspn(line, "\r\n")] = '\0';
-    if (strlen(line) > HF_SECRET_KEY_MAX)
+    size_t n = strlen(line);
+    if (n > HF_SECRET_KEY_MAX || n >= cap)
         return bad("secret keys are 8 to 128 characters");
-    snprintf(out, cap, "%s", line);
+    memcpy(out, line, n + 1);
     memset(line, 0, sizeof line);
     return 0;
 }
