@@ -17,7 +17,7 @@ directory. Every process this script starts is stopped by its PID.
 
 Environment (all optional):
   BENCH_DURATION   measured seconds per run (default 10)
-  BENCH_ROUNDS     runs per side and figure, alternating (default 2)
+  BENCH_ROUNDS     runs per side and figure, alternating (default 3)
   BENCH_BIG        objects in the listing/cold-start bucket (default 1000000)
   BENCH_PROFILE    0 to skip the perf profiles of holdfast (default 1)
   BENCH_OUT        directory for the report (default docs)
@@ -45,7 +45,7 @@ BIN = os.path.join(ROOT, "bin", "holdfast")
 AK = "BENCHROOTKEY00000001"
 SK = "benchrootsecret0000000000000000000000000"
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BIG = int(os.environ.get("BENCH_BIG", "1000000"))
 SMALL = 10000
 PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0" and shutil.which("perf")

@@ -12,8 +12,11 @@ import subprocess
 import sys
 
 
-def mean(runs, key):
-    return statistics.mean(r[key] for r in runs)
+def median_of(runs, key):
+    """The figure of several runs: their median, so that one run disturbed
+    by the shared machine (nginx's durable-less PUT 1 MiB has spread from
+    408 to 750 MB/s between two runs minutes apart) does not move it."""
+    return statistics.median(r[key] for r in runs)
 
 
 def verdict(ok, miss):
@@ -120,7 +123,7 @@ def main():
     chart = []  # label, ratio, target (ratios where higher is better)
 
     def paired(name, key, label, unit, target, higher=True, fmt="%.0f"):
-        h, n = mean(runs[name]["holdfast"], key), mean(runs[name]["nginx"], key)
+        h, n = median_of(runs[name]["holdfast"], key), median_of(runs[name]["nginx"], key)
         ratio = h / n if n else 0
         if higher:
             ok, miss = ratio >= target, pct(1 - ratio / target)
@@ -144,7 +147,7 @@ def main():
                                            "PUT 1 MiB, 16 connections (holdfast durable)", "MB/s",
                                            0.8), 0.8))
 
-    lst = mean(r["list"], "ops_per_s")
+    lst = median_of(r["list"], "ops_per_s")
     rows.append(("ListObjectsV2, 1000-key pages, %s objects" % format(r["big"], ","),
                  "%.0f pages/s" % lst, "–", "–", "≥ 1,000 pages/s",
                  verdict(lst >= 1000, pct(1 - lst / 1000))))
@@ -200,7 +203,7 @@ def main():
     w("")
     w("holdfast and nginx (%s) ran side by side on loopback, driven by the same client "
       "(`holdfast bench`) with the same settings, %d runs of %d s per side and figure, alternating "
-      "(holdfast first in odd rounds, nginx first in even ones); the table gives the mean of the "
+      "(holdfast first in odd rounds, nginx first in even ones); the table gives the median of the "
       "runs. nginx serves static files for GET and WebDAV `dav_methods PUT` for PUT; it does not "
       "fsync, while holdfast acknowledges a PUT only once it is durable. Both servers had access "
       "logs off (holdfast `--log-level warn`). %s; nginx with `worker_processes auto`." %
@@ -228,8 +231,8 @@ def main():
           "fsync rate, because one metadata commit carries many PUTs; its durable PUT 1 MiB at "
           "%.0f%% of the durable 1 MiB write rate, while also computing each body's MD5." %
           (lim["fsync_1"], lim["fsync_16"], lim["durable_1m_mb_s"], lim["md5_mb_s"],
-           lim["memcpy_gb_s"], mean(runs["put4k"]["holdfast"], "ops_per_s") / lim["fsync_16"],
-           100 * mean(runs["put1m"]["holdfast"], "mb_per_s") / lim["durable_1m_mb_s"]))
+           lim["memcpy_gb_s"], median_of(runs["put4k"]["holdfast"], "ops_per_s") / lim["fsync_16"],
+           100 * median_of(runs["put1m"]["holdfast"], "mb_per_s") / lim["durable_1m_mb_s"]))
         w("")
     if ov:
         overload_section(w, ov, peak, top, keep, out)
@@ -257,7 +260,7 @@ def main():
     w("")
     cost = []
     for name in runs:
-        h, n = mean(runs[name]["holdfast"], "client_cpu_us"), mean(runs[name]["nginx"], "client_cpu_us")
+        h, n = median_of(runs[name]["holdfast"], "client_cpu_us"), median_of(runs[name]["nginx"], "client_cpu_us")
         cost.append("%s %.1f µs against holdfast, %.1f µs against nginx" % (name, h, n))
     w("The client's own cost is the last column: CPU time of `holdfast bench` per request (%s). "
       "Both servers shared the 2 CPUs with it. The client spends more per request against the "
