@@ -39,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HARNESS := $(BUILD)/tests/unit/test.o
 
-.PHONY: all run test unit check clean deps integ crash fuzz fuzz-build bench
+.PHONY: all run test unit check clean deps integ crash fuzz fuzz-build bench perf
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -122,8 +122,21 @@ crash: deps
 	@HF_CRASH_CYCLES=$${HF_CRASH_CYCLES:-300} /usr/bin/python3 tests/integ/test_crash.py
 bench:
 	@scripts/install-deps.sh --bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all perf
 	@scripts/bench.py
+
+# Micro-measurements for make bench: the fiber switch with the assembly
+# switch and with ucontext, the I/O pool hand-off, a thread hand-off.
+PERF_BIN := $(BUILD)/tests/perf/perf_fiber $(BUILD)/tests/perf/perf_fiber_ucontext
+perf: $(PERF_BIN)
+
+$(BUILD)/tests/perf/perf_fiber: tests/perf/perf_fiber.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+$(BUILD)/tests/perf/perf_fiber_ucontext: tests/perf/perf_fiber.c src/base/fiber.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -DHF_FIBER_UCONTEXT $(LDFLAGS) -o $@ $< src/base/fiber.c $(LIB) $(LIBS)
 
 check:
 	@scripts/check-layers.sh

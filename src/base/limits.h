@@ -92,6 +92,29 @@
 
 /* ---- admission (src/guard) ---------------------------------------------- */
 
+/* Memory one admitted request may hold while it runs: its head and input
+ * buffer (HF_HTTP_HEAD_MAX + HF_IO_BUF), one HF_IO_BUF body or response
+ * buffer in its arena, and the pages of fiber stack it touches. Measured
+ * at 0.3-0.6 MiB (docs/performance.md); the admission defaults below are
+ * counted in this unit. */
+#define HF_REQ_MEM_MAX (512 * 1024)
+
+/* Requests admitted at once (--max-inflight) by default: 2048 x
+ * HF_REQ_MEM_MAX is 1 GiB, what a small server can give requests' buffers.
+ * Waiting requests hold no thread, so this is a memory budget, not a
+ * concurrency limit on the CPU -- the standing-queue detector (base/load.h)
+ * is what sheds when the machine itself is saturated. */
+#define HF_ADMIT_INFLIGHT_DEFAULT 2048
+#define HF_ADMIT_INFLIGHT_MAX (1024 * 1024)
+
+/* Connections one client address may hold open (--max-conns-per-address):
+ * half the default admission budget, so a single address -- a crowd of
+ * slow uploads from one host, or a holder of a leaked presigned URL --
+ * can never hold every slot. A connection carries one request at a time,
+ * so this caps the address's requests too. Clients behind one NAT share
+ * it: raise it for them. */
+#define HF_CONNS_PER_ADDR_DEFAULT 1024
+
 /* Longest a request waits in the admission queue for a slot before it is
  * shed with 503 SlowDown. A queue is for bursts: a wait longer than a
  * quarter second means the server is over capacity, and the client does
@@ -280,10 +303,49 @@
 
 /* ---- threads ------------------------------------------------------------------ */
 
-/* Worker threads serving requests: fixed at start, never grown with load
- * or connection count (the Kinesis 2020 lesson). */
-#define HF_WORKERS_DEFAULT 16
+/* Event-loop threads serving requests (--workers; default one per CPU):
+ * fixed at start, never grown with load or connection count (the Kinesis
+ * 2020 lesson). */
 #define HF_WORKERS_MAX 256
+
+/* Descriptors kept out of the connection cap (--max-connections is
+ * lowered to RLIMIT_NOFILE minus this): chunk files open by running
+ * requests and the I/O threads, LMDB, logs, the status listener's own
+ * connections (up to 1024 are allowed there, few are used). */
+#define HF_FD_RESERVE 1280
+
+/* Stack reserved per fiber (base/fiber.h). Address space, not memory: only
+ * the pages a request touches become resident, typically 8-24 KiB. Request
+ * code keeps big buffers in its arena (no local array above 4 KiB), and
+ * the deepest paths (LMDB cursors, expat, OpenSSL, vsnprintf) stay below
+ * 64 KiB; four times that leaves room. ASan builds quadruple it again. */
+#define HF_FIBER_STACK (256 * 1024)
+
+/* Idle fiber stacks a scheduler keeps mapped for reuse; beyond it they are
+ * unmapped. Bounds the memory kept after a burst of concurrent requests. */
+#define HF_FIBER_POOL_KEEP 256
+
+/* Longest a fiber runs before code that keeps finding its socket ready
+ * yields to the other fibers of its loop (hf_fiber_maybe_yield). 2 ms is
+ * about 3 MiB of MD5 and SHA-256: long enough that yielding costs nothing
+ * measurable, short enough that a loop's other requests see at most that. */
+#define HF_FIBER_SLICE_US 2000
+
+/* Threads of the blocking-I/O pool (base/iopool.h) by default: disk calls a
+ * fiber must not make on its loop thread (open, fdatasync, pread...) run
+ * there. More than the disk's useful queue depth only adds threads. */
+#define HF_IO_THREADS_DEFAULT 8
+#define HF_IO_THREADS_MAX 64
+
+/* Admission's standing-queue detector (base/load.h, --queue-delay-target):
+ * requests are shed while every piece of admitted work waited longer than
+ * the target for a loop, an I/O thread or the metadata writer over a whole
+ * interval. 50 ms is a queue nobody wants to stand in (three orders of
+ * magnitude above the ~30 us a small request costs) yet long enough that a
+ * closed-loop client with hundreds of connections is served, not shed; the
+ * interval lets bursts drain before they count. */
+#define HF_LOAD_TARGET_US (50 * 1000)
+#define HF_LOAD_INTERVAL_US (200 * 1000)
 
 /* ---- the load generator (holdfast bench) ------------------------------------- */
 

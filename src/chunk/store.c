@@ -88,6 +88,7 @@
 
 #include "base/err.h"
 #include "base/hash.h"
+#include "base/iopool.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/rand.h"
@@ -248,6 +249,8 @@ static uint32_t chunks_of(uint64_t size)
     return (uint32_t)((size + HF_CHUNK_SIZE - 1) / HF_CHUNK_SIZE);
 }
 
+static void reclaim(hf_chunk_store_t *s);
+
 int hf_chunk_store_open(const char *dir, hf_chunk_store_t **out)
 {
     *out = NULL;
@@ -297,7 +300,7 @@ void hf_chunk_store_close(hf_chunk_store_t *s)
 {
     if (!s)
         return;
-    hf_chunk_reclaim(s);
+    reclaim(s);
     size_t left = 0;
     for (struct pending *p = s->qhead, *nx; p; p = nx) {
         nx = p->next;
@@ -368,7 +371,7 @@ uint64_t hf_chunk_reserve(const hf_chunk_store_t *s)
     return s->reserve;
 }
 
-int hf_chunk_space_check(hf_chunk_store_t *s, uint64_t need, uint64_t *avail)
+static int space_check(hf_chunk_store_t *s, uint64_t need, uint64_t *avail)
 {
     struct statvfs st;
     if (hf_vfs.statvfs(s->chunks, &st) != 0) {
@@ -517,7 +520,7 @@ static int put_blocks(hf_blob_writer_t *w, const void *p, size_t n, uint32_t nbl
     }
     if (w->s->reserve && (w->fd < 0 || w->unchecked >= HF_CHUNK_SPACE_CHECK)) {
         w->unchecked = 0;
-        if ((rc = hf_chunk_space_check(w->s, 0, NULL)) != HF_OK)
+        if ((rc = space_check(w->s, 0, NULL)) != HF_OK)
             goto fail;
     }
     w->unchecked += n;
@@ -548,7 +551,7 @@ fail:
     return rc;
 }
 
-int hf_blob_write(hf_blob_writer_t *w, const void *p, size_t n)
+static int blob_write(hf_blob_writer_t *w, const void *p, size_t n)
 {
     if (w->err)
         return w->err;
@@ -617,7 +620,7 @@ static void writer_discard(hf_blob_writer_t *w)
     free(w);
 }
 
-int hf_blob_writer_finish(hf_blob_writer_t *w, uint64_t *size)
+static int writer_finish(hf_blob_writer_t *w, uint64_t *size)
 {
     int rc = w->err;
     if (rc == HF_OK && !w->probe && atomic_load(&w->s->failed))
@@ -647,12 +650,6 @@ int hf_blob_writer_finish(hf_blob_writer_t *w, uint64_t *size)
 fail:
     writer_discard(w);
     return rc;
-}
-
-void hf_blob_writer_abort(hf_blob_writer_t *w)
-{
-    if (w)
-        writer_discard(w);
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -826,7 +823,7 @@ static int read_blocks(hf_blob_reader_t *r, uint32_t first, uint32_t off, size_t
     return HF_OK;
 }
 
-int hf_blob_read(hf_blob_reader_t *r, uint64_t off, void *buf, size_t n)
+static int blob_read(hf_blob_reader_t *r, uint64_t off, void *buf, size_t n)
 {
     if (off > r->size || n > r->size - off)
         return HF_E_INVAL;
@@ -984,7 +981,7 @@ void hf_chunk_release(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size
     hf_chunk_reclaim(s);
 }
 
-void hf_chunk_reclaim(hf_chunk_store_t *s)
+static void reclaim(hf_chunk_store_t *s)
 {
     if (atomic_load(&s->pending_release) == 0)
         return;
@@ -1232,7 +1229,7 @@ long hf_chunk_sweep_orphans(hf_chunk_store_t *s, bool (*is_live)(void *ctx, cons
         }
         closedir(mid);
         /* Unlink as we go rather than holding every orphan until the end. */
-        hf_chunk_reclaim(s);
+        reclaim(s);
     }
     closedir(top);
     free(sw.v);
@@ -1241,7 +1238,7 @@ long hf_chunk_sweep_orphans(hf_chunk_store_t *s, bool (*is_live)(void *ctx, cons
         hf_log_warn("msg=\"orphan sweep ignored entries not named like chunks\" count=%lu first=%s",
                     sw.strangers, hf_log_quote(q, sizeof q, sw.first_stranger));
     }
-    hf_chunk_reclaim(s);
+    reclaim(s);
     return sw.queued;
 }
 
@@ -1282,7 +1279,7 @@ static int probe_fail(hf_chunk_store_t *s, int rc, const char *step, char *why, 
     return rc;
 }
 
-int hf_chunk_store_recover(hf_chunk_store_t *s, char *why, size_t cap)
+static int store_recover(hf_chunk_store_t *s, char *why, size_t cap)
 {
     if (why && cap)
         why[0] = '\0';
@@ -1303,14 +1300,14 @@ int hf_chunk_store_recover(hf_chunk_store_t *s, char *why, size_t cap)
     for (uint64_t off = 0; off < PROBE_SIZE; off += HF_CHUNK_BLOCK) {
         size_t k = PROBE_SIZE - off < HF_CHUNK_BLOCK ? (size_t)(PROBE_SIZE - off) : HF_CHUNK_BLOCK;
         probe_fill(buf, k, off, seed);
-        if ((rc = hf_blob_write(w, buf, k)) != HF_OK) {
+        if ((rc = blob_write(w, buf, k)) != HF_OK) {
             hf_blob_writer_abort(w);
             rc = probe_fail(s, rc, "write", why, cap);
             goto out;
         }
     }
     uint64_t size = 0;
-    rc = hf_blob_writer_finish(w, &size);
+    rc = writer_finish(w, &size);
     if (rc) {
         rc = probe_fail(s, rc, "sync", why, cap);
         goto out;
@@ -1322,7 +1319,7 @@ int hf_chunk_store_recover(hf_chunk_store_t *s, char *why, size_t cap)
     for (uint64_t off = 0; off < PROBE_SIZE; off += HF_CHUNK_BLOCK) {
         size_t k = PROBE_SIZE - off < HF_CHUNK_BLOCK ? (size_t)(PROBE_SIZE - off) : HF_CHUNK_BLOCK;
         probe_fill(cmp, k, off, seed);
-        if ((rc = hf_blob_read(r, off, buf, k)) != HF_OK || memcmp(buf, cmp, k) != 0) {
+        if ((rc = blob_read(r, off, buf, k)) != HF_OK || memcmp(buf, cmp, k) != 0) {
             rc = probe_fail(s, rc ? rc : HF_E_CORRUPT, "read back", why, cap);
             goto out_unlink;
         }
@@ -1355,4 +1352,119 @@ out_unlink:
 out:
     free(buf);
     return rc;
+}
+
+/* ---- calls that may block, run on the blocking-I/O pool ---------------------------- */
+
+/* From a fiber, every call below that may touch the disk runs on the
+ * blocking-I/O pool (base/iopool.h) while the fiber parks; elsewhere it
+ * runs in place. One hand-off per call, not per system call: a 256 KiB
+ * write is one hand-off for its four block writes. */
+
+typedef struct call {
+    int rc;
+    hf_chunk_store_t *s;
+    hf_blob_writer_t *w;
+    hf_blob_reader_t *r;
+    const void *in;
+    void *out;
+    size_t n;
+    uint64_t off, need;
+    uint64_t *size, *avail;
+    char *why;
+} call_t;
+
+static void j_space(void *a)
+{
+    call_t *c = a;
+    c->rc = space_check(c->s, c->need, c->avail);
+}
+
+int hf_chunk_space_check(hf_chunk_store_t *s, uint64_t need, uint64_t *avail)
+{
+    call_t c = {.s = s, .need = need, .avail = avail};
+    hf_iopool_run(j_space, &c);
+    return c.rc;
+}
+
+static void j_write(void *a)
+{
+    call_t *c = a;
+    c->rc = blob_write(c->w, c->in, c->n);
+}
+
+int hf_blob_write(hf_blob_writer_t *w, const void *p, size_t n)
+{
+    call_t c = {.w = w, .in = p, .n = n};
+    /* Bytes that only fill the open chunk's block buffer touch no disk. */
+    if (w->err || (w->fd >= 0 && w->buf_len + n < HF_CHUNK_BLOCK))
+        j_write(&c);
+    else
+        hf_iopool_run(j_write, &c);
+    return c.rc;
+}
+
+static void j_finish(void *a)
+{
+    call_t *c = a;
+    c->rc = writer_finish(c->w, c->size);
+}
+
+int hf_blob_writer_finish(hf_blob_writer_t *w, uint64_t *size)
+{
+    call_t c = {.w = w, .size = size};
+    hf_iopool_run(j_finish, &c);
+    return c.rc;
+}
+
+static void j_discard(void *a)
+{
+    writer_discard(((call_t *)a)->w);
+}
+
+void hf_blob_writer_abort(hf_blob_writer_t *w)
+{
+    if (!w)
+        return;
+    call_t c = {.w = w};
+    hf_iopool_run(j_discard, &c);
+}
+
+static void j_read(void *a)
+{
+    call_t *c = a;
+    c->rc = blob_read(c->r, c->off, c->out, c->n);
+}
+
+int hf_blob_read(hf_blob_reader_t *r, uint64_t off, void *buf, size_t n)
+{
+    call_t c = {.r = r, .off = off, .out = buf, .n = n};
+    hf_iopool_run(j_read, &c);
+    return c.rc;
+}
+
+static void j_reclaim(void *a)
+{
+    reclaim(((call_t *)a)->s);
+}
+
+void hf_chunk_reclaim(hf_chunk_store_t *s)
+{
+    if (atomic_load(&s->pending_release) == 0)
+        return;
+    call_t c = {.s = s};
+    hf_iopool_run(j_reclaim, &c);
+}
+
+static void j_recover(void *a)
+{
+    call_t *c = a;
+    c->rc = store_recover(c->s, c->why, c->n);
+}
+
+int hf_chunk_store_recover(hf_chunk_store_t *s, char *why, size_t cap)
+{
+    call_t c = {.s = s, .why = why, .n = cap};
+    hf_iopool_run(j_recover, &c);
+    return c.rc;
 }

@@ -9,13 +9,16 @@
  * later, in the background.
  *
  * Threads: the main thread only waits for signals; every other thread is
- * started here and has a fixed count (S3 workers, status workers, the
- * metadata writer, one housekeeping thread).
+ * started here and has a fixed count (S3 event loops, status loops, the
+ * blocking-I/O pool, the metadata writer, one housekeeping thread, the
+ * status sampler).
  */
 #include "cli/cli.h"
 
 #include "base/err.h"
 #include "base/fault.h"
+#include "base/iopool.h"
+#include "base/load.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -38,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -62,7 +66,10 @@ static void usage(FILE *f)
             "  --status-listen H:P    health/admin listener (env HOLDFAST_STATUS_LISTEN,\n"
             "                         default 127.0.0.1:9001)\n"
             "  --region NAME          region in SigV4 scopes (env HOLDFAST_REGION, default us-east-1)\n"
-            "  --workers N            S3 worker threads (env HOLDFAST_WORKERS, default %d)\n"
+            "  --workers N            S3 event-loop threads (env HOLDFAST_WORKERS, default: one\n"
+            "                         per CPU, at least 2)\n"
+            "  --io-threads N         threads for blocking disk calls (env HOLDFAST_IO_THREADS,\n"
+            "                         default %d)\n"
             "  --log-level LEVEL      error|warn|info|debug (env HOLDFAST_LOG_LEVEL, default info)\n"
             "  --access-log DEST      one line per request: '-' stderr (default), a file path, or\n"
             "                         'off' (env HOLDFAST_ACCESS_LOG)\n"
@@ -73,14 +80,23 @@ static void usage(FILE *f)
             "                         both files without dropping connections\n"
             "\n"
             "Admission control (docs/operations.md#admission):\n"
-            "  --max-inflight N       requests running at once (env HOLDFAST_MAX_INFLIGHT,\n"
-            "                         default workers - workers/4)\n"
+            "  --max-inflight N       requests admitted at once, each holding up to 512 KiB of\n"
+            "                         buffers (env HOLDFAST_MAX_INFLIGHT, default %d)\n"
             "  --max-inflight-per-key N  of those, per access key (env HOLDFAST_MAX_INFLIGHT_PER_KEY,\n"
             "                         default --max-inflight - max(2, --max-inflight/6))\n"
             "  --admit-queue N        requests that may wait for a slot (env HOLDFAST_ADMIT_QUEUE,\n"
-            "                         default workers - max-inflight - 1)\n"
+            "                         default --max-inflight/8)\n"
             "  --admit-queue-timeout MS  longest wait before 503 SlowDown (env\n"
             "                         HOLDFAST_ADMIT_QUEUE_TIMEOUT, default %d)\n"
+            "  --queue-delay-target DUR  shed new requests (503 SlowDown) while admitted work has\n"
+            "                         waited longer than this for the CPU, the disk threads or\n"
+            "                         the metadata writer over a whole interval (env\n"
+            "                         HOLDFAST_QUEUE_DELAY_TARGET, default 50ms)\n"
+            "  --max-conns-per-address N  open S3 connections from one client address (env\n"
+            "                         HOLDFAST_MAX_CONNS_PER_ADDRESS, default %d; 0: no cap)\n"
+            "  --min-transfer-rate SIZE  bodies and responses must move at least this many bytes\n"
+            "                         per second on average, else 400 RequestTimeout (env\n"
+            "                         HOLDFAST_MIN_TRANSFER_RATE, default 1KiB)\n"
             "  --request-timeout S    whole-request deadline in seconds (env HOLDFAST_REQUEST_TIMEOUT,\n"
             "                         default %d)\n"
             "  --fault-injection      accept fault sets (tests and drills only; env\n"
@@ -96,8 +112,8 @@ static void usage(FILE *f)
             "  --head-timeout DUR     a request head must arrive within this (env\n"
             "                         HOLDFAST_HEAD_TIMEOUT, default 20s)\n"
             "  --io-timeout DUR       bodies and responses must make progress within this, at\n"
-            "                         %d bytes/s or more on average (env HOLDFAST_IO_TIMEOUT,\n"
-            "                         default 30s)\n"
+            "                         --min-transfer-rate or more on average (env\n"
+            "                         HOLDFAST_IO_TIMEOUT, default 30s)\n"
             "  --idle-timeout DUR     idle keep-alive connections are closed after this (env\n"
             "                         HOLDFAST_IDLE_TIMEOUT, default 60s)\n"
             "  --max-connections N    open S3 connections before new ones get 503 (env\n"
@@ -115,8 +131,8 @@ static void usage(FILE *f)
             "The root key is set from HOLDFAST_ACCESS_KEY / HOLDFAST_SECRET_KEY when the data\n"
             "directory is first created; otherwise it is generated, printed once and stored in\n"
             "DIR/" HF_ROOT_CREDENTIALS_FILE " (mode 0600).\n",
-            HF_WORKERS_DEFAULT, HF_ADMIT_QUEUE_TIMEOUT_MS, HF_REQUEST_TIMEOUT_MS / 1000,
-            HF_IO_MIN_RATE, HF_CONN_MAX_DEFAULT);
+            HF_IO_THREADS_DEFAULT, HF_ADMIT_INFLIGHT_DEFAULT, HF_ADMIT_QUEUE_TIMEOUT_MS,
+            HF_CONNS_PER_ADDR_DEFAULT, HF_REQUEST_TIMEOUT_MS / 1000, HF_CONN_MAX_DEFAULT);
 }
 
 int hf_cli_read_root_credentials(const char *data_dir, char *ak, size_t akcap, char *sk,
@@ -450,6 +466,10 @@ int hf_cli_server(int argc, char **argv)
         {"lifecycle-rate", required_argument, NULL, 'P'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
+        {"io-threads", required_argument, NULL, 'i'},
+        {"queue-delay-target", required_argument, NULL, 'q'},
+        {"max-conns-per-address", required_argument, NULL, 'a'},
+        {"min-transfer-rate", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -458,7 +478,8 @@ int hf_cli_server(int argc, char **argv)
                *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL, *reserve_s = NULL,
                *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
                *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL,
-               *tls_cert = NULL, *tls_key = NULL;
+               *tls_cert = NULL, *tls_key = NULL, *iot_s = NULL, *qdt_s = NULL,
+               *cpa_s = NULL, *mtr_s = NULL;
     bool faults = false;
     optind = 1;
     int c;
@@ -489,6 +510,10 @@ int hf_cli_server(int argc, char **argv)
         case 'P': lrate_s = optarg; break;
         case 'c': tls_cert = optarg; break;
         case 'k': tls_key = optarg; break;
+        case 'i': iot_s = optarg; break;
+        case 'q': qdt_s = optarg; break;
+        case 'a': cpa_s = optarg; break;
+        case 'm': mtr_s = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -510,7 +535,10 @@ int hf_cli_server(int argc, char **argv)
         return 2;
     }
     hf_log_set_level(level);
-    int workers = HF_WORKERS_DEFAULT;
+    /* One loop per CPU: a loop never waits, so more would only add
+     * switching; at least two, so one long request never holds them all. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int workers = ncpu < 2 ? 2 : ncpu > HF_WORKERS_MAX ? HF_WORKERS_MAX : (int)ncpu;
     if (workers_s) {
         char *end;
         long w = strtol(workers_s, &end, 10);
@@ -522,22 +550,41 @@ int hf_cli_server(int argc, char **argv)
     }
     hf_guard_config_t gc = {.queue_max = -1};
     int request_timeout_s = HF_REQUEST_TIMEOUT_MS / 1000;
-    if (int_setting("--max-inflight", maxin_s, "HOLDFAST_MAX_INFLIGHT", 1, HF_WORKERS_MAX,
+    int io_threads = HF_IO_THREADS_DEFAULT, conns_per_addr = HF_CONNS_PER_ADDR_DEFAULT;
+    if (int_setting("--max-inflight", maxin_s, "HOLDFAST_MAX_INFLIGHT", 1, HF_ADMIT_INFLIGHT_MAX,
                     &gc.max_inflight) ||
         int_setting("--max-inflight-per-key", perkey_s, "HOLDFAST_MAX_INFLIGHT_PER_KEY", 1,
-                    HF_WORKERS_MAX, &gc.per_key_max) ||
-        int_setting("--admit-queue", queue_s, "HOLDFAST_ADMIT_QUEUE", 0, HF_WORKERS_MAX,
+                    HF_ADMIT_INFLIGHT_MAX, &gc.per_key_max) ||
+        int_setting("--admit-queue", queue_s, "HOLDFAST_ADMIT_QUEUE", 0, HF_ADMIT_INFLIGHT_MAX,
                     &gc.queue_max) ||
+        int_setting("--io-threads", iot_s, "HOLDFAST_IO_THREADS", 1, HF_IO_THREADS_MAX,
+                    &io_threads) ||
+        int_setting("--max-conns-per-address", cpa_s, "HOLDFAST_MAX_CONNS_PER_ADDRESS", 0,
+                    HF_CONN_MAX_LIMIT, &conns_per_addr) ||
         int_setting("--admit-queue-timeout", qtimeout_s, "HOLDFAST_ADMIT_QUEUE_TIMEOUT", 1,
                     HF_ADMIT_QUEUE_TIMEOUT_MAX_MS, &gc.queue_timeout_ms) ||
         int_setting("--request-timeout", reqto_s, "HOLDFAST_REQUEST_TIMEOUT", 1,
                     HF_REQUEST_TIMEOUT_MAX_MS / 1000, &request_timeout_s))
         return 2;
-    hf_guard_defaults(&gc, workers);
-    const char *gwhy = hf_guard_check(&gc, workers);
+    hf_guard_defaults(&gc);
+    const char *gwhy = hf_guard_check(&gc);
     if (gwhy) {
-        fprintf(stderr, "holdfast server: %s (workers %d, max-inflight %d, admit-queue %d)\n", gwhy,
-                workers, gc.max_inflight, gc.queue_max);
+        fprintf(stderr, "holdfast server: %s (max-inflight %d, admit-queue %d)\n", gwhy,
+                gc.max_inflight, gc.queue_max);
+        return 2;
+    }
+    int64_t qdt_ms = HF_LOAD_TARGET_US / 1000;
+    qdt_s = hf_cli_setting(qdt_s, "HOLDFAST_QUEUE_DELAY_TARGET", NULL);
+    if (qdt_s && (parse_duration_ms(qdt_s, &qdt_ms) || qdt_ms < 1 || qdt_ms > 60000)) {
+        fprintf(stderr, "holdfast server: --queue-delay-target must be a duration from 1ms to "
+                        "60s, e.g. 50ms\n");
+        return 2;
+    }
+    uint64_t min_rate = HF_IO_MIN_RATE;
+    mtr_s = hf_cli_setting(mtr_s, "HOLDFAST_MIN_TRANSFER_RATE", NULL);
+    if (mtr_s && (parse_size(mtr_s, &min_rate) || min_rate < 1 || min_rate > (1u << 30))) {
+        fprintf(stderr, "holdfast server: --min-transfer-rate must be a size per second from 1 "
+                        "to 1GiB, e.g. 1KiB\n");
         return 2;
     }
     access_s = hf_cli_setting(access_s, "HOLDFAST_ACCESS_LOG", "-");
@@ -609,6 +656,28 @@ int hf_cli_server(int argc, char **argv)
         }
         max_conns = (int)v;
     }
+    /* Every connection is a descriptor: take the hard limit, and keep the
+     * connection cap below it with room for chunk files, LMDB and logs, so
+     * running out of descriptors is a clean 503 at accept, never a failed
+     * open in the middle of a request. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        long room = rl.rlim_cur == RLIM_INFINITY ? HF_CONN_MAX_LIMIT
+                                                 : (long)rl.rlim_cur - HF_FD_RESERVE;
+        if (room < 16)
+            room = 16;
+        if (max_conns > room) {
+            hf_log_warn("msg=\"connection cap lowered to fit the descriptor limit\" "
+                        "max_connections=%d nofile=%llu", (int)room,
+                        (unsigned long long)rl.rlim_cur);
+            max_conns = (int)room;
+        }
+    }
     const char *fi = getenv("HOLDFAST_FAULT_INJECTION");
     if (fi && strcmp(fi, "1") == 0)
         faults = true;
@@ -655,7 +724,7 @@ int hf_cli_server(int argc, char **argv)
     hf_scrub_t *scrub = NULL;
     hf_lifecycle_t *lifecycle = NULL;
     housekeeping_t hk = {0};
-    bool hk_started = false, s3_started = false, st_started = false;
+    bool hk_started = false, s3_started = false, st_started = false, iopool_started = false;
 
     /* Listeners first: a bad or busy address is reported before anything
      * is created on disk. The contexts are filled in once the stores open. */
@@ -668,6 +737,9 @@ int hf_cli_server(int argc, char **argv)
         .listen = listen,
         .workers = workers,
         .max_conns = max_conns,
+        .max_conns_per_addr = conns_per_addr,
+        .min_rate = (int)min_rate,
+        .report_load = true,
         .request_timeout_ms = request_timeout_s * 1000,
         .head_timeout_ms = head_ms,
         .io_timeout_ms = io_ms,
@@ -689,7 +761,7 @@ int hf_cli_server(int argc, char **argv)
         .workers = 2,
         .max_conns = 1024,
         /* Health checks and the status page must answer while the S3
-         * workers saturate the CPU: ahead of them when allowed to. */
+         * loops saturate the CPU: ahead of them when allowed to. */
         .thread_nice = -10,
         .handler = hf_status_handle,
         .ctx = st,
@@ -731,6 +803,13 @@ int hf_cli_server(int argc, char **argv)
         goto out;
     }
 
+    hf_load_configure(qdt_ms * 1000, 0);
+    e = hf_iopool_start(io_threads);
+    if (e) {
+        fprintf(stderr, "holdfast server: cannot start the I/O threads: %s\n", hf_strerror(e));
+        goto out;
+    }
+    iopool_started = true;
     e = hf_guard_create(&gc, &guard);
     if (e) {
         fprintf(stderr, "holdfast server: cannot set up admission control: %s\n", hf_strerror(e));
@@ -800,12 +879,14 @@ int hf_cli_server(int argc, char **argv)
            data, region);
     printf("holdfast: health and admin on http://%s (listen %s)\n", staddr, slisten);
     fflush(stdout);
-    hf_log_info("msg=started s3=%s status=%s data=%s workers=%d max_inflight=%d per_key=%d "
-                "admit_queue=%d admit_queue_timeout_ms=%d request_timeout_s=%d reserve=%llu "
+    hf_log_info("msg=started s3=%s status=%s data=%s workers=%d io_threads=%d max_inflight=%d "
+                "per_key=%d admit_queue=%d admit_queue_timeout_ms=%d queue_delay_target_ms=%lld "
+                "max_connections=%d max_conns_per_address=%d request_timeout_s=%d reserve=%llu "
                 "scrub_rate=%llu scrub_interval_s=%lld",
-                listen, slisten, data, workers, gc.max_inflight, gc.per_key_max, gc.queue_max,
-                gc.queue_timeout_ms, request_timeout_s, (unsigned long long)reserve,
-                (unsigned long long)scrub_rate, (long long)scfg.interval_s);
+                listen, slisten, data, workers, io_threads, gc.max_inflight, gc.per_key_max,
+                gc.queue_max, gc.queue_timeout_ms, (long long)qdt_ms, max_conns, conns_per_addr,
+                request_timeout_s, (unsigned long long)reserve, (unsigned long long)scrub_rate,
+                (long long)scfg.interval_s);
 
     int sig = 0;
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
@@ -828,6 +909,8 @@ out:
     }
     if (st)
         hf_status_sampler_stop(st);
+    if (iopool_started)
+        hf_iopool_stop();
     hf_server_destroy(s3srv);
     hf_server_destroy(stsrv);
     hf_tls_destroy(tls); /* after the server: its connections used it */

@@ -4,14 +4,18 @@
  * Owns: the in-flight and queue counters, the access-key table, the
  * queue's mutex and condition variable, and the background jobs.
  *
- * Admission is two atomic steps. First the key's own count is raised; a
+ * Admission is three atomic steps. First the key's own count is raised; a
  * key over per_key_max is shed at once (it never waits: its own requests
- * are what it is waiting for). Then a slot is taken with a compare-and-swap
- * loop on the in-flight count, which never passes A. Only when no slot is
- * free does a request touch the mutex, to wait in the queue (at most Q
- * waiters, at most queue_timeout_ms each). A leaving request signals the
- * condition variable only when someone is queued, so the common path is
- * two atomic additions in, two subtractions out.
+ * are what it is waiting for). Then, if the standing-queue detector says
+ * work is queueing, the key is shed unless it holds less than an equal
+ * share of the requests in flight (in-flight / keys with something in
+ * flight): the heaviest clients slow down first, a light one still gets
+ * through. Then a slot is taken with a compare-and-swap loop on the
+ * in-flight count, which never passes A. Only when no slot is free does a
+ * request wait in the queue (at most Q waiters, at most queue_timeout_ms
+ * each): a fiber sleeps on its loop's timer and re-checks, any other thread
+ * waits on the condition variable. The common path is a few atomic
+ * additions in, the same subtractions out.
  *
  * The key table is open-addressed with HF_GUARD_KEYS_MAX entries that are
  * claimed once and never reused: keys are only entered after
@@ -21,16 +25,19 @@
  * so readers (metrics) never lock and never see a half-written key. If the
  * table ever fills, further keys share one "(other)" entry.
  *
- * Rejected: a token bucket per key (a rate says nothing about how long a
- * request holds a worker; concurrency is what runs out); weighted fair
- * queueing of waiting requests (each waiter holds a worker thread, so the
- * queue must stay a handful long and fairness comes from the per-key cap
- * instead).
+ * Rejected: limits derived from the worker-thread count (what holdfast did
+ * when a waiting request held a thread: one client with 32 connections
+ * was mostly shed while the machine idled); a token bucket per key (a rate
+ * says nothing about how long a request holds memory); shedding on latency
+ * (slow clients make requests long without loading the machine).
  */
 #include "guard/guard.h"
 
 #include "base/err.h"
+#include "base/fiber.h"
+#include "base/load.h"
 #include "base/time.h"
+#include "net/loop.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -69,7 +76,7 @@ struct hf_guard_bg {
 
 struct hf_guard {
     hf_guard_config_t cfg;
-    _Atomic int64_t inflight, queued;
+    _Atomic int64_t inflight, queued, active_keys;
     _Atomic uint64_t admitted, abandoned, queue_wait_ms;
     _Atomic uint64_t shed[HF_GUARD_SHED_REASONS];
     _Atomic int64_t last_shed_ms;
@@ -85,41 +92,32 @@ struct hf_guard {
 
 /* ---- configuration --------------------------------------------------------- */
 
-void hf_guard_defaults(hf_guard_config_t *cfg, int workers)
+void hf_guard_defaults(hf_guard_config_t *cfg)
 {
-    if (workers < 1)
-        workers = 1;
-    if (cfg->max_inflight <= 0) {
-        int spare = workers / 4 < 1 ? 1 : workers / 4;
-        cfg->max_inflight = workers - spare < 1 ? 1 : workers - spare;
-    }
+    if (cfg->max_inflight <= 0)
+        cfg->max_inflight = HF_ADMIT_INFLIGHT_DEFAULT;
     if (cfg->queue_max < 0)
-        cfg->queue_max = workers - cfg->max_inflight - 1 < 0 ? 0 : workers - cfg->max_inflight - 1;
+        cfg->queue_max = cfg->max_inflight / 8;
     if (cfg->queue_timeout_ms <= 0)
         cfg->queue_timeout_ms = HF_ADMIT_QUEUE_TIMEOUT_MS;
     if (cfg->per_key_max <= 0) {
-        /* Room for the concurrency common clients use on their own (awscli
-         * and boto3 transfers run 10 requests at once), while keeping
-         * max(2, A/6) slots that only other keys can take. */
+        /* Keep max(2, A/6) slots that only other keys can take. */
         int keep = cfg->max_inflight / 6 < 2 ? 2 : cfg->max_inflight / 6;
         int k = cfg->max_inflight - keep;
         cfg->per_key_max = k < 1 ? 1 : k;
     }
 }
 
-const char *hf_guard_check(const hf_guard_config_t *cfg, int workers)
+const char *hf_guard_check(const hf_guard_config_t *cfg)
 {
-    if (cfg->max_inflight < 1 || cfg->max_inflight > HF_WORKERS_MAX)
-        return "--max-inflight must be at least 1";
-    if (cfg->queue_max < 0 || cfg->queue_max > HF_WORKERS_MAX)
-        return "--admit-queue must be 0 or more";
+    if (cfg->max_inflight < 1 || cfg->max_inflight > HF_ADMIT_INFLIGHT_MAX)
+        return "--max-inflight must be 1 to 1048576";
+    if (cfg->queue_max < 0 || cfg->queue_max > HF_ADMIT_INFLIGHT_MAX)
+        return "--admit-queue must be 0 to 1048576";
     if (cfg->per_key_max < 1 || cfg->per_key_max > cfg->max_inflight + cfg->queue_max)
         return "--max-inflight-per-key must be 1 to --max-inflight plus --admit-queue";
     if (cfg->queue_timeout_ms < 1 || cfg->queue_timeout_ms > HF_ADMIT_QUEUE_TIMEOUT_MAX_MS)
         return "--admit-queue-timeout must be 1 to 60000 ms";
-    if (workers >= 2 && cfg->max_inflight + cfg->queue_max > workers - 1)
-        return "--max-inflight plus --admit-queue must be below --workers, so a worker is "
-               "always free to answer SlowDown";
     return NULL;
 }
 
@@ -225,9 +223,16 @@ static bool take_slot(hf_guard_t *g)
     return false;
 }
 
+/* The key's count goes down by one (a request left, or was not admitted). */
+static void key_dec(hf_guard_t *g, hf_guard_key_t *e)
+{
+    if (atomic_fetch_sub(&e->inflight, 1) == 1)
+        atomic_fetch_sub(&g->active_keys, 1);
+}
+
 static int shed(hf_guard_t *g, hf_guard_key_t *e, int why, int *reason)
 {
-    atomic_fetch_sub(&e->inflight, 1);
+    key_dec(g, e);
     atomic_fetch_add(&e->shed, 1);
     atomic_fetch_add(&g->shed[why], 1);
     atomic_store(&g->last_shed_ms, hf_mono_ms());
@@ -247,6 +252,36 @@ static void abs_deadline(struct timespec *ts, int ms)
     }
 }
 
+/* Wait a little for a slot: a fiber sleeps on its loop's clock (its thread
+ * serves others meanwhile); another thread waits to be signalled. */
+static bool wait_slot(hf_guard_t *g)
+{
+    if (hf_fiber_self() && hf_loop_self()) {
+        hf_loop_sleep_until(hf_mono_ms() + QUEUE_POLL_MS);
+        return take_slot(g);
+    }
+    pthread_mutex_lock(&g->qmu);
+    bool got = take_slot(g);
+    if (!got) {
+        struct timespec ts;
+        abs_deadline(&ts, QUEUE_POLL_MS);
+        pthread_cond_timedwait(&g->qcv, &g->qmu, &ts);
+        got = take_slot(g);
+    }
+    pthread_mutex_unlock(&g->qmu);
+    return got;
+}
+
+/* Under overload, a key may go on only while it holds less than an equal
+ * share of what is in flight. */
+static bool over_share(hf_guard_t *g, int64_t key_before)
+{
+    int64_t keys = atomic_load(&g->active_keys);
+    int64_t all = atomic_load(&g->inflight) + atomic_load(&g->queued);
+    int64_t share = keys > 0 ? all / keys : all;
+    return key_before >= (share < 1 ? 1 : share);
+}
+
 int hf_guard_enter(hf_guard_t *g, const char *key, bool (*gone)(void *gctx), void *gctx,
                    hf_guard_ticket_t *t, int *reason)
 {
@@ -254,30 +289,25 @@ int hf_guard_enter(hf_guard_t *g, const char *key, bool (*gone)(void *gctx), voi
     t->key = e;
     t->admitted = false;
     t->queued_ms = 0;
-    if (atomic_fetch_add(&e->inflight, 1) + 1 > g->cfg.per_key_max)
+    int64_t before = atomic_fetch_add(&e->inflight, 1);
+    if (before == 0)
+        atomic_fetch_add(&g->active_keys, 1);
+    if (before + 1 > g->cfg.per_key_max)
         return shed(g, e, HF_GUARD_SHED_KEY, reason);
+    if (!g->cfg.no_overload && hf_load_overloaded() && over_share(g, before))
+        return shed(g, e, HF_GUARD_SHED_OVERLOAD, reason);
     if (!take_slot(g)) {
         if (atomic_fetch_add(&g->queued, 1) + 1 > g->cfg.queue_max) {
             atomic_fetch_sub(&g->queued, 1);
             return shed(g, e, HF_GUARD_SHED_FULL, reason);
         }
         int64_t t0 = hf_mono_ms(), end = t0 + g->cfg.queue_timeout_ms;
-        bool got = false;
         for (;;) {
-            pthread_mutex_lock(&g->qmu);
-            got = take_slot(g);
-            if (!got) {
-                struct timespec ts;
-                abs_deadline(&ts, QUEUE_POLL_MS);
-                pthread_cond_timedwait(&g->qcv, &g->qmu, &ts);
-                got = take_slot(g);
-            }
-            pthread_mutex_unlock(&g->qmu);
-            if (got)
+            if (wait_slot(g))
                 break;
             if (gone && gone(gctx)) {
                 atomic_fetch_sub(&g->queued, 1);
-                atomic_fetch_sub(&e->inflight, 1);
+                key_dec(g, e);
                 atomic_fetch_add(&g->abandoned, 1);
                 return HF_E_CLOSED;
             }
@@ -301,7 +331,7 @@ void hf_guard_leave(hf_guard_t *g, hf_guard_ticket_t *t)
     if (!t->admitted)
         return;
     t->admitted = false;
-    atomic_fetch_sub(&t->key->inflight, 1);
+    key_dec(g, t->key);
     atomic_fetch_sub(&g->inflight, 1);
     if (atomic_load(&g->queued) > 0) {
         pthread_mutex_lock(&g->qmu);
@@ -318,6 +348,8 @@ void hf_guard_stats(const hf_guard_t *cg, hf_guard_stats_t *out)
     out->queue_max = g->cfg.queue_max;
     out->per_key_max = g->cfg.per_key_max;
     out->inflight = atomic_load(&g->inflight);
+    out->active_keys = atomic_load(&g->active_keys);
+    out->overloaded = !g->cfg.no_overload && hf_load_overloaded();
     out->queued = atomic_load(&g->queued);
     out->admitted = atomic_load(&g->admitted);
     for (int i = 0; i < HF_GUARD_SHED_REASONS; i++)
@@ -352,6 +384,8 @@ bool hf_guard_busy(const hf_guard_t *cg)
     hf_guard_t *g = (hf_guard_t *)cg;
     int half = g->cfg.max_inflight / 2 < 1 ? 1 : g->cfg.max_inflight / 2;
     if (atomic_load(&g->inflight) >= half || atomic_load(&g->queued) > 0)
+        return true;
+    if (!g->cfg.no_overload && hf_load_overloaded())
         return true;
     int64_t last = atomic_load(&g->last_shed_ms);
     return last && hf_mono_ms() - last < BG_SHED_QUIET_MS;

@@ -8,33 +8,39 @@
  * clients retried against a server that accepted more work than it could
  * finish: queues grew, latency passed the clients' timeouts, and the
  * server spent its capacity on answers nobody was waiting for. The guard
- * keeps the amount of admitted work fixed, so goodput stays at capacity
- * whatever the offered load, and turns the excess into fast, cheap 503s
- * that tell well-behaved clients to back off.
+ * turns excess work into fast, cheap 503s that tell well-behaved clients
+ * to back off, and keeps one client from taking what others need.
  *
- * The model, for a server with W fixed worker threads (net/server.h):
+ * What decides is what the machine can do, not a count of threads: a
+ * request that waits for its client, a disk or a commit holds no thread
+ * (net/server.h), so thousands may be in flight. A request is shed when
  *
- *   max_inflight (A)   requests admitted to run at once. A < W, so some
- *                      workers are always free to read new heads and shed
- *                      them; with A >= W an overloaded server would stop
- *                      reading and clients would wait in the kernel with
- *                      no answer at all.
- *   queue_max (Q)      requests that may wait (each holding a worker) for
- *                      up to queue_timeout_ms when all A slots are taken;
- *                      a short burst is absorbed instead of refused.
- *                      A + Q <= W - 1 keeps one worker for shedding.
- *   per_key_max        requests one access key may have admitted or
- *                      queued at once. Below A, so one noisy client can
- *                      never take every slot: the other keys always find
- *                      A - per_key_max of them.
+ *   overload       work queues for the machine: the standing-queue
+ *                  detector (base/load.h, CoDel-style) reports that admitted
+ *                  work waited longer than its target for a loop's CPU, an
+ *                  I/O thread or the metadata writer over a whole interval.
+ *                  Then only keys holding less than an equal share of what
+ *                  is in flight get in (per-key fairness), so the client
+ *                  causing the queue is the one that is slowed down;
+ *   max_inflight   the memory budget is spent: each admitted request may
+ *     (A)          hold up to HF_REQ_MEM_MAX bytes (its buffers), so A
+ *                  bounds the memory requests hold, whatever they wait for;
+ *   per_key_max    one access key has this many requests admitted or
+ *                  queued. Below A, so one client (or one leaked presigned
+ *                  URL) never holds every slot.
+ *   queue_max (Q)  requests that may wait up to queue_timeout_ms for a slot
+ *                  once all A are taken (a parked fiber each: a short burst
+ *                  is absorbed instead of refused).
+ * Per client address, the server caps connections (net/server.h), and so
+ * requests: one connection carries one request at a time.
  *
  * Decisions are taken with atomics on the request path (no lock unless
  * a request must wait in the queue) before any body byte is read.
  *
- * Background work (orphan sweep; later scrub, lifecycle, repair) takes
+ * Background work (orphan sweep, scrub, lifecycle, later repair) takes
  * units of work from a per-job token bucket (hf_guard_bg_take), which
- * also waits while foreground traffic is busy: half the slots in use,
- * anything queued, or anything shed in the last second.
+ * also waits while foreground traffic is busy: overloaded, anything queued,
+ * anything shed in the last second, or half the slots in use.
  *
  * Ownership: hf_guard_t is created and destroyed by its owner; tickets live
  * in the caller. Background jobs belong to the guard. Threads: enter,
@@ -59,18 +65,18 @@ typedef struct hf_guard_config {
     int max_inflight;     /* A, >= 1 */
     int queue_max;        /* Q, >= 0; -1: the default */
     int queue_timeout_ms; /* longest wait in the queue; 0: HF_ADMIT_QUEUE_TIMEOUT_MS */
-    int per_key_max;      /* 1..A */
+    int per_key_max;      /* 1..A + Q */
+    bool no_overload;     /* ignore the standing-queue detector (tests of the caps) */
 } hf_guard_config_t;
 
-/* Defaults for W workers: A = W - max(1, W/4), Q = W - A - 1, per_key_max =
- * max(1, A - max(2, A/6)) (10 of 12: a lone client running 10 requests at
- * once, as awscli and boto3 do, is not shed). Fields already set in *cfg (> 0, or
- * >= 0 for queue_max) are kept. */
-void hf_guard_defaults(hf_guard_config_t *cfg, int workers);
+/* Defaults: A = HF_ADMIT_INFLIGHT_DEFAULT, Q = A/8, per_key_max =
+ * A - max(2, A/6) (the rest is for other keys). Fields already set in *cfg
+ * (> 0, or >= 0 for queue_max) are kept. */
+void hf_guard_defaults(hf_guard_config_t *cfg);
 
-/* Check cfg against W workers. NULL if usable, else a message saying what
- * to change (for the command line). */
-const char *hf_guard_check(const hf_guard_config_t *cfg, int workers);
+/* NULL if cfg is usable, else a message saying what to change (for the
+ * command line). */
+const char *hf_guard_check(const hf_guard_config_t *cfg);
 
 /* *out is owned by the caller (hf_guard_destroy). Errors: HF_E_INVAL (cfg
  * out of range), -ENOMEM. */
@@ -88,15 +94,17 @@ typedef struct hf_guard_ticket {
 
 /* Why a request was not admitted. */
 enum {
-    HF_GUARD_SHED_FULL = 0,    /* every slot taken and the queue full */
-    HF_GUARD_SHED_TIMEOUT = 1, /* waited queue_timeout_ms in the queue */
-    HF_GUARD_SHED_KEY = 2,     /* the key is at per_key_max */
-    HF_GUARD_SHED_REASONS = 3,
+    HF_GUARD_SHED_FULL = 0,     /* every slot taken and the queue full */
+    HF_GUARD_SHED_TIMEOUT = 1,  /* waited queue_timeout_ms in the queue */
+    HF_GUARD_SHED_KEY = 2,      /* the key is at per_key_max */
+    HF_GUARD_SHED_OVERLOAD = 3, /* work is queueing and the key holds its share */
+    HF_GUARD_SHED_REASONS = 4,
 };
 
 /* Admit one request of access key `key` ("" for anonymous). May wait in the
- * queue; while it waits, gone(gctx) is called every few milliseconds and a
- * true answer (the client hung up) ends the wait. Returns:
+ * queue (a fiber parks, any other thread sleeps); while it waits,
+ * gone(gctx) is called every few milliseconds and a true answer (the
+ * client hung up) ends the wait. Returns:
  *   HF_OK         admitted: run the request, then hf_guard_leave(t);
  *   HF_E_BUSY     shed (reason in *reason if not NULL): answer 503 SlowDown
  *                 with Retry-After, do not read the body;
@@ -112,6 +120,8 @@ void hf_guard_leave(hf_guard_t *g, hf_guard_ticket_t *t);
 typedef struct hf_guard_stats {
     int max_inflight, queue_max, per_key_max;
     int64_t inflight;          /* gauge: admitted and running */
+    int64_t active_keys;       /* gauge: keys with a request in flight */
+    bool overloaded;           /* the standing-queue detector's verdict now */
     int64_t queued;            /* gauge: waiting in the queue */
     uint64_t admitted;         /* total */
     uint64_t shed[HF_GUARD_SHED_REASONS];

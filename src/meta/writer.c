@@ -6,7 +6,8 @@
  * failed state, the commit counters, and the list of blobs to release.
  *
  * Approach. Callers link their (stack-allocated) operation onto a FIFO
- * under a mutex and sleep on a per-operation semaphore. The writer takes
+ * under a mutex and wait on a per-operation completion (hf_done: a fiber
+ * parks, a plain thread sleeps on a futex). The writer takes
  * everything queued, up to HF_META_BATCH_MAX, runs each operation in a
  * nested transaction of one write transaction, and commits once: one
  * fsync for the batch. While it commits, new operations pile up and form
@@ -28,6 +29,16 @@
  * enters a sticky failed state: every later write returns HF_E_STATE until
  * the store is reopened and LMDB recovers from its last good meta page.
  *
+ * When the queue is full, callers wait in a second FIFO, each on its own
+ * completion, and the writer lets in as many as it took out; a condition
+ * variable would block a fiber's whole loop thread.
+ *
+ * Queue delay is reported to the admission detector (base/load.h, source
+ * "meta"): an operation that made the first batch to start after it was
+ * queued waited for no queue, only for the commit in progress; one that
+ * missed it waited behind a standing queue. Each batch reports the
+ * shortest such wait among its operations.
+ *
  * Rejected: a condition variable shared by all waiters (a broadcast per
  * commit wakes thousands of threads to find their operation not done);
  * a lock-free queue (the mutex is held for a few instructions per
@@ -40,7 +51,9 @@
 #include "base/err.h"
 #include "base/hist.h"
 #include "base/limits.h"
+#include "base/load.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "meta/db.h"
 
 #include <errno.h>
@@ -60,8 +73,9 @@ struct hf_writer {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t work;  /* queue became non-empty, or stop */
-    pthread_cond_t space; /* queue has room */
     hf_wop_t *head, *tail;
+    hf_wop_t *sw_head, *sw_tail; /* callers waiting for room */
+    int64_t prev_batch_us;       /* when the previous batch was taken */
     size_t depth;
     bool stop;
     atomic_int failed; /* 0, or the error of the commit that failed */
@@ -207,9 +221,9 @@ finish:
         else
             atomic_fetch_add(&w->ops_failed, 1);
     }
-    /* After sem_post an operation may be gone (its caller returned). */
+    /* After the post an operation may be gone (its caller returned). */
     for (size_t i = 0; i < n; i++)
-        sem_post(&ops[i]->done);
+        hf_done_post(&ops[i]->done);
     if (committed && w->cfg.on_release)
         for (size_t i = 0; i < w->nrel; i++)
             w->cfg.on_release(w->cfg.release_ctx, &w->rel[i].id, w->rel[i].size);
@@ -237,8 +251,20 @@ static void *writer_main(void *arg)
             w->tail = NULL;
         w->depth -= n;
         atomic_store(&w->depth_gauge, w->depth);
-        pthread_cond_broadcast(&w->space);
+        /* Let in as many waiting callers as there is room now. */
+        for (size_t room = n; room > 0 && w->sw_head; room--) {
+            hf_wop_t *op = w->sw_head;
+            w->sw_head = op->snext;
+            if (!w->sw_head)
+                w->sw_tail = NULL;
+            hf_done_post(&op->space);
+        }
         pthread_mutex_unlock(&w->mu);
+        int64_t now = hf_mono_us();
+        hf_wop_t *newest = batch[n - 1];
+        hf_load_note(HF_LOAD_META,
+                     newest->submit_us >= w->prev_batch_us ? 0 : now - newest->submit_us);
+        w->prev_batch_us = now;
         run_batch(w, batch, n);
     }
     return NULL;
@@ -255,10 +281,8 @@ int hf_writer_start(const hf_writer_cfg_t *cfg, hf_writer_t **out)
     hf_hist_init(&w->commit_hist, hf_hist_latency_us, 18);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work, NULL);
-    pthread_cond_init(&w->space, NULL);
     int rc = pthread_create(&w->thread, NULL, writer_main, w);
     if (rc) {
-        pthread_cond_destroy(&w->space);
         pthread_cond_destroy(&w->work);
         pthread_mutex_destroy(&w->mu);
         free(w);
@@ -275,9 +299,14 @@ int hf_writer_stop(hf_writer_t *w)
     pthread_mutex_lock(&w->mu);
     w->stop = true;
     pthread_cond_signal(&w->work);
+    while (w->sw_head) { /* callers waiting for room: they see stop */
+        hf_wop_t *op = w->sw_head;
+        w->sw_head = op->snext;
+        hf_done_post(&op->space);
+    }
+    w->sw_tail = NULL;
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->space);
     pthread_cond_destroy(&w->work);
     pthread_mutex_destroy(&w->mu);
     int failed = atomic_load(&w->failed);
@@ -290,18 +319,27 @@ int hf_writer_submit(hf_writer_t *w, hf_wop_t *op)
 {
     if (atomic_load(&w->failed))
         return HF_E_STATE;
-    if (sem_init(&op->done, 0, 0) != 0)
-        return -errno;
+    hf_done_init(&op->done);
     op->rc = HF_OK;
     op->next = NULL;
     pthread_mutex_lock(&w->mu);
-    while (w->depth >= HF_META_QUEUE_MAX && !w->stop)
-        pthread_cond_wait(&w->space, &w->mu);
+    while (w->depth >= HF_META_QUEUE_MAX && !w->stop) {
+        hf_done_init(&op->space);
+        op->snext = NULL;
+        if (w->sw_tail)
+            w->sw_tail->snext = op;
+        else
+            w->sw_head = op;
+        w->sw_tail = op;
+        pthread_mutex_unlock(&w->mu);
+        hf_done_wait(&op->space);
+        pthread_mutex_lock(&w->mu);
+    }
     if (w->stop) {
         pthread_mutex_unlock(&w->mu);
-        sem_destroy(&op->done);
         return HF_E_SHUTDOWN;
     }
+    op->submit_us = hf_mono_us();
     if (w->tail)
         w->tail->next = op;
     else
@@ -311,9 +349,7 @@ int hf_writer_submit(hf_writer_t *w, hf_wop_t *op)
     atomic_store(&w->depth_gauge, w->depth);
     pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->mu);
-    while (sem_wait(&op->done) != 0 && errno == EINTR)
-        ;
-    sem_destroy(&op->done);
+    hf_done_wait(&op->done);
     return op->rc;
 }
 

@@ -2,8 +2,9 @@
  * writer.h -- the one metadata writer thread and its group commit.
  *
  * Callers describe a change as an operation (a function to run inside a
- * write transaction, and its argument), submit it, and block until the
- * commit that carries it is durable. The writer runs every queued
+ * write transaction, and its argument), submit it, and wait until the
+ * commit that carries it is durable -- a fiber parks (base/fiber.h), any
+ * other thread sleeps; neither holds anything else while it waits. The writer runs every queued
  * operation of a batch in its own nested transaction inside one write
  * transaction and commits once.
  *
@@ -15,11 +16,11 @@
 #ifndef HF_META_WRITER_H
 #define HF_META_WRITER_H
 
+#include "base/fiber.h"
 #include "chunk/store.h"
 #include "meta/meta.h"
 
 #include <lmdb.h>
-#include <semaphore.h>
 #include <stdbool.h>
 
 typedef struct hf_writer hf_writer_t;
@@ -35,7 +36,10 @@ typedef struct hf_wop {
     /* writer-owned from here */
     int rc;
     struct hf_wop *next;
-    sem_t done;
+    int64_t submit_us;      /* when it was queued (the admission detector) */
+    hf_done_t done;         /* its batch committed or failed */
+    hf_done_t space;        /* the queue had room again (while waiting for it) */
+    struct hf_wop *snext;   /* in the queue of callers waiting for room */
 } hf_wop_t;
 
 typedef struct hf_writer_cfg {
@@ -61,7 +65,8 @@ int hf_writer_start(const hf_writer_cfg_t *cfg, hf_writer_t **out);
 int hf_writer_stop(hf_writer_t *w);
 
 /* Queue op (fn and arg set by the caller), wait until its batch committed
- * or failed, and return its result. Blocks while the queue is full.
+ * or failed, and return its result. Waits (in FIFO order) while the queue
+ * is full.
  * HF_E_STATE at once if the writer has failed. */
 int hf_writer_submit(hf_writer_t *w, hf_wop_t *op);
 

@@ -1,60 +1,67 @@
 /*
- * server.c -- connections, the worker pool, request bodies and responses.
+ * server.c -- connections on event loops, requests on fibers, request
+ * bodies and responses.
  *
  * See server.h for the model. The moving parts:
  *
- *   slot table   conn_t[max_conns], allocated once. A slot's `tag` packs
- *                (generation << 8 | state); states are FREE, ARMED (waiting
- *                in epoll) and BUSY (owned by one worker). Every transition
- *                out of ARMED is a compare-and-swap on the whole tag, so a
- *                worker woken by a stale event, or the sweeper, can never
- *                claim a slot that someone else already holds or that was
- *                recycled (the generation differs).
- *   epoll set    one, shared by all workers, every fd EPOLLONESHOT. The
- *                listener is re-armed after each accept batch.
- *   sweeper      whichever worker first notices a second has passed closes
- *                ARMED slots whose idle or head deadline passed. A client
- *                that trickles its head keeps re-arming its slot, so the
- *                worker that reads each piece checks the head deadline too
- *                (and answers 408).
+ *   loops        a fixed group of event-loop threads (net/loop.h). The
+ *                listening socket is on every loop; the loop that accepts a
+ *                connection owns it for its whole life, so nothing about a
+ *                connection is shared between threads.
+ *   slot table   conn_t[max_conns], allocated once; a free list under a
+ *                mutex hands slots to accepting loops. Each connection's
+ *                socket is registered once, edge-triggered for reading and
+ *                writing.
+ *   connection   IDLE: no fiber, no buffer -- bytes of a partial head are
+ *   states       kept in a malloc'd copy. When it becomes readable it goes
+ *                ACTIVE and a fiber (base/fiber.h) serves it: reads the head
+ *                without waiting (a partial head goes back to IDLE: a slow
+ *                head costs a slot, never a fiber), then runs the handler,
+ *                which reads the body and writes the response as plain
+ *                sequential code. Where a read or write would block, the
+ *                fiber parks on the socket (hf_loop_fd_wait) and the loop
+ *                serves other connections; storage calls park the same way
+ *                (meta/writer.c, base/iopool.h).
+ *   task         the buffers a request needs (head and input buffer,
+ *                arena, response head), taken from a per-loop pool when a
+ *                fiber starts and returned when the connection goes idle.
  *   I/O budget   while a handler reads a body or writes a response, the
  *                time spent waiting for the client is drawn from a budget
  *                of one I/O timeout that every byte moved refills by
- *                1/HF_IO_MIN_RATE s (a leaky bucket). A client that
- *                trickles a byte now and then runs it dry and is cut; a
- *                slow but real one never does, and time the server itself
- *                spends (disk, metadata) is not charged to the client.
- *   worker       owns a head buffer (HF_HTTP_HEAD_MAX + HF_IO_BUF) and a
- *                request arena, reused for every request it serves, so a
- *                keep-alive request allocates nothing in the common case.
- *                Bytes left over when a connection goes back to epoll (a
- *                partial head, a pipelined request) are copied to the slot.
+ *                1/min_rate s (a leaky bucket). A client that trickles a
+ *                byte now and then runs it dry and is cut; a slow but real
+ *                one never does, and time the server itself spends (disk,
+ *                metadata) is not charged to the client.
+ *   sweeper      once a second each loop closes its idle connections whose
+ *                idle or head deadline passed.
  *   TLS          on an HTTPS listener (cfg.tls) a connection starts in
- *                phase NEW: the worker reads one byte. A TLS handshake
+ *                phase NEW: the fiber reads one byte. A TLS handshake
  *                record starts the handshake (phase HANDSHAKE), advanced
- *                without blocking each time epoll wakes the slot, waiting
- *                for whichever direction OpenSSL asks for, until the head
- *                timeout counted from accept. Anything else is plain HTTP
- *                sent to the HTTPS port (phase PLAIN): its head is read as
- *                usual and answered 400 in clear text, like nginx, so a
- *                client using http:// by mistake is told why. Once OPEN,
- *                every socket read and write below goes through net/tls.h
+ *                without blocking each time the socket is ready, until the
+ *                head timeout counted from accept. Anything else is plain
+ *                HTTP sent to the HTTPS port (phase PLAIN): its head is read
+ *                as usual and answered 400 in clear text, like nginx. Once
+ *                OPEN, every socket read and write goes through net/tls.h
  *                instead of hf_vfs directly (conn_read, conn_writev); both
  *                end at the same seam. OpenSSL may hold decrypted bytes the
- *                socket will never signal, so a TLS slot is re-armed only
- *                after a read said EAGAIN or nothing is pending.
+ *                socket will never signal, so a TLS connection goes idle
+ *                only after a read said EAGAIN or nothing is pending.
  *
- * Rejected: a thread per connection (thread count grows with clients: the
- * Kinesis 2020 failure); an event loop per core handing complete requests to
- * a separate worker pool (two thread hand-offs per request on the hot path);
+ * Rejected: a thread per connection (the Kinesis 2020 failure); a shared
+ * pool of worker threads running handlers to completion with blocking I/O
+ * (what holdfast did before: a waiting request held a thread, so 40 slow
+ * uploads stopped the node, and admission had to be sized by threads);
  * callback-driven handlers (streaming S3 bodies through SigV4 chunk
- * verification, hashing and chunk files is far clearer as sequential code).
+ * verification, hashing and chunk files is far clearer as sequential
+ * code).
  */
 #include "net/server.h"
 
+#include "net/loop.h"
 #include "net/tls.h"
 
 #include "base/err.h"
+#include "base/fiber.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/rand.h"
@@ -71,52 +78,52 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { SLOT_FREE = 0, SLOT_ARMED = 1, SLOT_BUSY = 2 };
+enum { CS_FREE = 0, CS_IDLE = 1, CS_ACTIVE = 2 };
 
 /* Where a connection on an HTTPS listener is (see "TLS" above). Plain
  * listeners leave every connection in PH_OPEN. */
 enum { PH_OPEN = 0, PH_NEW = 1, PH_HANDSHAKE = 2, PH_PLAIN = 3 };
 
-#define TAG(gen, st) (((uint64_t)(gen) << 8) | (uint64_t)(st))
-#define TAG_GEN(t) ((uint32_t)((t) >> 8))
-#define TAG_STATE(t) ((int)((t)&0xff))
-
-#define LISTENER_ID UINT64_MAX
 #define RESP_HEADERS_MAX 64
 /* Unread body bytes we are willing to read and discard to keep a
  * connection alive after a handler answered early. */
 #define DRAIN_MAX (256 * 1024)
 #define WBUF_SIZE (HF_HTTP_HEAD_MAX + HF_IO_BUF)
-/* The sweeper leaves a slot alone for this long after it was armed: the
- * arming worker may still be between publishing ARMED and epoll_ctl. */
-#define ARM_GRACE_MS 1000
 
 typedef struct conn {
-    _Atomic uint64_t tag;
-    int fd;
-    _Atomic int64_t last_ms;       /* when it was last armed */
-    _Atomic int64_t head_start_ms; /* first byte of a pending head; 0 if none */
-    char *saved;                   /* leftover bytes while ARMED */
+    hf_loop_fd_t w;       /* the socket: w.fd */
+    /* The owning loop, for the connection's whole life; NULL while free.
+     * Atomic because every loop's sweeper looks at every slot to find its
+     * own; everything else in the slot is touched by the owner only. */
+    hf_loop_t *_Atomic loop;
+    uint8_t state;        /* CS_* */
+    uint8_t phase;        /* PH_*, for HTTPS listeners */
+    int64_t last_ms;      /* last went idle */
+    int64_t head_start_ms;/* first byte of a pending head (or accept, for a handshake); 0 if none */
+    char *saved;          /* bytes of a partial head while idle */
     size_t nsaved;
     char peer[64];
+    char addr[48];        /* peer without the port */
+    uint32_t addr_slot;   /* per-address table entry */
     uint32_t next_free;
-    hf_tls_conn_t *tls;            /* NULL: plain text */
-    uint8_t phase;                 /* PH_*, for HTTPS listeners */
+    short idle_want;      /* POLLIN, or POLLOUT for a handshake that must write */
+    hf_tls_conn_t *tls;   /* NULL: plain text */
 } conn_t;
 
-typedef struct worker worker_t;
+typedef struct task task_t;
 
-/* Per-request server state, one per worker, reused. */
+/* Per-request server state, one per task, reused. */
 typedef struct reqstate {
-    worker_t *w;
+    hf_server_t *srv;
+    task_t *t;
     conn_t *c;
     size_t head_len;   /* bytes of buf used by the head */
     size_t pos, len;   /* unread input is buf[pos..len) */
@@ -141,34 +148,45 @@ typedef struct reqstate {
     int64_t io_budget_us; /* waiting time left (see "I/O budget" above) */
 } reqstate_t;
 
-struct worker {
-    hf_server_t *srv;
-    pthread_t th;
+struct task {
     char *buf;
     hf_req_t req;
     reqstate_t rs;
-    bool started;
+    task_t *next;
 };
+
+/* A loop's share of the server. */
+typedef struct srvloop {
+    task_t *pool;
+    size_t npool;
+} srvloop_t;
+
+/* Open connections per client address (max_conns_per_addr). */
+typedef struct addrent {
+    char addr[48];
+    uint32_t conns;
+} addrent_t;
 
 struct hf_server {
     hf_server_config_t cfg;
     int lfd;
-    int epfd;
     int port;
+    hf_loops_t *loops;
+    srvloop_t *sl;
     conn_t *slots;
     uint32_t nslots;
-    pthread_mutex_t free_lock;
+    pthread_mutex_t free_lock; /* free list, high water, address table */
     uint32_t free_head; /* UINT32_MAX when empty */
     uint32_t high_water;
-    worker_t *workers;
+    addrent_t *addrs;   /* open-addressed, naddrs entries */
+    uint32_t naddrs;
     _Atomic int stopping;
-    _Atomic int exiting;
-    _Atomic int64_t next_sweep;
     uint64_t id_prefix;
     _Atomic uint64_t id_counter;
     struct {
-        _Atomic uint64_t conns_open, conns_total, conns_refused, requests, inflight, bad_requests,
-            timeouts, bytes_in, bytes_out, deadlines, tls_handshakes, tls_failures, tls_plain;
+        _Atomic uint64_t conns_open, conns_total, conns_refused, conns_refused_addr, requests,
+            inflight, bad_requests, timeouts, bytes_in, bytes_out, deadlines, tls_handshakes,
+            tls_failures, tls_plain, fibers;
     } st;
 };
 
@@ -214,7 +232,8 @@ static int parse_listen(const char *spec, char *host, size_t hcap, char *port, s
     return HF_OK;
 }
 
-static void peer_text(const struct sockaddr_storage *sa, char *out, size_t n)
+static void peer_text(const struct sockaddr_storage *sa, char *out, size_t n, char *addr,
+                      size_t an)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
     int port = 0;
@@ -223,13 +242,16 @@ static void peer_text(const struct sockaddr_storage *sa, char *out, size_t n)
         inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
         port = ntohs(a->sin_port);
         snprintf(out, n, "%s:%d", ip, port);
+        snprintf(addr, an, "%s", ip);
     } else if (sa->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
         port = ntohs(a->sin6_port);
         snprintf(out, n, "[%s]:%d", ip, port);
+        snprintf(addr, an, "%s", ip);
     } else {
         snprintf(out, n, "unknown");
+        snprintf(addr, an, "unknown");
     }
 }
 
@@ -245,16 +267,71 @@ static const char *cached_date(void)
     return date;
 }
 
-/* ---- slots ---------------------------------------------------------------- */
+
+/* ---- slots and per-address counts ---------------------------------------- */
+
+static uint32_t addr_hash(const char *a)
+{
+    uint32_t h = 2166136261u;
+    for (; *a; a++)
+        h = (h ^ (uint8_t)*a) * 16777619u;
+    return h;
+}
+
+/* Count one more connection from c->addr; false if the address is at its
+ * cap (or the table is full). Under free_lock. */
+static bool addr_take(hf_server_t *s, conn_t *c)
+{
+    if (!s->naddrs)
+        return true;
+    uint32_t i = addr_hash(c->addr) & (s->naddrs - 1), tomb = UINT32_MAX;
+    for (uint32_t n = 0; n < s->naddrs; n++, i = (i + 1) & (s->naddrs - 1)) {
+        addrent_t *e = &s->addrs[i];
+        if (e->addr[0] == '\0') {
+            if (tomb == UINT32_MAX)
+                tomb = i;
+            if (e->conns == 0)
+                break; /* never used: the address is not further on */
+            continue;
+        }
+        if (strcmp(e->addr, c->addr) == 0) {
+            if (e->conns >= (uint32_t)s->cfg.max_conns_per_addr)
+                return false;
+            e->conns++;
+            c->addr_slot = i;
+            return true;
+        }
+    }
+    if (tomb == UINT32_MAX)
+        return false;
+    addrent_t *e = &s->addrs[tomb];
+    snprintf(e->addr, sizeof e->addr, "%s", c->addr);
+    e->conns = 1;
+    c->addr_slot = tomb;
+    return true;
+}
+
+/* Under free_lock. An entry whose count drops to zero becomes a tombstone
+ * (empty name, count 1) so that probes for other addresses go on past it. */
+static void addr_put(hf_server_t *s, conn_t *c)
+{
+    if (!s->naddrs || c->addr_slot == UINT32_MAX)
+        return;
+    addrent_t *e = &s->addrs[c->addr_slot];
+    if (--e->conns == 0) {
+        e->addr[0] = '\0';
+        e->conns = 1;
+    }
+    c->addr_slot = UINT32_MAX;
+}
 
 static conn_t *slot_alloc(hf_server_t *s, uint32_t *idx)
 {
     pthread_mutex_lock(&s->free_lock);
     uint32_t i = s->free_head;
     if (i == UINT32_MAX) {
-        if (s->high_water < s->nslots) {
+        if (s->high_water < s->nslots)
             i = s->high_water++;
-        }
     } else {
         s->free_head = s->slots[i].next_free;
     }
@@ -265,57 +342,44 @@ static conn_t *slot_alloc(hf_server_t *s, uint32_t *idx)
     return &s->slots[i];
 }
 
-static void slot_free(hf_server_t *s, uint32_t i)
+static uint32_t high_water(hf_server_t *s)
 {
     pthread_mutex_lock(&s->free_lock);
-    s->slots[i].next_free = s->free_head;
-    s->free_head = i;
+    uint32_t hw = s->high_water;
     pthread_mutex_unlock(&s->free_lock);
+    return hw;
 }
 
-/* Close a connection the caller owns (tag is BUSY with generation gen). */
-static void conn_close(hf_server_t *s, uint32_t i, uint32_t gen)
+/* Close a connection (on its loop's thread). */
+static void conn_close(hf_server_t *s, conn_t *c)
 {
-    conn_t *c = &s->slots[i];
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    hf_loop_fd_del(&c->w);
     hf_tls_conn_destroy(c->tls); /* close_notify first, while the fd is open */
     c->tls = NULL;
     c->phase = PH_OPEN;
-    hf_vfs.close(c->fd);
-    c->fd = -1;
+    hf_vfs.close(c->w.fd);
+    c->w.fd = -1;
     free(c->saved);
     c->saved = NULL;
     c->nsaved = 0;
-    atomic_store(&c->head_start_ms, 0);
-    atomic_store_explicit(&c->tag, TAG(gen + 1, SLOT_FREE), memory_order_release);
-    slot_free(s, i);
+    c->head_start_ms = 0;
+    c->state = CS_FREE;
+    atomic_store_explicit(&c->loop, NULL, memory_order_relaxed);
+    uint32_t i = (uint32_t)(c - s->slots);
+    pthread_mutex_lock(&s->free_lock);
+    addr_put(s, c);
+    c->next_free = s->free_head;
+    s->free_head = i;
+    pthread_mutex_unlock(&s->free_lock);
     atomic_fetch_sub(&s->st.conns_open, 1);
 }
 
-/* Hand a connection back to epoll, to wake when it is readable (want
- * POLLIN) or writable (POLLOUT: a TLS handshake or read that must write
- * first). The caller owns it (BUSY, gen). */
-static void conn_arm(hf_server_t *s, uint32_t i, uint32_t gen, short want)
+/* The connection waits for its next head (loop thread). */
+static void conn_idle(conn_t *c)
 {
-    conn_t *c = &s->slots[i];
-    atomic_store(&c->last_ms, hf_mono_ms());
-    atomic_store_explicit(&c->tag, TAG(gen, SLOT_ARMED), memory_order_release);
-    uint32_t dir = want == POLLOUT ? EPOLLOUT : EPOLLIN;
-    struct epoll_event ev = {.events = dir | EPOLLRDHUP | EPOLLONESHOT,
-                             .data.u64 = ((uint64_t)gen << 32) | i};
-    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-        /* Cannot wait on it: take it back and drop it. */
-        uint64_t armed = TAG(gen, SLOT_ARMED);
-        if (atomic_compare_exchange_strong(&c->tag, &armed, TAG(gen, SLOT_BUSY)))
-            conn_close(s, i, gen);
-    }
-}
-
-/* Try to take an ARMED slot; true if we now own it. */
-static bool conn_claim(conn_t *c, uint32_t gen)
-{
-    uint64_t want = TAG(gen, SLOT_ARMED);
-    return atomic_compare_exchange_strong(&c->tag, &want, TAG(gen, SLOT_BUSY));
+    c->state = CS_IDLE;
+    c->idle_want = POLLIN;
+    c->last_ms = hf_mono_ms();
 }
 
 /* ---- socket I/O with deadlines -------------------------------------------- */
@@ -327,7 +391,7 @@ static ssize_t conn_read(conn_t *c, void *buf, size_t n, short *want)
     if (c->tls)
         return hf_tls_read(c->tls, buf, n, want);
     *want = POLLIN;
-    return hf_vfs.read(c->fd, buf, n);
+    return hf_vfs.read(c->w.fd, buf, n);
 }
 
 static ssize_t conn_writev(conn_t *c, const struct iovec *iov, int cnt, short *want)
@@ -335,48 +399,34 @@ static ssize_t conn_writev(conn_t *c, const struct iovec *iov, int cnt, short *w
     if (c->tls)
         return hf_tls_writev(c->tls, iov, cnt, want);
     *want = POLLOUT;
-    return hf_vfs.writev(c->fd, iov, cnt);
-}
-
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    for (;;) {
-        int n = poll(&p, 1, timeout_ms);
-        if (n > 0)
-            return HF_OK;
-        if (n == 0)
-            return HF_E_TIMEOUT;
-        if (errno != EINTR)
-            return -errno;
-    }
+    return hf_vfs.writev(c->w.fd, iov, cnt);
 }
 
 /* A fresh I/O budget: one timeout's worth of waiting. */
 static void io_budget_reset(reqstate_t *rs)
 {
-    rs->io_budget_us = (int64_t)rs->w->srv->cfg.io_timeout_ms * 1000;
+    rs->io_budget_us = (int64_t)rs->srv->cfg.io_timeout_ms * 1000;
 }
 
 /* Wait for the client on behalf of a request: within its I/O budget
  * (refilled by every byte moved, see "I/O budget" above), never longer
  * than one I/O timeout at a time, and never past the request's total
- * deadline. */
+ * deadline. The fiber parks; the loop goes on. */
 static int io_wait(reqstate_t *rs, short events)
 {
-    hf_server_t *s = rs->w->srv;
+    hf_server_t *s = rs->srv;
     int64_t t = rs->io_budget_us / 1000;
     if (t > s->cfg.io_timeout_ms)
         t = s->cfg.io_timeout_ms;
-    int64_t left = rs->deadline_ms - hf_mono_ms();
+    int64_t now = hf_mono_ms();
+    int64_t left = rs->deadline_ms - now;
     bool total = left < t;
     if (total)
         t = left;
     int rc = HF_E_TIMEOUT;
     if (t > 0) {
-        int64_t t0 = hf_mono_ms();
-        rc = wait_fd(rs->c->fd, events, (int)t);
-        rs->io_budget_us -= (hf_mono_ms() - t0) * 1000;
+        rc = hf_loop_fd_wait(&rs->c->w, events == POLLOUT ? EPOLLOUT : EPOLLIN, now + t);
+        rs->io_budget_us -= (hf_mono_ms() - now) * 1000;
     }
     if (rc == HF_E_TIMEOUT)
         atomic_fetch_add(total ? &s->st.deadlines : &s->st.timeouts, 1);
@@ -386,21 +436,23 @@ static int io_wait(reqstate_t *rs, short events)
 /* k bytes moved: refill the budget, up to one timeout. */
 static void io_credit(reqstate_t *rs, size_t k)
 {
-    int64_t cap = (int64_t)rs->w->srv->cfg.io_timeout_ms * 1000;
-    int64_t add = (int64_t)(k > (size_t)INT32_MAX ? INT32_MAX : k) * 1000000 / HF_IO_MIN_RATE;
+    int64_t cap = (int64_t)rs->srv->cfg.io_timeout_ms * 1000;
+    int64_t add =
+        (int64_t)(k > (size_t)INT32_MAX ? INT32_MAX : k) * 1000000 / rs->srv->cfg.min_rate;
     rs->io_budget_us = rs->io_budget_us + add > cap ? cap : rs->io_budget_us + add;
 }
 
-/* Read at least one byte (blocking within the I/O budget). */
+/* Read at least one byte (parking within the I/O budget). */
 static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
 {
-    hf_server_t *s = rs->w->srv;
+    hf_server_t *s = rs->srv;
     for (;;) {
         short want = POLLIN;
         ssize_t k = conn_read(rs->c, buf, n, &want);
         if (k > 0) {
             atomic_fetch_add(&s->st.bytes_in, (uint64_t)k);
             io_credit(rs, (size_t)k);
+            hf_fiber_maybe_yield();
             return k;
         }
         if (k == 0)
@@ -415,10 +467,10 @@ static ssize_t sock_read(reqstate_t *rs, void *buf, size_t n)
     }
 }
 
-/* Write every byte of the iovecs (blocking up to the I/O timeout per step). */
+/* Write every byte of the iovecs (parking within the I/O budget). */
 static int sock_writev(reqstate_t *rs, struct iovec *iov, int cnt)
 {
-    hf_server_t *s = rs->w->srv;
+    hf_server_t *s = rs->srv;
     while (cnt > 0) {
         short want = POLLOUT;
         ssize_t k = conn_writev(rs->c, iov, cnt, &want);
@@ -446,6 +498,7 @@ static int sock_writev(reqstate_t *rs, struct iovec *iov, int cnt)
             iov->iov_len -= left;
         }
     }
+    hf_fiber_maybe_yield();
     return HF_OK;
 }
 
@@ -484,11 +537,11 @@ static int fill_raw(reqstate_t *rs)
         rs->pos = rs->len = rs->head_len;
     if (rs->len == WBUF_SIZE) {
         /* Compact: move unread bytes down to just after the head. */
-        memmove(rs->w->buf + rs->head_len, rs->w->buf + rs->pos, rs->len - rs->pos);
+        memmove(rs->t->buf + rs->head_len, rs->t->buf + rs->pos, rs->len - rs->pos);
         rs->len -= rs->pos - rs->head_len;
         rs->pos = rs->head_len;
     }
-    ssize_t k = sock_read(rs, rs->w->buf + rs->len, WBUF_SIZE - rs->len);
+    ssize_t k = sock_read(rs, rs->t->buf + rs->len, WBUF_SIZE - rs->len);
     if (k < 0)
         return (int)k;
     rs->len += (size_t)k;
@@ -512,7 +565,7 @@ ssize_t hf_req_read(hf_req_t *r, void *buf, size_t n)
         ssize_t k;
         if (rs->pos < rs->len) {
             k = (ssize_t)(rs->len - rs->pos < want ? rs->len - rs->pos : want);
-            memcpy(buf, rs->w->buf + rs->pos, (size_t)k);
+            memcpy(buf, rs->t->buf + rs->pos, (size_t)k);
             rs->pos += (size_t)k;
         } else {
             /* Large reads go straight from the socket to the caller. */
@@ -531,7 +584,7 @@ ssize_t hf_req_read(hf_req_t *r, void *buf, size_t n)
     for (;;) {
         if (rs->pos < rs->len) {
             size_t used = 0, made = 0;
-            int rc = hf_http_chunked_decode(&rs->ch, rs->w->buf + rs->pos, rs->len - rs->pos, &used,
+            int rc = hf_http_chunked_decode(&rs->ch, rs->t->buf + rs->pos, rs->len - rs->pos, &used,
                                             buf, n, &made);
             if (rc) {
                 rs->broken = true;
@@ -608,7 +661,7 @@ bool hf_req_client_gone(hf_req_t *r)
     /* POLLRDHUP: the peer shut its side down (or reset); a client that only
      * half-closed after sending its request would look the same, but HTTP
      * clients do not do that while they wait for an answer. */
-    struct pollfd p = {.fd = rs->c->fd, .events = POLLRDHUP};
+    struct pollfd p = {.fd = rs->c->w.fd, .events = POLLRDHUP};
     int n = poll(&p, 1, 0);
     return n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
@@ -665,7 +718,7 @@ uint64_t hf_resp_bytes(const hf_req_t *r)
 static bool will_keep_alive(reqstate_t *rs, hf_req_t *r)
 {
     if (rs->close_after || rs->broken || !r->http.keep_alive ||
-        atomic_load(&rs->w->srv->stopping))
+        atomic_load(&rs->srv->stopping))
         return false;
     if (!rs->body_done) {
         /* The client is waiting for 100-continue and will (or will not)
@@ -821,6 +874,7 @@ static void send_error(hf_server_t *s, reqstate_t *rs, int status, const char *w
     hf_buf_free(&body);
 }
 
+
 /* ---- serving one connection ------------------------------------------------ */
 
 static void new_request_id(hf_server_t *s, char out[17])
@@ -834,18 +888,31 @@ static void new_request_id(hf_server_t *s, char out[17])
     out[16] = '\0';
 }
 
+/* Point the task's request state at connection c, outside any request
+ * (for answers the server gives itself). */
+static void rs_attach(hf_server_t *s, task_t *t, conn_t *c)
+{
+    reqstate_t *rs = &t->rs;
+    rs->srv = s;
+    rs->t = t;
+    rs->c = c;
+    rs->broken = false;
+    io_budget_reset(rs);
+    rs->deadline_ms = hf_mono_ms() + s->cfg.io_timeout_ms;
+}
+
 /* Run the handler for the complete head at buf[0..head_len). Returns true if
  * the connection may serve another request. */
-static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
+static bool run_request(hf_server_t *s, task_t *t, conn_t *c, size_t head_len, size_t len)
 {
-    hf_server_t *s = w->srv;
-    hf_req_t *r = &w->req;
-    reqstate_t *rs = &w->rs;
+    hf_req_t *r = &t->req;
+    reqstate_t *rs = &t->rs;
     hf_buf_t head = rs->head; /* keep the response-head allocation */
     memset(rs, 0, sizeof *rs);
     rs->head = head;
     hf_buf_reset(&rs->head);
-    rs->w = w;
+    rs->srv = s;
+    rs->t = t;
     rs->c = c;
     io_budget_reset(rs);
     rs->head_len = head_len;
@@ -866,6 +933,7 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     r->start_ms = hf_mono_ms();
     rs->deadline_ms = r->start_ms + s->cfg.request_timeout_ms;
     snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+    snprintf(r->addr, sizeof r->addr, "%s", c->addr);
     new_request_id(s, r->id);
     atomic_fetch_add(&s->st.requests, 1);
     atomic_fetch_add(&s->st.inflight, 1);
@@ -887,7 +955,7 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     bool keep = !rs->close_after && !rs->broken;
     if (keep && !rs->body_done) {
         /* Skip the unread body (bounded by DRAIN_MAX, see will_keep_alive). */
-        char sink[8192];
+        char sink[4096];
         for (;;) {
             ssize_t k = hf_req_read(r, sink, sizeof sink);
             if (k <= 0) {
@@ -901,99 +969,89 @@ static bool run_request(worker_t *w, conn_t *c, size_t head_len, size_t len)
     return keep;
 }
 
-/* Answer a head the server refuses itself, on connection c that worker w
- * holds outside any request (send_error writes through w's request state;
- * its response-head buffer stays as it is, for reuse). */
-static void refuse_head(worker_t *w, conn_t *c, int status, const char *why)
+/* Answer a head the server refuses itself. */
+static void refuse_head(hf_server_t *s, task_t *t, conn_t *c, int status, const char *why)
 {
-    reqstate_t *rs = &w->rs;
-    rs->w = w;
-    rs->c = c;
-    rs->broken = false;
-    io_budget_reset(rs);
-    send_error(w->srv, rs, status, why);
+    rs_attach(s, t, c);
+    send_error(s, &t->rs, status, why);
 }
 
 /* A connection on an HTTPS listener before its handshake is done (phase
  * NEW or HANDSHAKE). Returns true when the caller should go on reading a
  * head: the handshake completed, or the client speaks plain HTTP and its
- * first byte is now w->buf[0] (*len = 1). Returns false when the
- * connection went back to epoll or was closed. */
-static bool tls_step(worker_t *w, uint32_t idx, uint32_t gen, size_t *len)
+ * first byte is now buf[0] (*len = 1). Returns false when the connection
+ * went idle (waiting for more) or was closed. */
+static bool tls_step(hf_server_t *s, task_t *t, conn_t *c, size_t *len)
 {
-    hf_server_t *s = w->srv;
-    conn_t *c = &s->slots[idx];
     short want = POLLIN;
     if (c->phase == PH_NEW) {
         unsigned char b;
         ssize_t k;
         do
-            k = hf_vfs.read(c->fd, &b, 1);
+            k = hf_vfs.read(c->w.fd, &b, 1);
         while (k < 0 && errno == EINTR);
         if (k < 0 && errno == EAGAIN && !atomic_load(&s->stopping)) {
-            conn_arm(s, idx, gen, POLLIN);
+            conn_idle(c);
             return false;
         }
         if (k <= 0) {
-            conn_close(s, idx, gen);
+            conn_close(s, c);
             return false;
         }
         if (b != HF_TLS_RECORD_HANDSHAKE) {
             atomic_fetch_add(&s->st.bytes_in, 1);
             c->phase = PH_PLAIN;
-            w->buf[0] = (char)b;
+            t->buf[0] = (char)b;
             *len = 1;
             return true;
         }
-        if (hf_tls_conn_create(s->cfg.tls, c->fd, b, &c->tls) != HF_OK) {
+        if (hf_tls_conn_create(s->cfg.tls, c->w.fd, b, &c->tls) != HF_OK) {
             hf_log_warn("msg=\"cannot start TLS: out of memory\" server=%s peer=%s", s->cfg.name,
                         c->peer);
-            conn_close(s, idx, gen);
+            conn_close(s, c);
             return false;
         }
         c->phase = PH_HANDSHAKE;
     }
-    /* A client that trickles its handshake re-arms the slot with every
+    /* A client that trickles its handshake makes progress with every
      * piece, so the sweeper alone would never cut it. */
-    int64_t hs = atomic_load(&c->head_start_ms);
-    if (hs && hf_mono_ms() - hs >= s->cfg.head_timeout_ms) {
+    if (c->head_start_ms && hf_mono_ms() - c->head_start_ms >= s->cfg.head_timeout_ms) {
         atomic_fetch_add(&s->st.timeouts, 1);
         hf_log_info("msg=\"TLS handshake timed out\" server=%s peer=%s", s->cfg.name, c->peer);
-        conn_close(s, idx, gen);
+        conn_close(s, c);
         return false;
     }
     if (hf_tls_handshake(c->tls, &want) == 0) {
         c->phase = PH_OPEN;
         atomic_fetch_add(&s->st.tls_handshakes, 1);
         /* From here the connection is idle until its first head byte. */
-        atomic_store(&c->head_start_ms, 0);
+        c->head_start_ms = 0;
         hf_log_debug("msg=\"TLS handshake\" server=%s peer=%s version=%s cipher=%s", s->cfg.name,
                      c->peer, hf_tls_conn_version(c->tls), hf_tls_conn_cipher(c->tls));
         return true;
     }
     if (errno == EAGAIN && !atomic_load(&s->stopping)) {
-        conn_arm(s, idx, gen, want);
+        conn_idle(c);
+        c->idle_want = want;
         return false;
     }
     atomic_fetch_add(&s->st.tls_failures, 1);
     hf_log_info("msg=\"TLS handshake failed\" server=%s peer=%s why=\"%s\"", s->cfg.name, c->peer,
                 errno == EPROTO ? hf_tls_conn_why(c->tls) : strerror(errno));
-    conn_close(s, idx, gen);
+    conn_close(s, c);
     return false;
 }
 
-static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
+static void serve_conn(hf_server_t *s, task_t *t, conn_t *c)
 {
-    hf_server_t *s = w->srv;
-    conn_t *c = &s->slots[idx];
-    reqstate_t *rs = &w->rs;
+    reqstate_t *rs = &t->rs;
     size_t len = 0;
     if (c->phase == PH_NEW || c->phase == PH_HANDSHAKE) {
-        if (!tls_step(w, idx, gen, &len))
+        if (!tls_step(s, t, c, &len))
             return;
     }
     if (c->saved) {
-        memcpy(w->buf, c->saved, c->nsaved);
+        memcpy(t->buf, c->saved, c->nsaved);
         len = c->nsaved;
         free(c->saved);
         c->saved = NULL;
@@ -1002,28 +1060,27 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
     for (;;) {
         int status = 0;
         const char *why = NULL;
-        int rc = len ? hf_http_parse_head(w->buf, len, &w->req.http, &status, &why) : 0;
+        int rc = len ? hf_http_parse_head(t->buf, len, &t->req.http, &status, &why) : 0;
         if (rc == 0) {
             if (len == WBUF_SIZE) { /* cannot happen: the parser reports TOOBIG first */
-                conn_close(s, idx, gen);
+                conn_close(s, c);
                 return;
             }
             short want = POLLIN;
-            ssize_t k = conn_read(c, w->buf + len, WBUF_SIZE - len, &want);
+            ssize_t k = conn_read(c, t->buf + len, WBUF_SIZE - len, &want);
             if (k > 0) {
                 atomic_fetch_add(&s->st.bytes_in, (uint64_t)k);
                 int64_t now = hf_mono_ms();
                 if (len == 0)
-                    atomic_store(&c->head_start_ms, now);
+                    c->head_start_ms = now;
                 len += (size_t)k;
-                int64_t hs = atomic_load(&c->head_start_ms);
-                if (hs && now - hs >= s->cfg.head_timeout_ms &&
-                    hf_http_parse_head(w->buf, len, &w->req.http, &status, &why) == 0) {
+                if (c->head_start_ms && now - c->head_start_ms >= s->cfg.head_timeout_ms &&
+                    hf_http_parse_head(t->buf, len, &t->req.http, &status, &why) == 0) {
                     /* Still no complete head: a trickling client. */
                     atomic_fetch_add(&s->st.timeouts, 1);
-                    refuse_head(w, c, 408, "the request head took too long");
+                    refuse_head(s, t, c, 408, "the request head took too long");
                     hf_log_info("msg=\"request head timed out\" peer=%s bytes=%zu", c->peer, len);
-                    conn_close(s, idx, gen);
+                    conn_close(s, c);
                     return;
                 }
                 continue;
@@ -1034,16 +1091,16 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
                 if (len) {
                     c->saved = malloc(len);
                     if (!c->saved) {
-                        conn_close(s, idx, gen);
+                        conn_close(s, c);
                         return;
                     }
-                    memcpy(c->saved, w->buf, len);
+                    memcpy(c->saved, t->buf, len);
                     c->nsaved = len;
                 }
-                conn_arm(s, idx, gen, want);
+                conn_idle(c);
                 return;
             }
-            conn_close(s, idx, gen); /* peer closed, error, or stopping */
+            conn_close(s, c); /* peer closed, error, or stopping */
             return;
         }
         if (c->phase == PH_PLAIN) {
@@ -1051,59 +1108,139 @@ static void serve_conn(worker_t *w, uint32_t idx, uint32_t gen)
              * protocol, that this port wants TLS. Nothing is served. */
             atomic_fetch_add(&s->st.tls_plain, 1);
             atomic_fetch_add(&s->st.bad_requests, 1);
-            refuse_head(w, c, 400, "this port speaks HTTPS; the request was sent as plain HTTP");
+            refuse_head(s, t, c, 400, "this port speaks HTTPS; the request was sent as plain HTTP");
             hf_log_info("msg=\"plain HTTP request on the HTTPS port\" server=%s peer=%s",
                         s->cfg.name, c->peer);
-            conn_close(s, idx, gen);
+            conn_close(s, c);
             return;
         }
         if (rc < 0) {
             atomic_fetch_add(&s->st.bad_requests, 1);
-            if (!s->cfg.tls && (unsigned char)w->buf[0] == HF_TLS_RECORD_HANDSHAKE) {
+            if (!s->cfg.tls && (unsigned char)t->buf[0] == HF_TLS_RECORD_HANDSHAKE) {
                 /* A TLS client on a plain port cannot read an HTTP answer:
                  * close, and say in the log what happened. */
                 hf_log_info("msg=\"TLS handshake on a plain HTTP listener\" server=%s peer=%s",
                             s->cfg.name, c->peer);
-                conn_close(s, idx, gen);
+                conn_close(s, c);
                 return;
             }
-            refuse_head(w, c, status ? status : 400, why ? why : "bad request");
+            refuse_head(s, t, c, status ? status : 400, why ? why : "bad request");
             hf_log_info("msg=\"refused request head\" peer=%s status=%d why=\"%s\"", c->peer,
                         status, why ? why : "");
-            conn_close(s, idx, gen);
+            conn_close(s, c);
             return;
         }
-        atomic_store(&c->head_start_ms, 0);
-        bool keep = run_request(w, c, (size_t)rc, len);
+        c->head_start_ms = 0;
+        bool keep = run_request(s, t, c, (size_t)rc, len);
         if (!keep) {
-            conn_close(s, idx, gen);
+            conn_close(s, c);
             return;
         }
         /* Move pipelined bytes to the front for the next head. */
         size_t left = rs->len - rs->pos;
         if (left)
-            memmove(w->buf, w->buf + rs->pos, left);
+            memmove(t->buf, t->buf + rs->pos, left);
         len = left;
-        if (len == 0) {
-            if (atomic_load(&s->stopping)) {
-                conn_close(s, idx, gen);
-                return;
-            }
-            /* Bytes OpenSSL already took off the socket would never wake
-             * epoll: read them first (the read says EAGAIN if none). */
-            if (!c->tls || !hf_tls_pending(c->tls)) {
-                conn_arm(s, idx, gen, POLLIN);
-                return;
-            }
-            continue;
+        if (len == 0 && atomic_load(&s->stopping)) {
+            conn_close(s, c);
+            return;
         }
-        atomic_store(&c->head_start_ms, hf_mono_ms());
+        /* With len == 0 the loop above reads once more: the socket is
+         * edge-triggered, so the next request must be read until EAGAIN
+         * before the connection may go idle. */
+        if (len)
+            c->head_start_ms = hf_mono_ms();
     }
+}
+
+/* ---- tasks: the buffers of a running request ------------------------------ */
+
+static task_t *task_get(hf_server_t *s, srvloop_t *sl)
+{
+    task_t *t = sl->pool;
+    if (t) {
+        sl->pool = t->next;
+        sl->npool--;
+        return t;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->buf = malloc(WBUF_SIZE);
+    if (!t->buf) {
+        free(t);
+        return NULL;
+    }
+    hf_arena_init(&t->req.arena, 64 * 1024 * 1024);
+    hf_buf_init(&t->rs.head, HF_HTTP_HEAD_MAX);
+    (void)s;
+    return t;
+}
+
+static void task_free(task_t *t)
+{
+    free(t->buf);
+    hf_arena_free(&t->req.arena);
+    hf_buf_free(&t->rs.head);
+    free(t);
+}
+
+static void task_put(srvloop_t *sl, task_t *t)
+{
+    if (sl->npool < HF_FIBER_POOL_KEEP) {
+        t->next = sl->pool;
+        sl->pool = t;
+        sl->npool++;
+    } else {
+        task_free(t);
+    }
+}
+
+static void serve_fiber(void *arg)
+{
+    conn_t *c = arg;
+    hf_server_t *s = c->w.owner;
+    srvloop_t *sl = &s->sl[hf_loop_index(hf_loop_self())];
+    task_t *t = task_get(s, sl);
+    if (!t) {
+        hf_log_warn("msg=\"cannot serve a connection: out of memory\" server=%s peer=%s",
+                    s->cfg.name, c->peer);
+        conn_close(s, c);
+    } else {
+        serve_conn(s, t, c);
+        task_put(sl, t);
+    }
+    atomic_fetch_sub(&s->st.fibers, 1);
+}
+
+/* Events for a connection that no parked fiber waits for (loop thread). */
+static void on_conn_event(hf_loop_fd_t *w, uint32_t ev)
+{
+    conn_t *c = (conn_t *)((char *)w - offsetof(conn_t, w));
+    hf_server_t *s = w->owner;
+    if (c->state != CS_IDLE)
+        return; /* a running fiber reads until EAGAIN before it lets go */
+    /* Every event reports both directions; an idle connection wakes for
+     * input (or a hang-up), and for output only when a handshake waits to
+     * write. */
+    uint32_t wake = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+    if (c->idle_want == POLLOUT)
+        wake |= EPOLLOUT;
+    if (!(ev & wake))
+        return;
+    c->state = CS_ACTIVE;
+    if (hf_sched_spawn(hf_loop_sched(w->loop), serve_fiber, c) != HF_OK) {
+        hf_log_warn("msg=\"cannot start a fiber: out of memory\" server=%s peer=%s", s->cfg.name,
+                    c->peer);
+        conn_close(s, c);
+        return;
+    }
+    atomic_fetch_add(&s->st.fibers, 1);
 }
 
 /* ---- accepting ------------------------------------------------------------------ */
 
-static void refuse(hf_server_t *s, int fd)
+static void refuse(hf_server_t *s, int fd, const char *why)
 {
     atomic_fetch_add(&s->st.conns_refused, 1);
     if (s->cfg.tls) {
@@ -1116,7 +1253,6 @@ static void refuse(hf_server_t *s, int fd)
     hf_buf_t body;
     hf_buf_init(&body, 4096);
     const char *ctype = "text/plain";
-    const char *why = "too many connections";
     if (s->cfg.error_body)
         s->cfg.error_body(s->cfg.ctx, 503, why, &body, &ctype);
     else
@@ -1134,8 +1270,9 @@ static void refuse(hf_server_t *s, int fd)
     close(fd);
 }
 
-static void accept_batch(hf_server_t *s)
+static void on_listen_ready(hf_loop_t *l, void *ctx)
 {
+    hf_server_t *s = ctx;
     for (int n = 0; n < 64 && !atomic_load(&s->stopping); n++) {
         struct sockaddr_storage sa;
         socklen_t sl = sizeof sa;
@@ -1151,113 +1288,111 @@ static void accept_batch(hf_server_t *s)
         uint32_t idx;
         conn_t *c = slot_alloc(s, &idx);
         if (!c) {
-            refuse(s, fd);
+            refuse(s, fd, "too many connections");
+            continue;
+        }
+        peer_text(&sa, c->peer, sizeof c->peer, c->addr, sizeof c->addr);
+        c->addr_slot = UINT32_MAX;
+        pthread_mutex_lock(&s->free_lock);
+        bool ok = addr_take(s, c);
+        if (!ok) {
+            c->next_free = s->free_head;
+            s->free_head = idx;
+        }
+        pthread_mutex_unlock(&s->free_lock);
+        if (!ok) {
+            atomic_fetch_add(&s->st.conns_refused_addr, 1);
+            refuse(s, fd, "too many connections from this address");
             continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->fd = fd;
+        c->w.fd = fd;
+        c->w.on_event = on_conn_event;
+        c->w.owner = s;
+        atomic_store_explicit(&c->loop, l, memory_order_relaxed);
         c->saved = NULL;
         c->nsaved = 0;
-        peer_text(&sa, c->peer, sizeof c->peer);
         c->tls = NULL;
+        c->idle_want = POLLIN;
         /* On an HTTPS listener the handshake runs on the head clock, from
          * now; a plain connection is idle until its first byte. */
         c->phase = s->cfg.tls ? PH_NEW : PH_OPEN;
-        atomic_store(&c->head_start_ms, s->cfg.tls ? hf_mono_ms() : 0);
-        atomic_store(&c->last_ms, hf_mono_ms());
-        uint32_t gen = TAG_GEN(atomic_load(&c->tag));
-        atomic_store_explicit(&c->tag, TAG(gen, SLOT_ARMED), memory_order_release);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
-                                 .data.u64 = ((uint64_t)gen << 32) | idx};
+        c->head_start_ms = s->cfg.tls ? hf_mono_ms() : 0;
+        conn_idle(c);
         atomic_fetch_add(&s->st.conns_open, 1);
         atomic_fetch_add(&s->st.conns_total, 1);
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            if (conn_claim(c, gen))
-                conn_close(s, idx, gen);
-        }
-    }
-    if (!atomic_load(&s->stopping)) {
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = LISTENER_ID};
-        epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+        /* Edge-triggered: bytes already waiting are reported at once. */
+        if (hf_loop_fd_add(l, &c->w) != HF_OK)
+            conn_close(s, c);
     }
 }
 
 /* ---- sweeping idle and slow connections ---------------------------------------- */
 
-static void sweep(hf_server_t *s, bool all)
+/* Close this loop's idle connections whose deadline passed (all of them
+ * when `all`). */
+static void sweep_loop(hf_server_t *s, hf_loop_t *l, bool all)
 {
     int64_t now = hf_mono_ms();
-    uint32_t hw;
-    pthread_mutex_lock(&s->free_lock);
-    hw = s->high_water;
-    pthread_mutex_unlock(&s->free_lock);
+    uint32_t hw = high_water(s);
     for (uint32_t i = 0; i < hw; i++) {
         conn_t *c = &s->slots[i];
-        uint64_t t = atomic_load_explicit(&c->tag, memory_order_acquire);
-        if (TAG_STATE(t) != SLOT_ARMED)
+        if (atomic_load_explicit(&c->loop, memory_order_relaxed) != l || c->state != CS_IDLE)
             continue;
-        int64_t last = atomic_load(&c->last_ms);
-        int64_t hs = atomic_load(&c->head_start_ms);
-        bool expired = false;
-        if (now - last >= ARM_GRACE_MS) {
-            if (hs && now - hs >= s->cfg.head_timeout_ms)
-                expired = true;
-            else if (!hs && now - last >= s->cfg.idle_timeout_ms)
-                expired = true;
-        }
+        bool expired = c->head_start_ms ? now - c->head_start_ms >= s->cfg.head_timeout_ms
+                                        : now - c->last_ms >= s->cfg.idle_timeout_ms;
         if (!expired && !all)
-            continue;
-        if (!conn_claim(c, TAG_GEN(t)))
             continue;
         if (expired && !all)
             atomic_fetch_add(&s->st.timeouts, 1);
-        conn_close(s, i, TAG_GEN(t));
+        conn_close(s, c);
     }
 }
 
-static void maybe_sweep(hf_server_t *s)
+static void on_tick(hf_loop_t *l, void *ctx)
 {
-    int64_t now = hf_mono_ms();
-    int64_t due = atomic_load(&s->next_sweep);
-    if (now < due)
-        return;
-    if (!atomic_compare_exchange_strong(&s->next_sweep, &due, now + 1000))
-        return;
-    sweep(s, false);
+    sweep_loop(ctx, l, false);
 }
 
-/* ---- workers ------------------------------------------------------------------------ */
+/* ---- stopping: calls posted to each loop ----------------------------------------------- */
 
-static void *worker_main(void *arg)
+typedef struct stopcall {
+    hf_server_t *s;
+    hf_loop_t *l;
+    bool abort_active;
+    hf_done_t done;
+} stopcall_t;
+
+static void stop_on_loop(void *arg)
 {
-    worker_t *w = arg;
-    hf_server_t *s = w->srv;
-    if (s->cfg.thread_nice) {
-        /* Per-thread on Linux. Raising priority needs CAP_SYS_NICE; without
-         * it the thread keeps the default, which is still correct, only
-         * less responsive when the CPU is saturated. */
-        if (setpriority(PRIO_PROCESS, (id_t)gettid(), s->cfg.thread_nice) != 0)
-            hf_log_debug("msg=\"cannot change thread priority\" server=%s nice=%d err=\"%s\"",
-                         s->cfg.name, s->cfg.thread_nice, strerror(errno));
-    }
-    while (!atomic_load(&s->exiting)) {
-        struct epoll_event ev;
-        int n = epoll_wait(s->epfd, &ev, 1, 200);
-        maybe_sweep(s);
-        if (n <= 0)
-            continue;
-        if (ev.data.u64 == LISTENER_ID) {
-            accept_batch(s);
-            continue;
+    stopcall_t *sc = arg;
+    hf_server_t *s = sc->s;
+    sweep_loop(s, sc->l, true);
+    if (sc->abort_active) {
+        /* Shut the sockets of running requests down: their reads and
+         * writes fail (the hang-up wakes a parked fiber) and they unwind. */
+        uint32_t hw = high_water(s);
+        for (uint32_t i = 0; i < hw; i++) {
+            conn_t *c = &s->slots[i];
+            if (atomic_load_explicit(&c->loop, memory_order_relaxed) == sc->l &&
+                c->state == CS_ACTIVE && c->w.fd >= 0)
+                shutdown(c->w.fd, SHUT_RDWR);
         }
-        uint32_t idx = (uint32_t)ev.data.u64;
-        uint32_t gen = (uint32_t)(ev.data.u64 >> 32);
-        if (idx >= s->nslots || !conn_claim(&s->slots[idx], gen))
-            continue;
-        serve_conn(w, idx, gen);
     }
-    return NULL;
+    hf_done_post(&sc->done);
+}
+
+/* Run stop_on_loop on every loop and wait for all of them. */
+static void each_loop(hf_server_t *s, bool abort_active)
+{
+    int n = hf_loops_count(s->loops);
+    for (int i = 0; i < n; i++) {
+        stopcall_t sc = {.s = s, .l = hf_loops_get(s->loops, i), .abort_active = abort_active};
+        hf_done_init(&sc.done);
+        if (hf_loop_post(sc.l, stop_on_loop, &sc) == HF_OK)
+            hf_done_wait(&sc.done);
+    }
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
@@ -1287,8 +1422,9 @@ int hf_server_create(const hf_server_config_t *cfg, hf_server_t **out)
         s->cfg.io_timeout_ms = HF_IO_TIMEOUT_MS;
     if (!s->cfg.request_timeout_ms)
         s->cfg.request_timeout_ms = HF_REQUEST_TIMEOUT_MS;
+    if (s->cfg.min_rate < 1)
+        s->cfg.min_rate = HF_IO_MIN_RATE;
     s->lfd = -1;
-    s->epfd = -1;
     pthread_mutex_init(&s->free_lock, NULL);
     s->free_head = UINT32_MAX;
     hf_rand_bytes(&s->id_prefix, sizeof s->id_prefix);
@@ -1312,7 +1448,7 @@ int hf_server_create(const hf_server_config_t *cfg, hf_server_t **out)
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
             rc = -errno;
             close(fd);
             continue;
@@ -1329,26 +1465,46 @@ int hf_server_create(const hf_server_config_t *cfg, hf_server_t **out)
     getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
     s->port = sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
                                        : ntohs(((struct sockaddr_in *)&sa)->sin_port);
-    s->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (s->epfd < 0) {
-        rc = -errno;
-        goto fail;
-    }
     s->nslots = (uint32_t)s->cfg.max_conns;
     /* calloc'd pages are only touched as slots are used. */
     s->slots = calloc(s->nslots, sizeof *s->slots);
-    s->workers = calloc((size_t)s->cfg.workers, sizeof *s->workers);
-    if (!s->slots || !s->workers) {
+    s->sl = calloc((size_t)s->cfg.workers, sizeof *s->sl);
+    if (!s->slots || !s->sl) {
         rc = -ENOMEM;
         goto fail;
     }
-    for (uint32_t i = 0; i < s->nslots; i++)
-        s->slots[i].fd = -1;
+    for (uint32_t i = 0; i < s->nslots; i++) {
+        s->slots[i].w.fd = -1;
+        s->slots[i].addr_slot = UINT32_MAX;
+    }
+    if (s->cfg.max_conns_per_addr > 0) {
+        /* A power of two at least twice the connection cap: every open
+         * connection's address fits with the table at most half full. */
+        uint32_t n = 64;
+        while (n < 2 * s->nslots)
+            n *= 2;
+        s->naddrs = n;
+        s->addrs = calloc(n, sizeof *s->addrs);
+        if (!s->addrs) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+    }
+    hf_loops_config_t lc = {.name = s->cfg.name, .loops = s->cfg.workers,
+                            .nice = s->cfg.thread_nice, .tick = on_tick, .ctx = s,
+                            .report_load = s->cfg.report_load};
+    if ((rc = hf_loops_create(&lc, &s->loops)) != HF_OK)
+        goto fail;
     *out = s;
     return HF_OK;
 fail:
     hf_server_destroy(s);
     return rc;
+}
+
+hf_loops_t *hf_server_loops(hf_server_t *s)
+{
+    return s->loops;
 }
 
 int hf_server_port(const hf_server_t *s)
@@ -1361,27 +1517,9 @@ int hf_server_start(hf_server_t *s)
     int rc = set_nonblock(s->lfd);
     if (rc)
         return rc;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = LISTENER_ID};
-    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) != 0)
-        return -errno;
-    for (int i = 0; i < s->cfg.workers; i++) {
-        worker_t *w = &s->workers[i];
-        w->srv = s;
-        w->buf = malloc(WBUF_SIZE);
-        if (!w->buf)
-            return -ENOMEM;
-        hf_arena_init(&w->req.arena, 64 * 1024 * 1024);
-        hf_buf_init(&w->rs.head, HF_HTTP_HEAD_MAX);
-        int e = pthread_create(&w->th, NULL, worker_main, w);
-        if (e != 0)
-            return -e;
-        w->started = true;
-        char tn[32];
-        snprintf(tn, sizeof tn, "%.8s-w%d", s->cfg.name ? s->cfg.name : "hf", i);
-        tn[15] = '\0'; /* the kernel's limit for thread names */
-        pthread_setname_np(w->th, tn);
-    }
-    return HF_OK;
+    if ((rc = hf_loops_listen(s->loops, s->lfd, on_listen_ready, s)) != HF_OK)
+        return rc;
+    return hf_loops_start(s->loops);
 }
 
 void hf_server_stop(hf_server_t *s, int grace_ms)
@@ -1389,65 +1527,67 @@ void hf_server_stop(hf_server_t *s, int grace_ms)
     if (atomic_exchange(&s->stopping, 1))
         return;
     if (s->lfd >= 0) {
-        epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+        hf_loops_unlisten(s->loops);
         close(s->lfd);
         s->lfd = -1;
     }
-    sweep(s, true); /* idle connections go now */
+    each_loop(s, false); /* idle connections go now */
     int64_t deadline = hf_mono_ms() + grace_ms;
     while (atomic_load(&s->st.inflight) > 0 && hf_mono_ms() < deadline) {
         usleep(10 * 1000);
-        sweep(s, true);
+        each_loop(s, false);
     }
     if (atomic_load(&s->st.inflight) > 0) {
-        /* Abort what is left: shut sockets down so blocked I/O returns. */
         hf_log_warn("msg=\"aborting in-flight requests\" server=%s count=%llu", s->cfg.name,
                     (unsigned long long)atomic_load(&s->st.inflight));
-        for (uint32_t i = 0; i < s->nslots; i++) {
-            uint64_t t = atomic_load(&s->slots[i].tag);
-            if (TAG_STATE(t) == SLOT_BUSY && s->slots[i].fd >= 0)
-                shutdown(s->slots[i].fd, SHUT_RDWR);
-        }
+        each_loop(s, true);
         deadline = hf_mono_ms() + 5000;
-        while (atomic_load(&s->st.inflight) > 0 && hf_mono_ms() < deadline)
+        while (atomic_load(&s->st.fibers) > 0 && hf_mono_ms() < deadline) {
             usleep(10 * 1000);
-    }
-    sweep(s, true);
-    atomic_store(&s->exiting, 1);
-    for (int i = 0; i < s->cfg.workers; i++)
-        if (s->workers[i].started) {
-            pthread_join(s->workers[i].th, NULL);
-            s->workers[i].started = false;
+            each_loop(s, false);
         }
-    sweep(s, true);
+    }
+    /* Fibers that were between requests when the listener closed finish
+     * their read, find the server stopping and close. */
+    deadline = hf_mono_ms() + 1000;
+    while (atomic_load(&s->st.fibers) > 0 && hf_mono_ms() < deadline)
+        usleep(5 * 1000);
+    each_loop(s, false);
+    hf_loops_stop(s->loops);
 }
 
 void hf_server_destroy(hf_server_t *s)
 {
     if (!s)
         return;
-    if (s->workers) {
+    bool fibers_left = atomic_load(&s->st.fibers) > 0;
+    if (s->loops)
+        hf_loops_destroy(s->loops);
+    if (s->sl) {
         for (int i = 0; i < s->cfg.workers; i++) {
-            free(s->workers[i].buf);
-            hf_arena_free(&s->workers[i].req.arena);
-            hf_buf_free(&s->workers[i].rs.head);
+            while (s->sl[i].pool) {
+                task_t *t = s->sl[i].pool;
+                s->sl[i].pool = t->next;
+                task_free(t);
+            }
         }
     }
-    if (s->slots) {
+    if (s->slots && !fibers_left) {
         for (uint32_t i = 0; i < s->nslots; i++) {
             hf_tls_conn_destroy(s->slots[i].tls);
-            if (s->slots[i].fd >= 0)
-                close(s->slots[i].fd);
+            if (s->slots[i].w.fd >= 0)
+                close(s->slots[i].w.fd);
             free(s->slots[i].saved);
         }
     }
     if (s->lfd >= 0)
         close(s->lfd);
-    if (s->epfd >= 0)
-        close(s->epfd);
     pthread_mutex_destroy(&s->free_lock);
-    free(s->slots);
-    free(s->workers);
+    /* A fiber abandoned at stop still points into the slots: leave them. */
+    if (!fibers_left)
+        free(s->slots);
+    free(s->sl);
+    free(s->addrs);
     free(s);
 }
 
@@ -1457,6 +1597,7 @@ void hf_server_stats(const hf_server_t *s, hf_server_stats_t *out)
     out->conns_open = atomic_load(&m->st.conns_open);
     out->conns_total = atomic_load(&m->st.conns_total);
     out->conns_refused = atomic_load(&m->st.conns_refused);
+    out->conns_refused_addr = atomic_load(&m->st.conns_refused_addr);
     out->requests = atomic_load(&m->st.requests);
     out->requests_inflight = atomic_load(&m->st.inflight);
     out->bad_requests = atomic_load(&m->st.bad_requests);
@@ -1464,6 +1605,7 @@ void hf_server_stats(const hf_server_t *s, hf_server_stats_t *out)
     out->bytes_in = atomic_load(&m->st.bytes_in);
     out->bytes_out = atomic_load(&m->st.bytes_out);
     out->deadlines = atomic_load(&m->st.deadlines);
+    out->fibers = atomic_load(&m->st.fibers);
     out->workers = m->cfg.workers;
     out->max_conns = m->cfg.max_conns;
     out->tls = m->cfg.tls != NULL;

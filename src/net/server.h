@@ -3,35 +3,36 @@
  * pool of worker threads, request bodies and responses. Knows nothing of S3:
  * a handler function gets each request (h2o's on_req).
  *
- * Threading model (see docs/architecture.md):
- *   - one epoll set shared by W worker threads (W fixed at start, never
- *     grown with load or connection count);
- *   - every connection is registered EPOLLONESHOT, so exactly one worker
- *     owns a connection while it has something to do; an idle keep-alive
- *     connection costs a slot in a fixed table and no thread and no buffer;
- *   - the worker that wakes reads the head without blocking; a partial head
- *     goes back to epoll (a slow client costs a slot, never a thread);
- *   - once a head is complete the worker runs the handler to the end, doing
- *     blocking socket I/O with deadlines (poll), so request code is straight
- *     sequential C that streams bodies without callbacks.
- * In-flight requests are therefore bounded by W; ready connections beyond
- * that wait in the kernel, not in a queue of ours.
+ * Model (see docs/architecture.md, "Waiting without a thread"):
+ *   - a fixed group of event-loop threads (net/loop.h), W set at start and
+ *     never grown with load, connections or (later) peers;
+ *   - a connection belongs to the loop that accepted it; an idle keep-alive
+ *     connection costs a slot in a fixed table and no fiber, no buffer;
+ *   - the head is read without blocking; a partial head is kept aside (a
+ *     slow client costs a slot, never a thread or a fiber);
+ *   - once a head is complete a fiber (base/fiber.h) runs the handler to
+ *     the end. Request code is straight sequential C that streams bodies
+ *     without callbacks; where it would wait -- for the client, a disk
+ *     call, a metadata commit -- its fiber parks and the loop serves other
+ *     connections. A waiting request costs its memory, never a thread.
+ * How many requests run at once is decided above this layer (guard/), by
+ * what the machine can do, not by the thread count.
  *
  * HTTPS (cfg.tls): the same model. The TLS handshake is one more
- * non-blocking step before the first head, re-armed for reading or writing
- * as OpenSSL asks and bounded by the head timeout; after it, handlers read
- * and write exactly as on a plain connection (net/tls.h does the rest), and
- * hf_req_t.tls tells them the request came over TLS.
+ * non-blocking step before the first head, resumed when the socket is
+ * ready in the direction OpenSSL asks for and bounded by the head timeout;
+ * after it, handlers read and write exactly as on a plain connection
+ * (net/tls.h does the rest), and hf_req_t.tls tells them the request came
+ * over TLS.
  *
  * Connection slots live in one array that is never freed while the server
- * runs; an epoll event carries (slot index, generation) and a worker claims
- * the slot with one compare-and-swap on (generation, state), so an event for
- * a connection that was closed meanwhile is recognised and dropped.
+ * runs; a slot is touched only by the loop that owns its connection.
  *
  * Ownership: hf_server_t is created and destroyed by its owner. A hf_req_t
  * is owned by the server and lent to the handler for the duration of one
  * call; everything in it (and its arena) is valid until the handler
- * returns.
+ * returns. The handler runs on a fiber: it may park (through the calls
+ * below, storage calls, base/iopool.h) but must not block its thread.
  */
 #ifndef HF_NET_SERVER_H
 #define HF_NET_SERVER_H
@@ -39,6 +40,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "net/http.h"
+#include "net/loop.h"
 #include "net/tls.h"
 
 #include <stdbool.h>
@@ -53,24 +55,28 @@ typedef void (*hf_handler_fn)(void *ctx, hf_req_t *r);
 typedef struct hf_server_config {
     const char *name;         /* for logs: "s3", "status" */
     const char *listen;       /* "HOST:PORT"; IPv6 as "[::1]:9000"; port 0 picks one */
-    int workers;              /* fixed worker threads (1..HF_WORKERS_MAX) */
+    int workers;              /* event-loop threads (1..HF_WORKERS_MAX) */
     int max_conns;            /* open connections before refusing (HF_CONN_MAX_DEFAULT) */
+    int max_conns_per_addr;   /* open connections from one client address; 0: no cap */
+    int min_rate;             /* bytes/s a body or response must keep moving at, on
+                               * average over io_timeout_ms (0: HF_IO_MIN_RATE) */
+    bool report_load;         /* feed the loops' queue delay to base/load.h */
     int head_timeout_ms;      /* 0: HF_HEAD_TIMEOUT_MS */
     int idle_timeout_ms;      /* 0: HF_IDLE_TIMEOUT_MS */
     int io_timeout_ms;        /* 0: HF_IO_TIMEOUT_MS */
     int request_timeout_ms;   /* whole request, head to last byte; 0: HF_REQUEST_TIMEOUT_MS */
-    int thread_nice;          /* nice value for the workers (0: inherit); negative needs
+    int thread_nice;          /* nice value for the loops (0: inherit); negative needs
                                * CAP_SYS_NICE and is skipped without it */
     hf_handler_fn handler;
     void *ctx;
     /* Optional: fill the response sent when a head cannot be parsed or a
      * connection is refused (status 400/431/503...), e.g. an S3 error
-     * document. Called on a worker thread; body is a capped buffer; set
+     * document. Called on a loop thread; body is a capped buffer; set
      * *content_type. NULL: a plain-text body. */
     void (*error_body)(void *ctx, int status, const char *why, hf_buf_t *body,
                        const char **content_type);
     /* Optional: serve HTTPS with these settings (borrowed; must outlive the
-     * server). NULL: plain HTTP. Handshakes run on the workers without
+     * server). NULL: plain HTTP. Handshakes run on the loops without
      * blocking and must finish within head_timeout_ms of accept; a plain
      * HTTP request is answered 400 in clear text and closed. Connections
      * over max_conns are closed without an answer. */
@@ -80,7 +86,9 @@ typedef struct hf_server_config {
 typedef struct hf_server_stats {
     uint64_t conns_open;      /* gauge */
     uint64_t conns_total;
-    uint64_t conns_refused;   /* over max_conns */
+    uint64_t conns_refused;   /* over max_conns or max_conns_per_addr */
+    uint64_t conns_refused_addr; /* of those, over max_conns_per_addr */
+    uint64_t fibers;          /* gauge: connections being served by a fiber */
     uint64_t requests;
     uint64_t requests_inflight; /* gauge */
     uint64_t bad_requests;    /* heads refused by the parser */
@@ -101,10 +109,14 @@ typedef struct hf_server_stats {
  * errno (EADDRINUSE, EACCES...). */
 int hf_server_create(const hf_server_config_t *cfg, hf_server_t **out);
 
+/* The server's event loops (for other users of the same threads, such as
+ * the peer transport). Valid until destroy. */
+hf_loops_t *hf_server_loops(hf_server_t *s);
+
 /* The port actually bound (useful with port 0). */
 int hf_server_port(const hf_server_t *s);
 
-/* Start the worker threads. Errors: negative errno. */
+/* Start the loop threads. Errors: negative errno. */
 int hf_server_start(hf_server_t *s);
 
 /* Stop: close the listener, let in-flight requests finish for up to
@@ -125,6 +137,7 @@ struct hf_req {
     hf_arena_t arena;     /* request-lifetime memory, reset after the response */
     char id[17];          /* request id: 16 upper-case hex digits */
     char peer[64];        /* client address "ip:port" */
+    char addr[48];        /* client address without the port */
     int64_t start_ms;     /* monotonic, when the head was complete */
     bool is_head;         /* method is HEAD: response bodies are not sent */
     bool tls;             /* the connection is HTTPS (aws:SecureTransport) */

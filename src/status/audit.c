@@ -24,6 +24,7 @@
 #include "status/audit.h"
 
 #include "base/err.h"
+#include "base/iopool.h"
 #include "base/limits.h"
 #include "base/time.h"
 #include "base/vfs.h"
@@ -105,7 +106,7 @@ char *hf_audit_format(const hf_audit_rec_t *rec)
     return NULL;
 }
 
-int hf_audit_append(const char *data_dir, const hf_audit_rec_t *rec)
+static int audit_append(const char *data_dir, const hf_audit_rec_t *rec)
 {
     char path[PATH_MAX];
     int rc = audit_path(path, sizeof path, data_dir);
@@ -193,8 +194,8 @@ static int add_line(json_t *arr, const char *p, size_t n, uint64_t offset, const
     return json_array_append_new(arr, o) ? -ENOMEM : HF_OK;
 }
 
-int hf_audit_read(const char *data_dir, uint64_t from, int64_t since_ns, json_t **records,
-                  uint64_t *next, bool *more)
+static int audit_read(const char *data_dir, uint64_t from, int64_t since_ns, json_t **records,
+                      uint64_t *next, bool *more)
 {
     *records = NULL;
     *next = from;
@@ -280,4 +281,48 @@ out:
     }
     *records = arr;
     return HF_OK;
+}
+
+/* ---- on the blocking-I/O pool ------------------------------------------------- */
+
+/* The admin API runs on the status listener's fibers: the file calls
+ * (fdatasync above all) run on the blocking-I/O pool, so a slow disk never
+ * holds a status loop (base/iopool.h). */
+typedef struct call {
+    int rc;
+    const char *dir;
+    const hf_audit_rec_t *rec;
+    uint64_t from;
+    int64_t since_ns;
+    json_t **records;
+    uint64_t *next;
+    bool *more;
+} call_t;
+
+static void j_append(void *a)
+{
+    call_t *c = a;
+    c->rc = audit_append(c->dir, c->rec);
+}
+
+int hf_audit_append(const char *data_dir, const hf_audit_rec_t *rec)
+{
+    call_t c = {.dir = data_dir, .rec = rec};
+    hf_iopool_run(j_append, &c);
+    return c.rc;
+}
+
+static void j_read(void *a)
+{
+    call_t *c = a;
+    c->rc = audit_read(c->dir, c->from, c->since_ns, c->records, c->next, c->more);
+}
+
+int hf_audit_read(const char *data_dir, uint64_t from, int64_t since_ns, json_t **records,
+                  uint64_t *next, bool *more)
+{
+    call_t c = {.dir = data_dir, .from = from, .since_ns = since_ns, .records = records,
+                .next = next, .more = more};
+    hf_iopool_run(j_read, &c);
+    return c.rc;
 }

@@ -9,6 +9,8 @@
 
 #include "base/buf.h"
 #include "base/hist.h"
+#include "base/iopool.h"
+#include "base/load.h"
 #include "base/log.h"
 #include "status/status.h"
 
@@ -38,6 +40,8 @@ typedef struct status_snap {
     bool have_srv;
     hf_guard_stats_t guard;
     bool have_guard;
+    hf_load_stats_t load;       /* the standing-queue detector */
+    hf_iopool_stats_t iopool;
     hf_guard_key_stat_t *keys;  /* heap, nkeys entries */
     size_t nkeys;
     hf_guard_bg_stat_t bg[STATUS_BG_MAX];

@@ -153,13 +153,41 @@ static void admission(emit_t *e, const status_snap_t *s)
     counter(e, "holdfast_admission_admitted_total", "Requests admitted.", g->admitted);
     head(e, "holdfast_admission_shed_total", "counter",
          "Requests answered 503 SlowDown, by reason (full: every slot and the queue taken; "
-         "queue_timeout: waited too long; per_key: the key is at its limit; connections: over "
-         "the connection cap).");
+         "queue_timeout: waited too long; per_key: the key is at its limit; overload: work is "
+         "queueing and the key holds its share; connections: over the connection cap, "
+         "per_address: of those, over the per-address cap).");
     put(e, "holdfast_admission_shed_total{reason=\"full\"} %" PRIu64 "\n", g->shed[HF_GUARD_SHED_FULL]);
     put(e, "holdfast_admission_shed_total{reason=\"queue_timeout\"} %" PRIu64 "\n",
         g->shed[HF_GUARD_SHED_TIMEOUT]);
     put(e, "holdfast_admission_shed_total{reason=\"per_key\"} %" PRIu64 "\n", g->shed[HF_GUARD_SHED_KEY]);
+    put(e, "holdfast_admission_shed_total{reason=\"overload\"} %" PRIu64 "\n",
+        g->shed[HF_GUARD_SHED_OVERLOAD]);
     put(e, "holdfast_admission_shed_total{reason=\"connections\"} %" PRIu64 "\n", s->srv.conns_refused);
+    put(e, "holdfast_admission_shed_total{reason=\"per_address\"} %" PRIu64 "\n",
+        s->srv.conns_refused_addr);
+    gauge(e, "holdfast_admission_active_keys", "Access keys with a request in flight.",
+          (double)g->active_keys);
+    const hf_load_stats_t *l = &s->load;
+    gauge(e, "holdfast_queue_delay_target_seconds",
+          "Admitted work may wait this long for a resource before new requests are shed.",
+          (double)l->target_us / 1e6);
+    head(e, "holdfast_queue_overloaded", "gauge",
+         "1 while work queues for a resource longer than the target over a whole interval "
+         "(loop: an event loop's CPU; io: the blocking-I/O threads; meta: the metadata writer).");
+    for (int i = 0; i < HF_LOAD_SOURCES; i++)
+        put(e, "holdfast_queue_overloaded{resource=\"%s\"} %d\n", hf_load_source_name(i),
+            l->overloaded[i] ? 1 : 0);
+    head(e, "holdfast_queue_delay_min_seconds", "gauge",
+         "Smallest wait of the last full interval, per resource (absent when idle).");
+    for (int i = 0; i < HF_LOAD_SOURCES; i++)
+        if (l->last_min_us[i] >= 0)
+            put(e, "holdfast_queue_delay_min_seconds{resource=\"%s\"} %.6f\n",
+                hf_load_source_name(i), (double)l->last_min_us[i] / 1e6);
+    head(e, "holdfast_queue_overload_episodes_total", "counter",
+         "Times a resource became overloaded.");
+    for (int i = 0; i < HF_LOAD_SOURCES; i++)
+        put(e, "holdfast_queue_overload_episodes_total{resource=\"%s\"} %" PRIu64 "\n",
+            hf_load_source_name(i), l->episodes[i]);
     counter(e, "holdfast_admission_abandoned_total",
             "Queued requests dropped because the client went away.", g->abandoned);
     head(e, "holdfast_admission_queue_wait_seconds_total", "counter",
@@ -268,6 +296,9 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
                 s->srv.requests);
         counter(&e, "holdfast_http_bad_requests_total", "Request heads refused by the parser.",
                 s->srv.bad_requests);
+        gauge(&e, "holdfast_http_requests_waiting_or_running",
+              "Connections served by a fiber now (a request running or waiting for its client, "
+              "a disk or a commit).", (double)s->srv.fibers);
         counter(&e, "holdfast_http_timeouts_total",
                 "Heads, idle connections and body/response I/O that timed out.", s->srv.timeouts);
         counter(&e, "holdfast_http_deadline_exceeded_total",
@@ -283,6 +314,15 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
         admission(&e, s);
         background(&e, s);
     }
+    gauge(&e, "holdfast_io_threads", "Threads of the blocking-I/O pool.", (double)s->iopool.threads);
+    counter(&e, "holdfast_io_calls_total", "Disk calls run on the blocking-I/O pool.",
+            s->iopool.calls);
+    gauge(&e, "holdfast_io_queued", "Disk calls waiting for an I/O thread.",
+          (double)s->iopool.queued);
+    gauge(&e, "holdfast_io_busy", "I/O threads running a call.", (double)s->iopool.busy);
+    head(&e, "holdfast_io_queue_wait_seconds_total", "counter",
+         "Time disk calls waited for an I/O thread.");
+    put(&e, "holdfast_io_queue_wait_seconds_total %.6f\n", (double)s->iopool.wait_us_total / 1e6);
     counter(&e, "holdfast_meta_commits_total", "Metadata group commits.", s->meta.commits);
     counter(&e, "holdfast_meta_ops_total", "Metadata operations committed.", s->meta.ops);
     counter(&e, "holdfast_meta_ops_failed_total", "Metadata operations that failed.",

@@ -180,15 +180,24 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
     if (s->have_guard) {
         const hf_guard_stats_t *g = &s->guard;
         row(&p, "Shed now", "%.1f/s answered 503 SlowDown", s->shed_rate);
-        row(&p, "In flight", "%lld of %d", (long long)g->inflight, g->max_inflight);
+        row(&p, "Work queueing", "%s (target %.0f ms; loop %s, disk threads %s, metadata %s)",
+            g->overloaded ? "yes: shedding the heaviest keys" : "no",
+            (double)s->load.target_us / 1000.0,
+            s->load.overloaded[HF_LOAD_LOOP] ? "queueing" : "ok",
+            s->load.overloaded[HF_LOAD_IO] ? "queueing" : "ok",
+            s->load.overloaded[HF_LOAD_META] ? "queueing" : "ok");
+        row(&p, "In flight", "%lld of %d (%lld keys)", (long long)g->inflight, g->max_inflight,
+            (long long)g->active_keys);
         row(&p, "Queued", "%lld of %d", (long long)g->queued, g->queue_max);
         row(&p, "Per-key limit", "%d in flight", g->per_key_max);
         row(&p, "Admitted", "%" PRIu64, g->admitted);
         row(&p, "Shed (total)",
             "%" PRIu64 " (full %" PRIu64 ", queue timeout %" PRIu64 ", per key %" PRIu64
-            ", connections %" PRIu64 ")",
+            ", work queueing %" PRIu64 ", connections %" PRIu64 " of which per address %" PRIu64
+            ")",
             total_shed(s), g->shed[HF_GUARD_SHED_FULL], g->shed[HF_GUARD_SHED_TIMEOUT],
-            g->shed[HF_GUARD_SHED_KEY], s->srv.conns_refused);
+            g->shed[HF_GUARD_SHED_KEY], g->shed[HF_GUARD_SHED_OVERLOAD], s->srv.conns_refused,
+            s->srv.conns_refused_addr);
         row(&p, "Client gone while queued", "%" PRIu64, g->abandoned);
     }
     if (s->have_srv)
@@ -331,14 +340,17 @@ json_t *status_render_json(const status_snap_t *s)
         const hf_guard_stats_t *g = &s->guard;
         json_object_set_new(
             j, "admission",
-            json_pack("{s:I,s:i,s:I,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "in_flight",
+            json_pack("{s:I,s:i,s:I,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "in_flight",
                       (json_int_t)g->inflight, "max_inflight", g->max_inflight, "queued",
                       (json_int_t)g->queued, "queue_max", g->queue_max, "per_key_max",
                       g->per_key_max, "admitted", (json_int_t)g->admitted, "shed",
                       (json_int_t)total_shed(s), "shed_full", (json_int_t)g->shed[HF_GUARD_SHED_FULL],
                       "shed_queue_timeout", (json_int_t)g->shed[HF_GUARD_SHED_TIMEOUT],
-                      "shed_per_key", (json_int_t)g->shed[HF_GUARD_SHED_KEY], "shed_connections",
-                      (json_int_t)s->srv.conns_refused, "abandoned", (json_int_t)g->abandoned));
+                      "shed_per_key", (json_int_t)g->shed[HF_GUARD_SHED_KEY], "shed_overload",
+                      (json_int_t)g->shed[HF_GUARD_SHED_OVERLOAD], "shed_connections",
+                      (json_int_t)s->srv.conns_refused, "shed_per_address",
+                      (json_int_t)s->srv.conns_refused_addr, "abandoned",
+                      (json_int_t)g->abandoned, "overloaded", g->overloaded));
         json_t *keys = json_array();
         for (size_t i = 0; i < s->nkeys && i < STATUS_PAGE_KEYS; i++)
             json_array_append_new(keys, json_pack("{s:s,s:I,s:I,s:I}", "key_id", s->keys[i].key,

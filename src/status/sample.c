@@ -238,6 +238,8 @@ void status_snap_take(hf_status_t *st, status_snap_t *s)
         hf_server_stats(st->s3srv, &s->srv);
         s->have_srv = true;
     }
+    hf_load_stats(&s->load);
+    hf_iopool_stats(&s->iopool);
     if (st->guard) {
         hf_guard_stats(st->guard, &s->guard);
         s->have_guard = true;

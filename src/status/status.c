@@ -11,16 +11,21 @@
 
 #include "auth/sigv4.h"
 #include "base/err.h"
+#include "base/fiber.h"
 #include "base/fault.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/str.h"
 #include "base/time.h"
+#include "net/loop.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Longest an admin call waits for the one running before it is refused. */
+#define ADMIN_WAIT_MS 30000
 
 void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region)
 {
@@ -547,11 +552,21 @@ static void audit_call(hf_status_t *st, hf_req_t *r, const admin_who_t *who, sta
 
 static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
 {
-    int expected = 0;
-    if (!atomic_compare_exchange_strong(&st->admin_busy, &expected, 1)) {
-        hf_resp_header(r, "Retry-After", "1");
-        send_error(r, 503, "Busy", "another admin call is running; retry");
-        return;
+    /* One admin call at a time (they share st->call); a call that finds
+     * another running waits its turn on its loop's timer -- the loop serves
+     * health checks meanwhile -- and is refused only if the other never
+     * ends. */
+    int64_t give_up = hf_mono_ms() + ADMIN_WAIT_MS;
+    for (;;) {
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&st->admin_busy, &expected, 1))
+            break;
+        if (hf_mono_ms() >= give_up || !hf_fiber_self()) {
+            hf_resp_header(r, "Retry-After", "1");
+            send_error(r, 503, "Busy", "another admin call is running; retry");
+            return;
+        }
+        hf_loop_sleep_until(hf_mono_ms() + 5);
     }
     status_call_t call = {0};
     admin_who_t who;

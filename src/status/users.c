@@ -13,6 +13,7 @@
 #include "status/internal.h"
 
 #include "base/err.h"
+#include "base/iopool.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/time.h"
@@ -25,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int hf_status_write_root_credentials(const char *data_dir, const char *access_key,
-                                     const char *secret_key)
+static int write_root_credentials(const char *data_dir, const char *access_key,
+                                  const char *secret_key)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8];
     int n = snprintf(path, sizeof path, "%s/%s", data_dir, HF_STATUS_ROOT_CREDENTIALS_FILE);
@@ -50,6 +51,26 @@ int hf_status_write_root_credentials(const char *data_dir, const char *access_ke
     if (rc == HF_OK)
         rc = hf_vfs_fsync_dir(data_dir);
     return rc;
+}
+
+typedef struct credcall {
+    int rc;
+    const char *dir, *ak, *sk;
+} credcall_t;
+
+static void j_creds(void *a)
+{
+    credcall_t *c = a;
+    c->rc = write_root_credentials(c->dir, c->ak, c->sk);
+}
+
+/* On the blocking-I/O pool when called from a fiber (its fsyncs). */
+int hf_status_write_root_credentials(const char *data_dir, const char *access_key,
+                                     const char *secret_key)
+{
+    credcall_t c = {.dir = data_dir, .ak = access_key, .sk = secret_key};
+    hf_iopool_run(j_creds, &c);
+    return c.rc;
 }
 
 /* ---- reading request bodies ---------------------------------------------- */

@@ -339,6 +339,28 @@ def signed_request(server, method, path, query=(), headers=None, body=b"", timeo
             c.close()
 
 
+def metric_in(text, name, labels=None):
+    """The value of one sample in Prometheus text (labels: a dict to match),
+    or None."""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        if labels and any(got.get(k) != v for k, v in labels.items()):
+            continue
+        return float(m.group(3))
+    return None
+
+
+def metric(server, name, labels=None):
+    """One sample of the server's /metrics now."""
+    with urllib.request.urlopen(server.status + "/metrics", timeout=10) as r:
+        return metric_in(r.read().decode(), name, labels)
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:

@@ -19,9 +19,10 @@ import loadgen  # noqa: E402
 
 from botocore.exceptions import ClientError  # noqa: E402
 
-# Capacity is set by an injected read delay, not by CPU, so it does not move
-# with the load on a shared 2-core machine: every GET of a chunked object
-# sleeps DELAY_MS in its worker.
+# Capacity is set by an injected read delay and a small in-flight limit, not
+# by CPU, so it does not move with the load on a shared 2-core machine: every
+# GET of a chunked object waits DELAY_MS for its read (on an I/O thread), and
+# MAX_INFLIGHT requests are admitted at once.
 DELAY_MS = 10
 WORKERS = 8
 MAX_INFLIGHT = 4
@@ -34,19 +35,7 @@ OBJ = b"z" * (64 * 1024)  # > 16 KiB: stored in a chunk file, read with pread
 admin = hf.admin
 
 
-def metric(text, name, labels=None):
-    """The value of one sample in Prometheus text (labels: a dict to match)."""
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        m = re.match(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$", line)
-        if not m or m.group(1) != name:
-            continue
-        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
-        if labels and any(got.get(k) != v for k, v in labels.items()):
-            continue
-        return float(m.group(3))
-    return None
+metric = hf.metric_in
 
 
 def fetch(url, timeout=5):

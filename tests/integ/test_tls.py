@@ -186,11 +186,7 @@ def signed_get(path, port=None, query=""):
             + "\r\n").encode()
 
 
-def metric(server, name):
-    with urllib.request.urlopen(server.status + "/metrics", timeout=5) as r:
-        text = r.read().decode()
-    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else None
+metric = hf.metric
 
 
 def client_hello():

@@ -4,6 +4,8 @@
 
 #include "base/err.h"
 #include "base/hist.h"
+#include "base/limits.h"
+#include "base/load.h"
 #include "base/time.h"
 #include "guard/guard.h"
 
@@ -20,26 +22,69 @@ static hf_guard_t *make(int a, int q, int per_key, int qtimeout)
     return g;
 }
 
-TEST(defaults_leave_a_worker_to_shed)
+TEST(defaults_are_a_memory_budget)
 {
     hf_guard_config_t c = {.queue_max = -1};
-    hf_guard_defaults(&c, 16);
-    CHECK_EQ_INT(c.max_inflight, 12);
-    CHECK_EQ_INT(c.queue_max, 3);
-    CHECK_EQ_INT(c.per_key_max, 10);
-    CHECK(hf_guard_check(&c, 16) == NULL);
-    hf_guard_config_t d = {.queue_max = -1};
-    hf_guard_defaults(&d, 1);
-    CHECK_EQ_INT(d.max_inflight, 1);
-    CHECK_EQ_INT(d.queue_max, 0);
-    CHECK(hf_guard_check(&d, 1) == NULL);
-    /* A + Q must stay below W. */
-    hf_guard_config_t e = {.max_inflight = 16, .queue_max = 0, .per_key_max = 4,
-                           .queue_timeout_ms = 100};
-    CHECK(hf_guard_check(&e, 16) != NULL);
+    hf_guard_defaults(&c);
+    CHECK_EQ_INT(c.max_inflight, HF_ADMIT_INFLIGHT_DEFAULT);
+    CHECK_EQ_INT(c.queue_max, HF_ADMIT_INFLIGHT_DEFAULT / 8);
+    CHECK_EQ_INT(c.per_key_max, HF_ADMIT_INFLIGHT_DEFAULT - HF_ADMIT_INFLIGHT_DEFAULT / 6);
+    CHECK(hf_guard_check(&c) == NULL);
+    /* Given values are kept; the per-key share leaves max(2, A/6) to others. */
+    hf_guard_config_t d = {.max_inflight = 12, .queue_max = -1};
+    hf_guard_defaults(&d);
+    CHECK_EQ_INT(d.queue_max, 1);
+    CHECK_EQ_INT(d.per_key_max, 10);
     hf_guard_config_t f = {.max_inflight = 4, .queue_max = 0, .per_key_max = 9,
                            .queue_timeout_ms = 100};
-    CHECK(hf_guard_check(&f, 16) != NULL); /* per-key above A + Q */
+    CHECK(hf_guard_check(&f) != NULL); /* per-key above A + Q */
+    hf_guard_config_t g = {.max_inflight = 0, .queue_max = 0, .per_key_max = 1,
+                           .queue_timeout_ms = 100};
+    CHECK(hf_guard_check(&g) != NULL);
+}
+
+/* Work queues (the detector says so): keys holding at least an equal share
+ * of what is in flight are shed, a light key still gets in; when the
+ * queue drains, everyone does again. */
+TEST(overload_sheds_the_heaviest_keys_first)
+{
+    hf_load_reset();
+    hf_load_configure(1000, 20 * 1000); /* 1 ms target, 20 ms interval */
+    hf_guard_t *g = make(100, 0, 100, 10);
+    hf_guard_ticket_t heavy[8], light, more;
+    int why = -1;
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ_INT(hf_guard_enter(g, "heavy", NULL, NULL, &heavy[i], &why), HF_OK);
+    CHECK(!hf_load_overloaded());
+    /* Two whole intervals in which every wait was 5 ms. */
+    int64_t end = hf_mono_ms() + 60;
+    while (hf_mono_ms() < end) {
+        hf_load_note(HF_LOAD_IO, 5000);
+        usleep(1000);
+    }
+    CHECK(hf_load_overloaded());
+    CHECK_EQ_INT(hf_guard_enter(g, "heavy", NULL, NULL, &more, &why), HF_E_BUSY);
+    CHECK_EQ_INT(why, HF_GUARD_SHED_OVERLOAD);
+    CHECK_EQ_INT(hf_guard_enter(g, "light", NULL, NULL, &light, &why), HF_OK);
+    hf_guard_stats_t st;
+    hf_guard_stats(g, &st);
+    CHECK(st.overloaded);
+    CHECK_EQ_INT(st.active_keys, 2);
+    CHECK_EQ_INT(st.shed[HF_GUARD_SHED_OVERLOAD], 1);
+    /* One wait under the target ends the overload at once (as CoDel). */
+    hf_load_note(HF_LOAD_IO, 10);
+    CHECK(!hf_load_overloaded());
+    CHECK_EQ_INT(hf_guard_enter(g, "heavy", NULL, NULL, &more, &why), HF_OK);
+    hf_guard_leave(g, &more);
+    hf_guard_leave(g, &light);
+    for (int i = 0; i < 8; i++)
+        hf_guard_leave(g, &heavy[i]);
+    hf_guard_stats(g, &st);
+    CHECK_EQ_INT(st.inflight, 0);
+    CHECK_EQ_INT(st.active_keys, 0);
+    hf_guard_destroy(g);
+    hf_load_reset();
+    hf_load_configure(HF_LOAD_TARGET_US, HF_LOAD_INTERVAL_US);
 }
 
 TEST(sheds_beyond_max_inflight_without_queue)
