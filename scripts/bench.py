@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""`make bench`: holdfast next to nginx on this machine, driven by the same
-client (`holdfast bench`) with the same settings, runs alternating; then the
-figures only holdfast has (listing a bucket of 1,000,000 objects, cold start,
-memory, threads) and the overload curve (offered load far past what admission
-lets in, against goodput, shed load and p99). Writes docs/benchmarks.md,
-docs/benchmarks.png and docs/overload.png (gnuplot) and docs/benchmarks.json
-(every run's raw result).
+"""`make bench`: holdfast next to nginx on this machine, driven by two
+independent clients -- `holdfast bench` and wrk (Debian's package, firing
+presigned URLs at holdfast and plain paths at nginx) -- with the same
+settings, runs alternating; a ratio counts only where the two clients agree
+within 10%. Then the figures only holdfast has (listing a bucket of 1,000,000
+objects, cold start, memory, threads, slow clients, one key with many
+connections, what waiting costs) and the overload curve (offered load far
+past what the machine serves, against goodput, shed load and p99). Writes
+docs/benchmarks.md, docs/benchmarks.png and docs/overload.png (gnuplot) and
+docs/benchmarks.json (every run's raw result).
 
 usage: scripts/bench.py [--only overload]
   --only overload  run only the overload curve (about 1 minute) and merge it
@@ -59,32 +62,45 @@ PAIRED = [
     ("put1m", ["--op", "put", "--size", "1MiB", "--objects", "64", "--concurrency", "16"]),
 ]
 
-# Admission for every other figure: the connections of the one key the
-# client signs with are all admitted, so the figures measure throughput, not
-# shedding. The defaults (16 workers, 12 in flight, 10 per key) would answer
-# most of 32 connections with 503 SlowDown; that is what they are for, and
-# the overload curve measures it.
-LOAD_CONNS = 32  # the most connections any figure below uses
-SERVER_FLAGS = ["--workers", str(LOAD_CONNS + 2), "--max-inflight", str(LOAD_CONNS),
-                "--admit-queue", "1", "--max-inflight-per-key", str(LOAD_CONNS + 1)]
+# holdfast runs with its defaults: admission is decided by what the machine
+# can do (queue delay), so one client's 32 connections are served, not shed.
+LOAD_CONNS = 32  # the most connections any paired figure uses
+SERVER_FLAGS = []
 
-# The overload curve. Its server's capacity is set by admission control,
-# not by the two CPUs it shares with the client: every GET of a 64 KiB
-# object (a chunk file) waits CURVE_DELAY_MS per read in its worker, as on a
-# slow disk, so CURVE_INFLIGHT requests in flight are the limit. The one key
-# may take every slot and the queue (single-tenant). The client opens
-# CURVE_CONNS connections in turn, from 1/4 to 16x the in-flight limit, and
-# sends the next request as soon as an answer arrives, 503 or not (a retry
-# storm without backoff).
-CURVE_INFLIGHT = 4
-CURVE_QUEUE = 2
+# wrk: the independent client. Two threads (one per CPU); requests are
+# formatted once at start (wrk.format in init), so its per-request cost is a
+# table lookup; a figure's wrk run uses the same connections as holdfast
+# bench's. Against holdfast it fires presigned URLs (SigV4 in the query,
+# verified on every request); against nginx the same paths unsigned.
+WRK_THREADS = 2
+WRK_TARGETS = {"get4k": 1000, "get1m": 64, "put4k": 1000, "put1m": 16}
+AGREE = 0.10  # clients agree when their holdfast/nginx ratios are within 10%
+
+# The overload curve. The server's capacity is set by its disk, not by the
+# two CPUs it shares with the client: fault injection makes every read of a
+# chunk file wait CURVE_DELAY_MS, and CURVE_IO_THREADS I/O threads make those
+# reads, so CURVE_IO_THREADS requests in flight saturate it (1x). The client
+# opens CURVE_CONNS connections in turn, from 1/4 to 64x that, and sends the
+# next request as soon as an answer arrives, 503 or not (a retry storm
+# without backoff). Admission is the defaults: shedding comes from the
+# queue-delay detector, not from a count.
+CURVE_IO_THREADS = 4
 CURVE_DELAY_MS = 2
 CURVE_SIZE = "64KiB"
-CURVE_CONNS = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+CURVE_CONNS = [1, 2, 4, 6, 8, 16, 32, 64, 128, 256]
 CURVE_STEP = int(os.environ.get("BENCH_CURVE_STEP", "5"))
-CURVE_SERVER = ["--fault-injection", "--max-inflight", str(CURVE_INFLIGHT),
-                "--admit-queue", str(CURVE_QUEUE),
-                "--max-inflight-per-key", str(CURVE_INFLIGHT + CURVE_QUEUE)]
+CURVE_SERVER = ["--fault-injection", "--io-threads", str(CURVE_IO_THREADS)]
+
+# Slow clients: TRICKLE connections from another loopback address each send
+# a PUT head with Content-Length 1000000 and then a few bytes a second,
+# while holdfast bench (and wrk) measure GET 4 KiB from 127.0.0.1.
+TRICKLE = 1000
+TRICKLE_SRC = "127.0.0.2"
+
+# One key, many connections: PUT 4 KiB at each of these concurrencies with
+# the default settings; the figure is 256's goodput and shed share against
+# the best of them.
+ONEKEY_CONNS = [32, 64, 128, 256, 512]
 
 procs = []  # everything started here, stopped by PID at the end
 
@@ -370,8 +386,11 @@ def idle_memory(data, bucket, key):
         idle = {"rss_anon_kib": status_field(pid, "RssAnon"), "threads": status_field(pid, "Threads")}
         conns = []
         req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"  # unsigned: 403, connection kept
-        for _ in range(10000):
-            c = socket.create_connection(("127.0.0.1", hf.port))
+        for i in range(10000):
+            # 1,000 from each of ten loopback addresses: one address may
+            # hold at most --max-conns-per-address (1024) connections.
+            c = socket.create_connection(("127.0.0.1", hf.port),
+                                         source_address=("127.0.1.%d" % (1 + i // 1000), 0))
             c.sendall(req)
             conns.append(c)
         for c in conns:
@@ -446,8 +465,8 @@ def overload_curve(tmp):
     """Goodput, shed load and p99 at each step of CURVE_CONNS (see above)."""
     out = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "load_before": os.getloadavg(), "server_flags": CURVE_SERVER,
-           "fault": "pread:delay=%d/path=/chunks/" % CURVE_DELAY_MS, "max_inflight": CURVE_INFLIGHT,
-           "queue": CURVE_QUEUE, "delay_ms": CURVE_DELAY_MS, "size": CURVE_SIZE,
+           "fault": "pread:delay=%d/path=/chunks/" % CURVE_DELAY_MS,
+           "io_threads": CURVE_IO_THREADS, "delay_ms": CURVE_DELAY_MS, "size": CURVE_SIZE,
            "step_s": CURVE_STEP, "steps": []}
     hf = Holdfast(os.path.join(tmp, "hf-curve"), args=CURVE_SERVER).start()
     try:
@@ -455,7 +474,7 @@ def overload_curve(tmp):
                   "--no-cleanup"]
         # The data set, uploaded below the limits (so nothing is shed), then
         # the slow reads.
-        bench(hf.endpoint, *(common + ["--concurrency", str(CURVE_INFLIGHT), "--duration", "1s"]))
+        bench(hf.endpoint, *(common + ["--concurrency", str(CURVE_IO_THREADS), "--duration", "1s"]))
         hf.admin("faults", "set", out["fault"])
         out["threads_idle"] = status_field(hf.proc.pid, "Threads")
         shed0 = hf.metric_sum("holdfast_admission_shed_total")
@@ -471,7 +490,7 @@ def overload_curve(tmp):
             t.join()
             m, shed = r["measure"], r["measure"]["shed"]
             secs = m["seconds"]
-            step = {"connections": conns, "x_inflight": conns / CURVE_INFLIGHT, "seconds": secs,
+            step = {"connections": conns, "x_capacity": conns / CURVE_IO_THREADS, "seconds": secs,
                     "attempted_per_s": (m["requests"] + shed["requests"]) / secs,
                     "goodput_per_s": (m["requests"] - m["errors"]) / secs,
                     "shed_per_s": shed["requests"] / secs, "errors": m["errors"],
@@ -490,6 +509,180 @@ def overload_curve(tmp):
     finally:
         hf.stop()
     out["load_after"] = os.getloadavg()
+    return out
+
+
+# ---- wrk, the independent client ------------------------------------------------
+
+def lua_str(t):
+    return '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def presigned(endpoint, method, keys, bucket="holdfast-bench"):
+    """Request targets (path?query) for keys: SigV4 presigned URLs, a week."""
+    import boto3
+    from botocore.config import Config
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=AK, aws_secret_access_key=SK,
+                      region_name="us-east-1", config=Config(s3={"addressing_style": "path"},
+                                                             signature_version="s3v4"))
+    op = "put_object" if method == "PUT" else "get_object"
+    return [s3.generate_presigned_url(op, Params={"Bucket": bucket, "Key": k},
+                                      ExpiresIn=7 * 24 * 3600)[len(endpoint):] for k in keys]
+
+
+def wrk_script(tmp, name, method, targets, size):
+    """A wrk script sending method to each target in turn, every request
+    formatted once in init (so the client costs the same on either side)."""
+    path = os.path.join(tmp, "%s.lua" % name)
+    with open(path, "w") as f:
+        f.write("local targets = {\n%s\n}\n" % ",\n".join(lua_str(t) for t in targets))
+        f.write("local reqs, i = {}, 0\n")
+        if method == "PUT":
+            f.write('local body = string.rep("x", %d)\n' % size)
+        f.write("init = function(args)\n  for _, t in ipairs(targets) do\n")
+        if method == "PUT":
+            f.write('    reqs[#reqs + 1] = wrk.format("PUT", t, nil, body)\n')
+        else:
+            f.write('    reqs[#reqs + 1] = wrk.format("GET", t)\n')
+        f.write("  end\nend\n")
+        f.write("request = function()\n  i = i + 1\n  return reqs[i % #reqs + 1]\nend\n")
+    return path
+
+
+def wrk_time_ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[m.group(2)]
+
+
+def wrk(endpoint, script, conns, secs, size):
+    """One wrk run: req/s, MB/s of bodies, p50/p99, errors (socket errors and
+    non-2xx answers)."""
+    cmd = ["wrk", "-t%d" % min(WRK_THREADS, conns), "-c%d" % conns, "-d%ds" % secs, "--latency",
+           "--timeout", "10s", "-s", script, endpoint]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 120)
+    out = p.stdout
+    if p.returncode != 0 or "Requests/sec" not in out:
+        raise RuntimeError("wrk failed: %s %s" % (out[-500:], p.stderr[-500:]))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    return {"ops_per_s": rps, "mb_per_s": rps * size / 1e6, "p50_ms": wrk_time_ms(lat.get("50", "")),
+            "p99_ms": wrk_time_ms(lat.get("99", "")), "errors": errors,
+            "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+
+
+FLAG_SIZES = {"4KiB": 4096, "1MiB": 1 << 20, "64KiB": 65536}
+
+
+def flag(flags, name):
+    return flags[flags.index(name) + 1]
+
+
+def wrk_figure(tmp, name, flags, hf, ng):
+    """The wrk scripts of one paired figure against each server."""
+    method = "PUT" if flag(flags, "--op") == "put" else "GET"
+    size = FLAG_SIZES[flag(flags, "--size")]
+    n = WRK_TARGETS[name]
+    keys = ["bench/%010d" % i for i in range(n)]
+    return {"holdfast": wrk_script(tmp, name + "-hf", method, presigned(hf.endpoint, method, keys),
+                                   size),
+            "nginx": wrk_script(tmp, name + "-ng", method,
+                                ["/holdfast-bench/" + k for k in keys], size),
+            "size": size, "conns": int(flag(flags, "--concurrency"))}
+
+
+# ---- figures only holdfast has ---------------------------------------------------
+
+def trickle_figure(tmp):
+    """GET 4 KiB, measured by both clients, alone and next to TRICKLE
+    connections from another address that each trickle a 1 MB PUT body."""
+    hf = Holdfast(os.path.join(tmp, "hf-trickle")).start()
+    out = {"connections": TRICKLE, "source": TRICKLE_SRC}
+    socks, stop = [], threading.Event()
+    try:
+        get = ["--op", "get", "--size", "4KiB", "--objects", "1000", "--concurrency", "32"]
+        bench(hf.endpoint, *(get + ["--duration", "1s", "--no-cleanup"]))
+        keys = ["bench/%010d" % i for i in range(1000)]
+        script = wrk_script(tmp, "trickle-get", "GET", presigned(hf.endpoint, "GET", keys), 4096)
+        put = presigned(hf.endpoint, "PUT", ["trickled"])[0]
+
+        def measure():
+            b = bench(hf.endpoint, *(get + ["--duration", "%ds" % DURATION, "--no-prepare",
+                                            "--no-cleanup", "--expect-slowdown"]))
+            w = wrk(hf.endpoint, script, 32, DURATION, 4096)
+            m = b["measure"]
+            return {"bench_ops_per_s": m["ops_per_s"], "bench_p99_ms": m["latency_ms"]["p99"],
+                    "bench_shed": m["shed"]["requests"], "bench_errors": m["errors"],
+                    "wrk_ops_per_s": w["ops_per_s"], "wrk_p99_ms": w["p99_ms"],
+                    "wrk_errors": w["errors"]}
+        out["alone"] = measure()
+        head = ("PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 1000000\r\n\r\n"
+                % (put, hf.port)).encode()
+        for _ in range(TRICKLE):
+            c = socket.socket()
+            c.bind((TRICKLE_SRC, 0))
+            c.connect(("127.0.0.1", hf.port))
+            c.sendall(head + b"t" * 100)
+            socks.append(c)
+
+        def feed():
+            while not stop.wait(1.0):
+                for c in socks:
+                    try:
+                        c.send(b"t" * 32)
+                    except OSError:
+                        pass
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        time.sleep(2)
+        out["threads"] = status_field(hf.proc.pid, "Threads")
+        out["rss_anon_kib"] = status_field(hf.proc.pid, "RssAnon")
+        out["waiting"] = hf.metric_sum("holdfast_http_requests_waiting_or_running")
+        out["loaded"] = measure()
+        out["rss_anon_kib_after"] = status_field(hf.proc.pid, "RssAnon")
+        stop.set()
+        feeder.join()
+    finally:
+        for c in socks:
+            c.close()
+        hf.stop()
+    return out
+
+
+def onekey_figure(tmp):
+    """PUT 4 KiB from one key at growing concurrency, default settings."""
+    hf = Holdfast(os.path.join(tmp, "hf-onekey")).start()
+    steps = []
+    try:
+        for conns in ONEKEY_CONNS:
+            r = bench(hf.endpoint, "--op", "put", "--size", "4KiB", "--objects", "10000",
+                      "--concurrency", str(conns), "--duration", "%ds" % DURATION,
+                      "--expect-slowdown", "--no-cleanup")
+            m = r["measure"]
+            ok = m["requests"] - m["errors"]
+            steps.append({"connections": conns, "ok_per_s": ok / m["seconds"],
+                          "shed": m["shed"]["requests"], "ok": ok, "errors": m["errors"],
+                          "p99_ms": m["latency_ms"]["p99"]})
+            log("one key: %d connections: %.0f PUT/s, %d shed" % (conns, steps[-1]["ok_per_s"],
+                                                                  steps[-1]["shed"]))
+    finally:
+        hf.stop()
+    return steps
+
+
+def waiting_costs():
+    """The micro-measurements of tests/perf/perf_fiber.c, three runs each."""
+    out = {}
+    for name in ("perf_fiber", "perf_fiber_ucontext"):
+        exe = os.path.join(ROOT, "build", "rel", "tests", "perf", name)
+        runs = [json.loads(subprocess.run([exe], capture_output=True, text=True, timeout=300).stdout)
+                for _ in range(3)]
+        out[runs[0]["switch"]] = {k: statistics.median(r[k] for r in runs)
+                                  for k in ("switch_ns", "iopool_ns", "thread_ns")}
     return out
 
 
@@ -569,7 +762,11 @@ def main():
         hf = Holdfast(os.path.join(tmp, "hf-a")).start()
         ng = Nginx(os.path.join(tmp, "nginx")).start()
         res["threads_idle"] = status_field(hf.proc.pid, "Threads")
+        res["wrk"] = {}
         for name, flags in PAIRED:
+            # The data set once per server, kept for both clients' runs.
+            for srv in (hf, ng):
+                bench(srv.endpoint, *(flags + ["--duration", "1s", "--no-cleanup"]))
             runs = {"holdfast": [], "nginx": []}
             for rnd in range(ROUNDS):
                 order = [("holdfast", hf), ("nginx", ng)]
@@ -582,13 +779,25 @@ def main():
                         t = threading.Thread(target=sample_threads,
                                              args=(hf.proc.pid, stop, samples))
                         t.start()
-                    r = bench(srv.endpoint, *(flags + ["--duration", "%ds" % DURATION]))
+                    r = bench(srv.endpoint, *(flags + ["--duration", "%ds" % DURATION,
+                                                       "--no-prepare", "--no-cleanup"]))
                     stop.set()
                     s = summary(r)
                     if samples:
                         s["threads_max"] = max(samples)
                     runs[side].append(s)
             res["runs"][name] = runs
+            wf = wrk_figure(tmp, name, flags, hf, ng)
+            wruns = {"holdfast": [], "nginx": []}
+            for rnd in range(ROUNDS):
+                order = [("holdfast", hf), ("nginx", ng)]
+                if rnd % 2:
+                    order.reverse()
+                for side, srv in order:
+                    log("%s round %d: %s (wrk)" % (name, rnd + 1, side))
+                    wruns[side].append(wrk(srv.endpoint, wf[side], wf["conns"], DURATION,
+                                           wf["size"]))
+            res["wrk"][name] = wruns
         res["nginx_workers"] = len(ng.workers())
         if PROFILE:
             res["profiles"] = {}
@@ -604,6 +813,12 @@ def main():
 
         log("overload curve")
         res["overload"] = overload_curve(tmp)
+        log("slow clients: %d trickling uploads" % TRICKLE)
+        res["trickle"] = trickle_figure(tmp)
+        log("one key, many connections")
+        res["onekey"] = onekey_figure(tmp)
+        log("what waiting costs")
+        res["waiting"] = waiting_costs()
 
         # The big bucket: preload through S3, then list it.
         big = Holdfast(os.path.join(tmp, "hf-b")).start()

@@ -6,6 +6,9 @@
 #include "base/time.h"
 
 #include <errno.h>
+#include <sys/syscall.h>
+#include <stdint.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -148,4 +151,42 @@ int hf_vfs_fsync_dir(const char *path)
     int rc = hf_vfs.fsync(fd) ? -errno : HF_OK;
     hf_vfs.close(fd);
     return rc;
+}
+
+/* cachestat(2) has the same number on every architecture (the unified
+ * syscall table, from 424 on); Debian 12's headers predate it. */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+struct hf_cachestat_range {
+    uint64_t off, len;
+};
+
+struct hf_cachestat {
+    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+static _Atomic int cachestat_missing;
+
+int hf_vfs_cached(int fd, off_t off, size_t len)
+{
+    if (len == 0)
+        return 1;
+    if (hf_vfs.pread != hf_vfs_default.pread)
+        return 0;
+    if (atomic_load_explicit(&cachestat_missing, memory_order_relaxed))
+        return -ENOSYS;
+    struct hf_cachestat_range r = {.off = (uint64_t)off, .len = len};
+    struct hf_cachestat c;
+    if (syscall(__NR_cachestat, fd, &r, &c, 0) != 0) {
+        int e = errno;
+        if (e == ENOSYS)
+            atomic_store(&cachestat_missing, 1);
+        return -e;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t first = (uint64_t)off / (uint64_t)page;
+    uint64_t last = ((uint64_t)off + len - 1) / (uint64_t)page;
+    return c.nr_cache >= last - first + 1 ? 1 : 0;
 }

@@ -64,4 +64,11 @@ int hf_vfs_open(const char *path, int flags, mode_t mode);
 /* fsync the directory at path (makes a create/rename/unlink in it durable). */
 int hf_vfs_fsync_dir(const char *path);
 
+/* 1 if every page of [off, off + len) of fd is in the page cache, so a
+ * read of it costs a copy and no wait; 0 if not, or while a fault set
+ * replaces the defaults (the faults decide what the disk does then); a
+ * negative errno if the kernel cannot tell (cachestat(2), Linux 6.5, is
+ * missing: -ENOSYS, and the call is not tried again). */
+int hf_vfs_cached(int fd, off_t off, size_t len);
+
 #endif /* HF_BASE_VFS_H */

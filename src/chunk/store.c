@@ -87,6 +87,7 @@
 #include "chunk/store.h"
 
 #include "base/err.h"
+#include "base/fiber.h"
 #include "base/hash.h"
 #include "base/iopool.h"
 #include "base/limits.h"
@@ -1436,10 +1437,33 @@ static void j_read(void *a)
     c->rc = blob_read(c->r, c->off, c->out, c->n);
 }
 
+/* A read that stays in the reader's open chunk and whose blocks are all in
+ * the page cache costs a copy and a crc, no wait: it runs in place, and
+ * only the first read of a chunk (open, header) or a read that would go to
+ * the disk leaves the loop. A GET of a cached 1 MiB object is then one
+ * hand-off instead of four. */
+static bool read_is_cached(const hf_blob_reader_t *r, uint64_t off, size_t n)
+{
+    if (n == 0)
+        return true;
+    if (r->fd < 0 || off / HF_CHUNK_SIZE != r->chunk || (off + n - 1) / HF_CHUNK_SIZE != r->chunk)
+        return false;
+    uint32_t coff = (uint32_t)(off % HF_CHUNK_SIZE);
+    uint32_t first = coff - coff % HF_CHUNK_BLOCK; /* whole blocks are read and verified */
+    uint64_t end = (uint64_t)coff + n;
+    end = (end + HF_CHUNK_BLOCK - 1) / HF_CHUNK_BLOCK * HF_CHUNK_BLOCK;
+    if (end > r->payload_len)
+        end = r->payload_len;
+    return hf_vfs_cached(r->fd, (off_t)CK_PAYLOAD_OFF + first, (size_t)(end - first)) == 1;
+}
+
 int hf_blob_read(hf_blob_reader_t *r, uint64_t off, void *buf, size_t n)
 {
     call_t c = {.r = r, .off = off, .out = buf, .n = n};
-    hf_iopool_run(j_read, &c);
+    if (hf_fiber_self() && read_is_cached(r, off, n))
+        j_read(&c);
+    else
+        hf_iopool_run(j_read, &c);
     return c.rc;
 }
 
