@@ -333,7 +333,7 @@ static char *copy_in(scratch_t *s, const char *p, size_t n)
 }
 
 /* Percent-decode raw into the scratch bytes: its length, or -1. */
-static long decode_in(scratch_t *s, hf_str_t raw, const char **out)
+static long decode_in(scratch_t *s, hf_str_t raw, char **out)
 {
     char *o = s->bytes + s->used;
     long n = hf_uri_decode(o, raw.p, raw.n);
@@ -435,7 +435,7 @@ int hf_sigv2_string_to_sign(const hf_sigv4_input_t *in, const char *vhost_bucket
     hf_str_t rest = in->query, name, value;
     bool has_eq;
     while (expires && hf_auth_next_param(&rest, &name, &value, &has_eq)) {
-        const char *dn, *dv;
+        char *dn, *dv;
         long nn = decode_in(&s, name, &dn);
         if (nn < 0) {
             rc = HF_E_INVAL;
@@ -446,7 +446,7 @@ int hf_sigv2_string_to_sign(const hf_sigv4_input_t *in, const char *vhost_bucket
             continue;
         }
         for (long k = 0; k < nn; k++)
-            ((char *)dn)[k] = hf_auth_lower(dn[k]);
+            dn[k] = hf_auth_lower(dn[k]);
         long vn = decode_in(&s, value, &dv);
         if (vn < 0) {
             rc = HF_E_INVAL;
@@ -480,7 +480,7 @@ int hf_sigv2_string_to_sign(const hf_sigv4_input_t *in, const char *vhost_bucket
     s.used = 0;
     rest = in->query;
     while (hf_auth_next_param(&rest, &name, &value, &has_eq)) {
-        const char *dn, *dv = "";
+        char *dn, *dv = NULL;
         long nn = decode_in(&s, name, &dn), vn = 0;
         if (nn < 0) {
             rc = HF_E_INVAL;

@@ -495,6 +495,9 @@ static int resolve_vhost(s3req_t *q)
         h.n = (size_t)(colon - h.p);
     if (h.n && h.p[h.n - 1] == '.')
         h.n--;
+    for (int i = 0; i < q->s3->ndomains; i++)
+        if (hf_strn_ieq(h.p, h.n, q->s3->domains[i]))
+            return 0; /* the endpoint's own name: path style */
     size_t label = 0;
     bool found = false;
     for (int i = 0; i < q->s3->ndomains; i++) {
