@@ -47,7 +47,7 @@ for t in tests/integ/test_*.py; do
     run_suite "integ:$(basename "$t" .py)" $PY "$t"
 done
 if [ -x build/san/holdfast ]; then
-    for t in tests/integ/test_s3_boto3.py tests/integ/test_wire.py tests/integ/test_observability.py \
+    for t in tests/integ/test_s3_boto3.py tests/integ/test_wire.py tests/integ/test_observability.py tests/integ/test_sigv2.py \
              tests/integ/test_hostile.py tests/integ/test_scrub.py tests/integ/test_failstate.py \
              tests/integ/test_users.py tests/integ/test_tls.py; do
         run_suite "integ-asan:$(basename "$t" .py)" env HF_BIN=build/san/holdfast ASAN_OPTIONS=detect_leaks=0 $PY "$t"

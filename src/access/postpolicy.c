@@ -280,12 +280,17 @@ int64_t hf_postpolicy_expiration(const hf_postpolicy_t *p)
 
 /* ---- checking a form ------------------------------------------------------------ */
 
-/* Exempt from "every field must be covered": S3's list. */
+/* Exempt from "every field must be covered": S3's lists -- for SigV4 forms
+ * x-amz-signature, file, policy and x-ignore-*; for Signature Version 2
+ * forms "AWSAccessKeyId, signature, file, policy, and field names that
+ * have an x-ignore- prefix". */
 static bool exempt(const char *name)
 {
     size_t n = strlen(name);
     return hf_access_ieq(name, n, "x-amz-signature", 15) || hf_access_ieq(name, n, "file", 4) ||
-           hf_access_ieq(name, n, "policy", 6) || (n >= 9 && hf_access_ieq(name, 9, "x-ignore-", 9));
+           hf_access_ieq(name, n, "policy", 6) || hf_access_ieq(name, n, "AWSAccessKeyId", 14) ||
+           hf_access_ieq(name, n, "signature", 9) ||
+           (n >= 9 && hf_access_ieq(name, 9, "x-ignore-", 9));
 }
 
 /* s as a JSON string body (quotes and backslashes escaped, control bytes

@@ -35,6 +35,8 @@
  */
 #include "auth/sigv4.h"
 
+#include "auth/common.h"
+#include "auth/sigv2.h"
 #include "base/err.h"
 #include "base/time.h"
 
@@ -61,40 +63,6 @@
 
 /* ---- small helpers -------------------------------------------------------- */
 
-__attribute__((format(printf, 4, 5))) static int fail(char *msg, size_t cap, int st,
-                                                      const char *fmt, ...)
-{
-    if (msg && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, cap, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
-/* A printable, bounded copy of untrusted bytes for an error message. */
-static const char *show(char *tmp, size_t cap, const char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 4 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        tmp[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (o + 4 >= cap && n > o) {
-        tmp[o++] = '.';
-        tmp[o++] = '.';
-        tmp[o++] = '.';
-    }
-    tmp[o] = '\0';
-    return tmp;
-}
-
-static bool is_ws(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 static bool is_hex(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -114,121 +82,6 @@ static bool is_lower_tchar(unsigned char c)
     if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
         return true;
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool visible(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f)
-            return false;
-    }
-    return true;
-}
-
-static char lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-}
-
-static bool ieq(hf_str_t a, const char *b, size_t bn)
-{
-    if (a.n != bn)
-        return false;
-    for (size_t i = 0; i < bn; i++)
-        if (lower(a.p[i]) != lower(b[i]))
-            return false;
-    return true;
-}
-
-static bool iprefix(hf_str_t a, const char *pre)
-{
-    size_t n = strlen(pre);
-    if (a.n < n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower(a.p[i]) != pre[i])
-            return false;
-    return true;
-}
-
-/* The n-th header called name (case-insensitive); count of such headers. */
-static int find_header(const hf_sigv4_input_t *in, const char *name, hf_str_t *value)
-{
-    int count = 0;
-    size_t n = strlen(name);
-    for (int i = 0; i < in->nheaders; i++) {
-        if (ieq(in->headers[i].name, name, n)) {
-            if (count == 0 && value)
-                *value = in->headers[i].value;
-            count++;
-        }
-    }
-    return count;
-}
-
-/* Iterate over '&'-separated query parameters: returns false at the end. */
-static bool next_param(hf_str_t *rest, hf_str_t *name, hf_str_t *value, bool *has_eq)
-{
-    while (rest->n > 0) {
-        const char *amp = memchr(rest->p, '&', rest->n);
-        size_t seg = amp ? (size_t)(amp - rest->p) : rest->n;
-        hf_str_t s = {rest->p, seg};
-        rest->p += seg + (amp ? 1 : 0);
-        rest->n -= seg + (amp ? 1 : 0);
-        if (seg == 0)
-            continue; /* "a=1&&b=2": an empty segment is no parameter */
-        const char *eq = memchr(s.p, '=', s.n);
-        if (eq) {
-            *name = (hf_str_t){s.p, (size_t)(eq - s.p)};
-            *value = (hf_str_t){eq + 1, s.n - (size_t)(eq - s.p) - 1};
-        } else {
-            *name = s;
-            *value = (hf_str_t){s.p + s.n, 0};
-        }
-        *has_eq = eq != NULL;
-        return true;
-    }
-    return false;
-}
-
-/* Does the raw (percent-encoded) parameter name decode to want exactly? */
-static bool qname_is(hf_str_t raw, const char *want)
-{
-    char tmp[64];
-    size_t wn = strlen(want);
-    if (raw.n >= sizeof tmp)
-        return false;
-    long n = hf_uri_decode(tmp, raw.p, raw.n);
-    return n == (long)wn && memcmp(tmp, want, wn) == 0;
-}
-
-/* First value of query parameter name (raw); number of occurrences. */
-static int find_param(hf_str_t query, const char *name, hf_str_t *value)
-{
-    hf_str_t rest = query, n, v;
-    bool eq;
-    int count = 0;
-    while (next_param(&rest, &n, &v, &eq)) {
-        if (qname_is(n, name)) {
-            if (count == 0)
-                *value = v;
-            count++;
-        }
-    }
-    return count;
-}
-
-/* Percent-decode a raw query value into out (cap bytes). Returns the length,
- * -1 on bad encoding or an embedded NUL, -2 if it does not fit. */
-static long qdecode(hf_str_t raw, char *out, size_t cap)
-{
-    if (raw.n >= cap)
-        return -2;
-    long n = hf_uri_decode(out, raw.p, raw.n);
-    if (n < 0 || memchr(out, '\0', (size_t)n))
-        return -1;
-    return n;
 }
 
 /* ---- pieces of the auth fields --------------------------------------------- */
@@ -252,8 +105,8 @@ static int parse_credential(const char *s, size_t n, hf_sigv4_t *a, int bad, cha
             }
         }
         if (!sl)
-            return fail(msg, cap, bad, "the Credential '%s' is malformed; %s",
-                        show(tmp, sizeof tmp, s, n), expect);
+            return hf_auth_fail(msg, cap, bad, "the Credential '%s' is malformed; %s",
+                                hf_auth_show(tmp, sizeof tmp, s, n), expect);
         cut[k] = sl;
         end = (size_t)(sl - s);
     }
@@ -264,26 +117,26 @@ static int parse_credential(const char *s, size_t n, hf_sigv4_t *a, int bad, cha
     size_t svclen = (size_t)(cut[3] - service), termlen = (size_t)(s + n - term);
 
     if (termlen != strlen(TERMINATOR) || memcmp(term, TERMINATOR, termlen) != 0)
-        return fail(msg, cap, bad,
-                    "the credential scope must end in aws4_request, not '%s'; %s",
-                    show(tmp, sizeof tmp, term, termlen), expect);
-    if (aklen < HF_ACCESS_KEY_MIN || aklen > HF_ACCESS_KEY_MAX || !visible(s, aklen))
-        return fail(msg, cap, bad, "the access key id in the Credential is malformed; %s",
-                    expect);
+        return hf_auth_fail(msg, cap, bad,
+                            "the credential scope must end in aws4_request, not '%s'; %s",
+                            hf_auth_show(tmp, sizeof tmp, term, termlen), expect);
+    if (aklen < HF_ACCESS_KEY_MIN || aklen > HF_ACCESS_KEY_MAX || !hf_auth_visible(s, aklen))
+        return hf_auth_fail(msg, cap, bad, "the access key id in the Credential is malformed; %s",
+                            expect);
     char probe[17];
     int64_t secs;
     if (datelen != 8)
-        return fail(msg, cap, bad, "the date '%s' in the Credential is not YYYYMMDD; %s",
-                    show(tmp, sizeof tmp, date, datelen), expect);
+        return hf_auth_fail(msg, cap, bad, "the date '%s' in the Credential is not YYYYMMDD; %s",
+                            hf_auth_show(tmp, sizeof tmp, date, datelen), expect);
     memcpy(probe, date, 8);
     memcpy(probe + 8, "T000000Z", 8);
     if (hf_time_parse_amz(probe, 16, &secs) != HF_OK)
-        return fail(msg, cap, bad, "the date '%s' in the Credential is not YYYYMMDD; %s",
-                    show(tmp, sizeof tmp, date, datelen), expect);
-    if (reglen == 0 || reglen > HF_REGION_MAX || !visible(region, reglen))
-        return fail(msg, cap, bad, "the region in the Credential is malformed; %s", expect);
-    if (svclen == 0 || svclen > (size_t)SERVICE_MAX || !visible(service, svclen))
-        return fail(msg, cap, bad, "the service in the Credential is malformed; %s", expect);
+        return hf_auth_fail(msg, cap, bad, "the date '%s' in the Credential is not YYYYMMDD; %s",
+                            hf_auth_show(tmp, sizeof tmp, date, datelen), expect);
+    if (reglen == 0 || reglen > HF_REGION_MAX || !hf_auth_visible(region, reglen))
+        return hf_auth_fail(msg, cap, bad, "the region in the Credential is malformed; %s", expect);
+    if (svclen == 0 || svclen > (size_t)SERVICE_MAX || !hf_auth_visible(service, svclen))
+        return hf_auth_fail(msg, cap, bad, "the service in the Credential is malformed; %s", expect);
 
     memcpy(a->access_key, s, aklen);
     a->access_key[aklen] = '\0';
@@ -296,15 +149,6 @@ static int parse_credential(const char *s, size_t n, hf_sigv4_t *a, int bad, cha
     snprintf(a->scope, sizeof a->scope, "%s/%s/%s/%s", a->date, a->region, a->service,
              TERMINATOR);
     return HF_AUTH_OK;
-}
-
-/* Compare two header names of lengths an, bn bytewise (strcmp order). */
-static int name_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-    if (c)
-        return c;
-    return an < bn ? -1 : an > bn ? 1 : 0;
 }
 
 /* Check a decoded SignedHeaders list: lower-case tokens, sorted, no
@@ -333,7 +177,7 @@ static const char *check_signed_headers(const char *s, size_t n)
         if (++count > HF_SIGNED_HEADERS_MAX)
             return "SignedHeaders names too many headers";
         if (prev) {
-            int c = name_cmp(prev, prevlen, s + i, j - i);
+            int c = hf_auth_name_cmp(prev, prevlen, s + i, j - i);
             if (c == 0)
                 return "SignedHeaders names a header twice";
             if (c > 0)
@@ -355,7 +199,7 @@ static bool list_has(const char *s, size_t n, const char *name, size_t nn)
             j++;
         if (j - i == nn) {
             size_t k = 0;
-            while (k < nn && s[i + k] == lower(name[k]))
+            while (k < nn && s[i + k] == hf_auth_lower(name[k]))
                 k++;
             if (k == nn)
                 return true;
@@ -371,23 +215,23 @@ static int check_unsigned(const hf_sigv4_input_t *in, const char *sh, size_t shn
 {
     char tmp[80];
     if (!list_has(sh, shn, "host", 4))
-        return fail(msg, cap, HF_AUTH_ERR_UNSIGNED_HEADER,
-                    "the host header must be signed (add it to SignedHeaders)");
+        return hf_auth_fail(msg, cap, HF_AUTH_ERR_UNSIGNED_HEADER,
+                            "the host header must be signed (add it to SignedHeaders)");
     for (int i = 0; i < in->nheaders; i++) {
         hf_str_t name = in->headers[i].name;
-        if (!iprefix(name, "x-amz-") || ieq(name, "x-amz-date", 10) ||
-            ieq(name, "x-amz-content-sha256", 20))
+        if (!hf_auth_iprefix(name, "x-amz-") || hf_auth_ieq(name, "x-amz-date", 10) ||
+            hf_auth_ieq(name, "x-amz-content-sha256", 20))
             continue;
         if (!list_has(sh, shn, name.p, name.n))
-            return fail(msg, cap, HF_AUTH_ERR_UNSIGNED_HEADER,
-                        "There were headers present in the request which were not signed: %s",
-                        show(tmp, sizeof tmp, name.p, name.n));
+            return hf_auth_fail(msg, cap, HF_AUTH_ERR_UNSIGNED_HEADER,
+                                "There were headers present in the request which were not signed: %s",
+                                hf_auth_show(tmp, sizeof tmp, name.p, name.n));
     }
     return HF_AUTH_OK;
 }
 
-/* x-amz-content-sha256 (or X-Amz-Content-Sha256) value -> payload mode. */
-static int payload_of(hf_str_t v, hf_sigv4_t *a, char *msg, size_t cap)
+int hf_sigv4_payload(hf_str_t v, enum hf_payload_mode *mode, unsigned char sha256[HF_SHA256_LEN],
+                     char *msg, size_t cap)
 {
     static const struct {
         const char *s;
@@ -400,18 +244,18 @@ static int payload_of(hf_str_t v, hf_sigv4_t *a, char *msg, size_t cap)
     };
     for (size_t i = 0; i < sizeof lits / sizeof lits[0]; i++) {
         if (hf_str_eq(v, lits[i].s)) {
-            a->payload_mode = lits[i].m;
+            *mode = lits[i].m;
             return HF_AUTH_OK;
         }
     }
-    if (v.n == 2 * HF_SHA256_LEN && hf_hex_decode(a->payload_sha256, v.p, HF_SHA256_LEN) == HF_OK) {
-        a->payload_mode = HF_PAYLOAD_SHA256;
+    if (v.n == 2 * HF_SHA256_LEN && hf_hex_decode(sha256, v.p, HF_SHA256_LEN) == HF_OK) {
+        *mode = HF_PAYLOAD_SHA256;
         return HF_AUTH_OK;
     }
-    return fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256,
-                "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
-                "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
-                "STREAMING-UNSIGNED-PAYLOAD-TRAILER or a SHA-256 in hex");
+    return hf_auth_fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256,
+                        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
+                        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+                        "STREAMING-UNSIGNED-PAYLOAD-TRAILER or a SHA-256 in hex");
 }
 
 static int set_amz_date(hf_sigv4_t *a, const char *s, size_t n)
@@ -428,10 +272,10 @@ static int set_amz_date(hf_sigv4_t *a, const char *s, size_t n)
 static int check_scope_date(const hf_sigv4_t *a, int bad, char *msg, size_t cap)
 {
     if (memcmp(a->date, a->amz_date, 8) != 0)
-        return fail(msg, cap, bad,
-                    "Invalid credential date \"%s\": it is not the same as the request date "
-                    "\"%.8s\"",
-                    a->date, a->amz_date);
+        return hf_auth_fail(msg, cap, bad,
+                            "Invalid credential date \"%s\": it is not the same as the request date "
+                            "\"%.8s\"",
+                            a->date, a->amz_date);
     return HF_AUTH_OK;
 }
 
@@ -446,17 +290,15 @@ static int parse_header_auth(const hf_sigv4_input_t *in, hf_str_t auth, hf_sigv4
 
     /* The scheme is the first token. */
     const char *sp = p;
-    while (sp < end && !is_ws(*sp))
+    while (sp < end && !hf_auth_is_ws(*sp))
         sp++;
     hf_str_t scheme = {p, (size_t)(sp - p)};
     if (hf_str_eq(scheme, "AWS"))
-        return fail(msg, cap, HF_AUTH_ERR_UNSUPPORTED,
-                    "Signature Version 2 (Authorization: AWS ...) is not supported; sign "
-                    "requests with AWS4-HMAC-SHA256 (Signature Version 4)");
+        return hf_auth_fail(msg, cap, HF_AUTH_ERR_UNSUPPORTED, "%s", HF_SIGV2_REFUSED);
     if (!hf_str_eq(scheme, ALGORITHM))
-        return fail(msg, cap, HF_AUTH_ERR_UNSUPPORTED,
-                    "Unsupported Authorization type '%s'; sign requests with AWS4-HMAC-SHA256",
-                    show(tmp, sizeof tmp, scheme.p, scheme.n));
+        return hf_auth_fail(msg, cap, HF_AUTH_ERR_UNSUPPORTED,
+                            "Unsupported Authorization type '%s'; sign requests with AWS4-HMAC-SHA256",
+                            hf_auth_show(tmp, sizeof tmp, scheme.p, scheme.n));
 
     /* Components: Credential=..., SignedHeaders=..., Signature=... in any
      * order, separated by ',' with optional whitespace around it. */
@@ -464,7 +306,7 @@ static int parse_header_auth(const hf_sigv4_input_t *in, hf_str_t auth, hf_sigv4
     bool have_cred = false, have_sh = false, have_sig = false;
     p = sp;
     while (p < end) {
-        while (p < end && is_ws(*p))
+        while (p < end && hf_auth_is_ws(*p))
             p++;
         if (p == end)
             break;
@@ -472,14 +314,14 @@ static int parse_header_auth(const hf_sigv4_input_t *in, hf_str_t auth, hf_sigv4
         while (c < end && *c != ',')
             c++;
         const char *vend = c;
-        while (vend > p && is_ws(vend[-1]))
+        while (vend > p && hf_auth_is_ws(vend[-1]))
             vend--;
         const char *eq = memchr(p, '=', (size_t)(vend - p));
         if (!eq)
-            return fail(msg, cap, bad,
-                        "the Authorization header is malformed near '%s'; expected "
-                        "Credential=..., SignedHeaders=..., Signature=...",
-                        show(tmp, sizeof tmp, p, (size_t)(vend - p)));
+            return hf_auth_fail(msg, cap, bad,
+                                "the Authorization header is malformed near '%s'; expected "
+                                "Credential=..., SignedHeaders=..., Signature=...",
+                                hf_auth_show(tmp, sizeof tmp, p, (size_t)(vend - p)));
         hf_str_t key = {p, (size_t)(eq - p)};
         hf_str_t val = {eq + 1, (size_t)(vend - eq - 1)};
         hf_str_t *slot;
@@ -494,64 +336,64 @@ static int parse_header_auth(const hf_sigv4_input_t *in, hf_str_t auth, hf_sigv4
             slot = &sig;
             seen = &have_sig;
         } else {
-            return fail(msg, cap, bad, "the Authorization header has an unknown part '%s'",
-                        show(tmp, sizeof tmp, key.p, key.n));
+            return hf_auth_fail(msg, cap, bad, "the Authorization header has an unknown part '%s'",
+                                hf_auth_show(tmp, sizeof tmp, key.p, key.n));
         }
         if (*seen)
-            return fail(msg, cap, bad, "the Authorization header gives %s twice",
-                        show(tmp, sizeof tmp, key.p, key.n));
+            return hf_auth_fail(msg, cap, bad, "the Authorization header gives %s twice",
+                                hf_auth_show(tmp, sizeof tmp, key.p, key.n));
         *seen = true;
         *slot = val;
         p = c < end ? c + 1 : c;
         if (c < end) { /* a trailing comma with nothing after it is malformed */
             const char *q = p;
-            while (q < end && is_ws(*q))
+            while (q < end && hf_auth_is_ws(*q))
                 q++;
             if (q == end)
-                return fail(msg, cap, bad, "the Authorization header ends in a comma");
+                return hf_auth_fail(msg, cap, bad, "the Authorization header ends in a comma");
         }
     }
     if (!have_cred || !have_sh || !have_sig)
-        return fail(msg, cap, bad, "the Authorization header is missing %s",
-                    !have_cred ? "Credential" : !have_sh ? "SignedHeaders" : "Signature");
+        return hf_auth_fail(msg, cap, bad, "the Authorization header is missing %s",
+                            !have_cred ? "Credential" : !have_sh ? "SignedHeaders" : "Signature");
 
     if (cred.n > CREDENTIAL_MAX)
-        return fail(msg, cap, bad, "the Credential is too long");
+        return hf_auth_fail(msg, cap, bad, "the Credential is too long");
     int st = parse_credential(cred.p, cred.n, a, bad, msg, cap);
     if (st)
         return st;
 
     const char *why = check_signed_headers(sh.p, sh.n);
     if (why)
-        return fail(msg, cap, bad, "%s", why);
+        return hf_auth_fail(msg, cap, bad, "%s", why);
     a->signed_headers = sh;
 
     if (sig.n != 2 * HF_SHA256_LEN || !all_hex(sig.p, sig.n) ||
         hf_hex_decode(a->signature, sig.p, HF_SHA256_LEN) != HF_OK)
-        return fail(msg, cap, bad, "the Signature must be 64 hexadecimal digits");
+        return hf_auth_fail(msg, cap, bad, "the Signature must be 64 hexadecimal digits");
 
     /* Request time: x-amz-date, else Date. */
     hf_str_t v;
-    int nd = find_header(in, "x-amz-date", &v);
+    int nd = hf_auth_find_header(in, "x-amz-date", &v);
     if (nd > 1)
-        return fail(msg, cap, HF_AUTH_ERR_NO_DATE, "the request has more than one x-amz-date");
+        return hf_auth_fail(msg, cap, HF_AUTH_ERR_NO_DATE, "the request has more than one x-amz-date");
     if (nd == 1) {
         if (set_amz_date(a, v.p, v.n) != HF_OK)
-            return fail(msg, cap, HF_AUTH_ERR_NO_DATE,
-                        "x-amz-date '%s' is not a date in the form YYYYMMDD'T'HHMMSS'Z'",
-                        show(tmp, sizeof tmp, v.p, v.n));
+            return hf_auth_fail(msg, cap, HF_AUTH_ERR_NO_DATE,
+                                "x-amz-date '%s' is not a date in the form YYYYMMDD'T'HHMMSS'Z'",
+                                hf_auth_show(tmp, sizeof tmp, v.p, v.n));
     } else {
-        int nh = find_header(in, "date", &v);
+        int nh = hf_auth_find_header(in, "date", &v);
         int64_t secs;
         if (nh == 0)
-            return fail(msg, cap, HF_AUTH_ERR_NO_DATE,
-                        "AWS authentication requires a valid Date or x-amz-date header");
+            return hf_auth_fail(msg, cap, HF_AUTH_ERR_NO_DATE,
+                                "AWS authentication requires a valid Date or x-amz-date header");
         /* The bound keeps the conversion to nanoseconds below from
          * overflowing (HTTP dates go up to year 9999). */
         if (nh > 1 || hf_time_parse_http(v.p, v.n, &secs) != HF_OK ||
             secs > INT64_MAX / 1000000000)
-            return fail(msg, cap, HF_AUTH_ERR_NO_DATE,
-                        "AWS authentication requires a valid Date or x-amz-date header");
+            return hf_auth_fail(msg, cap, HF_AUTH_ERR_NO_DATE,
+                                "AWS authentication requires a valid Date or x-amz-date header");
         hf_time_amz(a->amz_date, secs * 1000000000);
         a->request_time = secs;
     }
@@ -560,14 +402,14 @@ static int parse_header_auth(const hf_sigv4_input_t *in, hf_str_t auth, hf_sigv4
         return st;
 
     /* S3 requires the payload hash header with header auth. */
-    int ns = find_header(in, "x-amz-content-sha256", &v);
+    int ns = hf_auth_find_header(in, "x-amz-content-sha256", &v);
     if (ns == 0)
-        return fail(msg, cap, HF_AUTH_ERR_NO_CONTENT_SHA256,
-                    "Missing required header for this request: x-amz-content-sha256");
+        return hf_auth_fail(msg, cap, HF_AUTH_ERR_NO_CONTENT_SHA256,
+                            "Missing required header for this request: x-amz-content-sha256");
     if (ns > 1)
-        return fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256,
-                    "the request has more than one x-amz-content-sha256");
-    st = payload_of(v, a, msg, cap);
+        return hf_auth_fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256,
+                            "the request has more than one x-amz-content-sha256");
+    st = hf_sigv4_payload(v, &a->payload_mode, a->payload_sha256, msg, cap);
     if (st)
         return st;
 
@@ -589,41 +431,41 @@ static int parse_query_auth(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg
     hf_str_t raw[6];
     char tmp[80];
     for (int i = 0; i < 6; i++) {
-        int c = find_param(in->query, names[i], &raw[i]);
+        int c = hf_auth_find_param(in->query, names[i], &raw[i]);
         if (c == 0)
-            return fail(msg, cap, bad, "%s", need);
+            return hf_auth_fail(msg, cap, bad, "%s", need);
         if (c > 1)
-            return fail(msg, cap, bad, "%s is given more than once", names[i]);
+            return hf_auth_fail(msg, cap, bad, "%s is given more than once", names[i]);
     }
 
     /* Scratch for decoded values; the query is bounded by the URL limit. */
     char *buf = malloc(HF_HTTP_URL_MAX + 1);
     if (!buf)
-        return fail(msg, cap, HF_AUTH_ERR_INTERNAL, "out of memory");
+        return hf_auth_fail(msg, cap, HF_AUTH_ERR_INTERNAL, "out of memory");
     int st = HF_AUTH_OK;
     long n;
 
-    n = qdecode(raw[0], buf, HF_HTTP_URL_MAX + 1);
+    n = hf_auth_qdecode(raw[0], buf, HF_HTTP_URL_MAX + 1);
     if (n < 0 || (size_t)n != strlen(ALGORITHM) || memcmp(buf, ALGORITHM, (size_t)n) != 0) {
-        st = fail(msg, cap, n < 0 ? bad : HF_AUTH_ERR_UNSUPPORTED,
-                  "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\", not '%s'",
-                  n < 0 ? "(malformed)" : show(tmp, sizeof tmp, buf, (size_t)n));
+        st = hf_auth_fail(msg, cap, n < 0 ? bad : HF_AUTH_ERR_UNSUPPORTED,
+                          "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\", not '%s'",
+                          n < 0 ? "(malformed)" : hf_auth_show(tmp, sizeof tmp, buf, (size_t)n));
         goto out;
     }
 
-    n = qdecode(raw[1], buf, HF_HTTP_URL_MAX + 1);
+    n = hf_auth_qdecode(raw[1], buf, HF_HTTP_URL_MAX + 1);
     if (n < 0 || n > CREDENTIAL_MAX) {
-        st = fail(msg, cap, bad, "X-Amz-Credential is malformed");
+        st = hf_auth_fail(msg, cap, bad, "X-Amz-Credential is malformed");
         goto out;
     }
     st = parse_credential(buf, (size_t)n, a, bad, msg, cap);
     if (st)
         goto out;
 
-    n = qdecode(raw[2], buf, HF_HTTP_URL_MAX + 1);
+    n = hf_auth_qdecode(raw[2], buf, HF_HTTP_URL_MAX + 1);
     if (n < 0 || set_amz_date(a, buf, (size_t)n) != HF_OK) {
-        st = fail(msg, cap, bad,
-                  "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
+        st = hf_auth_fail(msg, cap, bad,
+                          "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
         goto out;
     }
     st = check_scope_date(a, bad, msg, cap);
@@ -631,24 +473,24 @@ static int parse_query_auth(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg
         goto out;
 
     uint64_t exp;
-    n = qdecode(raw[3], buf, HF_HTTP_URL_MAX + 1);
+    n = hf_auth_qdecode(raw[3], buf, HF_HTTP_URL_MAX + 1);
     if (n < 0 || hf_parse_u64(buf, (size_t)n, &exp) != HF_OK) {
-        st = fail(msg, cap, bad, "X-Amz-Expires should be a number of seconds");
+        st = hf_auth_fail(msg, cap, bad, "X-Amz-Expires should be a number of seconds");
         goto out;
     }
     if (exp < 1 || exp > HF_PRESIGN_EXPIRES_MAX_S) {
-        st = fail(msg, cap, bad,
-                  "X-Amz-Expires must be between 1 and %d seconds (one week)",
-                  HF_PRESIGN_EXPIRES_MAX_S);
+        st = hf_auth_fail(msg, cap, bad,
+                          "X-Amz-Expires must be between 1 and %d seconds (one week)",
+                          HF_PRESIGN_EXPIRES_MAX_S);
         goto out;
     }
     a->expires = (int64_t)exp;
 
-    n = qdecode(raw[4], buf, HF_HTTP_URL_MAX + 1);
+    n = hf_auth_qdecode(raw[4], buf, HF_HTTP_URL_MAX + 1);
     const char *why = n < 0 ? "X-Amz-SignedHeaders is malformed"
                             : check_signed_headers(buf, (size_t)n);
     if (why) {
-        st = fail(msg, cap, bad, "%s", why);
+        st = hf_auth_fail(msg, cap, bad, "%s", why);
         goto out;
     }
     a->signed_headers = raw[4];
@@ -658,10 +500,10 @@ static int parse_query_auth(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg
         goto out;
     bool sha_signed = list_has(buf, (size_t)n, "x-amz-content-sha256", 20);
 
-    n = qdecode(raw[5], buf, HF_HTTP_URL_MAX + 1);
+    n = hf_auth_qdecode(raw[5], buf, HF_HTTP_URL_MAX + 1);
     if (n != 2 * HF_SHA256_LEN || !all_hex(buf, (size_t)n) ||
         hf_hex_decode(a->signature, buf, HF_SHA256_LEN) != HF_OK) {
-        st = fail(msg, cap, bad, "X-Amz-Signature must be 64 hexadecimal digits");
+        st = hf_auth_fail(msg, cap, bad, "X-Amz-Signature must be 64 hexadecimal digits");
         goto out;
     }
 
@@ -669,26 +511,26 @@ static int parse_query_auth(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg
      * X-Amz-Content-Sha256 into the query; botocore signs the header when
      * it is set; otherwise it is UNSIGNED-PAYLOAD. */
     hf_str_t v;
-    int c = find_param(in->query, "X-Amz-Content-Sha256", &v);
+    int c = hf_auth_find_param(in->query, "X-Amz-Content-Sha256", &v);
     if (c > 1) {
-        st = fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256, "X-Amz-Content-Sha256 is given twice");
+        st = hf_auth_fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256, "X-Amz-Content-Sha256 is given twice");
         goto out;
     }
     if (c == 1) {
-        n = qdecode(v, buf, HF_HTTP_URL_MAX + 1);
+        n = hf_auth_qdecode(v, buf, HF_HTTP_URL_MAX + 1);
         if (n < 0) {
-            st = fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256, "X-Amz-Content-Sha256 is malformed");
+            st = hf_auth_fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256, "X-Amz-Content-Sha256 is malformed");
             goto out;
         }
-        st = payload_of((hf_str_t){buf, (size_t)n}, a, msg, cap);
+        st = hf_sigv4_payload((hf_str_t){buf, (size_t)n}, &a->payload_mode, a->payload_sha256, msg, cap);
     } else if (sha_signed) {
-        c = find_header(in, "x-amz-content-sha256", &v);
+        c = hf_auth_find_header(in, "x-amz-content-sha256", &v);
         if (c != 1) {
-            st = fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256,
-                      "x-amz-content-sha256 is signed but %s", c ? "given twice" : "missing");
+            st = hf_auth_fail(msg, cap, HF_AUTH_ERR_CONTENT_SHA256,
+                              "x-amz-content-sha256 is signed but %s", c ? "given twice" : "missing");
             goto out;
         }
-        st = payload_of(v, a, msg, cap);
+        st = hf_sigv4_payload(v, &a->payload_mode, a->payload_sha256, msg, cap);
     } else {
         a->payload_mode = HF_PAYLOAD_UNSIGNED;
     }
@@ -704,21 +546,21 @@ int hf_sigv4_parse(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg, size_t 
     if (msg && msgcap)
         msg[0] = '\0';
     if (!in)
-        return fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "no request");
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "no request");
 
     hf_str_t auth, v;
-    int nauth = find_header(in, "authorization", &auth);
-    bool query = find_param(in->query, "X-Amz-Algorithm", &v) ||
-                 find_param(in->query, "X-Amz-Credential", &v) ||
-                 find_param(in->query, "X-Amz-Signature", &v);
+    int nauth = hf_auth_find_header(in, "authorization", &auth);
+    bool query = hf_auth_find_param(in->query, "X-Amz-Algorithm", &v) ||
+                 hf_auth_find_param(in->query, "X-Amz-Credential", &v) ||
+                 hf_auth_find_param(in->query, "X-Amz-Signature", &v);
 
     if (nauth && query)
-        return fail(msg, msgcap, HF_AUTH_ERR_BOTH,
-                    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter "
-                    "or the Authorization header should be specified");
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_BOTH,
+                            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter "
+                            "or the Authorization header should be specified");
     if (nauth > 1)
-        return fail(msg, msgcap, HF_AUTH_ERR_HEADER_MALFORMED,
-                    "the request has more than one Authorization header");
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_HEADER_MALFORMED,
+                            "the request has more than one Authorization header");
     if (nauth) {
         a->kind = HF_AUTH_HEADER;
         return parse_header_auth(in, auth, a, msg, msgcap);
@@ -728,20 +570,19 @@ int hf_sigv4_parse(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg, size_t 
         return parse_query_auth(in, a, msg, msgcap);
     }
 
-    /* A SigV2 presigned URL would otherwise pass as anonymous and fail
-     * later with a misleading AccessDenied. */
-    if (find_param(in->query, "AWSAccessKeyId", &v) && find_param(in->query, "Signature", &v))
-        return fail(msg, msgcap, HF_AUTH_ERR_UNSUPPORTED,
-                    "Signature Version 2 presigned URLs are not supported; presign with "
-                    "AWS4-HMAC-SHA256 (Signature Version 4)");
+    /* A Signature Version 2 presigned URL (accepted only where the caller
+     * takes V2 first, auth/sigv2.h) would otherwise pass as anonymous and
+     * fail later with a misleading AccessDenied. */
+    if (hf_sigv2_present(in))
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_UNSUPPORTED, "%s", HF_SIGV2_REFUSED);
 
     a->kind = HF_AUTH_ANONYMOUS;
-    int ns = find_header(in, "x-amz-content-sha256", &v);
+    int ns = hf_auth_find_header(in, "x-amz-content-sha256", &v);
     if (ns > 1)
-        return fail(msg, msgcap, HF_AUTH_ERR_CONTENT_SHA256,
-                    "the request has more than one x-amz-content-sha256");
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_CONTENT_SHA256,
+                            "the request has more than one x-amz-content-sha256");
     if (ns == 1)
-        return payload_of(v, a, msg, msgcap);
+        return hf_sigv4_payload(v, &a->payload_mode, a->payload_sha256, msg, msgcap);
     return HF_AUTH_OK;
 }
 
@@ -755,8 +596,8 @@ typedef struct qent {
 static int qent_cmp(const void *x, const void *y)
 {
     const qent_t *a = x, *b = y;
-    int c = name_cmp(a->name, a->nn, b->name, b->nn);
-    return c ? c : name_cmp(a->value, a->vn, b->value, b->vn);
+    int c = hf_auth_name_cmp(a->name, a->nn, b->name, b->nn);
+    return c ? c : hf_auth_name_cmp(a->value, a->vn, b->value, b->vn);
 }
 
 /* Append hf_uri_encode(decode(raw)) to dst (which has room for 3*raw.n+1). */
@@ -784,8 +625,8 @@ static int canonical_query(hf_buf_t *b, hf_str_t query, bool presigned, char *ms
     }
     hf_str_t rest = query, name, value;
     bool eq;
-    while (next_param(&rest, &name, &value, &eq)) {
-        if (presigned && qname_is(name, "X-Amz-Signature"))
+    while (hf_auth_next_param(&rest, &name, &value, &eq)) {
+        if (presigned && hf_auth_qname_is(name, "X-Amz-Signature"))
             continue;
         long nn = reencode(store + used, tmp, name);
         if (nn < 0)
@@ -814,7 +655,7 @@ static int canonical_query(hf_buf_t *b, hf_str_t query, bool presigned, char *ms
     }
     goto out;
 bad:
-    rc = fail(msg, cap, HF_E_INVAL, "the query string has a malformed %%-escape");
+    rc = hf_auth_fail(msg, cap, HF_E_INVAL, "the query string has a malformed %%-escape");
 out:
     free(ent);
     free(store);
@@ -827,16 +668,16 @@ out:
 static int put_value(hf_buf_t *b, hf_str_t v)
 {
     size_t i = 0, n = v.n;
-    while (i < n && is_ws(v.p[i]))
+    while (i < n && hf_auth_is_ws(v.p[i]))
         i++;
-    while (n > i && is_ws(v.p[n - 1]))
+    while (n > i && hf_auth_is_ws(v.p[n - 1]))
         n--;
     char *o = hf_buf_reserve(b, n - i);
     if (!o)
         return b->len + (n - i) > b->max ? HF_E_TOOBIG : -ENOMEM;
     size_t k = 0;
     for (; i < n; i++) {
-        if (is_ws(v.p[i])) {
+        if (hf_auth_is_ws(v.p[i])) {
             if (k > 0 && o[k - 1] == ' ')
                 continue;
             o[k++] = ' ';
@@ -871,7 +712,7 @@ static int canonical_request(hf_buf_t *b, const hf_sigv4_input_t *in, const char
         long dn = hf_uri_decode(tmp, in->path.p, in->path.n);
         if (dn < 0) {
             free(tmp);
-            return fail(msg, cap, HF_E_INVAL, "the path has a malformed %%-escape");
+            return hf_auth_fail(msg, cap, HF_E_INVAL, "the path has a malformed %%-escape");
         }
         char *o = hf_buf_reserve(b, 3 * (size_t)dn);
         if (!o) {
@@ -902,7 +743,7 @@ static int canonical_request(hf_buf_t *b, const hf_sigv4_input_t *in, const char
             rc = hf_buf_putc(b, ':');
         int found = 0;
         for (int h = 0; h < in->nheaders && rc == HF_OK; h++) {
-            if (!ieq(in->headers[h].name, sh + i, j - i))
+            if (!hf_auth_ieq(in->headers[h].name, sh + i, j - i))
                 continue;
             if (found++)
                 rc = hf_buf_putc(b, ',');
@@ -911,9 +752,9 @@ static int canonical_request(hf_buf_t *b, const hf_sigv4_input_t *in, const char
         }
         if (!rc && !found) {
             char tmp[80];
-            return fail(msg, cap, HF_E_NOTFOUND,
-                        "the signed header '%s' is not in the request",
-                        show(tmp, sizeof tmp, sh + i, j - i));
+            return hf_auth_fail(msg, cap, HF_E_NOTFOUND,
+                                "the signed header '%s' is not in the request",
+                                hf_auth_show(tmp, sizeof tmp, sh + i, j - i));
         }
         if (!rc)
             rc = hf_buf_putc(b, '\n');
@@ -1016,16 +857,16 @@ int hf_sigv4_verify(const hf_sigv4_input_t *in, hf_sigv4_t *a, const char *secre
         msg[0] = '\0';
     memset(a->signing_key, 0, sizeof a->signing_key);
     if (!in || (a->kind != HF_AUTH_HEADER && a->kind != HF_AUTH_QUERY))
-        return fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "nothing to verify: no signature");
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "nothing to verify: no signature");
     if (!secret || strlen(secret) > HF_SECRET_KEY_MAX || !region)
-        return fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "no usable secret or region");
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "no usable secret or region");
 
     if (strcmp(a->service, "s3") != 0)
-        return fail(msg, msgcap, bad, "the service '%s' in the credential scope is wrong; "
-                    "expecting 's3'", show(tmp, sizeof tmp, a->service, strlen(a->service)));
+        return hf_auth_fail(msg, msgcap, bad, "the service '%s' in the credential scope is wrong; "
+                            "expecting 's3'", hf_auth_show(tmp, sizeof tmp, a->service, strlen(a->service)));
     if (strcmp(a->region, region) != 0)
-        return fail(msg, msgcap, HF_AUTH_ERR_REGION, "the region '%s' is wrong; expecting '%s'",
-                    show(tmp, sizeof tmp, a->region, strlen(a->region)), region);
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_REGION, "the region '%s' is wrong; expecting '%s'",
+                            hf_auth_show(tmp, sizeof tmp, a->region, strlen(a->region)), region);
 
     /* Clock first: cheap, and a stale request is refused even when replayed
      * with a valid signature. */
@@ -1033,14 +874,14 @@ int hf_sigv4_verify(const hf_sigv4_input_t *in, hf_sigv4_t *a, const char *secre
         /* S3 answers a presigned URL dated in the future AccessDenied
          * "Request is not yet valid" (beyond the usual clock skew). */
         if (a->request_time - now > HF_CLOCK_SKEW_MAX_S)
-            return fail(msg, msgcap, HF_AUTH_ERR_EXPIRED, "Request is not yet valid");
+            return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_EXPIRED, "Request is not yet valid");
         if (now > a->request_time + a->expires)
-            return fail(msg, msgcap, HF_AUTH_ERR_EXPIRED, "Request has expired");
+            return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_EXPIRED, "Request has expired");
     } else if (a->request_time - now > HF_CLOCK_SKEW_MAX_S ||
                now - a->request_time > HF_CLOCK_SKEW_MAX_S) {
-        return fail(msg, msgcap, HF_AUTH_ERR_SKEWED,
-                    "The difference between the request time and the server's time is too "
-                    "large.");
+        return hf_auth_fail(msg, msgcap, HF_AUTH_ERR_SKEWED,
+                            "The difference between the request time and the server's time is too "
+                            "large.");
     }
 
     int st = HF_AUTH_OK, rc;
@@ -1053,13 +894,13 @@ int hf_sigv4_verify(const hf_sigv4_input_t *in, hf_sigv4_t *a, const char *secre
     /* The presigned SignedHeaders is still %-encoded in the URL. */
     sh = malloc(a->signed_headers.n + 1);
     if (!sh) {
-        st = fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "out of memory");
+        st = hf_auth_fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (presigned) {
-        long n = qdecode(a->signed_headers, sh, a->signed_headers.n + 1);
+        long n = hf_auth_qdecode(a->signed_headers, sh, a->signed_headers.n + 1);
         if (n < 0 || check_signed_headers(sh, (size_t)n)) {
-            st = fail(msg, msgcap, bad, "X-Amz-SignedHeaders is malformed");
+            st = hf_auth_fail(msg, msgcap, bad, "X-Amz-SignedHeaders is malformed");
             goto out;
         }
         shn = (size_t)n;
@@ -1071,36 +912,36 @@ int hf_sigv4_verify(const hf_sigv4_input_t *in, hf_sigv4_t *a, const char *secre
      * same order, as parse used). */
     char pbuf[128];
     hf_str_t payload = HF_STR("UNSIGNED-PAYLOAD"), v;
-    if (presigned && find_param(in->query, "X-Amz-Content-Sha256", &v) == 1) {
-        long n = qdecode(v, pbuf, sizeof pbuf);
+    if (presigned && hf_auth_find_param(in->query, "X-Amz-Content-Sha256", &v) == 1) {
+        long n = hf_auth_qdecode(v, pbuf, sizeof pbuf);
         if (n < 0) {
-            st = fail(msg, msgcap, HF_AUTH_ERR_CONTENT_SHA256,
-                      "X-Amz-Content-Sha256 is malformed");
+            st = hf_auth_fail(msg, msgcap, HF_AUTH_ERR_CONTENT_SHA256,
+                              "X-Amz-Content-Sha256 is malformed");
             goto out;
         }
         payload = (hf_str_t){pbuf, (size_t)n};
     } else if ((!presigned || list_has(sh, shn, "x-amz-content-sha256", 20)) &&
-               find_header(in, "x-amz-content-sha256", &v) == 1) {
+               hf_auth_find_header(in, "x-amz-content-sha256", &v) == 1) {
         payload = v;
     }
 
     char cmsg[128] = "";
     rc = canonical_request(&cr, in, sh, shn, payload.p, payload.n, presigned, cmsg, sizeof cmsg);
     if (rc == -ENOMEM) {
-        st = fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "out of memory");
+        st = hf_auth_fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (rc) {
         /* A request we cannot canonicalise was not signed by a client that
          * could: report it as a mismatch, saying why. */
-        st = fail(msg, msgcap, HF_AUTH_ERR_SIGNATURE,
-                  "The request signature we calculated does not match the signature you "
-                  "provided: %s", cmsg[0] ? cmsg : "the request is too large to canonicalise");
+        st = hf_auth_fail(msg, msgcap, HF_AUTH_ERR_SIGNATURE,
+                          "The request signature we calculated does not match the signature you "
+                          "provided: %s", cmsg[0] ? cmsg : "the request is too large to canonicalise");
         goto out;
     }
     rc = string_to_sign(&sts, a->amz_date, a->scope, &cr);
     if (rc) {
-        st = fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "out of memory");
+        st = hf_auth_fail(msg, msgcap, HF_AUTH_ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (dbg) {
@@ -1114,9 +955,9 @@ int hf_sigv4_verify(const hf_sigv4_input_t *in, hf_sigv4_t *a, const char *secre
     hf_sigv4_signing_key(secret, a->date, a->region, a->service, key);
     hf_hmac_sha256(key, sizeof key, sts.data, sts.len, sig);
     if (!hf_ct_equal(sig, a->signature, HF_SHA256_LEN)) {
-        st = fail(msg, msgcap, HF_AUTH_ERR_SIGNATURE,
-                  "The request signature we calculated does not match the signature you "
-                  "provided. Check your key and signing method.");
+        st = hf_auth_fail(msg, msgcap, HF_AUTH_ERR_SIGNATURE,
+                          "The request signature we calculated does not match the signature you "
+                          "provided. Check your key and signing method.");
     } else {
         memcpy(a->signing_key, key, sizeof key);
     }
@@ -1181,12 +1022,12 @@ int hf_sigv4_sign_header(const hf_sigv4_input_t *in, const char *access_key, con
     size_t akn = strlen(access_key), rn = strlen(region), sn = strlen(service);
     size_t shn = strlen(signed_headers), pn = strlen(payload_hash);
     int64_t secs;
-    if (akn < HF_ACCESS_KEY_MIN || akn > HF_ACCESS_KEY_MAX || !visible(access_key, akn) ||
+    if (akn < HF_ACCESS_KEY_MIN || akn > HF_ACCESS_KEY_MAX || !hf_auth_visible(access_key, akn) ||
         strchr(access_key, ',') || strlen(secret) > HF_SECRET_KEY_MAX || rn == 0 ||
-        rn > HF_REGION_MAX || !visible(region, rn) || strchr(region, '/') || sn == 0 ||
-        sn > (size_t)SERVICE_MAX || !visible(service, sn) || strchr(service, '/') ||
+        rn > HF_REGION_MAX || !hf_auth_visible(region, rn) || strchr(region, '/') || sn == 0 ||
+        sn > (size_t)SERVICE_MAX || !hf_auth_visible(service, sn) || strchr(service, '/') ||
         hf_time_parse_amz(amz_date, strlen(amz_date), &secs) != HF_OK ||
-        check_signed_headers(signed_headers, shn) || pn == 0 || !visible(payload_hash, pn))
+        check_signed_headers(signed_headers, shn) || pn == 0 || !hf_auth_visible(payload_hash, pn))
         return HF_E_INVAL;
 
     char scope[sizeof(((hf_sigv4_t *)0)->scope)];

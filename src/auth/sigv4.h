@@ -63,6 +63,10 @@ enum hf_auth_kind {
     HF_AUTH_ANONYMOUS = 0, /* no Authorization header, no X-Amz-Signature */
     HF_AUTH_HEADER = 1,    /* Authorization: AWS4-HMAC-SHA256 ... */
     HF_AUTH_QUERY = 2,     /* presigned URL: X-Amz-Algorithm=AWS4-HMAC-SHA256&... */
+    /* Signature Version 2 (auth/sigv2.h): */
+    HF_AUTH_V2_HEADER = 3, /* Authorization: AWS AKID:signature */
+    HF_AUTH_V2_QUERY = 4,  /* presigned URL: AWSAccessKeyId=...&Expires=...&Signature=... */
+    HF_AUTH_V2_POST = 5,   /* POST form: AWSAccessKeyId, policy, signature fields */
 };
 
 /* What x-amz-content-sha256 says about the body. */
@@ -91,6 +95,8 @@ enum hf_auth_status {
     HF_AUTH_ERR_UNSIGNED_HEADER = 11,  /* AccessDenied: host or an x-amz-* header is present but not signed, 403 */
     HF_AUTH_ERR_BOTH = 12,             /* InvalidArgument: header and query auth in one request, 400 */
     HF_AUTH_ERR_INTERNAL = 13,         /* InternalError (out of memory while canonicalising), 500 */
+    HF_AUTH_ERR_INVALID_ARGUMENT = 14, /* InvalidArgument: a malformed V2 Authorization header, 400 */
+    HF_AUTH_ERR_DENIED = 15,           /* AccessDenied: V2 query parameters missing or malformed, 403 */
 };
 
 /* Optional debugging output of verify: the canonical request and string to
@@ -127,6 +133,13 @@ typedef struct hf_sigv4 {
  * an hf_auth_status with msg (NUL-terminated, truncated to msgcap) saying
  * what is wrong, in words a user can act on. */
 int hf_sigv4_parse(const hf_sigv4_input_t *in, hf_sigv4_t *a, char *msg, size_t msgcap);
+
+/* The value of x-amz-content-sha256 (or the X-Amz-Content-Sha256 query
+ * parameter) as a payload mode: one of the four literals, or 64 hex digits
+ * (then sha256 gets them decoded). HF_AUTH_OK or HF_AUTH_ERR_CONTENT_SHA256
+ * with msg saying what is allowed. */
+int hf_sigv4_payload(hf_str_t v, enum hf_payload_mode *mode, unsigned char sha256[HF_SHA256_LEN],
+                     char *msg, size_t cap);
 
 /* Verify a parsed signature with the secret of a->access_key.
  *   region  the region this server serves; the scope must name it.

@@ -167,6 +167,15 @@ void hf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
     HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &ulen);
 }
 
+void hf_hmac_sha1(const void *key, size_t klen, const void *msg, size_t mlen,
+                  unsigned char out[HF_SHA1_LEN])
+{
+    /* One HMAC per Signature Version 2 request: the one-shot call is
+     * enough, no per-thread context. */
+    unsigned int ulen = 0;
+    HMAC(EVP_sha1(), key, (int)klen, msg, mlen, out, &ulen);
+}
+
 uint32_t hf_crc32(uint32_t crc, const void *p, size_t n)
 {
     /* ISA-L's gzip CRC takes and returns the finalised value, like zlib. */

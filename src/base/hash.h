@@ -39,6 +39,9 @@ void hf_md5(const void *p, size_t n, unsigned char out[HF_MD5_LEN]);
 void hf_sha256(const void *p, size_t n, unsigned char out[HF_SHA256_LEN]);
 void hf_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
                     unsigned char out[HF_SHA256_LEN]);
+/* HMAC-SHA1, for Signature Version 2 only (auth/sigv2.h). */
+void hf_hmac_sha1(const void *key, size_t klen, const void *msg, size_t mlen,
+                  unsigned char out[HF_SHA1_LEN]);
 
 /* CRCs as S3 defines them: start from 0, pass the previous value to
  * continue. Output is the plain CRC value (big-endian bytes when base64'd

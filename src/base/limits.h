@@ -191,6 +191,13 @@
 #define HF_SECRET_KEY_MIN 8
 #define HF_SECRET_KEY_MAX 128
 
+/* Virtual-hosted-style addressing: names given with --domain. A server
+ * answers to a handful of names (its public name, an internal one); each
+ * request compares its Host with every one. A name is a DNS name: at most
+ * 253 characters (RFC 1035 2.3.4). */
+#define HF_DOMAINS_MAX 16
+#define HF_DOMAIN_NAME_MAX 253
+
 /* Users (admin API names). */
 #define HF_USER_NAME_MAX 64
 

@@ -66,6 +66,12 @@ static void usage(FILE *f)
             "  --status-listen H:P    health/admin listener (env HOLDFAST_STATUS_LISTEN,\n"
             "                         default 127.0.0.1:9001)\n"
             "  --region NAME          region in SigV4 scopes (env HOLDFAST_REGION, default us-east-1)\n"
+            "  --domain NAME          serve virtual-hosted-style requests: Host BUCKET.NAME[:port]\n"
+            "                         addresses BUCKET; repeatable (env HOLDFAST_DOMAIN, comma-\n"
+            "                         separated); path style keeps working\n"
+            "  --sigv2 on|off         accept AWS Signature Version 2 (env HOLDFAST_SIGV2,\n"
+            "                         default on; off answers V2 requests as S3's V4-only\n"
+            "                         regions do)\n"
             "  --workers N            S3 event-loop threads (env HOLDFAST_WORKERS, default: one\n"
             "                         per CPU, at least 2)\n"
             "  --io-threads N         threads for blocking disk calls (env HOLDFAST_IO_THREADS,\n"
@@ -470,6 +476,8 @@ int hf_cli_server(int argc, char **argv)
         {"queue-delay-target", required_argument, NULL, 'q'},
         {"max-conns-per-address", required_argument, NULL, 'a'},
         {"min-transfer-rate", required_argument, NULL, 'm'},
+        {"domain", required_argument, NULL, 'N'},
+        {"sigv2", required_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -479,7 +487,10 @@ int hf_cli_server(int argc, char **argv)
                *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
                *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL,
                *tls_cert = NULL, *tls_key = NULL, *iot_s = NULL, *qdt_s = NULL,
-               *cpa_s = NULL, *mtr_s = NULL;
+               *cpa_s = NULL, *mtr_s = NULL, *sigv2_s = NULL;
+    const char *domains[HF_DOMAINS_MAX];
+    int ndomains = 0;
+    char *domain_env = NULL; /* HOLDFAST_DOMAIN, split in place */
     bool faults = false;
     optind = 1;
     int c;
@@ -514,6 +525,14 @@ int hf_cli_server(int argc, char **argv)
         case 'q': qdt_s = optarg; break;
         case 'a': cpa_s = optarg; break;
         case 'm': mtr_s = optarg; break;
+        case 'V': sigv2_s = optarg; break;
+        case 'N':
+            if (ndomains == HF_DOMAINS_MAX) {
+                fprintf(stderr, "holdfast server: --domain: at most %d domains\n", HF_DOMAINS_MAX);
+                return 2;
+            }
+            domains[ndomains++] = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -699,10 +718,48 @@ int hf_cli_server(int argc, char **argv)
         fprintf(stderr, "holdfast server: --region is too long\n");
         return 2;
     }
+    sigv2_s = hf_cli_setting(sigv2_s, "HOLDFAST_SIGV2", "on");
+    if (strcmp(sigv2_s, "on") != 0 && strcmp(sigv2_s, "off") != 0) {
+        fprintf(stderr, "holdfast server: --sigv2 must be on or off\n");
+        return 2;
+    }
+    if (ndomains == 0 && getenv("HOLDFAST_DOMAIN") && *getenv("HOLDFAST_DOMAIN")) {
+        /* Flags win over the environment, as for every other setting. */
+        domain_env = strdup(getenv("HOLDFAST_DOMAIN"));
+        if (!domain_env)
+            return 1;
+        for (char *save = NULL, *t = strtok_r(domain_env, ",", &save); t;
+             t = strtok_r(NULL, ",", &save)) {
+            while (*t == ' ')
+                t++;
+            size_t tl = strlen(t);
+            while (tl && t[tl - 1] == ' ')
+                t[--tl] = '\0';
+            if (!*t)
+                continue;
+            if (ndomains == HF_DOMAINS_MAX) {
+                fprintf(stderr, "holdfast server: HOLDFAST_DOMAIN: at most %d domains\n",
+                        HF_DOMAINS_MAX);
+                free(domain_env);
+                return 2;
+            }
+            domains[ndomains++] = t;
+        }
+    }
+    for (int i = 0; i < ndomains; i++) {
+        const char *why = hf_s3_domain_check(domains[i]);
+        if (why) {
+            fprintf(stderr, "holdfast server: --domain '%s': %s\n", domains[i], why);
+            free(domain_env);
+            return 2;
+        }
+    }
     /* Last of the checks, so nothing else can fail after it is loaded. */
     hf_tls_t *tls = NULL;
-    if (hf_cli_tls_open(tls_cert, tls_key, &tls))
+    if (hf_cli_tls_open(tls_cert, tls_key, &tls)) {
+        free(domain_env);
         return 2;
+    }
 
     /* Signals: handled by sigwait in this thread; every thread started
      * below inherits the mask. SIGHUP reloads the TLS certificate. */
@@ -830,6 +887,11 @@ int hf_cli_server(int argc, char **argv)
     }
     hf_s3_init(s3, meta, chunks, region);
     s3->guard = guard;
+    s3->sigv2_off = strcmp(sigv2_s, "off") == 0;
+    for (int i = 0; i < ndomains; i++)
+        hf_s3_add_domain(s3, domains[i]); /* checked above */
+    free(domain_env);
+    domain_env = NULL;
     hf_status_init(st, meta, region);
     st->chunks = chunks;
     st->scrub = scrub;
@@ -877,6 +939,10 @@ int hf_cli_server(int argc, char **argv)
 
     printf("holdfast: serving S3 on %s (listen %s, data %s, region %s)\n", s3url, listen,
            data, region);
+    for (int i = 0; i < s3->ndomains; i++)
+        printf("holdfast: virtual-hosted buckets at BUCKET.%s\n", s3->domains[i]);
+    if (s3->sigv2_off)
+        printf("holdfast: Signature Version 2 is refused (--sigv2 off)\n");
     printf("holdfast: health and admin on http://%s (listen %s)\n", staddr, slisten);
     fflush(stdout);
     hf_log_info("msg=started s3=%s status=%s data=%s workers=%d io_threads=%d max_inflight=%d "
@@ -895,6 +961,7 @@ int hf_cli_server(int argc, char **argv)
     atomic_store(&st->s3_ready, 0);
     rc = 0;
 out:
+    free(domain_env);
     if (s3_started)
         hf_server_stop(s3srv, 10000);
     if (st_started)

@@ -190,9 +190,15 @@ static void request_keys(s3req_t *q, const hf_bucket_t *b, const char *key, size
             add_key(q, k, "s3:VersionId", t);
         }
     }
-    add_key(q, k, "s3:signatureversion", q->anonymous ? NULL : "AWS4-HMAC-SHA256");
-    add_key(q, k, "s3:authType", q->anonymous ? NULL : q->auth.kind == HF_AUTH_QUERY ? "REST-QUERY-STRING"
-                                                                                      : "REST-HEADER");
+    /* S3's values: "AWS" for Signature Version 2, "AWS4-HMAC-SHA256" for
+     * V4; authType REST-HEADER, REST-QUERY-STRING or POST. */
+    enum hf_auth_kind ak = q->auth.kind;
+    bool v2 = ak == HF_AUTH_V2_HEADER || ak == HF_AUTH_V2_QUERY || ak == HF_AUTH_V2_POST;
+    add_key(q, k, "s3:signatureversion", q->anonymous ? NULL : v2 ? "AWS" : "AWS4-HMAC-SHA256");
+    add_key(q, k, "s3:authType", q->anonymous                                   ? NULL
+                                 : ak == HF_AUTH_QUERY || ak == HF_AUTH_V2_QUERY ? "REST-QUERY-STRING"
+                                 : ak == HF_AUTH_V2_POST                         ? "POST"
+                                                                                 : "REST-HEADER");
     add_key(q, k, "aws:Referer", s3_header(q, "referer"));
     add_key(q, k, "aws:UserAgent", s3_header(q, "user-agent"));
     /* Tags cost a read: only when the policy speaks of them. */

@@ -179,6 +179,8 @@ hf_s3_err_t hf_s3_err_from_auth(int st, int for_query)
         return for_query ? S3E_AuthorizationQueryParametersError : S3E_AuthorizationHeaderMalformed;
     case HF_AUTH_ERR_UNSIGNED_HEADER: return S3E_AccessDenied;
     case HF_AUTH_ERR_BOTH: return S3E_InvalidArgument;
+    case HF_AUTH_ERR_INVALID_ARGUMENT: return S3E_InvalidArgument;
+    case HF_AUTH_ERR_DENIED: return S3E_AccessDenied;
     default: return S3E_InternalError;
     }
 }

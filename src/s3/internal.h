@@ -94,6 +94,9 @@ typedef struct s3req {
     char *key;              /* decoded object key, NULL unless object level */
     size_t keylen;
     const char *resource;   /* "/bucket/key" for error documents */
+    /* The bucket the Host header names (virtual-hosted style, --domain),
+     * lower case; NULL for a path-style request. */
+    char *vbucket;
     int nparams;
     s3_param_t params[HF_QUERY_PARAMS_MAX];
     hf_sigv4_t auth;
@@ -111,9 +114,10 @@ typedef struct s3req {
     hf_bucket_t b;          /* the bucket, once loaded by s3_load_bucket */
     s3_body_t body;
     bool failed;
-    /* For SignatureDoesNotMatch documents. */
+    /* For SignatureDoesNotMatch documents (V2 fills only string_to_sign). */
     hf_sigv4_debug_t dbg;
     bool have_dbg;
+    const char *sig_provided; /* the signature as sent, printable */
     /* Admission (s3/admit.c) and what the access log and metrics report. */
     hf_guard_ticket_t ticket;
     bool shed;              /* answered SlowDown by admission control */

@@ -17,8 +17,9 @@
  *   3. the fields before the file are at most 20 KiB
  *      (MaxPostPreDataLengthExceeded);
  *   4. when the file part begins: a key field (InvalidArgument); with a
- *      policy field, a SigV4 signature over it (x-amz-algorithm,
- *      x-amz-credential, x-amz-date, x-amz-signature; SignatureDoesNotMatch,
+ *      policy field, a signature over it: SigV4 (x-amz-algorithm,
+ *      x-amz-credential, x-amz-date, x-amz-signature) or Signature Version
+ *      2 (AWSAccessKeyId, signature; SignatureDoesNotMatch,
  *      InvalidAccessKeyId), without one the request is anonymous; the
  *      signer needs s3:PutObject on the bucket (ACLs, AccessDenied); the
  *      policy's conditions and expiration (AccessDenied "Invalid according
@@ -35,6 +36,7 @@
 #include "s3/internal.h"
 
 #include "access/postpolicy.h"
+#include "auth/sigv2.h"
 #include "base/err.h"
 #include "base/hash.h"
 #include "base/log.h"
@@ -96,7 +98,52 @@ static int stop(post_t *p)
 
 /* ---- signature ---------------------------------------------------------------- */
 
-/* The form's SigV4 signature over the policy: sets q->user. 0 or answered. */
+/* The user of the form's access key into q->user. 0 or answered. */
+static int form_user(s3req_t *q, const char *ak)
+{
+    int rc = hf_meta_user_by_key(q->s3->meta, ak, &q->user);
+    if (rc == HF_E_NOTFOUND || (rc == HF_OK && (q->user.flags & HF_USER_DISABLED)))
+        return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
+    if (rc)
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    snprintf(q->auth.access_key, sizeof q->auth.access_key, "%s", ak);
+    return 0;
+}
+
+/* A Signature Version 2 form ("Browser-based uploads using POST (AWS
+ * signature version 2)"): AWSAccessKeyId, and signature =
+ * base64(HMAC-SHA1(secret, policy)) over the policy field as sent. "This
+ * field is required if the request includes a policy document" for both;
+ * the messages for a missing one follow S3's for a missing key field. With
+ * --sigv2 off the form answers what a V2 request does there. */
+static int authenticate_form_v2(post_t *p, const char *policy)
+{
+    s3req_t *q = p->q;
+    const char *ak = field(p, "AWSAccessKeyId"), *sig = field(p, "signature");
+    if (q->s3->sigv2_off)
+        return s3_fail(q, S3E_InvalidRequest, "%s", HF_SIGV2_REFUSED);
+    if (!policy)
+        return s3_fail(q, S3E_InvalidArgument, "Bucket POST must contain a field named 'policy' "
+                                               "when it is signed.");
+    if (!ak || !sig)
+        return s3_fail(q, S3E_InvalidArgument,
+                       "Bucket POST must contain a field named '%s'.  If it is specified, please "
+                       "check the order of the fields.",
+                       !ak ? "AWSAccessKeyId" : "signature");
+    if (strlen(ak) < HF_ACCESS_KEY_MIN || strlen(ak) > HF_ACCESS_KEY_MAX)
+        return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
+    if (form_user(q, ak))
+        return -1;
+    if (!hf_sigv2_policy_ok(q->user.secret_key, policy, strlen(policy), sig, strlen(sig))) {
+        memset(&q->user, 0, sizeof q->user);
+        return s3_fail(q, S3E_SignatureDoesNotMatch, NULL);
+    }
+    q->auth.kind = HF_AUTH_V2_POST;
+    q->anonymous = false;
+    return 0;
+}
+
+/* The form's signature over the policy: sets q->user. 0 or answered. */
 static int authenticate_form(post_t *p)
 {
     s3req_t *q = p->q;
@@ -105,8 +152,14 @@ static int authenticate_form(post_t *p)
     const char *date = field(p, "x-amz-date");
     const char *sig = field(p, "x-amz-signature");
     const char *b64 = field(p, "policy");
-    if (field(p, "AWSAccessKeyId") || field(p, "signature"))
-        return s3_not_implemented(q, "Signature Version 2 in POST forms");
+    bool v2 = field(p, "AWSAccessKeyId") || field(p, "signature");
+    if (v2 && (alg || cred || sig))
+        return s3_fail(q, S3E_InvalidArgument,
+                       "A POST form is signed either with x-amz-algorithm, x-amz-credential, "
+                       "x-amz-date and x-amz-signature (Signature Version 4) or with "
+                       "AWSAccessKeyId and signature (Signature Version 2), not both.");
+    if (v2)
+        return authenticate_form_v2(p, b64);
     if (!b64) {
         if (alg || cred || sig)
             return s3_fail(q, S3E_InvalidArgument, "Bucket POST must contain a field named 'policy' "
@@ -155,11 +208,8 @@ static int authenticate_form(post_t *p)
     if (strlen(date) != 16 || strncmp(date, day, 8) != 0)
         return s3_fail(q, S3E_AuthorizationQueryParametersError,
                        "x-amz-date must be yyyymmddThhmmssZ on the day of x-amz-credential.");
-    int rc = hf_meta_user_by_key(q->s3->meta, ak, &q->user);
-    if (rc == HF_E_NOTFOUND || (rc == HF_OK && (q->user.flags & HF_USER_DISABLED)))
-        return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
-    if (rc)
-        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    if (form_user(q, ak))
+        return -1;
     unsigned char key[HF_SHA256_LEN], mac[HF_SHA256_LEN];
     hf_sigv4_signing_key(q->user.secret_key, day, region, "s3", key);
     hf_hmac_sha256(key, sizeof key, b64, strlen(b64), mac);
@@ -169,7 +219,6 @@ static int authenticate_form(post_t *p)
         memset(&q->user, 0, sizeof q->user);
         return s3_fail(q, S3E_SignatureDoesNotMatch, NULL);
     }
-    snprintf(q->auth.access_key, sizeof q->auth.access_key, "%s", ak);
     q->anonymous = false;
     return 0;
 }

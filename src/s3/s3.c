@@ -16,6 +16,7 @@
  */
 #include "s3/internal.h"
 
+#include "auth/sigv2.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -81,6 +82,30 @@ static void error_doc(hf_buf_t *b, const hf_s3_errinfo_t *ei, const char *msg, c
     hf_xml_close(b, "Error");
 }
 
+/* <name>47 45 54 0a ...</name>: bytes as S3 shows them in a
+ * SignatureDoesNotMatch document, left out when they would not fit in the
+ * document (no real client's string to sign comes near). */
+static void xml_bytes(hf_buf_t *b, const char *name, const char *p, size_t n)
+{
+    if (n == 0 || b->len + 3 * n + 2 * strlen(name) + 64 > b->max)
+        return;
+    hf_xml_open(b, name);
+    char *o = hf_buf_reserve(b, 3 * n);
+    if (!o) {
+        hf_xml_close(b, name);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        static const char hex[] = "0123456789abcdef";
+        unsigned char c = (unsigned char)p[i];
+        *o++ = hex[c >> 4];
+        *o++ = hex[c & 15];
+        *o++ = ' ';
+    }
+    hf_buf_commit(b, 3 * n - 1);
+    hf_xml_close(b, name);
+}
+
 int s3_fail(s3req_t *q, hf_s3_err_t e, const char *fmt, ...)
 {
     if (q->failed || hf_resp_started(q->r)) {
@@ -104,14 +129,22 @@ int s3_fail(s3req_t *q, hf_s3_err_t e, const char *fmt, ...)
     hf_buf_init(&b, 64 * 1024);
     error_doc(&b, ei, msg, q->resource, q->r->id);
     if (e == S3E_SignatureDoesNotMatch && q->have_dbg) {
-        /* S3 returns what it signed, so clients can find the difference. */
+        /* S3 returns what it signed, so clients can find the difference:
+         * AWSAccessKeyId, StringToSign, SignatureProvided, StringToSignBytes
+         * and, for SigV4, CanonicalRequest and CanonicalRequestBytes. */
         b.len -= strlen("</Error>");
         hf_xml_elem_str(&b, "AWSAccessKeyId", q->auth.access_key);
-        if (q->dbg.string_to_sign.data)
-            hf_xml_elem(&b, "StringToSign", q->dbg.string_to_sign.data, q->dbg.string_to_sign.len);
-        if (q->dbg.canonical_request.data)
-            hf_xml_elem(&b, "CanonicalRequest", q->dbg.canonical_request.data,
-                        q->dbg.canonical_request.len);
+        const hf_buf_t *sts = &q->dbg.string_to_sign, *cr = &q->dbg.canonical_request;
+        if (sts->data)
+            hf_xml_elem(&b, "StringToSign", sts->data, sts->len);
+        if (q->sig_provided)
+            hf_xml_elem_str(&b, "SignatureProvided", q->sig_provided);
+        if (sts->data)
+            xml_bytes(&b, "StringToSignBytes", sts->data, sts->len);
+        if (cr->data) {
+            hf_xml_elem(&b, "CanonicalRequest", cr->data, cr->len);
+            xml_bytes(&b, "CanonicalRequestBytes", cr->data, cr->len);
+        }
         hf_xml_close(&b, "Error");
     }
     s3_common_headers(q);
@@ -405,11 +438,120 @@ static int parse_query(s3req_t *q)
     return 0;
 }
 
+/* ---- virtual-hosted-style addressing ------------------------------------------ */
+
+const char *hf_s3_domain_check(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > HF_DOMAIN_NAME_MAX)
+        return "a domain is 1 to 253 characters";
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.';
+        if (!ok)
+            return "a domain is a DNS name: letters, digits, hyphens and dots, without a "
+                   "scheme, port or path (e.g. s3.example.com)";
+        if (c == '.' && (i == 0 || i + 1 == n || name[i - 1] == '.'))
+            return "a domain cannot start or end with a dot or hold two dots in a row";
+    }
+    return NULL;
+}
+
+const char *hf_s3_add_domain(hf_s3_t *s3, const char *name)
+{
+    const char *why = hf_s3_domain_check(name);
+    if (why)
+        return why;
+    size_t n = strlen(name);
+    if (s3->ndomains == HF_DOMAINS_MAX)
+        return "too many domains (at most 16)";
+    char *d = s3->domains[s3->ndomains];
+    for (size_t i = 0; i <= n; i++)
+        d[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
+    s3->ndomains++;
+    return NULL;
+}
+
+/* Does the Host header name a bucket? AWS ("Virtual hosting of buckets"):
+ * when Host ends in ".s3.amazonaws.com", "the bucket name is the leading
+ * component of the Host header's value up to" that suffix, and the key is
+ * the whole Request-URI; a Host equal to the endpoint's name is path
+ * style. Here the endpoint names are the --domain values: the longest one
+ * that Host (without its port, and without a trailing dot, in any case)
+ * ends in, after a dot, gives the bucket. A Host that matches no domain
+ * (an IP address, another name) is path style; AWS would take it as a
+ * CNAME bucket name, which we do not serve. A Host that is BUCKET.DOMAIN
+ * with BUCKET no valid bucket name answers InvalidBucketName (400), as S3
+ * answers a request naming an invalid bucket -- before authentication, as
+ * the bucket a V2 signature covers is not known without it. */
+static int resolve_vhost(s3req_t *q)
+{
+    hf_str_t h = q->r->http.host;
+    if (q->s3->ndomains == 0 || h.n == 0 || h.p[0] == '[')
+        return 0; /* no domains, no Host, or an IPv6 literal */
+    const char *colon = memchr(h.p, ':', h.n);
+    if (colon)
+        h.n = (size_t)(colon - h.p);
+    if (h.n && h.p[h.n - 1] == '.')
+        h.n--;
+    for (int i = 0; i < q->s3->ndomains; i++)
+        if (hf_strn_ieq(h.p, h.n, q->s3->domains[i]))
+            return 0; /* the endpoint's own name: path style */
+    size_t label = 0;
+    bool found = false;
+    for (int i = 0; i < q->s3->ndomains; i++) {
+        const char *d = q->s3->domains[i];
+        size_t dn = strlen(d);
+        if (h.n <= dn || h.p[h.n - dn - 1] != '.' || !hf_strn_ieq(h.p + h.n - dn, dn, d))
+            continue;
+        if (!found || h.n - dn - 1 < label) /* the longest domain leaves the shortest label */
+            label = h.n - dn - 1;
+        found = true;
+    }
+    if (!found)
+        return 0;
+    char *b = hf_arena_alloc(q->a, label + 1);
+    if (!b)
+        return s3_fail(q, S3E_InternalError, NULL);
+    for (size_t i = 0; i < label; i++)
+        b[i] = (h.p[i] >= 'A' && h.p[i] <= 'Z') ? (char)(h.p[i] + 32) : h.p[i];
+    b[label] = '\0';
+    if (label == 0 || memchr(b, '\0', label) || !hf_s3_bucket_name_valid(b))
+        return s3_fail(q, S3E_InvalidBucketName, NULL);
+    q->vbucket = b;
+    return 0;
+}
+
+/* The object key from its raw (still %-encoded) form. */
+static int set_key(s3req_t *q, const char *raw, size_t n)
+{
+    char *key = hf_arena_alloc(q->a, n + 1);
+    if (!key)
+        return s3_fail(q, S3E_InternalError, NULL);
+    long kl = hf_uri_decode(key, raw, n);
+    if (kl < 0)
+        return s3_fail(q, S3E_InvalidURI, "The object key has a malformed %%-escape.");
+    q->key = key;
+    q->keylen = (size_t)kl;
+    q->level = LVL_OBJECT;
+    return 0;
+}
+
 static int parse_path(s3req_t *q)
 {
     hf_str_t p = q->r->http.path;
     if (p.n == 0 || p.p[0] != '/')
         return s3_fail(q, S3E_InvalidURI, NULL);
+    if (q->vbucket) {
+        /* Virtual-hosted: the bucket is in Host, the whole path is the key. */
+        q->bucket = q->vbucket;
+        q->level = LVL_BUCKET;
+        q->resource = hf_arena_printf(q->a, "/%s%.*s", q->vbucket, (int)p.n, p.p);
+        if (!q->resource)
+            return s3_fail(q, S3E_InternalError, NULL);
+        return p.n > 1 ? set_key(q, p.p + 1, p.n - 1) : 0;
+    }
     const char *s = p.p + 1;
     size_t n = p.n - 1;
     const char *slash = memchr(s, '/', n);
@@ -427,19 +569,9 @@ static int parse_path(s3req_t *q)
         return s3_fail(q, S3E_InvalidURI, NULL);
     q->bucket = bucket;
     q->level = LVL_BUCKET;
-    if (slash && (size_t)(slash - s) + 1 < n) {
-        size_t klen = n - blen - 1;
-        char *key = hf_arena_alloc(q->a, klen + 1);
-        if (!key)
-            return s3_fail(q, S3E_InternalError, NULL);
-        long kl = hf_uri_decode(key, slash + 1, klen);
-        if (kl < 0)
-            return s3_fail(q, S3E_InvalidURI, "The object key has a malformed %%-escape.");
-        q->key = key;
-        q->keylen = (size_t)kl;
-        q->level = LVL_OBJECT;
-    }
     q->resource = hf_arena_strndup(q->a, p.p, p.n);
+    if (slash && (size_t)(slash - s) + 1 < n)
+        return set_key(q, slash + 1, n - blen - 1);
     return 0;
 }
 
@@ -495,10 +627,58 @@ static const s3_op_t *route(s3req_t *q, const char **unhandled)
 
 /* ---- authentication -------------------------------------------------------- */
 
+/* The caller named by q->auth.access_key into q->user. A disabled user's
+ * keys answer as S3 answers an inactive key: as if they did not exist,
+ * before the signature is looked at, so the answer tells a caller nothing a
+ * wrong key id would not. 0 or -1 after s3_fail. */
+static int lookup_user(s3req_t *q)
+{
+    int rc = hf_meta_user_by_key(q->s3->meta, q->auth.access_key, &q->user);
+    if (rc == HF_E_NOTFOUND || (rc == HF_OK && (q->user.flags & HF_USER_DISABLED)))
+        return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
+    if (rc)
+        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    return 0;
+}
+
+/* Signature Version 2 (auth/sigv2.h). What it proves is what SigV4 proves:
+ * q->user and q->auth (kind, access key, payload mode) are all the later
+ * steps (admission, policies, ACLs, the body reader) look at. */
+static int authenticate_v2(s3req_t *q, const hf_sigv4_input_t *in)
+{
+    hf_sigv2_t v2;
+    char msg[512] = "";
+    int st = hf_sigv2_parse(in, &v2, msg, sizeof msg);
+    q->auth.kind = v2.kind;
+    snprintf(q->auth.access_key, sizeof q->auth.access_key, "%s", v2.access_key);
+    if (st != HF_AUTH_OK)
+        return s3_fail(q, hf_s3_err_from_auth(st, v2.kind == HF_AUTH_V2_QUERY), "%s", msg);
+    q->auth.payload_mode = v2.payload_mode;
+    memcpy(q->auth.payload_sha256, v2.payload_sha256, sizeof v2.payload_sha256);
+    if (lookup_user(q))
+        return -1;
+    hf_buf_init(&q->dbg.string_to_sign, 64 * 1024);
+    q->have_dbg = true;
+    char shown[sizeof v2.signature];
+    for (size_t i = 0; v2.signature[i]; i++) /* as sent, printable */
+        shown[i] = v2.signature[i] >= 0x20 && v2.signature[i] < 0x7f ? v2.signature[i] : '?';
+    shown[strlen(v2.signature)] = '\0';
+    q->sig_provided = hf_arena_strndup(q->a, shown, strlen(shown));
+    st = hf_sigv2_verify(in, q->vbucket, &v2, q->user.secret_key, hf_time_now() / 1000000000,
+                         &q->dbg.string_to_sign, msg, sizeof msg);
+    if (st != HF_AUTH_OK)
+        return s3_fail(q, hf_s3_err_from_auth(st, v2.kind == HF_AUTH_V2_QUERY), "%s", msg);
+    return 0;
+}
+
 static int authenticate(s3req_t *q)
 {
     hf_http_req_t *h = &q->r->http;
     hf_sigv4_input_t in = {h->method, h->path, h->query, h->headers, h->nheaders};
+    /* With --sigv2 off a V2 request goes on to SigV4, which refuses it as
+     * S3's V4-only regions do (InvalidRequest, HF_SIGV2_REFUSED). */
+    if (!q->s3->sigv2_off && hf_sigv2_present(&in))
+        return authenticate_v2(q, &in);
     char msg[512] = "";
     int st = hf_sigv4_parse(&in, &q->auth, msg, sizeof msg);
     if (st != HF_AUTH_OK)
@@ -508,17 +688,14 @@ static int authenticate(s3req_t *q)
         q->anonymous = true;
         return 0;
     }
-    int rc = hf_meta_user_by_key(q->s3->meta, q->auth.access_key, &q->user);
-    /* A disabled user's keys answer as S3 answers an inactive key: as if
-     * they did not exist, before the signature is looked at, so the answer
-     * tells a caller nothing a wrong key id would not. */
-    if (rc == HF_E_NOTFOUND || (rc == HF_OK && (q->user.flags & HF_USER_DISABLED)))
-        return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
-    if (rc)
-        return s3_fail(q, hf_s3_err_from(rc), NULL);
+    if (lookup_user(q))
+        return -1;
     hf_buf_init(&q->dbg.canonical_request, 64 * 1024);
     hf_buf_init(&q->dbg.string_to_sign, 4096);
     q->have_dbg = true;
+    char hex[2 * HF_SHA256_LEN + 1];
+    hf_hex_encode(hex, q->auth.signature, sizeof q->auth.signature);
+    q->sig_provided = hf_arena_strndup(q->a, hex, strlen(hex));
     st = hf_sigv4_verify(&in, &q->auth, q->user.secret_key, q->s3->region,
                          hf_time_now() / 1000000000, &q->dbg, msg, sizeof msg);
     if (st != HF_AUTH_OK)
@@ -567,7 +744,7 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
     q->t0_us = hf_mono_us();
     atomic_fetch_add(&s3->requests, 1);
 
-    if (parse_path(q) || parse_query(q))
+    if (resolve_vhost(q) || parse_path(q) || parse_query(q))
         goto out;
     if (hf_str_eq(q->r->http.method, "OPTIONS")) {
         /* CORS preflights are unsigned by design. */

@@ -19,6 +19,7 @@
 #include "net/server.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,12 @@ typedef struct hf_s3 {
     hf_chunk_store_t *chunks;
     hf_guard_t *guard; /* admission control; NULL admits everything */
     char region[HF_REGION_MAX + 1];
+    /* Signature Version 2 is refused (--sigv2 off); accepted by default. */
+    bool sigv2_off;
+    /* --domain names, lower case: BUCKET.NAME[:port] in Host addresses
+     * BUCKET (virtual-hosted style); set before serving, read-only after. */
+    int ndomains;
+    char domains[HF_DOMAINS_MAX][HF_DOMAIN_NAME_MAX + 1];
     _Atomic uint64_t requests;
     _Atomic uint64_t errors_4xx;
     _Atomic uint64_t errors_5xx;
@@ -71,6 +78,14 @@ void hf_s3_op_stats(const hf_s3_t *s3, size_t i, hf_s3_op_stat_t *out);
 /* Initialise an S3 context over open stores. region is the one this server
  * serves (SigV4 scopes must name it). */
 void hf_s3_init(hf_s3_t *s3, hf_meta_t *meta, hf_chunk_store_t *chunks, const char *region);
+
+/* Is name usable as a --domain? NULL if so, else why not, in words for a
+ * CLI message: not a DNS name (letters, digits, hyphens, dots; no port,
+ * scheme or path) or too long. */
+const char *hf_s3_domain_check(const char *name);
+/* Add a --domain name (any case; stored lower-cased) after hf_s3_init.
+ * NULL if added, else why not (hf_s3_domain_check, or one too many). */
+const char *hf_s3_add_domain(hf_s3_t *s3, const char *name);
 
 /* The request handler (hf_handler_fn); ctx is the hf_s3_t. */
 void hf_s3_handle(void *ctx, hf_req_t *r);

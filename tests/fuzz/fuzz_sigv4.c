@@ -12,6 +12,8 @@
 #include "auth/sigv4.h"
 #include "base/err.h"
 
+#include "request.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,27 +22,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *p = (const char *)data, *end = p + size;
     hf_str_t part[3] = {{"", 0}, {"", 0}, {"", 0}};
     hf_http_header_t h[MAXH + 1];
-    int nh = 0;
-    for (int i = 0; p <= end; i++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl : end;
-        if (i < 3) {
-            part[i] = (hf_str_t){p, (size_t)(e - p)};
-        } else if (nh < MAXH) {
-            const char *c = memchr(p, ':', (size_t)(e - p));
-            if (c) {
-                h[nh].name = (hf_str_t){p, (size_t)(c - p)};
-                h[nh].value = (hf_str_t){c + 1, (size_t)(e - c - 1)};
-                nh++;
-            }
-        }
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
+    int nh = fuzz_request(data, size, part, 3, h, MAXH);
     hf_sigv4_input_t in = {part[0], part[1], part[2], h, nh};
     hf_sigv4_t a;
     char msg[512];

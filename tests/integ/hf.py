@@ -197,6 +197,48 @@ def boto3_client(server, access_key=ACCESS_KEY, secret_key=SECRET_KEY, **cfg):
                         config=Config(**conf))
 
 
+# ---- virtual-hosted-style addressing ----
+
+# The --domain of virtual-hosted tests: under .test, a name no real DNS
+# answers (RFC 6761), so nothing leaves the machine.
+TEST_DOMAIN = "s3.holdfast.test"
+_real_getaddrinfo = None
+
+
+def resolve_to_loopback(domain=TEST_DOMAIN):
+    """From now on, in this process, domain and every name under it resolve
+    to 127.0.0.1: what a hosts-file entry (or a wildcard DNS record) does for
+    a real deployment, without touching system files. Clients still build,
+    sign and send the Host header they would send to a real endpoint
+    (BUCKET.domain:port); only where they connect is fixed. glibc on Debian
+    12 does not resolve *.localhost, hence this. Idempotent."""
+    import socket
+    global _real_getaddrinfo
+    if _real_getaddrinfo is None:
+        _real_getaddrinfo = socket.getaddrinfo
+    suffix = "." + domain.lower()
+
+    def getaddrinfo(host, *a, **kw):
+        h = host.decode() if isinstance(host, bytes) else host
+        if isinstance(h, str) and (h.lower() == domain.lower() or h.lower().endswith(suffix)):
+            host = "127.0.0.1"
+        return _real_getaddrinfo(host, *a, **kw)
+    socket.getaddrinfo = getaddrinfo
+
+
+def vhost_endpoint(server, domain=TEST_DOMAIN):
+    """The endpoint URL clients use for virtual-hosted style."""
+    return "%s://%s:%d" % (server.scheme, domain, server.port)
+
+
+def loopback_cmd(argv, domain=TEST_DOMAIN):
+    """argv of a Python client program (e.g. /usr/bin/aws, /usr/bin/s3cmd)
+    run by Debian's python3 with resolve_to_loopback(domain) in effect; the
+    program itself runs unchanged."""
+    return ["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "loopback_run.py"),
+            domain] + list(argv)
+
+
 def cli_env(server, access_key=ACCESS_KEY, secret_key=SECRET_KEY):
     """Environment for command-line clients (awscli reads these)."""
     env = dict(os.environ)

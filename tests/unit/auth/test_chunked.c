@@ -3,6 +3,8 @@
  * botocore, tampering, truncation, limits and malformed framing. */
 #include "test.h"
 
+#include "req.h"
+
 #include "auth/chunked.h"
 #include "auth/sigv4.h"
 #include "base/err.h"
@@ -13,23 +15,12 @@
 #define T_2013 1369353600
 #define T_2024 1709294400
 
-typedef struct {
-    const char *name, *value;
-} kv_t;
-
-static hf_str_t S(const char *s)
-{
-    return (hf_str_t){s, strlen(s)};
-}
 
 static int verify_request(const char *method, const char *path, const kv_t *h, int64_t now,
                           hf_sigv4_t *a)
 {
     hf_http_header_t arr[32];
-    int n = 0;
-    for (; h[n].name; n++)
-        arr[n] = (hf_http_header_t){S(h[n].name), S(h[n].value)};
-    hf_sigv4_input_t in = {S(method), S(path), S(""), arr, n};
+    hf_sigv4_input_t in = mkreq(arr, method, path, "", h);
     char msg[256];
     int st = hf_sigv4_parse(&in, a, msg, sizeof msg);
     if (st == HF_AUTH_OK)
