@@ -12,6 +12,9 @@ import subprocess
 import sys
 
 
+AGREE = 0.10  # two clients agree when their ratios are within 10% of each other
+
+
 def median_of(runs, key):
     """The figure of several runs: their median, so that one run disturbed
     by the shared machine (nginx's durable-less PUT 1 MiB has spread from
@@ -30,52 +33,47 @@ def pct(x):
 def overload_section(w, ov, peak, top, keep, out):
     """The overload curve: a paragraph, the table, and docs/overload.png."""
     steps = ov["steps"]
-    one = next((st for st in steps if st["connections"] == ov["max_inflight"]), steps[0])
+    cap = ov["io_threads"]
+    one = next((st for st in steps if st["connections"] == cap), steps[0])
+    x16 = next((st for st in steps if st["connections"] == 16 * cap), top)
     errors = sum(st["errors"] for st in steps)
     threads = sorted({st["threads_max"] for st in steps} | {ov["threads_idle"]})
     w("## Overload curve")
     w("")
-    w("Offered load rising far past what the server admits, against what it delivers. One holdfast "
-      "server ran with `%s`; its capacity is set by admission control, not by the 2 CPUs it "
-      "shares with the client: fault injection (`%s`) makes every read of a chunk file wait "
-      "%d ms in its worker, as a slow disk would, so %d requests in flight are the limit. The "
-      "client is `holdfast bench --op get --size %s --objects 100 --expect-slowdown` at %s "
+    w("Offered load rising far past what the server can serve, against what it delivers. One "
+      "holdfast server ran with its default admission settings and `%s`; its capacity is set by "
+      "its disk, not by the 2 CPUs it shares with the client: fault injection (`%s`) makes every "
+      "read of a chunk file wait %d ms, as a slow disk would, and %d I/O threads make those "
+      "reads, so %d requests in flight saturate it (1×). Shedding comes from the queue-delay "
+      "detector (reads queue for the I/O threads longer than the target), not from a count. "
+      "The client is `holdfast bench --op get --size %s --objects 100 --expect-slowdown` at %s "
       "connections, %d s each: every connection sends its next request the moment an answer "
       "arrives, 503 SlowDown or not — a retry storm with no backoff, far more than AWS SDKs "
       "send after `Retry-After`. *Attempted* is every request answered per second, *goodput* "
       "the successful ones (200 with the full body), *shed* the 503 SlowDown answers; p99 is "
       "of the successful requests." %
-      (" ".join(ov["server_flags"]), ov["fault"], ov["delay_ms"], ov["max_inflight"], ov["size"],
+      (" ".join(ov["server_flags"]), ov["fault"], ov["delay_ms"], cap, cap, ov["size"],
        ", ".join(str(st["connections"]) for st in steps), ov["step_s"]))
     w("")
-    w("Peak goodput was **%.0f req/s** (at %d connections). At %d connections (%.0f× the "
-      "in-flight limit) the client attempted %.0f req/s, %.1f%% of them were shed, and goodput "
-      "was **%.0f req/s, %s of peak** (the bar is ≥ 80%%). p99 of successful requests was "
-      "%.1f ms at %d connections (1×) and **%.1f ms at %d**; a shed request took %.2f ms at p99 "
+    w("Peak goodput was **%.0f req/s** (at %d connections). At %d connections (16× capacity) "
+      "goodput was **%.0f req/s, %s of peak** (the bar is ≥ 80%%), with %.1f%% of attempts "
+      "shed; at %d connections (%.0f×) it was %.0f req/s, %s of peak. p99 of successful requests "
+      "was %.1f ms at %d connections (1×) and %.1f ms at %d; a shed request took %.2f ms at p99 "
       "there. Requests that failed other than by SlowDown: %d. The server counted %d requests "
       "shed, the client %d. Server threads: %s throughout." %
-      (peak["goodput_per_s"], peak["connections"], top["connections"], top["x_inflight"],
-       top["attempted_per_s"], 100 * top["shed_per_s"] / max(1e-9, top["attempted_per_s"]),
-       top["goodput_per_s"], pct(keep), one["p99_ms"], one["connections"], top["p99_ms"],
-       top["connections"], top["shed_p99_ms"], errors, ov["server_shed"], ov["client_shed"],
-       " / ".join(str(t) for t in threads)))
-    over = [st for st in steps if st["connections"] > ov["max_inflight"]]
-    if over:
-        w("")
-        w("p50 of successful requests stayed at %.1f–%.1f ms past the limit (%.1f ms at 1 "
-          "connection, the service time): the tail is admitted requests waiting for a CPU after "
-          "their reads, on 2 CPUs kept busy by the server answering SlowDown and the client "
-          "sending the storm, besides other work on the machine (load average %.1f before the "
-          "curve, %.1f after)." %
-          (min(st["p50_ms"] for st in over), max(st["p50_ms"] for st in over), steps[0]["p50_ms"],
-           ov["load_before"][0], ov["load_after"][0]))
+      (peak["goodput_per_s"], peak["connections"], x16["connections"], x16["goodput_per_s"],
+       pct(x16["goodput_per_s"] / max(1e-9, peak["goodput_per_s"])),
+       100 * x16["shed_per_s"] / max(1e-9, x16["attempted_per_s"]), top["connections"],
+       top["x_capacity"], top["goodput_per_s"], pct(keep), one["p99_ms"], one["connections"],
+       top["p99_ms"], top["connections"], top["shed_p99_ms"], errors, ov["server_shed"],
+       ov["client_shed"], " / ".join(str(t) for t in threads)))
     w("")
-    w("| connections | × in flight | attempted req/s | goodput req/s | shed req/s | errors | "
+    w("| connections | × capacity | attempted req/s | goodput req/s | shed req/s | errors | "
       "p50 ms | p99 ms | shed p99 ms |")
     w("|---|---|---|---|---|---|---|---|---|")
     for st in steps:
         w("| %d | %.2g | %.0f | %.0f | %.0f | %d | %.2f | %.2f | %.2f |" %
-          (st["connections"], st["x_inflight"], st["attempted_per_s"], st["goodput_per_s"],
+          (st["connections"], st["x_capacity"], st["attempted_per_s"], st["goodput_per_s"],
            st["shed_per_s"], st["errors"], st["p50_ms"], st["p99_ms"], st["shed_p99_ms"]))
     w("")
     w("![offered load against goodput, shed load and p99](overload.png)")
@@ -90,8 +88,8 @@ def overload_section(w, ov, peak, top, keep, out):
     xt = ", ".join('"%d" %d' % (st["connections"], st["connections"]) for st in steps)
     plot = """set terminal pngcairo size 900,460 font "DejaVu Sans,10"
 set output "%(png)s"
-set title "Overload: %(n)d requests in flight admitted, closed-loop GETs without backoff"
-set xlabel "offered load: connections (the in-flight limit is %(n)d)"
+set title "Overload: a disk that serves %(n)d reads at once, closed-loop GETs without backoff"
+set xlabel "offered load: connections (%(n)d saturate the disk)"
 set logscale x 2
 set xrange [0.8:%(xmax)f]
 set xtics (%(xt)s)
@@ -108,10 +106,73 @@ plot "%(dat)s" using 1:($2 > 0 ? $2 : NaN) with linespoints pt 6 dt 3 lc rgb "#8
      "" using 1:($3 > 0 ? $3 : NaN) with linespoints pt 7 lw 2 lc rgb "#1f8f4e" title "goodput", \\
      "" using 1:($4 > 0 ? $4 : NaN) with linespoints pt 5 lc rgb "#e67e22" title "shed (503 SlowDown)", \\
      "" using 1:5 axes x1y2 with linespoints pt 9 lc rgb "#c0392b" title "p99 (right axis)"
-""" % {"png": os.path.join(out, "overload.png"), "n": ov["max_inflight"], "dat": dat, "xt": xt,
+""" % {"png": os.path.join(out, "overload.png"), "n": cap, "dat": dat, "xt": xt,
        "xmax": steps[-1]["connections"] * 1.25}
     subprocess.run(["gnuplot"], input=plot, text=True, check=True)
     os.unlink(dat)
+
+
+def slow_clients_section(w, t):
+    a, l = t["alone"], t["loaded"]
+    w("## Slow clients")
+    w("")
+    w("%d connections from %s each sent the head of a PUT with `Content-Length: 1000000`, then "
+      "100 bytes, then 32 bytes a second — slow uploads on a bad network, or one holder of a "
+      "presigned PUT URL trickling on purpose. Meanwhile both clients measured GET 4 KiB from "
+      "127.0.0.1 at 32 connections, as they did alone before the trickle began. Each trickling "
+      "upload is a request waiting for its client: it holds its fiber and buffers, never a "
+      "thread (%d threads during the trickle; %.0f requests waiting or running), and it counts "
+      "against the per-address connection cap, not against what other clients need." %
+      (t["connections"], t["source"], t["threads"], t["waiting"]))
+    w("")
+    w("| GET 4 KiB, 32 connections | holdfast bench req/s | p99 ms | shed | wrk req/s | wrk p99 ms | errors |")
+    w("|---|---|---|---|---|---|---|")
+    for name, r in (("alone", a), ("next to %d trickling uploads" % t["connections"], l)):
+        w("| %s | %.0f | %.2f | %d | %.0f | %.2f | %d |" %
+          (name, r["bench_ops_per_s"], r["bench_p99_ms"], r["bench_shed"], r["wrk_ops_per_s"],
+           r["wrk_p99_ms"], r["bench_errors"] + r["wrk_errors"]))
+    w("")
+    w("Memory while they trickled: %.0f MB of anonymous RSS (%.0f KiB per waiting upload, "
+      "buffers and touched fiber stack)." %
+      (t["rss_anon_kib"] / 1024, t["rss_anon_kib"] / max(1, t["connections"])))
+    w("")
+
+
+def onekey_section(w, steps):
+    best = max(st["ok_per_s"] for st in steps)
+    w("## One key, many connections")
+    w("")
+    w("PUT 4 KiB (durable) from one access key, default settings, `holdfast bench "
+      "--expect-slowdown` at growing concurrency; the best goodput of any step was %.0f PUT/s." %
+      best)
+    w("")
+    w("| connections | PUT/s | % of best | shed (503) | shed % | errors | p99 ms |")
+    w("|---|---|---|---|---|---|---|")
+    for st in steps:
+        tot = st["ok"] + st["shed"]
+        w("| %d | %.0f | %s | %d | %.2f%% | %d | %.1f |" %
+          (st["connections"], st["ok_per_s"], pct(st["ok_per_s"] / best), st["shed"],
+           100 * st["shed"] / max(1, tot), st["errors"], st["p99_ms"]))
+    w("")
+
+
+def waiting_section(w, wc):
+    a, u = wc.get("asm"), wc.get("ucontext")
+    w("## What waiting costs")
+    w("")
+    w("`tests/perf/perf_fiber.c`, the median of three runs: one fiber parked and woken on its "
+      "own thread (two context switches, what a request pays each time it waits for its "
+      "socket); one call on the blocking-I/O pool from a fiber on an event loop and back (what "
+      "a disk call or a metadata commit pays to leave the loop); for comparison, a hand-off "
+      "between two threads and back by futex.")
+    w("")
+    w("| switch | park + wake ns | I/O pool call µs | thread hand-off µs |")
+    w("|---|---|---|---|")
+    for name, r in (("x86-64 assembly (used)", a), ("ucontext", u)):
+        if r:
+            w("| %s | %.0f | %.1f | %.1f |" % (name, r["switch_ns"], r["iopool_ns"] / 1000,
+                                               r["thread_ns"] / 1000))
+    w("")
 
 
 def main():
@@ -119,24 +180,42 @@ def main():
     with open(src) as f:
         r = json.load(f)
     runs = r["runs"]
+    wruns = r.get("wrk", {})
     rows = []  # figure, holdfast, nginx, ratio, target, verdict
     chart = []  # label, ratio, target (ratios where higher is better)
+    both = []   # figure, bench ratio, wrk ratio, agreement (paired figures)
 
     def paired(name, key, label, unit, target, higher=True, fmt="%.0f"):
         h, n = median_of(runs[name]["holdfast"], key), median_of(runs[name]["nginx"], key)
         ratio = h / n if n else 0
+        wr = None
+        if name in wruns:
+            wh, wn = median_of(wruns[name]["holdfast"], key), median_of(wruns[name]["nginx"], key)
+            wr = wh / wn if wn else 0
         if higher:
-            ok, miss = ratio >= target, pct(1 - ratio / target)
+            meets = lambda x: x >= target
+            miss = lambda x: pct(1 - x / target)
             tgt = "≥ %.1f × nginx" % target
         else:
-            ok, miss = ratio <= target, pct(ratio / target - 1)
+            meets = lambda x: x <= target
+            miss = lambda x: pct(x / target - 1)
             tgt = "≤ %.0f × nginx" % target
-        rows.append((label, (fmt % h) + " " + unit, (fmt % n) + " " + unit, "%.2f" % ratio, tgt,
-                     verdict(ok, miss)))
-        return ratio
+        agree = wr is not None and abs(ratio - wr) <= AGREE * max(ratio, wr)
+        if wr is None:
+            result = verdict(meets(ratio), miss(ratio))
+        elif not agree:
+            result = "**clients disagree** (%.2f vs %.2f)" % (ratio, wr)
+        else:
+            worst = min(ratio, wr) if higher else max(ratio, wr)
+            result = verdict(meets(ratio) and meets(wr), miss(worst))
+        ratios = "%.2f" % ratio if wr is None else "%.2f / %.2f" % (ratio, wr)
+        rows.append((label, (fmt % h) + " " + unit, (fmt % n) + " " + unit, ratios, tgt, result))
+        if wr is not None:
+            both.append((label, ratio, wr, agree, fmt % wh, fmt % wn, unit))
+        return ratio if wr is None else min(ratio, wr) if higher else max(ratio, wr)
 
     chart.append(("GET 4 KiB req/s", paired("get4k", "ops_per_s", "GET 4 KiB, 32 connections",
-                                            "req/s", 0.7), 0.7))
+                                            "req/s", 1.0), 1.0))
     p99 = paired("get4k", "p99_ms", "GET 4 KiB p99 latency", "ms", 2, higher=False, fmt="%.2f")
     chart.append(("GET 1 MiB MB/s", paired("get1m", "mb_per_s", "GET 1 MiB, 16 connections",
                                            "MB/s", 0.8), 0.8))
@@ -174,20 +253,44 @@ def main():
     if ov:
         peak = max(ov["steps"], key=lambda st: st["goodput_per_s"])
         top = ov["steps"][-1]
+        x16 = next((st for st in ov["steps"] if st["connections"] == 16 * ov["io_threads"]), top)
         keep = top["goodput_per_s"] / peak["goodput_per_s"] if peak["goodput_per_s"] else 0
-        rows.append(("overload: goodput at %d connections, %.0f× the in-flight limit, no backoff" %
-                     (top["connections"], top["x_inflight"]),
-                     "%.0f req/s, %s of peak" % (top["goodput_per_s"], pct(keep)), "–", "–",
-                     "≥ 80% of peak", verdict(keep >= 0.8, pct(1 - keep / 0.8))))
+        keep16 = x16["goodput_per_s"] / peak["goodput_per_s"] if peak["goodput_per_s"] else 0
+        rows.append(("overload: goodput at %d connections, 16× capacity, no backoff" %
+                     x16["connections"],
+                     "%.0f req/s, %s of peak" % (x16["goodput_per_s"], pct(keep16)), "–", "–",
+                     "≥ 80% of peak", verdict(keep16 >= 0.8, pct(1 - keep16 / 0.8))))
+    t = r.get("trickle")
+    if t:
+        a, l = t["alone"], t["loaded"]
+        shed = l["bench_shed"]
+        worst = max(l["bench_p99_ms"] / max(1e-9, a["bench_p99_ms"]),
+                    l["wrk_p99_ms"] / max(1e-9, a["wrk_p99_ms"]))
+        rows.append(("GET 4 KiB p99 next to %d trickling uploads, vs alone (both clients)" %
+                     t["connections"], "%.2f / %.2f ms, %d shed" % (l["bench_p99_ms"],
+                                                                     l["wrk_p99_ms"], shed),
+                     "–", "%.2f×" % worst, "≤ 2×, none shed",
+                     verdict(worst <= 2 and shed == 0 and l["bench_errors"] + l["wrk_errors"] == 0,
+                             "%.2f× / %d shed" % (worst, shed))))
+    ok1 = r.get("onekey")
+    if ok1:
+        best = max(st["ok_per_s"] for st in ok1)
+        st256 = next((st for st in ok1 if st["connections"] == 256), ok1[-1])
+        tot = st256["ok"] + st256["shed"]
+        shed_share = st256["shed"] / max(1, tot)
+        share = st256["ok_per_s"] / best
+        rows.append(("one key, 256 connections, PUT 4 KiB, defaults",
+                     "%.0f PUT/s (%s of best), %.2f%% shed" % (st256["ok_per_s"], pct(share),
+                                                               100 * shed_share),
+                     "–", "–", "< 1% shed, ≥ 90% of best",
+                     verdict(shed_share < 0.01 and share >= 0.9,
+                             "%.2f%% shed, %s of best" % (100 * shed_share, pct(share)))))
 
     if r.get("server_flags"):
-        flags = ("holdfast ran with `%s`: admission sized so that every connection of the one key "
-                 "the client signs with is admitted, since these figures measure throughput; its "
-                 "defaults (16 workers, 12 requests in flight, 10 per key) answer most of 32 "
-                 "connections from one key with 503 SlowDown, which is what the overload curve "
-                 "below measures" % " ".join(r["server_flags"]))
+        flags = "holdfast ran with `%s`" % " ".join(r["server_flags"])
     else:
-        flags = "holdfast ran with its defaults otherwise (16 worker threads)"
+        flags = ("holdfast ran with its defaults (one event loop per CPU, admission by queue "
+                 "delay: every connection of the one key the clients sign with is served)")
     m = r["machine"]
     lines = []
     w = lines.append
@@ -201,10 +304,14 @@ def main():
       "below is from that one run.%s Do not edit by hand: run `make bench` again." %
       (m["date"], again))
     w("")
-    w("holdfast and nginx (%s) ran side by side on loopback, driven by the same client "
-      "(`holdfast bench`) with the same settings, %d runs of %d s per side and figure, alternating "
-      "(holdfast first in odd rounds, nginx first in even ones); the table gives the median of the "
-      "runs. nginx serves static files for GET and WebDAV `dav_methods PUT` for PUT; it does not "
+    w("holdfast and nginx (%s) ran side by side on loopback, driven by two independent clients "
+      "with the same settings: `holdfast bench` (SigV4 in headers) and wrk (Debian's package; "
+      "presigned SigV4 URLs against holdfast, the same paths unsigned against nginx, every "
+      "request formatted once at start), %d runs of %d s per side, client and figure, "
+      "alternating (holdfast first in odd rounds, nginx first in even ones); the table gives the "
+      "median of the runs, holdfast bench's numbers, and both clients' ratios (holdfast bench / "
+      "wrk). A ratio counts only where the two clients agree within 10%%; wrk's own numbers are "
+      "under [Both clients](#both-clients). nginx serves static files for GET and WebDAV `dav_methods PUT` for PUT; it does not "
       "fsync, while holdfast acknowledges a PUT only once it is durable. Both servers had access "
       "logs off (holdfast `--log-level warn`). %s; nginx with `worker_processes auto`." %
       (m["nginx"].replace("nginx version: ", ""), r["rounds"], r["duration_s"], flags))
@@ -234,8 +341,23 @@ def main():
            lim["memcpy_gb_s"], median_of(runs["put4k"]["holdfast"], "ops_per_s") / lim["fsync_16"],
            100 * median_of(runs["put1m"]["holdfast"], "mb_per_s") / lim["durable_1m_mb_s"]))
         w("")
+    if both:
+        w("## Both clients")
+        w("")
+        w("| figure | holdfast bench: holdfast ÷ nginx | wrk: holdfast | wrk: nginx | wrk: holdfast ÷ nginx | agree within 10% |")
+        w("|---|---|---|---|---|---|")
+        for label, br, wr, agree, wh, wn, unit in both:
+            w("| %s | %.2f | %s %s | %s %s | %.2f | %s |" % (label, br, wh, unit, wn, unit, wr,
+                                                          "yes" if agree else "**no**"))
+        w("")
     if ov:
         overload_section(w, ov, peak, top, keep, out)
+    if t:
+        slow_clients_section(w, t)
+    if ok1:
+        onekey_section(w, ok1)
+    if r.get("waiting"):
+        waiting_section(w, r["waiting"])
     w("## Each run")
     w("")
     w("| figure | server | req/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | client CPU µs/req |")
@@ -246,6 +368,12 @@ def main():
                 w("| %s | %s | %.0f | %.1f | %.3f | %.3f | %.3f | %d | %.1f |" %
                   (name, side, s["ops_per_s"], s["mb_per_s"], s["p50_ms"], s["p99_ms"],
                    s["p999_ms"], s["errors"], s["client_cpu_us"]))
+    for name in wruns:
+        for side in ("holdfast", "nginx"):
+            for s in wruns[name][side]:
+                w("| %s (wrk) | %s | %.0f | %.1f | %.3f | %.3f | – | %d | – |" %
+                  (name, side, s["ops_per_s"], s["mb_per_s"], s["p50_ms"], s["p99_ms"],
+                   s["errors"]))
     for s in r["list"]:
         w("| list (%s objects) | holdfast | %.0f | %.1f | %.3f | %.3f | %.3f | %d | %.1f |" %
           (format(r["big"], ","), s["ops_per_s"], s["mb_per_s"], s["p50_ms"], s["p99_ms"],
