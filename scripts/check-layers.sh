@@ -15,7 +15,8 @@ declare -A allow=(
     [s3]="base net auth meta chunk guard access"
     [status]="base net auth meta chunk guard s3 scrub access"
     [bench]="base net auth"
-    [cli]="base net auth meta chunk guard scrub s3 status bench access"
+    [peer]="base net"
+    [cli]="base net auth meta chunk guard scrub s3 status bench access peer"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do

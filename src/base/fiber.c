@@ -573,6 +573,15 @@ void hf_done_post(hf_done_t *d)
     }
 }
 
+bool hf_done_arm(hf_done_t *d)
+{
+    d->waiter = tls_fiber;
+    int st = D_EMPTY;
+    if (atomic_compare_exchange_strong(&d->state, &st, D_FIBER))
+        return true;
+    return st != D_POSTED && st == D_FIBER; /* armed before by this fiber */
+}
+
 void hf_done_wait(hf_done_t *d)
 {
     hf_fiber_t *f = tls_fiber;

@@ -117,5 +117,8 @@ void hf_done_post(hf_done_t *d);
 /* Wait until posted: a fiber parks, any other thread sleeps. */
 void hf_done_wait(hf_done_t *d);
 bool hf_done_posted(const hf_done_t *d);
+/* For waits with a deadline (net/loop.h, hf_loop_done_wait): make the
+ * calling fiber d's waiter without parking. false if d is posted already. */
+bool hf_done_arm(hf_done_t *d);
 
 #endif /* HF_BASE_FIBER_H */

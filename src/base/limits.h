@@ -354,6 +354,45 @@
 #define HF_LOAD_TARGET_US (50 * 1000)
 #define HF_LOAD_INTERVAL_US (200 * 1000)
 
+/* ---- the cluster's node-to-node transport (src/peer) ------------------------ */
+
+/* A node id: what an operator types ("a1", "rack3-node12"); 64 bytes is
+ * more than anyone names a machine. */
+#define HF_NODE_ID_MAX 64
+
+/* A HOST:PORT address: a DNS name (253) or a bracketed IPv6 address, a
+ * colon and five digits. */
+#define HF_ADDR_MAX 261
+
+/* A frame's payload: one chunk of a blob (HF_CHUNK_SIZE) plus room for the
+ * record that goes with it. Bounds what a peer can make this node buffer
+ * per frame. */
+#define HF_PEER_FRAME_MAX (4 * 1024 * 1024 + 64 * 1024)
+
+/* Peers one node keeps state for: the largest cluster holdfast plans for,
+ * with room. The table is fixed; a call to a node beyond it is refused. */
+#define HF_PEERS_MAX 1024
+
+/* Calls that may wait for one peer at once before more are refused with
+ * HF_E_BUSY, and bytes that may be queued to it: a slow or stopped peer
+ * holds at most this much of a node, never all of it. */
+#define HF_PEER_CALLS_DEFAULT 256
+#define HF_PEER_QUEUE_BYTES_MAX (64 * 1024 * 1024)
+
+/* Requests from one connection handled at once; beyond it they are
+ * answered HF_E_BUSY at once (the caller's own cap normally stops first). */
+#define HF_PEER_HANDLERS_MAX 256
+
+/* A peer that could not be reached is not dialled again for this long,
+ * doubling up to the maximum (jittered), so calls fail fast instead of each
+ * waiting for a connect timeout. */
+#define HF_PEER_BACKOFF_MIN_MS 100
+#define HF_PEER_BACKOFF_MAX_MS 5000
+
+/* Connecting and proving the secret must finish within this, whatever the
+ * caller's deadline: a peer that accepts and says nothing is not waited for. */
+#define HF_PEER_HANDSHAKE_MS 5000
+
 /* ---- the load generator (holdfast bench) ------------------------------------- */
 
 /* A response head from the server under test. S3 response heads are well

@@ -48,6 +48,16 @@ typedef struct post {
     struct post *next;
 } post_t;
 
+/* Listening sockets a group can carry (the S3 listener, the peer
+ * transport's). */
+#define LISTENERS_MAX 4
+
+typedef struct listener {
+    int fd;                /* -1: free */
+    void (*on_ready)(hf_loop_t *l, void *ctx);
+    void *ctx;
+} listener_t;
+
 struct hf_loop {
     hf_loops_t *g;
     int index;
@@ -55,8 +65,7 @@ struct hf_loop {
     bool started;
     int epfd;
     hf_loop_fd_t wake_w;   /* the eventfd */
-    hf_loop_fd_t listen_w; /* the group's listener, if any */
-    bool listening;
+    hf_loop_fd_t listen_w[LISTENERS_MAX]; /* the group's listeners, on this loop */
     hf_sched_t *sched;
     hf_timer_t **heap;     /* heap[1..nheap] */
     size_t nheap, capheap;
@@ -70,9 +79,7 @@ struct hf_loops {
     hf_loop_t *loops;
     int n;
     _Atomic int stop;
-    void (*on_listen)(hf_loop_t *l, void *ctx);
-    void *listen_ctx;
-    int lfd;
+    listener_t listeners[LISTENERS_MAX];
 };
 
 static __thread hf_loop_t *tls_loop;
@@ -106,9 +113,10 @@ static void on_wake(hf_loop_fd_t *w, uint32_t ev)
 static void on_listen(hf_loop_fd_t *w, uint32_t ev)
 {
     (void)ev;
-    hf_loop_t *l = w->owner;
-    if (l->g->on_listen && !atomic_load(&l->g->stop))
-        l->g->on_listen(l, l->g->listen_ctx);
+    listener_t *ls = w->owner;
+    hf_loop_t *l = hf_loop_self();
+    if (ls->on_ready && !atomic_load(&l->g->stop))
+        ls->on_ready(l, ls->ctx);
 }
 
 /* ---- timers ------------------------------------------------------------------- */
@@ -211,19 +219,19 @@ int hf_loop_fd_wait(hf_loop_fd_t *w, uint32_t events, int64_t deadline_ms)
     hf_loop_t *l = w->loop;
     if (!l || w->fd < 0)
         return HF_E_CLOSED;
-    waitst_t st = {.f = hf_fiber_self()};
-    hf_timer_t t = {.at_ms = deadline_ms, .fn = wake_timer, .owner = &st};
     if (deadline_ms <= hf_mono_ms())
         return HF_E_TIMEOUT;
-    w->waiter = st.f;
-    w->want = events;
-    w->got = 0;
+    int d = events & EPOLLOUT ? 1 : 0;
+    waitst_t st = {.f = hf_fiber_self()};
+    hf_timer_t t = {.at_ms = deadline_ms, .fn = wake_timer, .owner = &st};
+    w->waiter[d] = st.f;
+    w->got[d] = 0;
     hf_timer_arm(l, &t);
-    while (!w->got && !st.fired && w->loop)
+    while (!w->got[d] && !st.fired && w->loop)
         hf_fiber_park();
     hf_timer_cancel(l, &t);
-    w->waiter = NULL;
-    if (w->got)
+    w->waiter[d] = NULL;
+    if (w->got[d])
         return HF_OK;
     return w->loop ? HF_E_TIMEOUT : HF_E_CLOSED;
 }
@@ -241,13 +249,27 @@ void hf_loop_sleep_until(int64_t deadline_ms)
     hf_timer_cancel(l, &t);
 }
 
+int hf_loop_done_wait(hf_done_t *d, int64_t deadline_ms)
+{
+    hf_loop_t *l = tls_loop;
+    waitst_t st = {.f = hf_fiber_self()};
+    if (!l || !st.f || !hf_done_arm(d))
+        return hf_done_posted(d) ? HF_OK : HF_E_INVAL;
+    hf_timer_t t = {.at_ms = deadline_ms, .fn = wake_timer, .owner = &st};
+    hf_timer_arm(l, &t);
+    while (!hf_done_posted(d) && !st.fired)
+        hf_fiber_park();
+    hf_timer_cancel(l, &t);
+    return hf_done_posted(d) ? HF_OK : HF_E_TIMEOUT;
+}
+
 /* ---- registrations ------------------------------------------------------------------- */
 
 static int ep_add(hf_loop_t *l, hf_loop_fd_t *w, uint32_t events)
 {
     w->loop = l;
-    w->waiter = NULL;
-    w->got = 0;
+    w->waiter[0] = w->waiter[1] = NULL;
+    w->got[0] = w->got[1] = 0;
     struct epoll_event ev = {.events = events, .data.ptr = w};
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) != 0) {
         w->loop = NULL;
@@ -268,8 +290,9 @@ void hf_loop_fd_del(hf_loop_fd_t *w)
         return;
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
     w->loop = NULL;
-    if (w->waiter)
-        hf_fiber_wake(w->waiter);
+    for (int d = 0; d < 2; d++)
+        if (w->waiter[d])
+            hf_fiber_wake(w->waiter[d]);
 }
 
 static void dispatch(hf_loop_t *l, struct epoll_event *ev)
@@ -277,17 +300,23 @@ static void dispatch(hf_loop_t *l, struct epoll_event *ev)
     hf_loop_fd_t *w = ev->data.ptr;
     if (w->loop != l)
         return; /* removed earlier in this batch */
-    uint32_t e = ev->events;
-    uint32_t want = w->want | EPOLLERR | EPOLLHUP;
-    if (w->want & EPOLLIN)
-        want |= EPOLLRDHUP; /* a read now returns 0: the waiter must see it */
-    if (w->waiter && (e & want)) {
-        w->got |= e;
-        hf_fiber_wake(w->waiter);
-        return;
+    uint32_t e = ev->events, rest = e;
+    /* Readers wake for input and hang-ups (a read then returns 0 or the
+     * error), writers for room and errors. */
+    if (w->waiter[0] && (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        w->got[0] |= e;
+        hf_fiber_wake(w->waiter[0]);
+        rest &= ~(uint32_t)(EPOLLIN | EPOLLRDHUP);
     }
+    if (w->waiter[1] && (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        w->got[1] |= e;
+        hf_fiber_wake(w->waiter[1]);
+        rest &= ~(uint32_t)EPOLLOUT;
+    }
+    if (rest != e && !(rest & (EPOLLIN | EPOLLOUT | EPOLLRDHUP)))
+        return; /* everything reported went to parked fibers */
     if (w->on_event)
-        w->on_event(w, e);
+        w->on_event(w, rest);
 }
 
 /* ---- posted calls ----------------------------------------------------------------------- */
@@ -385,7 +414,8 @@ int hf_loops_create(const hf_loops_config_t *cfg, hf_loops_t **out)
     if (!g)
         return -ENOMEM;
     g->cfg = *cfg;
-    g->lfd = -1;
+    for (int k = 0; k < LISTENERS_MAX; k++)
+        g->listeners[k].fd = -1;
     g->loops = calloc((size_t)cfg->loops, sizeof *g->loops);
     if (!g->loops) {
         free(g);
@@ -427,32 +457,43 @@ int hf_loops_create(const hf_loops_config_t *cfg, hf_loops_t **out)
 
 int hf_loops_listen(hf_loops_t *g, int fd, void (*on_ready)(hf_loop_t *l, void *ctx), void *ctx)
 {
-    g->on_listen = on_ready;
-    g->listen_ctx = ctx;
-    g->lfd = fd;
+    int k = 0;
+    while (k < LISTENERS_MAX && g->listeners[k].fd >= 0)
+        k++;
+    if (k == LISTENERS_MAX)
+        return HF_E_BUSY;
+    listener_t *ls = &g->listeners[k];
+    ls->fd = fd;
+    ls->on_ready = on_ready;
+    ls->ctx = ctx;
     for (int i = 0; i < g->n; i++) {
-        hf_loop_t *l = &g->loops[i];
-        l->listen_w.fd = fd;
-        l->listen_w.on_event = on_listen;
-        l->listen_w.owner = l;
-        int rc = ep_add(l, &l->listen_w, EPOLLIN | EPOLLEXCLUSIVE);
-        if (rc)
+        hf_loop_fd_t *w = &g->loops[i].listen_w[k];
+        w->fd = fd;
+        w->on_event = on_listen;
+        w->owner = ls;
+        int rc = ep_add(&g->loops[i], w, EPOLLIN | EPOLLEXCLUSIVE);
+        if (rc) {
+            hf_loops_unlisten(g, fd);
             return rc;
-        l->listening = true;
+        }
     }
     return HF_OK;
 }
 
-void hf_loops_unlisten(hf_loops_t *g)
+void hf_loops_unlisten(hf_loops_t *g, int fd)
 {
-    for (int i = 0; i < g->n; i++) {
-        hf_loop_t *l = &g->loops[i];
-        if (l->listening) {
-            epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->listen_w.fd, NULL);
-            l->listening = false;
+    for (int k = 0; k < LISTENERS_MAX; k++) {
+        if (g->listeners[k].fd != fd)
+            continue;
+        for (int i = 0; i < g->n; i++) {
+            hf_loop_fd_t *w = &g->loops[i].listen_w[k];
+            if (w->loop) {
+                epoll_ctl(w->loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+                w->loop = NULL;
+            }
         }
+        g->listeners[k].fd = -1;
     }
-    g->lfd = -1;
 }
 
 int hf_loops_start(hf_loops_t *g)

@@ -47,10 +47,11 @@ struct hf_loop_fd {
      * is waiting for (EPOLLIN/OUT/RDHUP/HUP/ERR bits). May be NULL. */
     void (*on_event)(hf_loop_fd_t *w, uint32_t events);
     void *owner;
-    /* loop's own */
+    /* loop's own: a fiber parked for each direction (a reader and a writer
+     * may wait on one socket at once), and what woke it */
     hf_loop_t *loop;
-    hf_fiber_t *waiter;
-    uint32_t want, got;
+    hf_fiber_t *waiter[2];
+    uint32_t got[2];
 };
 
 struct hf_timer {
@@ -91,12 +92,13 @@ int hf_loop_index(const hf_loop_t *l);
 hf_sched_t *hf_loop_sched(hf_loop_t *l);
 
 /* Listening socket fd (non-blocking) on every loop; on_ready(loop, ctx) on
- * the woken loop's thread when connections wait to be accepted. Call
- * before start. Errors: negative errno. */
+ * the woken loop's thread when connections wait to be accepted. A group
+ * carries up to four listeners. Errors: HF_E_BUSY (four already), negative
+ * errno. */
 int hf_loops_listen(hf_loops_t *g, int fd, void (*on_ready)(hf_loop_t *l, void *ctx), void *ctx);
-/* Remove the listening socket from every loop (any thread; the caller
+/* Remove listening socket fd from every loop (any thread; the caller
  * closes it afterwards). */
-void hf_loops_unlisten(hf_loops_t *g);
+void hf_loops_unlisten(hf_loops_t *g, int fd);
 
 /* Register w->fd (already non-blocking) with loop l, edge-triggered for
  * in, out and hang-ups. On l's thread. Errors: negative errno. */
@@ -105,10 +107,11 @@ int hf_loop_fd_add(hf_loop_t *l, hf_loop_fd_t *w);
  * HF_E_CLOSED. */
 void hf_loop_fd_del(hf_loop_fd_t *w);
 
-/* In a fiber on w's loop: wait until an event in `events` (EPOLLIN,
- * EPOLLOUT; hang-ups and errors always count) is reported for w, or until
- * deadline_ms (monotonic). Edge-triggered: call only after the operation
- * failed with EAGAIN. Returns HF_OK, HF_E_TIMEOUT or HF_E_CLOSED. */
+/* In a fiber on w's loop: wait until w is ready for `events` (EPOLLIN or
+ * EPOLLOUT; hang-ups and errors always count) or until deadline_ms
+ * (monotonic). One fiber at a time per direction. Edge-triggered: call only
+ * after the operation failed with EAGAIN. Returns HF_OK, HF_E_TIMEOUT or
+ * HF_E_CLOSED. */
 int hf_loop_fd_wait(hf_loop_fd_t *w, uint32_t events, int64_t deadline_ms);
 
 /* Timers (loop thread). t->fn and t->at_ms set by the caller. */
@@ -117,6 +120,12 @@ void hf_timer_cancel(hf_loop_t *l, hf_timer_t *t);
 
 /* In a fiber: park until deadline_ms. */
 void hf_loop_sleep_until(int64_t deadline_ms);
+
+/* In a fiber on a loop: wait until d is posted (HF_OK) or deadline_ms
+ * passes (HF_E_TIMEOUT). After a timeout d may still be posted: its memory
+ * must stay valid until then, or the caller must first make sure nobody
+ * will post it. */
+int hf_loop_done_wait(hf_done_t *d, int64_t deadline_ms);
 
 /* Run fn(arg) on l's thread, outside fibers, at its next pass. Any thread.
  * Errors: -ENOMEM. */

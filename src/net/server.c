@@ -1527,7 +1527,7 @@ void hf_server_stop(hf_server_t *s, int grace_ms)
     if (atomic_exchange(&s->stopping, 1))
         return;
     if (s->lfd >= 0) {
-        hf_loops_unlisten(s->loops);
+        hf_loops_unlisten(s->loops, s->lfd);
         close(s->lfd);
         s->lfd = -1;
     }
