@@ -162,6 +162,15 @@
 #define HF_PART_MIN_SIZE (5ULL * 1024 * 1024)
 #define HF_PART_MAX_SIZE HF_PUT_MAX
 
+/* How long a completed multipart upload is remembered, so that a repeated
+ * CompleteMultipartUpload gets the completion's answer again (S3 answers
+ * such retries 200 and documents no window). SDKs retry a lost answer
+ * within seconds to minutes; an hour covers that many times over while
+ * the remembered answers stay few (one small row per completion of the
+ * last hour). --completed-upload-window changes it, up to a week. */
+#define HF_UPLOAD_DONE_WINDOW_S 3600
+#define HF_UPLOAD_DONE_WINDOW_MAX_S (7 * 24 * 3600)
+
 /* XML request bodies (CompleteMultipartUpload with 10000 parts is ~1 MiB at
  * the most verbose; DeleteObjects with 1000 keys of 1024 bytes is ~1 MiB). */
 #define HF_XML_BODY_MAX (1024 * 1024 + 64 * 1024)

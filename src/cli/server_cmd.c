@@ -84,6 +84,16 @@ static void usage(FILE *f)
             "  --tls-key FILE         ...and this unencrypted PEM private key (env\n"
             "                         HOLDFAST_TLS_KEY); give both or neither. SIGHUP rereads\n"
             "                         both files without dropping connections\n"
+            "  --default-object-ownership MODE  Object Ownership of new buckets whose request\n"
+            "                         names none: BucketOwnerEnforced (ACLs off; default, as S3),\n"
+            "                         BucketOwnerPreferred or ObjectWriter (env\n"
+            "                         HOLDFAST_DEFAULT_OBJECT_OWNERSHIP)\n"
+            "  --default-block-public-access on|off  all four Block Public Access settings on\n"
+            "                         new buckets (default on, as S3), or none (env\n"
+            "                         HOLDFAST_DEFAULT_BLOCK_PUBLIC_ACCESS)\n"
+            "  --completed-upload-window DUR  a completed multipart upload answers a repeated\n"
+            "                         CompleteMultipartUpload this long; 0: not at all (env\n"
+            "                         HOLDFAST_COMPLETED_UPLOAD_WINDOW, default 1h, at most 7d)\n"
             "\n"
             "Admission control (docs/operations.md#admission):\n"
             "  --max-inflight N       requests admitted at once, each holding up to 512 KiB of\n"
@@ -423,6 +433,34 @@ static void on_release(void *ctx, const hf_blob_id_t *id, uint64_t size)
 
 /* ---- the command ---------------------------------------------------------------- */
 
+/* What a new bucket gets when its CreateBucket names nothing else:
+ * S3's choices since April 2023 (BucketOwnerEnforced, all of Block Public
+ * Access on) unless the operator picks others. Returns 0, or 2 after
+ * saying what is wrong. */
+static int bucket_defaults(const char *own_s, const char *pab_s, uint32_t *flags)
+{
+    own_s = hf_cli_setting(own_s, "HOLDFAST_DEFAULT_OBJECT_OWNERSHIP", "BucketOwnerEnforced");
+    pab_s = hf_cli_setting(pab_s, "HOLDFAST_DEFAULT_BLOCK_PUBLIC_ACCESS", "on");
+    if (hf_s3_ownership_bits(own_s, flags) != HF_OK) {
+        fprintf(stderr,
+                "holdfast server: --default-object-ownership (or HOLDFAST_DEFAULT_OBJECT_OWNERSHIP) "
+                "is '%s'; use BucketOwnerEnforced (ACLs off, the default), BucketOwnerPreferred or "
+                "ObjectWriter\n",
+                own_s);
+        return 2;
+    }
+    if (strcmp(pab_s, "on") == 0) {
+        *flags |= HF_BUCKET_PAB_ALL;
+    } else if (strcmp(pab_s, "off") != 0) {
+        fprintf(stderr,
+                "holdfast server: --default-block-public-access (or "
+                "HOLDFAST_DEFAULT_BLOCK_PUBLIC_ACCESS) is '%s'; use on (the default) or off\n",
+                pab_s);
+        return 2;
+    }
+    return 0;
+}
+
 /* An integer setting from a flag or an environment variable, within
  * [lo, hi]. Unset leaves *out alone. Returns 0, or 2 after saying what is
  * wrong. */
@@ -478,6 +516,9 @@ int hf_cli_server(int argc, char **argv)
         {"min-transfer-rate", required_argument, NULL, 'm'},
         {"domain", required_argument, NULL, 'N'},
         {"sigv2", required_argument, NULL, 'V'},
+        {"default-object-ownership", required_argument, NULL, 'W'},
+        {"default-block-public-access", required_argument, NULL, 'B'},
+        {"completed-upload-window", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -487,7 +528,8 @@ int hf_cli_server(int argc, char **argv)
                *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
                *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL,
                *tls_cert = NULL, *tls_key = NULL, *iot_s = NULL, *qdt_s = NULL,
-               *cpa_s = NULL, *mtr_s = NULL, *sigv2_s = NULL;
+               *cpa_s = NULL, *mtr_s = NULL, *sigv2_s = NULL, *own_s = NULL,
+               *pab_s = NULL, *done_s = NULL;
     const char *domains[HF_DOMAINS_MAX];
     int ndomains = 0;
     char *domain_env = NULL; /* HOLDFAST_DOMAIN, split in place */
@@ -533,6 +575,9 @@ int hf_cli_server(int argc, char **argv)
             }
             domains[ndomains++] = optarg;
             break;
+        case 'W': own_s = optarg; break;
+        case 'B': pab_s = optarg; break;
+        case 'U': done_s = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -754,6 +799,18 @@ int hf_cli_server(int argc, char **argv)
             return 2;
         }
     }
+    uint32_t new_bucket_flags;
+    if (bucket_defaults(own_s, pab_s, &new_bucket_flags))
+        return 2;
+    int64_t done_ms = (int64_t)HF_UPLOAD_DONE_WINDOW_S * 1000;
+    done_s = hf_cli_setting(done_s, "HOLDFAST_COMPLETED_UPLOAD_WINDOW", NULL);
+    if (done_s && (parse_duration_ms(done_s, &done_ms) ||
+                   done_ms > (int64_t)HF_UPLOAD_DONE_WINDOW_MAX_S * 1000)) {
+        fprintf(stderr, "holdfast server: --completed-upload-window (or "
+                        "HOLDFAST_COMPLETED_UPLOAD_WINDOW) must be a duration up to 7d (e.g. 1h), "
+                        "or 0\n");
+        return 2;
+    }
     /* Last of the checks, so nothing else can fail after it is loaded. */
     hf_tls_t *tls = NULL;
     if (hf_cli_tls_open(tls_cert, tls_key, &tls)) {
@@ -892,6 +949,8 @@ int hf_cli_server(int argc, char **argv)
         hf_s3_add_domain(s3, domains[i]); /* checked above */
     free(domain_env);
     domain_env = NULL;
+    s3->new_bucket_flags = new_bucket_flags;
+    s3->done_window_ns = done_ms * 1000000;
     hf_status_init(st, meta, region);
     st->chunks = chunks;
     st->scrub = scrub;

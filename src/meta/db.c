@@ -66,7 +66,7 @@ static const struct {
     {"buckets", offsetof(hf_db_t, buckets)}, {"objects", offsetof(hf_db_t, objects)},
     {"uploads", offsetof(hf_db_t, uploads)}, {"parts", offsetof(hf_db_t, parts)},
     {"blobs", offsetof(hf_db_t, blobs)},     {"versions", offsetof(hf_db_t, versions)},
-    {"bucketcfg", offsetof(hf_db_t, bucketcfg)},
+    {"bucketcfg", offsetof(hf_db_t, bucketcfg)}, {"done", offsetof(hf_db_t, done)},
 };
 
 int hf_db_open(hf_db_t *kv, const char *path, uint64_t map_size)

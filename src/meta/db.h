@@ -30,7 +30,8 @@
 
 typedef struct hf_db {
     MDB_env *env;
-    MDB_dbi sys, users, keys, userids, buckets, objects, uploads, parts, blobs, versions, bucketcfg;
+    MDB_dbi sys, users, keys, userids, buckets, objects, uploads, parts, blobs, versions, bucketcfg,
+        done;
     pthread_mutex_t pool_mu;
     MDB_txn *pool[HF_DB_POOL];
     int npool;

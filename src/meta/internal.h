@@ -24,6 +24,7 @@ struct hf_meta {
     uint64_t hlc_persisted; /* writer thread: greatest value in sys "hlc" */
     hf_buf_t scratch;       /* writer thread: copies of records being replaced */
     hf_arena_t warena;      /* writer thread: records decoded for in-place updates */
+    uint8_t done_next[16];  /* writer thread: where the next prune of done starts */
 };
 
 /* Scratch holds one old record at a time; records are < HF_REC_MAX, the

@@ -48,10 +48,11 @@
 
 /* 1: users, buckets, objects, uploads, blobs. 2: adds the versions and
  * bucketcfg tables and the record tags of versioning, checksums, tags,
- * Object Lock and ACLs. A format-1 store is upgraded in place on open (the
- * new tables start empty, every format-1 record reads unchanged); a build
- * that knows only format 1 refuses a format-2 store. */
-#define FORMAT_VERSION 2
+ * Object Lock and ACLs. 3: adds the done table (completed uploads
+ * remembered for retried completions). An older store is upgraded in
+ * place on open (the new tables start empty, every older record reads
+ * unchanged); a build refuses a store of a newer format than its own. */
+#define FORMAT_VERSION 3
 /* One second of clock: 1000 ms in the upper 48 bits. */
 #define HLC_MARGIN ((uint64_t)1000 << 16)
 

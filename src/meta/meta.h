@@ -25,6 +25,7 @@
  *   bucketcfg bucket id (u64) | kind (u8) -> a bucket setting (bytes)
  *   uploads  bucket id (u64) | key | 0x00 | upload id (16) -> upload record
  *   parts    upload id (16) | part number (u32) -> part record
+ *   done     upload id (16) -> a completed upload's answer, for retries
  *   blobs    blob id (16) -> { refs u32, size u64 }
  * Every record starts with a format version byte; the byte layouts are in
  * docs/internals/FORMAT-meta.md. Keys cannot contain 0x00 (the S3 layer
@@ -671,6 +672,41 @@ int hf_meta_part_list(hf_meta_t *m, const uint8_t upload_id[16], uint32_t after,
  *     into o->version). */
 int hf_meta_upload_complete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
                             const uint8_t upload_id[16], hf_obj_t *o, const hf_obj_cond_t *cond);
+
+/* A completed upload, remembered for a while so that a repeated
+ * CompleteMultipartUpload -- a client retrying after the answer was lost --
+ * gets the same answer instead of NoSuchUpload (S3 answers such retries
+ * 200). It holds no blob references. */
+typedef struct hf_upload_done {
+    int64_t completed;          /* ns since epoch */
+    int64_t expires;            /* ns since epoch: forgotten from then on */
+    uint8_t parts_digest[32];   /* the S3 layer's digest of the Complete request's part list */
+    uint8_t version[16];        /* the version the upload became */
+    uint8_t etag[16];
+    uint32_t etag_parts;
+    uint8_t ck_alg, ck_type, ck_len; /* the object's checksum (ck_alg 0: none) */
+    uint8_t ck[HF_CK_MAX_LEN];
+} hf_upload_done_t;
+
+/* As hf_meta_upload_complete, and in the same transaction remember the
+ * completion (done: parts_digest and expires from the caller; completed,
+ * version, etag and checksum filled from o and written back) until
+ * done->expires, keyed by the upload id. The same commit forgets up to
+ * HF_META_DONE_PRUNE remembered completions whose time has passed. */
+int hf_meta_upload_complete_done(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
+                                 const uint8_t upload_id[16], hf_obj_t *o, const hf_obj_cond_t *cond,
+                                 hf_upload_done_t *done);
+/* Remembered completions a commit looks at (and forgets, when their time
+ * has passed) per completion: enough to keep up with any completion rate,
+ * little enough to cost nothing next to the commit. */
+#define HF_META_DONE_PRUNE 16
+
+/* The remembered completion of upload id for key in bucket_id, if it has
+ * not expired by now (ns since epoch). HF_E_NOTFOUND when there is none,
+ * it expired, or it was for another bucket or key; HF_E_CORRUPT /
+ * HF_E_VERSION for a damaged or newer record. */
+int hf_meta_upload_done_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
+                            const uint8_t id[16], int64_t now, hf_upload_done_t *out);
 
 /* Abort: delete the upload and its parts, dropping their blob references.
  * HF_E_NOTFOUND if it does not exist. */

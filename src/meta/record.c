@@ -898,6 +898,79 @@ int hf_rec_part_decode(const void *p, size_t n, hf_part_t *out)
     return rc;
 }
 
+/* ---- remembered completions ------------------------------------------------
+ * ver u8 | bucket id u64 | completed i64 | expires i64 | version id (16) |
+ * etag (16) | etag parts u32 | parts digest (32) | tags: 0x01 key (always),
+ * 0x0b checksum (alg u8 | type u8 | value) when the object has one */
+
+int hf_rec_done_encode(hf_buf_t *b, uint64_t bucket_id, const char *key, size_t keylen,
+                       const hf_upload_done_t *d)
+{
+    int rc;
+    if ((rc = put_u8(b, HF_REC_VERSION)) || (rc = put_u64(b, bucket_id)) ||
+        (rc = put_u64(b, (uint64_t)d->completed)) || (rc = put_u64(b, (uint64_t)d->expires)) ||
+        (rc = hf_buf_append(b, d->version, 16)) || (rc = hf_buf_append(b, d->etag, 16)) ||
+        (rc = put_u32(b, d->etag_parts)) || (rc = hf_buf_append(b, d->parts_digest, 32)) ||
+        (rc = put_tag(b, HF_REC_TAG_KEY, key, keylen)))
+        return rc;
+    if (d->ck_alg) {
+        uint8_t v[2 + HF_CK_MAX_LEN] = {d->ck_alg, d->ck_type};
+        if (d->ck_len > HF_CK_MAX_LEN)
+            return HF_E_INVAL;
+        memcpy(v + 2, d->ck, d->ck_len);
+        if ((rc = put_tag(b, HF_REC_TAG_CHECKSUM, v, 2u + d->ck_len)))
+            return rc;
+    }
+    return HF_OK;
+}
+
+int hf_rec_done_decode(const void *p, size_t n, uint64_t *bucket_id, const char **key,
+                       size_t *keylen, hf_upload_done_t *d)
+{
+    rd_t r;
+    int rc = start(&r, p, n);
+    if (rc)
+        return rc;
+    memset(d, 0, sizeof *d);
+    *bucket_id = get_u64(&r);
+    d->completed = (int64_t)get_u64(&r);
+    d->expires = (int64_t)get_u64(&r);
+    get_bytes(&r, d->version, 16);
+    get_bytes(&r, d->etag, 16);
+    d->etag_parts = get_u32(&r);
+    get_bytes(&r, d->parts_digest, 32);
+    if (r.bad)
+        return HF_E_CORRUPT;
+    *key = NULL;
+    *keylen = 0;
+    uint32_t seen = 0;
+    uint8_t tag;
+    const uint8_t *v;
+    uint32_t len;
+    while ((rc = next_tag(&r, &tag, &v, &len)) == 1) {
+        if ((rc = seen_once(&seen, tag)))
+            return rc;
+        if (tag == HF_REC_TAG_KEY) {
+            if (len == 0 || len > HF_KEY_MAX)
+                return HF_E_CORRUPT;
+            *key = (const char *)v;
+            *keylen = len;
+        } else if (tag == HF_REC_TAG_CHECKSUM) {
+            if (len < 3 || len > 2 + HF_CK_MAX_LEN || v[0] == 0)
+                return HF_E_CORRUPT;
+            d->ck_alg = v[0];
+            d->ck_type = v[1];
+            d->ck_len = (uint8_t)(len - 2);
+            memcpy(d->ck, v + 2, len - 2);
+        } else if ((rc = unknown_tag(tag))) {
+            return rc;
+        }
+    }
+    if (rc == HF_OK && !*key)
+        return HF_E_CORRUPT;
+    return rc;
+}
+
 /* ---- blobs ----------------------------------------------------------------
  * ver u8 | refs u32 | size u64 (exactly 13 bytes in version 1) */
 

@@ -143,6 +143,14 @@ int hf_rec_upload_decode(const void *p, size_t n, hf_arena_t *a, hf_upload_t *u)
 int hf_rec_part_encode(hf_buf_t *b, const hf_part_t *p);
 int hf_rec_part_decode(const void *p, size_t n, hf_part_t *out);
 
+/* ---- remembered completions (the upload id is the table key) ---- */
+#define HF_REC_DONE_FIXED 93
+int hf_rec_done_encode(hf_buf_t *b, uint64_t bucket_id, const char *key, size_t keylen,
+                       const hf_upload_done_t *d);
+/* *key points into p. */
+int hf_rec_done_decode(const void *p, size_t n, uint64_t *bucket_id, const char **key,
+                       size_t *keylen, hf_upload_done_t *d);
+
 /* ---- blob reference counts ---- */
 void hf_rec_blob_encode(uint8_t out[HF_REC_BLOB_LEN], uint32_t refs, uint64_t size);
 int hf_rec_blob_decode(const void *p, size_t n, uint32_t *refs, uint64_t *size);

@@ -19,6 +19,19 @@
  * rewrite a record of up to 10000 entries); counting part references on
  * the object only at completion (an upload in progress would hold blobs no
  * count protects from the orphan sweep).
+ *
+ * Completed uploads are remembered in the done table (upload id -> the
+ * answer a retried completion gets) until their expiry, written in the
+ * completing transaction so a retry can never see the upload gone without
+ * the answer being there. Such rows hold no references and name their
+ * bucket by id (never reused), so rows of a deleted bucket are inert; each
+ * completion looks at the next HF_META_DONE_PRUNE rows, cycling through
+ * the table, and deletes the expired ones: the table stays about as large
+ * as the completions of one expiry window. Rejected: keeping the completed
+ * upload in the uploads table (listings, lifecycle, bucket deletion and
+ * part uploads would all have to skip it); an expiry-ordered index (a
+ * second table and two writes per completion for what a cycling scan
+ * does).
  */
 #include "meta/internal.h"
 
@@ -310,7 +323,61 @@ typedef struct finish_op {
     const uint8_t *upload_id;
     const hf_obj_t *o;     /* complete; NULL for abort */
     hf_meta_wput_t w;      /* complete: the object's write */
+    hf_upload_done_t *done; /* complete: remember it (NULL: don't) */
 } finish_op_t;
+
+/* Forget up to HF_META_DONE_PRUNE expired completions, going on from
+ * where the last call stopped (writer thread). A damaged row is dropped
+ * too: it holds no reference and could only ever answer NoSuchUpload. */
+static int prune_done(hf_meta_t *m, MDB_txn *txn, int64_t now)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, m->db.done, &c);
+    if (rc)
+        return hf_db_err(rc, "cursor_open");
+    MDB_val k = {sizeof m->done_next, m->done_next}, v;
+    int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (mrc == MDB_NOTFOUND)
+        mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    rc = HF_OK;
+    for (int i = 0; i < HF_META_DONE_PRUNE && mrc == MDB_SUCCESS; i++) {
+        uint64_t bid;
+        const char *key;
+        size_t kl;
+        hf_upload_done_t d;
+        int drc = hf_rec_done_decode(v.mv_data, v.mv_size, &bid, &key, &kl, &d);
+        if (drc == HF_E_CORRUPT || (drc == HF_OK && d.expires <= now)) {
+            if (drc == HF_E_CORRUPT)
+                hf_log_error("msg=\"completed-upload record damaged; dropped\"");
+            if ((mrc = mdb_cursor_del(c, 0)) != MDB_SUCCESS)
+                break;
+            /* The cursor now sits on the next row; NEXT returns it. */
+        }
+        mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    if (mrc == MDB_SUCCESS && k.mv_size == sizeof m->done_next)
+        memcpy(m->done_next, k.mv_data, sizeof m->done_next);
+    else if (mrc == MDB_NOTFOUND)
+        memset(m->done_next, 0, sizeof m->done_next); /* start over */
+    else
+        rc = hf_db_err(mrc, "done_prune");
+    mdb_cursor_close(c);
+    return rc;
+}
+
+/* Remember the completion op just wrote (its version id is known now). */
+static int remember_done(hf_meta_t *m, MDB_txn *txn, finish_op_t *op)
+{
+    hf_upload_done_t *d = op->done;
+    memcpy(d->version, op->w.version, 16);
+    hf_buf_t rec;
+    hf_buf_init(&rec, HF_REC_DONE_FIXED + 16 + HF_KEY_MAX + 16 + HF_CK_MAX_LEN);
+    int rc = hf_rec_done_encode(&rec, op->b->id, op->key, op->keylen, d);
+    if (rc == HF_OK)
+        rc = hf_db_put(txn, m->db.done, op->upload_id, 16, rec.data, rec.len);
+    hf_buf_free(&rec);
+    return rc ? rc : prune_done(m, txn, d->completed);
+}
 
 static int complete_tx(void *ctx, MDB_txn *txn, void *arg)
 {
@@ -355,7 +422,8 @@ static int complete_tx(void *ctx, MDB_txn *txn, void *arg)
     }
     if ((rc = hf_db_del(txn, m->db.uploads, tk, tklen)))
         goto out;
-    rc = hf_meta_tx_put_version(m, txn, &op->w);
+    if ((rc = hf_meta_tx_put_version(m, txn, &op->w)) == HF_OK && op->done)
+        rc = remember_done(m, txn, op);
 out:
     free(v.p);
     return rc;
@@ -363,6 +431,13 @@ out:
 
 int hf_meta_upload_complete(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
                             const uint8_t upload_id[16], hf_obj_t *o, const hf_obj_cond_t *cond)
+{
+    return hf_meta_upload_complete_done(m, b, key, keylen, upload_id, o, cond, NULL);
+}
+
+int hf_meta_upload_complete_done(hf_meta_t *m, const hf_bucket_t *b, const char *key, size_t keylen,
+                                 const uint8_t upload_id[16], hf_obj_t *o, const hf_obj_cond_t *cond,
+                                 hf_upload_done_t *done)
 {
     if (!hf_ks_key_valid(key, keylen))
         return HF_E_INVAL;
@@ -379,7 +454,17 @@ int hf_meta_upload_complete(hf_meta_t *m, const hf_bucket_t *b, const char *key,
             return HF_E_INVAL;
     hf_buf_t rec;
     hf_buf_init(&rec, HF_REC_MAX);
-    finish_op_t op = {.b = b, .key = key, .keylen = keylen, .upload_id = upload_id, .o = o};
+    finish_op_t op = {.b = b, .key = key, .keylen = keylen, .upload_id = upload_id, .o = o,
+                      .done = done};
+    if (done) {
+        done->completed = hf_time_now();
+        memcpy(done->etag, o->etag, 16);
+        done->etag_parts = o->etag_parts;
+        done->ck_alg = o->ck_alg;
+        done->ck_type = o->ck_type;
+        done->ck_len = o->ck_len <= HF_CK_MAX_LEN ? o->ck_len : 0;
+        memcpy(done->ck, o->ck, done->ck_len);
+    }
     op.w = (hf_meta_wput_t){.b = b, .key = key, .keylen = keylen, .rec = &rec, .parts = o->parts,
                             .nparts = o->nparts, .add_refs = false, .cond = cond, .hlc = o->hlc,
                             .origin = o->origin};
@@ -388,6 +473,27 @@ int hf_meta_upload_complete(hf_meta_t *m, const hf_bucket_t *b, const char *key,
     if (rc == HF_OK)
         memcpy(o->version, op.w.version, 16);
     hf_buf_free(&rec);
+    return rc;
+}
+
+int hf_meta_upload_done_get(hf_meta_t *m, uint64_t bucket_id, const char *key, size_t keylen,
+                            const uint8_t id[16], int64_t now, hf_upload_done_t *out)
+{
+    MDB_txn *txn;
+    int rc = hf_db_rbegin(&m->db, &txn);
+    if (rc)
+        return rc;
+    MDB_val v;
+    uint64_t bid;
+    const char *k;
+    size_t kl;
+    if ((rc = hf_db_get(txn, m->db.done, id, 16, &v)) == HF_OK &&
+        (rc = hf_rec_done_decode(v.mv_data, v.mv_size, &bid, &k, &kl, out)) == HF_OK &&
+        (bid != bucket_id || kl != keylen || memcmp(k, key, keylen) != 0 || out->expires <= now))
+        rc = HF_E_NOTFOUND;
+    if (rc == HF_E_CORRUPT || rc == HF_E_VERSION)
+        hf_log_error("msg=\"completed-upload record unreadable\" err=%d", rc);
+    hf_db_rend(&m->db, txn);
     return rc;
 }
 

@@ -298,7 +298,7 @@ int s3_acl_request(s3req_t *q, const hf_bucket_t *b, bool for_bucket, uint64_t o
         if (strcmp(cn, "aws-exec-read") == 0 || strcmp(cn, "log-delivery-write") == 0)
             return s3_not_implemented(q, "The canned ACLs aws-exec-read and log-delivery-write");
         if (canned(cn, for_bucket, owner, b ? b->owner : owner, acl))
-            return s3_fail(q, S3E_InvalidArgument, "Invalid canned ACL %.60s", cn);
+            return s3_fail_arg(q, "x-amz-acl", cn, "Invalid canned ACL %.60s", cn);
         if (bucket_owner_full)
             *bucket_owner_full = strcmp(cn, "bucket-owner-full-control") == 0;
     } else {
@@ -609,11 +609,12 @@ void op_put_object_acl(s3req_t *q)
         return;
     uint8_t ver[16];
     int rc = hf_meta_obj_update(q->s3->meta, &q->b, q->key, q->keylen, o.version, &u, ver);
+    if (rc == HF_E_INVAL) {
+        s3_fail_method(q, "DeleteMarker", "DELETE"); /* a delete marker */
+        return;
+    }
     if (rc) {
-        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchKey
-                   : rc == HF_E_INVAL  ? S3E_MethodNotAllowed
-                                       : hf_s3_err_from(rc),
-                NULL);
+        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchKey : hf_s3_err_from(rc), NULL);
         return;
     }
     s3_version_header(q, ver);
@@ -644,16 +645,23 @@ static const struct {
     {"ObjectWriter", 0},
 };
 
-int s3_ownership_parse(s3req_t *q, const char *v, uint32_t *bits)
+int hf_s3_ownership_bits(const char *name, uint32_t *bits)
 {
     for (size_t i = 0; i < sizeof owner_modes / sizeof owner_modes[0]; i++)
-        if (strcmp(owner_modes[i].name, v) == 0) {
+        if (strcmp(owner_modes[i].name, name) == 0) {
             *bits = owner_modes[i].bits;
-            return 0;
+            return HF_OK;
         }
-    return s3_fail(q, S3E_InvalidArgument,
-                   "Invalid x-amz-object-ownership / ObjectOwnership: %.40s (BucketOwnerEnforced, "
-                   "BucketOwnerPreferred or ObjectWriter)", v);
+    return HF_E_INVAL;
+}
+
+int s3_ownership_parse(s3req_t *q, const char *v, uint32_t *bits)
+{
+    if (hf_s3_ownership_bits(v, bits) == HF_OK)
+        return 0;
+    return s3_fail_arg(q, "x-amz-object-ownership", v,
+                       "Invalid x-amz-object-ownership / ObjectOwnership: %.40s (BucketOwnerEnforced, "
+                       "BucketOwnerPreferred or ObjectWriter)", v);
 }
 
 void op_get_bucket_ownership(s3req_t *q)

@@ -50,8 +50,11 @@ static int parse_attributes(s3req_t *q, unsigned *out)
                 for (k = 0; k < sizeof names / sizeof names[0]; k++)
                     if (hf_strn_ieq(p, (size_t)(t - p), names[k].name))
                         break;
-                if (k == sizeof names / sizeof names[0])
+                if (k == sizeof names / sizeof names[0]) {
+                    s3_err_elem(q, "ArgumentName", "x-amz-object-attributes");
+                    s3_err_elem(q, "ArgumentValue", "%.*s", (int)(t - p), p);
                     return s3_fail(q, S3E_InvalidArgument, "Invalid attribute name specified.");
+                }
                 *out |= names[k].bit;
             }
             p = e;
@@ -72,7 +75,7 @@ static int header_uint(s3req_t *q, const char *name, uint32_t def, uint32_t max,
     if (!v)
         return 0;
     if (hf_parse_u64(v, strlen(v), &x) != HF_OK)
-        return s3_fail(q, S3E_InvalidArgument, "%s must be an integer.", name);
+        return s3_fail_arg(q, name, v, "%s must be an integer.", name);
     *out = x > max ? max : (uint32_t)x;
     return 0;
 }

@@ -120,8 +120,8 @@ int s3_body_open(s3req_t *q, bool want_md5, uint8_t want_ck, uint64_t max_len)
             return s3_fail(q, S3E_MissingContentLength,
                            "aws-chunked uploads need the x-amz-decoded-content-length header.");
         if (hf_parse_u64(dl, strlen(dl), &v) != HF_OK)
-            return s3_fail(q, S3E_InvalidArgument,
-                           "x-amz-decoded-content-length is not a valid length.");
+            return s3_fail_arg(q, "x-amz-decoded-content-length", dl,
+                               "x-amz-decoded-content-length is not a valid length.");
         /* The encoded length may be unknown (Transfer-Encoding: chunked
          * around aws-chunked, as the JS SDK streams); the decoded length
          * is what we check against. */
@@ -136,18 +136,23 @@ int s3_body_open(s3req_t *q, bool want_md5, uint8_t want_ck, uint64_t max_len)
     } else {
         b->declared = cl < 0 ? 0 : (uint64_t)cl;
     }
-    if (b->declared > max_len)
+    if (b->declared > max_len) {
+        s3_err_elem(q, "ProposedSize", "%llu", (unsigned long long)b->declared);
+        s3_err_elem(q, "MaxSizeAllowed", "%llu", (unsigned long long)max_len);
         return s3_fail(q, S3E_EntityTooLarge,
                        "Your proposed upload of %llu bytes exceeds the maximum allowed size of %llu bytes.",
                        (unsigned long long)b->declared, (unsigned long long)max_len);
+    }
     b->verify_sha256 = b->mode == HF_PAYLOAD_SHA256;
     if (pick_checksum(q, want_ck))
         return -1;
     const char *md5 = s3_header(q, "content-md5");
     if (md5) {
         unsigned char raw[16];
-        if (hf_base64_decode(raw, sizeof raw, md5, strlen(md5)) != 16)
+        if (hf_base64_decode(raw, sizeof raw, md5, strlen(md5)) != 16) {
+            s3_err_elem(q, "Content-MD5", "%s", md5);
             return s3_fail(q, S3E_InvalidDigest, NULL);
+        }
         want_md5 = true;
     }
     unsigned which = want_md5 ? HF_HS_MD5 : 0;
@@ -175,21 +180,36 @@ static int finish(s3req_t *q)
     if (b->got != b->declared)
         return s3_fail(q, S3E_IncompleteBody, "The body had %llu bytes where %llu were declared.",
                        (unsigned long long)b->got, (unsigned long long)b->declared);
-    if (b->verify_sha256 && !hf_ct_equal(sha256, q->auth.payload_sha256, 32))
+    if (b->verify_sha256 && !hf_ct_equal(sha256, q->auth.payload_sha256, 32)) {
+        char hex[65];
+        hf_hex_encode(hex, q->auth.payload_sha256, 32);
+        s3_err_elem(q, "ClientComputedContentSHA256", "%s", hex);
+        hf_hex_encode(hex, sha256, 32);
+        s3_err_elem(q, "S3ComputedContentSHA256", "%s", hex);
         return s3_fail(q, S3E_XAmzContentSHA256Mismatch, NULL);
+    }
     const char *md5h = s3_header(q, "content-md5");
     if (md5h) {
         unsigned char want[16];
         hf_base64_decode(want, sizeof want, md5h, strlen(md5h));
-        if (memcmp(want, md5, 16) != 0)
+        if (memcmp(want, md5, 16) != 0) {
+            /* As S3 writes them: what it computed in base64, what the
+             * client sent in hex. */
+            char got[25], hex[33];
+            hf_base64_encode(got, md5, 16);
+            hf_hex_encode(hex, want, 16);
+            s3_err_elem(q, "CalculatedDigest", "%s", got);
+            s3_err_elem(q, "ExpectedDigest", "%s", hex);
             return s3_fail(q, S3E_BadDigest, "The Content-MD5 you specified did not match what we received.");
+        }
     }
     if (b->ck) {
         s3_ck_value(b->ck->alg, &b->hs, sha256, sha1, b->ck_raw);
         if (b->ck_in_trailer) {
             const hf_str_t *t = hf_awschunked_trailer(&b->ac, b->ck->header);
-            if (!t)
-                return s3_fail(q, S3E_InvalidRequest, "The trailer %s was declared but not sent.",
+            if (!t) /* what S3 answers a missing or renamed trailer */
+                return s3_fail(q, S3E_MalformedTrailerError,
+                               "The trailer %s was declared in x-amz-trailer but not sent.",
                                b->ck->header);
             b->ck_value = hf_arena_strndup(q->a, t->p, t->n);
             if (!b->ck_value || !ck_value_ok(b->ck, b->ck_value))

@@ -55,18 +55,47 @@ int hf_s3_bucket_name_valid(const char *name)
     return 1;
 }
 
+/* ListBuckets pages: S3 allows max-buckets from 1 to 10000. */
+#define LIST_BUCKETS_PAGE_MAX 10000
+
+/* The continuation token of a ListBuckets page: opaque to clients (base64
+ * of the last bucket name shown), so a token that does not decode to a
+ * bucket name is refused as S3 refuses a token it did not issue. *after
+ * NULL when the parameter is absent. 0 or -1 after s3_fail. */
+static int bucket_token(s3req_t *q, const char **after)
+{
+    *after = NULL;
+    const char *tok = s3_param(q, "continuation-token");
+    if (!tok)
+        return 0;
+    size_t n = strlen(tok);
+    char name[HF_BUCKET_NAME_MAX + 1];
+    int k = n && n <= hf_base64_len(HF_BUCKET_NAME_MAX)
+                ? hf_base64_decode(name, sizeof name - 1, tok, n)
+                : -1;
+    if (k > 0)
+        name[k] = '\0';
+    if (k <= 0 || !hf_s3_bucket_name_valid(name))
+        return s3_fail_arg(q, "continuation-token", tok, "The continuation token provided is incorrect");
+    *after = hf_arena_strdup(q->a, name);
+    return *after ? 0 : s3_fail(q, S3E_InternalError, NULL);
+}
+
 void op_list_buckets(s3req_t *q)
 {
-    const char *prefix = s3_param(q, "prefix");
-    const char *token = s3_param(q, "continuation-token");
-    const char *region = s3_param(q, "bucket-region");
-    uint32_t max;
-    if (s3_param_uint(q, "max-buckets", HF_BUCKETS_PER_USER_MAX, HF_BUCKETS_PER_USER_MAX, &max))
+    const char *prefix, *region = s3_param(q, "bucket-region"), *after;
+    if (s3_param_text(q, "prefix", &prefix) || bucket_token(q, &after))
         return;
-    if (s3_param(q, "max-buckets") && max == 0) {
-        s3_fail(q, S3E_InvalidArgument, "max-buckets must be between 1 and %d.",
-                HF_BUCKETS_PER_USER_MAX);
-        return;
+    uint32_t max = LIST_BUCKETS_PAGE_MAX;
+    const char *mb = s3_param(q, "max-buckets");
+    if (mb) {
+        uint64_t v;
+        if (hf_parse_u64(mb, strlen(mb), &v) != HF_OK || v < 1 || v > LIST_BUCKETS_PAGE_MAX) {
+            s3_fail_arg(q, "max-buckets", mb, "Argument max-buckets must be an integer between 1 and %d.",
+                        LIST_BUCKETS_PAGE_MAX);
+            return;
+        }
+        max = (uint32_t)v;
     }
     hf_bucket_t *bs = NULL;
     size_t n = 0;
@@ -89,7 +118,7 @@ void op_list_buckets(s3req_t *q)
         const hf_bucket_t *bk = &bs[i];
         if (prefix && strncmp(bk->name, prefix, strlen(prefix)) != 0)
             continue;
-        if (token && strcmp(bk->name, token) <= 0)
+        if (after && strcmp(bk->name, after) <= 0)
             continue;
         if (region && strcmp(region, my_region) != 0)
             continue;
@@ -108,8 +137,11 @@ void op_list_buckets(s3req_t *q)
         shown++;
     }
     hf_xml_close(&b, "Buckets");
-    if (more && last)
-        hf_xml_elem_str(&b, "ContinuationToken", last);
+    if (more && last) {
+        char tok[4 * ((HF_BUCKET_NAME_MAX + 2) / 3) + 1];
+        hf_base64_encode(tok, last, strlen(last));
+        hf_xml_elem_str(&b, "ContinuationToken", tok);
+    }
     if (prefix)
         hf_xml_elem_str(&b, "Prefix", prefix);
     hf_xml_close(&b, "ListAllMyBucketsResult");
@@ -139,6 +171,32 @@ static int read_create_config(s3req_t *q, char *region, size_t cap)
     return 0;
 }
 
+/* CreateBucket of a bucket the caller already owns. In us-east-1 S3 keeps
+ * a legacy promise: 200, and the bucket's ACL is reset to what the request
+ * asks (private when it asks nothing); every other region answers
+ * BucketAlreadyOwnedByYou. The region is the server's (--region). */
+static void create_again(s3req_t *q, const s3_acl_t *acl)
+{
+    if (strcmp(q->s3->region, "us-east-1") != 0) {
+        s3_fail(q, S3E_BucketAlreadyOwnedByYou, NULL);
+        return;
+    }
+    int rc = hf_meta_bucket_get(q->s3->meta, q->bucket, &q->b);
+    if (rc) {
+        s3_fail(q, rc == HF_E_NOTFOUND ? S3E_NoSuchBucket : hf_s3_err_from(rc), NULL);
+        return;
+    }
+    if (q->b.owner != q->user.id) { /* deleted and taken by someone else meanwhile */
+        s3_fail(q, S3E_BucketAlreadyExists, NULL);
+        return;
+    }
+    if (s3_acl_admissible(q, &q->b, acl, q->user.id) || s3_store_bucket_acl(q, acl))
+        return;
+    s3_common_headers(q);
+    hf_resp_headerf(q->r, "Location", "/%s", q->bucket);
+    hf_resp_send(q->r, 200, NULL, 0);
+}
+
 void op_create_bucket(s3req_t *q)
 {
     if (q->user.flags & HF_USER_NO_CREATE_BUCKET) {
@@ -152,12 +210,16 @@ void op_create_bucket(s3req_t *q)
     }
     const char *lock = s3_header(q, "x-amz-bucket-object-lock-enabled");
     if (lock && strcasecmp(lock, "true") != 0 && strcasecmp(lock, "false") != 0) {
-        s3_fail(q, S3E_InvalidArgument, "x-amz-bucket-object-lock-enabled must be true or false.");
+        s3_fail_arg(q, "x-amz-bucket-object-lock-enabled", lock,
+                    "x-amz-bucket-object-lock-enabled must be true or false.");
         return;
     }
-    /* New buckets are BucketOwnerEnforced with every Block Public Access
-     * setting on unless told otherwise, as S3's are since April 2023. */
-    uint32_t own_bits = HF_BUCKET_OWNER_ENFORCED;
+    /* New buckets get the operator's defaults (hf_s3_t.new_bucket_flags:
+     * BucketOwnerEnforced with every Block Public Access setting on unless
+     * told otherwise, as S3 creates them since April 2023); an
+     * x-amz-object-ownership header wins over the default ownership. */
+    uint32_t defaults = q->s3->new_bucket_flags;
+    uint32_t own_bits = defaults & (HF_BUCKET_OWNER_ENFORCED | HF_BUCKET_OWNER_PREFERRED);
     const char *own = s3_header(q, "x-amz-object-ownership");
     if (own && s3_ownership_parse(q, own, &own_bits))
         return;
@@ -169,14 +231,6 @@ void op_create_bucket(s3req_t *q)
     }
     if (s3_acl_request(q, NULL, true, q->user.id, acl, &acl_given, NULL))
         return;
-    if (acl_given && !s3_acl_owner_only(acl, q->user.id) && own_bits == HF_BUCKET_OWNER_ENFORCED) {
-        s3_fail(q, S3E_InvalidBucketAclWithObjectOwnership, NULL);
-        return;
-    }
-    if (s3_acl_public(acl)) {
-        s3_fail(q, S3E_InvalidBucketAclWithBlockPublicAccessError, NULL);
-        return;
-    }
     char region[HF_REGION_MAX + 1];
     if (read_create_config(q, region, sizeof region))
         return;
@@ -184,6 +238,24 @@ void op_create_bucket(s3req_t *q)
         s3_fail(q, S3E_IllegalLocationConstraintException,
                 "The %s location constraint is incompatible with the region this server serves "
                 "(%s).", region, q->s3->region);
+        return;
+    }
+    /* A bucket that exists is judged as it is, not as a new one would be. */
+    hf_bucket_t cur;
+    int rc = hf_meta_bucket_get(q->s3->meta, q->bucket, &cur);
+    if (rc == HF_OK) {
+        if (cur.owner == q->user.id)
+            create_again(q, acl);
+        else
+            s3_fail(q, S3E_BucketAlreadyExists, NULL);
+        return;
+    }
+    if (acl_given && !s3_acl_owner_only(acl, q->user.id) && own_bits == HF_BUCKET_OWNER_ENFORCED) {
+        s3_fail(q, S3E_InvalidBucketAclWithObjectOwnership, NULL);
+        return;
+    }
+    if ((defaults & HF_BUCKET_PAB_BLOCK_ACLS) && s3_acl_public(acl)) {
+        s3_fail(q, S3E_InvalidBucketAclWithBlockPublicAccessError, NULL);
         return;
     }
     hf_bucket_t *mine = NULL;
@@ -198,16 +270,19 @@ void op_create_bucket(s3req_t *q)
     snprintf(b.name, sizeof b.name, "%s", q->bucket);
     snprintf(b.region, sizeof b.region, "%s", region);
     b.owner = q->user.id;
-    b.flags = HF_BUCKET_PAB_ALL | HF_BUCKET_OWNERSHIP | own_bits;
+    b.flags = (defaults & HF_BUCKET_PAB_ALL) | HF_BUCKET_OWNERSHIP | own_bits;
     /* Object Lock needs versioning, which it keeps on for good. */
     if (lock && strcasecmp(lock, "true") == 0)
         b.flags |= HF_BUCKET_OBJECT_LOCK | HF_BUCKET_VERSIONING;
     if (s3_check_space(q, 0))
         return;
-    int rc = hf_meta_bucket_create(q->s3->meta, &b);
+    rc = hf_meta_bucket_create(q->s3->meta, &b);
+    if (rc == HF_E_EXISTS && b.owner == q->user.id) {
+        create_again(q, acl);
+        return;
+    }
     if (rc == HF_E_EXISTS) {
-        s3_fail(q, b.owner == q->user.id ? S3E_BucketAlreadyOwnedByYou : S3E_BucketAlreadyExists,
-                NULL);
+        s3_fail(q, S3E_BucketAlreadyExists, NULL);
         return;
     }
     if (rc) {

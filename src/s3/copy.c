@@ -52,32 +52,35 @@ static int parse_source(s3req_t *q, copy_src_t *src, uint8_t vbuf[16], hf_versio
     *ver = NULL;
     const char *v = s3_header(q, "x-amz-copy-source");
     if (!v)
-        return s3_fail(q, S3E_InvalidArgument, "x-amz-copy-source is missing.");
+        return s3_fail_arg(q, "x-amz-copy-source", NULL, "x-amz-copy-source is missing.");
     size_t n = strlen(v);
     const char *qm = memchr(v, '?', n);
     size_t pl = qm ? (size_t)(qm - v) : n;
     char *path = hf_arena_alloc(q->a, pl + 1);
     long dl = path ? hf_uri_decode(path, v, pl) : -1;
     if (dl < 0 || memchr(path, '\0', (size_t)dl))
-        return s3_fail(q, S3E_InvalidArgument, "Invalid copy source encoding.");
+        return s3_fail_arg(q, "x-amz-copy-source", v, "Invalid copy source encoding.");
     path[dl] = '\0';
     char *p = path[0] == '/' ? path + 1 : path;
     char *slash = strchr(p, '/');
     if (!slash || slash == p || !slash[1])
-        return s3_fail(q, S3E_InvalidArgument,
-                       "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.");
+        return s3_fail_arg(q, "x-amz-copy-source", v,
+                           "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.");
     *slash = '\0';
     src->bucket = p;
     src->key = slash + 1;
     src->keylen = strlen(src->key);
-    if (src->keylen > HF_KEY_MAX)
+    if (src->keylen > HF_KEY_MAX) {
+        s3_err_elem(q, "Size", "%zu", src->keylen);
+        s3_err_elem(q, "MaxSizeAllowed", "%d", HF_KEY_MAX);
         return s3_fail(q, S3E_KeyTooLongError, NULL);
+    }
     if (qm) {
         const char *qs = qm + 1;
         if (strncmp(qs, "versionId=", 10) != 0)
-            return s3_fail(q, S3E_InvalidArgument, "The copy source may only name a versionId.");
+            return s3_fail_arg(q, "x-amz-copy-source", v, "The copy source may only name a versionId.");
         if (s3_version_parse(qs + 10, vbuf) != HF_OK)
-            return s3_fail(q, S3E_InvalidArgument, "Invalid version id specified");
+            return s3_fail_arg(q, "x-amz-copy-source", v, "Invalid version id specified");
         *ver = vbuf;
         src->has_version = true;
     }
@@ -134,7 +137,7 @@ static int directive(s3req_t *q, const char *header)
         return 0;
     if (strcmp(v, "REPLACE") == 0)
         return 1;
-    return s3_fail(q, S3E_InvalidArgument, "Unknown %s value: it must be COPY or REPLACE.", header);
+    return s3_fail_arg(q, header, v, "Unknown %s value: it must be COPY or REPLACE.", header);
 }
 
 static void copy_source_version_header(s3req_t *q, const copy_src_t *src)
@@ -327,13 +330,16 @@ static int copy_range(s3req_t *q, uint64_t size, uint64_t *first, uint64_t *len)
     const char *dash = strncmp(v, "bytes=", 6) == 0 ? strchr(v + 6, '-') : NULL;
     if (!dash || hf_parse_u64(v + 6, (size_t)(dash - v - 6), &a) != HF_OK ||
         hf_parse_u64(dash + 1, strlen(dash + 1), &b) != HF_OK || b < a)
-        return s3_fail(q, S3E_InvalidArgument,
-                       "The x-amz-copy-source-range value must be of the form bytes=first-last "
-                       "where first and last are the zero-based offsets of the first and last bytes to copy");
-    if (b >= size)
+        return s3_fail_arg(q, "x-amz-copy-source-range", v,
+                           "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                           "where first and last are the zero-based offsets of the first and last bytes to copy");
+    if (b >= size) {
+        s3_err_elem(q, "RangeRequested", "%s", v);
+        s3_err_elem(q, "ActualObjectSize", "%" PRIu64, size);
         return s3_fail(q, S3E_InvalidRange,
                        "The requested range is not satisfiable: the source object is %" PRIu64 " bytes.",
                        size);
+    }
     *first = a;
     *len = b - a + 1;
     return 0;

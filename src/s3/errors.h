@@ -82,13 +82,27 @@ typedef enum hf_s3_err {
     S3E_InvalidBucketAclWithBlockPublicAccessError,
     S3E_MaxPostPreDataLengthExceeded,
     S3E_MalformedPOSTRequest,
+    S3E_MalformedTrailerError,
     S3E_COUNT
 } hf_s3_err_t;
+
+/* Elements S3 adds to an error document from the request itself (the
+ * table's ctx bits). They follow <Message>, in this order, before the
+ * elements the code that raised the error gave (s3_err_elem in
+ * s3/internal.h), and are left out when that code gave one of the same
+ * name or the request has no such part. */
+enum {
+    S3X_BUCKET = 1 << 0,  /* <BucketName>: the request's bucket */
+    S3X_KEY = 1 << 1,     /* <Key>: the request's object key */
+    S3X_UPLOAD = 1 << 2,  /* <UploadId>: the uploadId query parameter */
+    S3X_VERSION = 1 << 3, /* <VersionId>: the versionId query parameter */
+};
 
 typedef struct hf_s3_errinfo {
     const char *code;    /* <Code> */
     int status;          /* HTTP status */
     const char *message; /* default <Message> */
+    unsigned ctx;        /* S3X_* elements this code carries */
 } hf_s3_errinfo_t;
 
 const hf_s3_errinfo_t *hf_s3_errinfo(hf_s3_err_t e);

@@ -36,6 +36,13 @@
  * per-entry XML) stay under this. */
 #define HF_RESP_XML_MAX (8 * 1024 * 1024)
 
+/* Elements one error document carries beyond Code and Message: AWS's
+ * richest (EntityTooSmall) has four, SignatureDoesNotMatch five. */
+#define S3_ERR_ELEMS 8
+/* An element value is at most this long in an error document (a key is
+ * 1024 bytes, a header value shown back is cut here). */
+#define S3_ERR_ELEM_MAX 2048
+
 typedef enum s3_level { LVL_SERVICE, LVL_BUCKET, LVL_OBJECT } s3_level_t;
 
 typedef struct s3_param {
@@ -114,6 +121,13 @@ typedef struct s3req {
     hf_bucket_t b;          /* the bucket, once loaded by s3_load_bucket */
     s3_body_t body;
     bool failed;
+    /* Elements the next error document carries (s3_err_elem). */
+    struct { const char *name, *value; } err_elem[S3_ERR_ELEMS];
+    int nerr_elem;
+    /* Answer x-amz-bucket-region, the server's region: HeadBucket once the
+     * bucket was found (also when access is then denied), and errors that
+     * say the request named the wrong region. */
+    bool region_header;
     /* For SignatureDoesNotMatch documents (V2 fills only string_to_sign). */
     hf_sigv4_debug_t dbg;
     bool have_dbg;
@@ -138,8 +152,28 @@ typedef struct s3_op {
 /* ---- responses ---- */
 
 /* Send the S3 error e with an optional message (NULL: the default one).
+ * The document carries the context elements of e's table row (errors.h)
+ * and the elements given with s3_err_elem since the request began.
  * Returns -1. */
 int s3_fail(s3req_t *q, hf_s3_err_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Add <name>value</name> to the error document the request's next s3_fail
+ * sends, after <Message>, in call order (ArgumentName, ProposedSize,
+ * Condition...: what the code raising the error knows). The value is
+ * copied into the request arena and cut at S3_ERR_ELEM_MAX bytes; one that
+ * is not UTF-8 or holds control characters (but tab, LF, CR) is sent
+ * %-encoded, so the document always parses. Beyond S3_ERR_ELEMS elements the rest are
+ * dropped. name must be a string literal (it is not copied). */
+void s3_err_elem(s3req_t *q, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* InvalidArgument naming the argument (a header or query parameter) and
+ * the value sent (NULL: none), as S3 writes <ArgumentName> and
+ * <ArgumentValue>. Returns -1. */
+int s3_fail_arg(s3req_t *q, const char *name, const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* MethodNotAllowed with <Method> and <ResourceType> (resource_type NULL:
+ * SERVICE, BUCKET or OBJECT from the request's level) and the Allow
+ * header naming allow (NULL: the methods ops.def serves at the level).
+ * Returns -1. */
+int s3_fail_method(s3req_t *q, const char *resource_type, const char *allow);
 /* NotImplemented naming the feature. */
 int s3_not_implemented(s3req_t *q, const char *feature);
 /* Send an XML document with status 200, then free it. */
@@ -162,6 +196,9 @@ int s3_param_uint(s3req_t *q, const char *name, uint32_t def, uint32_t max, uint
  * UTF-8, or holds 0x00, can match no key and could not be echoed in the
  * XML: InvalidArgument, s3_fail, return -1. */
 int s3_param_text(s3req_t *q, const char *name, const char **out);
+/* The delimiter of a listing, as s3_param_text; an empty one is NULL, as
+ * if absent: S3 then rolls nothing up and writes no Delimiter element. */
+int s3_param_delimiter(s3req_t *q, const char **out);
 /* encoding-type: absent -> 0, "url" -> 1, else s3_fail and -1. */
 int s3_encoding_type(s3req_t *q);
 

@@ -39,6 +39,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/rand.h"
 #include "base/str.h"
 #include "base/time.h"
 
@@ -327,6 +328,29 @@ static void cfg_xml(hf_buf_t *b, const lc_cfg_t *cfg)
 
 /* ---- Put/Get/DeleteBucketLifecycleConfiguration ---------------------------------- */
 
+/* An ID for a rule that has none. S3 assigns one when the ID is left out
+ * (its API reference: "If you don't provide one, Amazon S3 will assign an
+ * ID") but documents no form, and no measurement of one was found: this is
+ * the base64 of a random (version 4) UUID's text, 48 characters -- opaque,
+ * unique without a lookup, well inside the 255-character limit, and stored
+ * with the configuration so GetBucketLifecycleConfiguration shows it. */
+static const char *gen_rule_id(hf_arena_t *a)
+{
+    uint8_t u[16];
+    if (hf_rand_bytes(u, sizeof u) != HF_OK)
+        return NULL;
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    char hex[33], text[37];
+    hf_hex_encode(hex, u, sizeof u);
+    snprintf(text, sizeof text, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+             hex + 20);
+    char *id = hf_arena_alloc(a, hf_base64_len(36) + 1);
+    if (id)
+        hf_base64_encode(id, text, 36);
+    return id;
+}
+
 void op_put_bucket_lifecycle(s3req_t *q)
 {
     if (s3_load_bucket(q))
@@ -340,6 +364,14 @@ void op_put_bucket_lifecycle(s3req_t *q)
         s3_fail(q, e.code, "%s", e.msg);
         return;
     }
+    for (int i = 0; i < cfg.n; i++)
+        if (!cfg.rules[i].id || !*cfg.rules[i].id) {
+            cfg.rules[i].id = gen_rule_id(q->a);
+            if (!cfg.rules[i].id) {
+                s3_fail(q, S3E_InternalError, NULL);
+                return;
+            }
+        }
     hf_buf_t b;
     hf_buf_init(&b, HF_BUCKET_CFG_MAX);
     cfg_xml(&b, &cfg);

@@ -99,12 +99,12 @@ void op_list_objects_v2(s3req_t *q)
         return;
     const char *lt = s3_param(q, "list-type");
     if (strcmp(lt, "2") != 0) {
-        s3_fail(q, S3E_InvalidArgument, "Invalid list-type: only 2 is defined.");
+        s3_fail_arg(q, "list-type", lt, "Invalid list-type: only 2 is defined.");
         return;
     }
     listing_t l = {0};
     const char *start_after;
-    if (s3_param_text(q, "prefix", &l.prefix) || s3_param_text(q, "delimiter", &l.delimiter) ||
+    if (s3_param_text(q, "prefix", &l.prefix) || s3_param_delimiter(q, &l.delimiter) ||
         s3_param_text(q, "start-after", &start_after))
         return;
     if ((l.url = s3_encoding_type(q)) < 0)
@@ -119,7 +119,7 @@ void op_list_objects_v2(s3req_t *q)
         char *dec = hf_arena_alloc(q->a, tn + 1);
         int k = dec ? hf_base64_decode(dec, tn, token, tn) : -1;
         if (k < 0 || tn == 0) {
-            s3_fail(q, S3E_InvalidArgument, "The continuation token provided is incorrect");
+            s3_fail_arg(q, "continuation-token", token, "The continuation token provided is incorrect");
             return;
         }
         dec[k] = '\0';
@@ -165,7 +165,7 @@ void op_list_objects(s3req_t *q)
     if (s3_load_bucket(q))
         return;
     listing_t l = {0};
-    if (s3_param_text(q, "prefix", &l.prefix) || s3_param_text(q, "delimiter", &l.delimiter) ||
+    if (s3_param_text(q, "prefix", &l.prefix) || s3_param_delimiter(q, &l.delimiter) ||
         s3_param_text(q, "marker", &l.start_after))
         return;
     if ((l.url = s3_encoding_type(q)) < 0)

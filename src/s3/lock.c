@@ -112,24 +112,27 @@ int s3_lock_headers(s3req_t *q, hf_obj_t *o, bool with_body)
     if (!lock_bucket(q))
         return no_lock_config(q);
     if (!mode != !until)
-        return s3_fail(q, S3E_InvalidArgument,
-                       "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied");
+        return s3_fail_arg(q, mode ? "x-amz-object-lock-mode" : "x-amz-object-lock-retain-until-date",
+                           mode ? mode : until,
+                           "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied");
     if (mode) {
         int64_t secs;
         if (parse_mode(mode, &o->lock_mode) != HF_OK)
-            return s3_fail(q, S3E_InvalidArgument, "Unknown wormMode directive.");
+            return s3_fail_arg(q, "x-amz-object-lock-mode", mode, "Unknown wormMode directive.");
         if (hf_time_parse_iso8601(until, strlen(until), &secs) != HF_OK)
-            return s3_fail(q, S3E_InvalidArgument,
-                           "The retain until date must be provided in ISO 8601 format");
+            return s3_fail_arg(q, "x-amz-object-lock-retain-until-date", until,
+                               "The retain until date must be provided in ISO 8601 format");
         if (secs * NS_PER_S <= hf_time_now())
-            return s3_fail(q, S3E_InvalidArgument, "The retain until date must be in the future!");
+            return s3_fail_arg(q, "x-amz-object-lock-retain-until-date", until,
+                               "The retain until date must be in the future!");
         o->lock_until = secs * NS_PER_S;
     }
     if (hold) {
         if (strcmp(hold, "ON") == 0)
             o->legal_hold = true;
         else if (strcmp(hold, "OFF") != 0)
-            return s3_fail(q, S3E_InvalidArgument, "Legal Hold must be either of 'ON' or 'OFF'");
+            return s3_fail_arg(q, "x-amz-object-lock-legal-hold", hold,
+                               "Legal Hold must be either of 'ON' or 'OFF'");
     }
     /* S3 wants an integrity check on uploads that lock data for years. */
     if (mode && with_body && !hf_http_find(&q->r->http, "content-md5") &&
@@ -267,7 +270,10 @@ static void update_version(s3req_t *q, const hf_obj_update_t *u)
     }
     if (rc == HF_E_INVAL) {
         hf_resp_header(q->r, "x-amz-delete-marker", "true");
-        s3_fail(q, ver ? S3E_MethodNotAllowed : S3E_NoSuchKey, NULL);
+        if (ver)
+            s3_fail_method(q, "DeleteMarker", "DELETE");
+        else
+            s3_fail(q, S3E_NoSuchKey, NULL);
         return;
     }
     if (rc == HF_E_LOCKED) {

@@ -88,8 +88,8 @@ int s3_part_number(s3req_t *q, uint32_t *num)
     const char *pn = s3_param(q, "partNumber");
     uint64_t v = 0;
     if (!pn || hf_parse_u64(pn, strlen(pn), &v) != HF_OK || v < 1 || v > HF_PART_NUMBER_MAX)
-        return s3_fail(q, S3E_InvalidArgument,
-                       "Part number must be an integer between 1 and %d, inclusive", HF_PART_NUMBER_MAX);
+        return s3_fail_arg(q, "partNumber", pn,
+                           "Part number must be an integer between 1 and %d, inclusive", HF_PART_NUMBER_MAX);
     *num = (uint32_t)v;
     return 0;
 }
@@ -248,6 +248,94 @@ static int complete_checksum(s3req_t *q, hf_obj_t *o, const hf_part_t *const *us
     return 0;
 }
 
+/* What identifies a Complete request's part list, for telling a retry
+ * of a completion from another completion of the same upload: each Part's
+ * number, its ETag (quotes dropped) and any checksum it lists, as sent. */
+static void parts_digest(hf_xml_node_t *root, uint8_t out[32])
+{
+    hf_hashset_t hs;
+    if (hf_hashset_init(&hs, HF_HS_SHA256) != HF_OK) {
+        memset(out, 0, 32);
+        return;
+    }
+    for (hf_xml_node_t *p = hf_xml_child(root, "Part"); p; p = hf_xml_next(p)) {
+        const char *ns = hf_xml_child_text(p, "PartNumber"), *es = hf_xml_child_text(p, "ETag");
+        uint8_t md5[16];
+        uint32_t eparts;
+        char etag[33];
+        if (es && s3_etag_parse(es, md5, &eparts) == HF_OK && eparts == 0)
+            hf_hex_encode(etag, md5, 16);
+        else
+            snprintf(etag, sizeof etag, "%.32s", es ? es : "");
+        char line[160];
+        int k = snprintf(line, sizeof line, "%.20s/%s", ns ? ns : "", etag);
+        hf_hashset_update(&hs, line, (size_t)k + 1);
+        for (size_t i = 0; s3_ck_at(i); i++) {
+            const char *t = hf_xml_child_text(p, s3_ck_at(i)->xml);
+            if (t) {
+                k = snprintf(line, sizeof line, "%s=%.64s", s3_ck_at(i)->xml, t);
+                hf_hashset_update(&hs, line, (size_t)k + 1);
+            }
+        }
+    }
+    hf_hashset_final(&hs, NULL, out, NULL);
+}
+
+/* The CompleteMultipartUploadResult of the object o (its key q->key). */
+static void complete_result(s3req_t *q, const hf_obj_t *o)
+{
+    s3_version_header(q, o->version);
+    char etag[48];
+    s3_etag(etag, o->etag, o->etag_parts);
+    const hf_http_header_t *host = hf_http_find(&q->r->http, "host");
+    hf_buf_t b;
+    hf_buf_init(&b, 16 * 1024);
+    hf_xml_decl(&b);
+    hf_xml_open_ns(&b, "CompleteMultipartUploadResult");
+    hf_xml_open(&b, "Location");
+    hf_buf_puts(&b, q->r->tls ? "https://" : "http://");
+    if (host)
+        hf_xml_text(&b, host->value.p, host->value.n);
+    hf_xml_text(&b, q->resource, strlen(q->resource));
+    hf_xml_close(&b, "Location");
+    hf_xml_elem_str(&b, "Bucket", q->bucket);
+    hf_xml_elem(&b, "Key", q->key, q->keylen);
+    hf_xml_elem_str(&b, "ETag", etag);
+    s3_checksum_xml(&b, o);
+    hf_xml_close(&b, "CompleteMultipartUploadResult");
+    s3_send_xml(q, &b);
+}
+
+/* A Complete request for upload id, which is gone: if it completed within
+ * the window (hf_s3_t.done_window_ns) with the same part list, this is a
+ * retry of that completion -- a client that lost the answer -- and gets
+ * the same answer, writing nothing (so a versioned bucket gets no second
+ * version). Any other list, or a later retry, is NoSuchUpload. root is
+ * the request's part list, or NULL if not read yet. */
+static void complete_again(s3req_t *q, const uint8_t id[16], hf_xml_node_t *root)
+{
+    if (!root && s3_read_xml(q, "CompleteMultipartUpload", false, &root))
+        return;
+    hf_upload_done_t d;
+    uint8_t digest[32];
+    parts_digest(root, digest);
+    int rc = hf_meta_upload_done_get(q->s3->meta, q->b.id, q->key, q->keylen, id, hf_time_now(), &d);
+    if (rc == HF_E_NOTFOUND || (rc == HF_OK && memcmp(digest, d.parts_digest, 32) != 0)) {
+        s3_fail(q, S3E_NoSuchUpload, NULL);
+        return;
+    }
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
+    hf_obj_t o = {.flags = HF_OBJ_MULTIPART, .etag_parts = d.etag_parts, .ck_alg = d.ck_alg,
+                  .ck_type = d.ck_type, .ck_len = d.ck_len};
+    memcpy(o.etag, d.etag, 16);
+    memcpy(o.ck, d.ck, d.ck_len);
+    memcpy(o.version, d.version, 16);
+    complete_result(q, &o);
+}
+
 void op_complete_upload(s3req_t *q)
 {
     hf_obj_cond_t cond;
@@ -255,12 +343,20 @@ void op_complete_upload(s3req_t *q)
         return;
     uint8_t id[16];
     hf_upload_t u;
-    if (s3_load_upload(q, id, &u))
+    if (parse_upload_id(q, id))
         return;
+    int rc = hf_meta_upload_get(q->s3->meta, q->b.id, q->key, q->keylen, id, q->a, &u);
+    if (rc == HF_E_NOTFOUND) {
+        complete_again(q, id, NULL);
+        return;
+    }
+    if (rc) {
+        s3_fail(q, hf_s3_err_from(rc), NULL);
+        return;
+    }
     hf_xml_node_t *root;
     if (s3_read_xml(q, "CompleteMultipartUpload", false, &root))
         return;
-    int rc;
     uint32_t n = 0;
     for (hf_xml_node_t *p = hf_xml_child(root, "Part"); p; p = hf_xml_next(p))
         n++;
@@ -301,6 +397,8 @@ void op_complete_upload(s3req_t *q)
             return;
         }
         if (num <= prev) {
+            s3_err_elem(q, "PartNumber", "%" PRIu64, num);
+            s3_err_elem(q, "ETag", "%s", es);
             s3_fail(q, S3E_InvalidPartOrder, NULL);
             return;
         }
@@ -309,6 +407,8 @@ void op_complete_upload(s3req_t *q)
             r++;
         if (r == nrec || recorded[r].number != num || s3_etag_parse(es, md5, &eparts) != HF_OK ||
             eparts != 0 || memcmp(md5, recorded[r].etag, 16) != 0) {
+            s3_err_elem(q, "PartNumber", "%" PRIu64, num);
+            s3_err_elem(q, "ETag", "%s", es);
             s3_fail(q, S3E_InvalidPart, "Part %" PRIu64 " was not uploaded, or its ETag does not match.",
                     num);
             return;
@@ -325,12 +425,20 @@ void op_complete_upload(s3req_t *q)
     }
     for (i = 0; i + 1 < n; i++)
         if (parts[i].size < HF_PART_MIN_SIZE) {
+            char etag[48];
+            s3_etag(etag, parts[i].etag, 0);
+            s3_err_elem(q, "ProposedSize", "%" PRIu64, parts[i].size);
+            s3_err_elem(q, "MinSizeAllowed", "%llu", (unsigned long long)HF_PART_MIN_SIZE);
+            s3_err_elem(q, "PartNumber", "%" PRIu32, parts[i].number);
+            s3_err_elem(q, "ETag", "%.32s", etag + 1);
             s3_fail(q, S3E_EntityTooSmall,
                     "Part %" PRIu32 " is %" PRIu64 " bytes; every part but the last must be at least %llu bytes.",
                     parts[i].number, parts[i].size, (unsigned long long)HF_PART_MIN_SIZE);
             return;
         }
     if (total > HF_OBJECT_MAX) {
+        s3_err_elem(q, "ProposedSize", "%" PRIu64, total);
+        s3_err_elem(q, "MaxSizeAllowed", "%llu", (unsigned long long)HF_OBJECT_MAX);
         s3_fail(q, S3E_EntityTooLarge, NULL);
         return;
     }
@@ -363,13 +471,18 @@ void op_complete_upload(s3req_t *q)
     o.part_ck = NULL;
     if (complete_checksum(q, &o, used, n) || s3_lock_apply_default(q, &o))
         return;
-    rc = hf_meta_upload_complete(q->s3->meta, &q->b, q->key, q->keylen, id, &o, &cond);
+    hf_upload_done_t done = {.expires = hf_time_now() + q->s3->done_window_ns};
+    parts_digest(root, done.parts_digest);
+    rc = hf_meta_upload_complete_done(q->s3->meta, &q->b, q->key, q->keylen, id, &o, &cond,
+                                      q->s3->done_window_ns > 0 ? &done : NULL);
     if (rc == HF_E_CONFLICT) {
         s3_fail(q, S3E_InvalidPart, "A part was uploaded again while the upload was completing.");
         return;
     }
     if (rc == HF_E_NOTFOUND && !cond.if_match) {
-        s3_fail(q, S3E_NoSuchUpload, NULL);
+        /* Completed (or aborted) meanwhile: perhaps by this request's
+         * first attempt. */
+        complete_again(q, id, root);
         return;
     }
     if (rc == HF_E_NOTFOUND) {
@@ -377,7 +490,7 @@ void op_complete_upload(s3req_t *q)
         hf_upload_t again;
         if (hf_meta_upload_get(q->s3->meta, q->b.id, q->key, q->keylen, id, q->a, &again) ==
             HF_E_NOTFOUND) {
-            s3_fail(q, S3E_NoSuchUpload, NULL);
+            complete_again(q, id, root);
             return;
         }
     }
@@ -385,26 +498,7 @@ void op_complete_upload(s3req_t *q)
         s3_fail_write(q, rc);
         return;
     }
-    s3_version_header(q, o.version);
-    char etag[48];
-    s3_etag(etag, o.etag, n);
-    const hf_http_header_t *host = hf_http_find(&q->r->http, "host");
-    hf_buf_t b;
-    hf_buf_init(&b, 16 * 1024);
-    hf_xml_decl(&b);
-    hf_xml_open_ns(&b, "CompleteMultipartUploadResult");
-    hf_xml_open(&b, "Location");
-    hf_buf_puts(&b, q->r->tls ? "https://" : "http://");
-    if (host)
-        hf_xml_text(&b, host->value.p, host->value.n);
-    hf_xml_text(&b, q->resource, strlen(q->resource));
-    hf_xml_close(&b, "Location");
-    hf_xml_elem_str(&b, "Bucket", q->bucket);
-    hf_xml_elem(&b, "Key", q->key, q->keylen);
-    hf_xml_elem_str(&b, "ETag", etag);
-    s3_checksum_xml(&b, &o);
-    hf_xml_close(&b, "CompleteMultipartUploadResult");
-    s3_send_xml(q, &b);
+    complete_result(q, &o);
 }
 
 void op_abort_upload(s3req_t *q)
@@ -496,7 +590,7 @@ void op_list_uploads(s3req_t *q)
     if (s3_load_bucket(q))
         return;
     const char *prefix, *delim, *key_marker;
-    if (s3_param_text(q, "prefix", &prefix) || s3_param_text(q, "delimiter", &delim) ||
+    if (s3_param_text(q, "prefix", &prefix) || s3_param_delimiter(q, &delim) ||
         s3_param_text(q, "key-marker", &key_marker))
         return;
     const char *id_marker = s3_param(q, "upload-id-marker");
@@ -515,7 +609,7 @@ void op_list_uploads(s3req_t *q)
     if (id_marker && *id_marker && key_marker) {
         /* S3 ignores upload-id-marker without key-marker. */
         if (strlen(id_marker) != 32 || hf_hex_decode(idm, id_marker, 16) != HF_OK) {
-            s3_fail(q, S3E_InvalidArgument, "Invalid uploadId marker");
+            s3_fail_arg(q, "upload-id-marker", id_marker, "Invalid uploadId marker");
             return;
         }
         rq.upload_id_marker = idm;

@@ -14,6 +14,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/mime.h"
 #include "base/str.h"
 #include "base/time.h"
 
@@ -30,34 +31,58 @@ static int cmp_kv(const void *a, const void *b)
     return strcmp(((const hf_kv_t *)a)->name, ((const hf_kv_t *)b)->name);
 }
 
-/* Content-Encoding without the aws-chunked token (it describes the upload,
- * not the object). NULL if nothing remains. */
+/* Content-Encoding without the aws-chunked token, which describes the
+ * upload, not the object (S3's sigv4-streaming page: the object is stored
+ * "without the aws-chunked value"; with nothing else left there is no
+ * Content-Encoding). The other codings stay exactly as sent -- only the
+ * aws-chunked element and its comma go -- and a value without aws-chunked
+ * is kept byte for byte. NULL if nothing remains. */
+static bool ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
 static const char *strip_aws_chunked(s3req_t *q, const char *v)
 {
     if (!v)
         return NULL;
-    hf_buf_t out;
-    hf_buf_init(&out, strlen(v) + 1);
-    const char *p = v;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && t[-1] == ' ')
-            t--;
-        if (t > p && !(t - p == 11 && strncasecmp(p, "aws-chunked", 11) == 0)) {
-            if (out.len)
-                hf_buf_puts(&out, ",");
-            hf_buf_append(&out, p, (size_t)(t - p));
+    size_t n = strlen(v);
+    char *out = hf_arena_alloc(q->a, n + 1);
+    if (!out)
+        return v;
+    size_t len = 0;
+    bool found = false;
+    for (const char *p = v; p <= v + n;) {
+        const char *e = memchr(p, ',', (size_t)(v + n - p));
+        if (!e)
+            e = v + n;
+        const char *a = p, *z = e;
+        while (a < z && ows(*a))
+            a++;
+        while (z > a && ows(z[-1]))
+            z--;
+        if (z - a == 11 && strncasecmp(a, "aws-chunked", 11) == 0) {
+            found = true;
+        } else {
+            if (len)
+                out[len++] = ',';
+            memcpy(out + len, p, (size_t)(e - p));
+            len += (size_t)(e - p);
         }
-        p = e;
+        p = e + 1;
     }
-    const char *r = out.len ? hf_arena_strdup(q->a, out.data) : NULL;
-    hf_buf_free(&out);
-    return r;
+    if (!found)
+        return v;
+    out[len] = '\0';
+    /* What followed a leading aws-chunked's comma, or preceded a trailing
+     * one, is spacing of the separator, not of a coding. */
+    char *a = out, *z = out + len;
+    while (a < z && ows(*a))
+        a++;
+    while (z > a && ows(z[-1]))
+        z--;
+    *z = '\0';
+    return a < z ? a : NULL;
 }
 
 int s3_collect_meta(s3req_t *q, hf_obj_t *o)
@@ -92,25 +117,37 @@ int s3_collect_meta(s3req_t *q, hf_obj_t *o)
         for (char *c = name; *c; c++)
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c + 32);
-        total += nm.n - 11 + v.n;
+        /* S3 stores the text of an RFC 2047 encoded value (mime.h). */
+        if (memchr(v.p, '\0', v.n)) { /* a POST form field can hold one */
+            s3_err_elem(q, "ArgumentName", "%.*s", (int)nm.n, nm.p);
+            return s3_fail(q, S3E_InvalidArgument, "User metadata cannot contain the NUL character.");
+        }
+        char *text = hf_arena_alloc(q->a, 2 * v.n + 1);
+        long tn = text ? hf_mime_header_decode(v.p, v.n, text, 2 * v.n + 1) : -1;
+        if (tn < 0)
+            return s3_fail(q, S3E_InternalError, NULL);
+        total += nm.n - 11 + (size_t)tn;
         /* Repeated names are joined with ',' as HTTP combines them. */
         int j;
         for (j = 0; j < m; j++)
             if (strcmp(kv[j].name, name) == 0)
                 break;
         if (j < m) {
-            kv[j].value = hf_arena_printf(q->a, "%s,%.*s", kv[j].value, (int)v.n, v.p);
+            kv[j].value = hf_arena_printf(q->a, "%s,%s", kv[j].value, text);
             total += 1;
         } else {
             kv[m].name = name;
-            kv[m].value = hf_arena_strndup(q->a, v.p, v.n);
+            kv[m].value = text;
             m++;
         }
     }
-    if (total > HF_USER_META_MAX)
+    if (total > HF_USER_META_MAX) {
+        s3_err_elem(q, "Size", "%zu", total);
+        s3_err_elem(q, "MaxSizeAllowed", "%d", HF_USER_META_MAX);
         return s3_fail(q, S3E_MetadataTooLarge,
                        "Your metadata headers are %zu bytes; the limit is %d bytes.", total,
                        HF_USER_META_MAX);
+    }
     qsort(kv, (size_t)m, sizeof *kv, cmp_kv);
     o->meta = kv;
     o->nmeta = (uint32_t)m;
@@ -174,7 +211,10 @@ void s3_if_match_cond(const char *v, hf_obj_cond_t *c)
 int s3_fail_write(s3req_t *q, int rc)
 {
     switch (rc) {
-    case HF_E_PRECONDITION: return s3_fail(q, S3E_PreconditionFailed, NULL);
+    case HF_E_PRECONDITION:
+        s3_err_elem(q, "Condition", "%s",
+                    hf_http_find(&q->r->http, "if-none-match") ? "If-None-Match" : "If-Match");
+        return s3_fail(q, S3E_PreconditionFailed, NULL);
     case HF_E_NOTFOUND:
         /* If-Match against a missing key; the bucket check comes first in
          * the transaction, so a vanished bucket is caught by reloading. */
@@ -294,10 +334,15 @@ int s3_preconditions(s3req_t *q, const char *prefix, const char *etag, int64_t m
     const char *inm = s3_header(q, n_inm);
     const char *ims = s3_header(q, n_ims);
     int64_t t;
+    /* The header that failed is the document's <Condition>, spelled as
+     * S3 spells it. */
     if (im) {
-        if (!etag_listed(im, etag))
+        if (!etag_listed(im, etag)) {
+            s3_err_elem(q, "Condition", "%sIf-Match", prefix);
             return 412;
+        }
     } else if (ius && hf_time_parse_http(ius, strlen(ius), &t) == HF_OK && mtime_s > t) {
+        s3_err_elem(q, "Condition", "%sIf-Unmodified-Since", prefix);
         return 412;
     }
     if (inm) {
@@ -376,7 +421,11 @@ static void object_headers(s3req_t *q, const hf_obj_t *o, const char *etag)
     for (uint32_t i = 0; i < o->nmeta; i++) {
         char name[HF_USER_META_MAX + 16];
         snprintf(name, sizeof name, "x-amz-meta-%s", o->meta[i].name);
-        hf_resp_header(q->r, name, o->meta[i].value);
+        /* Not US-ASCII: an RFC 2047 encoded-word, as S3 returns it. */
+        size_t vn = strlen(o->meta[i].value), cap = hf_mime_header_encode_len(vn);
+        char *v = hf_arena_alloc(q->a, cap);
+        if (v && hf_mime_header_encode(o->meta[i].value, vn, v, cap) >= 0)
+            hf_resp_header(q->r, name, v);
     }
     if (o->ntags)
         hf_resp_headerf(q->r, "x-amz-tagging-count", "%u", o->ntags);
@@ -452,7 +501,7 @@ int s3_load_version(s3req_t *q, hf_obj_t *o)
         char date[32];
         hf_time_http(date, o->mtime);
         hf_resp_header(q->r, "Last-Modified", date);
-        return s3_fail(q, S3E_MethodNotAllowed, NULL);
+        return s3_fail_method(q, "DeleteMarker", "DELETE");
     }
     return 0;
 }
@@ -472,7 +521,7 @@ static void get_or_head(s3req_t *q)
     }
     const char *ckm = s3_header(q, "x-amz-checksum-mode");
     if (ckm && strcasecmp(ckm, "ENABLED") != 0) {
-        s3_fail(q, S3E_InvalidArgument, "x-amz-checksum-mode must be ENABLED.");
+        s3_fail_arg(q, "x-amz-checksum-mode", ckm, "x-amz-checksum-mode must be ENABLED.");
         return;
     }
     for (int i = 0; i < q->nparams; i++)
@@ -538,6 +587,8 @@ static void get_or_head(s3req_t *q)
     }
     if (rr < 0) {
         hf_resp_headerf(q->r, "Content-Range", "bytes */%" PRIu64, o.size);
+        s3_err_elem(q, "RangeRequested", "%s", s3_header(q, "range"));
+        s3_err_elem(q, "ActualObjectSize", "%" PRIu64, o.size);
         s3_fail(q, S3E_InvalidRange, NULL);
         goto out;
     }

@@ -45,6 +45,7 @@
 #include "net/form.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,6 +424,9 @@ static int on_data(void *ctx, const char *d, size_t n)
         return 0;
     }
     if (p->size + n > p->max_len) {
+        /* The file's whole size is not known yet: S3's ProposedSize is
+         * left out rather than guessed. */
+        s3_err_elem(q, "MaxSizeAllowed", "%" PRIu64, p->max_len);
         if (p->size + n > HF_PUT_MAX)
             return s3_fail(q, S3E_EntityTooLarge, NULL), stop(p);
         return s3_fail(q, S3E_EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"),
@@ -574,7 +578,10 @@ void op_post_object(s3req_t *q)
     }
     char msg[256];
     if (p->policy && hf_postpolicy_check_length(p->policy, p->size, msg, sizeof msg) != HF_POSTPOLICY_OK) {
-        s3_fail(q, p->size < p->min_len ? S3E_EntityTooSmall : S3E_EntityTooLarge, "%s", msg);
+        bool small = p->size < p->min_len;
+        s3_err_elem(q, "ProposedSize", "%" PRIu64, p->size);
+        s3_err_elem(q, small ? "MinSizeAllowed" : "MaxSizeAllowed", "%" PRIu64, small ? p->min_len : p->max_len);
+        s3_fail(q, small ? S3E_EntityTooSmall : S3E_EntityTooLarge, "%s", msg);
         goto fail;
     }
     s3_data_t d;

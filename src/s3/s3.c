@@ -52,6 +52,8 @@ void hf_s3_init(hf_s3_t *s3, hf_meta_t *meta, hf_chunk_store_t *chunks, const ch
     s3->meta = meta;
     s3->chunks = chunks;
     snprintf(s3->region, sizeof s3->region, "%s", region && *region ? region : "us-east-1");
+    s3->new_bucket_flags = HF_BUCKET_OWNER_ENFORCED | HF_BUCKET_PAB_ALL;
+    s3->done_window_ns = (int64_t)HF_UPLOAD_DONE_WINDOW_S * 1000000000;
     s3_metrics_init(s3);
 }
 
@@ -68,20 +70,56 @@ void s3_common_headers(s3req_t *q)
     hf_resp_header(q->r, "x-amz-id-2", q->r->id);
 }
 
-static void error_doc(hf_buf_t *b, const hf_s3_errinfo_t *ei, const char *msg, const char *resource,
-                      const char *reqid)
+/* One element of an error document; a value XML 1.0 cannot carry as text
+ * (not UTF-8, or control characters other than tab, LF and CR) goes
+ * %-encoded. */
+static void error_elem(hf_buf_t *b, const char *name, const char *v, size_t n)
 {
-    hf_xml_decl(b);
-    hf_xml_open(b, "Error");
-    hf_xml_elem_str(b, "Code", ei->code);
-    hf_xml_elem_str(b, "Message", msg && *msg ? msg : ei->message);
-    if (resource)
-        hf_xml_elem_str(b, "Resource", resource);
-    if (reqid)
-        hf_xml_elem_str(b, "RequestId", reqid);
-    hf_xml_close(b, "Error");
+    bool plain = hf_utf8_valid(v, n);
+    for (size_t i = 0; plain && i < n; i++)
+        if ((unsigned char)v[i] < 0x20 && v[i] != '\t' && v[i] != '\n' && v[i] != '\r')
+            plain = false;
+    if (plain) {
+        hf_xml_elem(b, name, v, n);
+        return;
+    }
+    size_t cap = 3 * n + 1;
+    char *enc = malloc(cap);
+    if (!enc)
+        return;
+    hf_uri_encode(enc, cap, v, n, true);
+    hf_xml_elem_str(b, name, enc);
+    free(enc);
 }
 
+static bool elem_given(const s3req_t *q, const char *name)
+{
+    for (int i = 0; i < q->nerr_elem; i++)
+        if (strcmp(q->err_elem[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* The context elements of ei for q (errors.h), then those s3_err_elem
+ * gave. */
+static void error_elems(hf_buf_t *b, const hf_s3_errinfo_t *ei, const s3req_t *q)
+{
+    const char *v;
+    if ((ei->ctx & S3X_BUCKET) && q->bucket && !elem_given(q, "BucketName"))
+        error_elem(b, "BucketName", q->bucket, strlen(q->bucket));
+    if ((ei->ctx & S3X_KEY) && q->key && !elem_given(q, "Key"))
+        error_elem(b, "Key", q->key, q->keylen);
+    if ((ei->ctx & S3X_UPLOAD) && (v = s3_param(q, "uploadId")) && !elem_given(q, "UploadId"))
+        error_elem(b, "UploadId", v, strnlen(v, S3_ERR_ELEM_MAX));
+    if ((ei->ctx & S3X_VERSION) && (v = s3_param(q, "versionId")) && !elem_given(q, "VersionId"))
+        error_elem(b, "VersionId", v, strnlen(v, S3_ERR_ELEM_MAX));
+    for (int i = 0; i < q->nerr_elem; i++)
+        error_elem(b, q->err_elem[i].name, q->err_elem[i].value, strlen(q->err_elem[i].value));
+}
+
+/* An S3 error document: Code, Message, the elements of this error (q may
+ * be NULL: none), Resource, RequestId and HostId (S3's x-amz-id-2, which
+ * is the request id here). */
 /* <name>47 45 54 0a ...</name>: bytes as S3 shows them in a
  * SignatureDoesNotMatch document, left out when they would not fit in the
  * document (no real client's string to sign comes near). */
@@ -106,6 +144,91 @@ static void xml_bytes(hf_buf_t *b, const char *name, const char *p, size_t n)
     hf_xml_close(b, name);
 }
 
+static void error_doc(hf_buf_t *b, const hf_s3_errinfo_t *ei, const char *msg, const s3req_t *q)
+{
+    hf_xml_decl(b);
+    hf_xml_open(b, "Error");
+    hf_xml_elem_str(b, "Code", ei->code);
+    hf_xml_elem_str(b, "Message", msg && *msg ? msg : ei->message);
+    if (q) {
+        error_elems(b, ei, q);
+        if (strcmp(ei->code, "SignatureDoesNotMatch") == 0 && q->have_dbg) {
+            /* S3 returns what it signed, so clients can find the
+             * difference (whole: a canonical request is often longer than
+             * S3_ERR_ELEM_MAX): AWSAccessKeyId, StringToSign,
+             * SignatureProvided, StringToSignBytes and, for SigV4,
+             * CanonicalRequest and CanonicalRequestBytes. */
+            const hf_buf_t *sts = &q->dbg.string_to_sign, *cr = &q->dbg.canonical_request;
+            hf_xml_elem_str(b, "AWSAccessKeyId", q->auth.access_key);
+            if (sts->data)
+                error_elem(b, "StringToSign", sts->data, sts->len);
+            if (q->sig_provided)
+                hf_xml_elem_str(b, "SignatureProvided", q->sig_provided);
+            if (sts->data)
+                xml_bytes(b, "StringToSignBytes", sts->data, sts->len);
+            if (cr->data) {
+                error_elem(b, "CanonicalRequest", cr->data, cr->len);
+                xml_bytes(b, "CanonicalRequestBytes", cr->data, cr->len);
+            }
+        }
+        if (q->resource)
+            hf_xml_elem_str(b, "Resource", q->resource);
+        hf_xml_elem_str(b, "RequestId", q->r->id);
+        hf_xml_elem_str(b, "HostId", q->r->id);
+    }
+    hf_xml_close(b, "Error");
+}
+
+void s3_err_elem(s3req_t *q, const char *name, const char *fmt, ...)
+{
+    if (q->nerr_elem == S3_ERR_ELEMS)
+        return;
+    char *v = hf_arena_alloc(q->a, S3_ERR_ELEM_MAX + 1);
+    if (!v)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, S3_ERR_ELEM_MAX + 1, fmt, ap);
+    va_end(ap);
+    q->err_elem[q->nerr_elem].name = name;
+    q->err_elem[q->nerr_elem].value = v;
+    q->nerr_elem++;
+}
+
+int s3_fail_arg(s3req_t *q, const char *name, const char *value, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s3_err_elem(q, "ArgumentName", "%s", name);
+    s3_err_elem(q, "ArgumentValue", "%s", value ? value : "");
+    return s3_fail(q, S3E_InvalidArgument, "%s", msg);
+}
+
+int s3_fail_method(s3req_t *q, const char *resource_type, const char *allow)
+{
+    static const char *const level_names[] = {"SERVICE", "BUCKET", "OBJECT"};
+    char methods[64] = "";
+    if (!allow) {
+        /* Each method some row of ops.def serves at this level, once. */
+        for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+            const char *m = ops[k].method;
+            if (ops[k].level != q->level || strstr(methods, m))
+                continue;
+            size_t used = strlen(methods);
+            snprintf(methods + used, sizeof methods - used, "%s%s", used ? ", " : "", m);
+        }
+        allow = methods;
+    }
+    if (*allow)
+        hf_resp_header(q->r, "Allow", allow);
+    s3_err_elem(q, "Method", "%.*s", (int)q->r->http.method.n, q->r->http.method.p);
+    s3_err_elem(q, "ResourceType", "%s", resource_type ? resource_type : level_names[q->level]);
+    return s3_fail(q, S3E_MethodNotAllowed, NULL);
+}
+
 int s3_fail(s3req_t *q, hf_s3_err_t e, const char *fmt, ...)
 {
     if (q->failed || hf_resp_started(q->r)) {
@@ -127,29 +250,12 @@ int s3_fail(s3req_t *q, hf_s3_err_t e, const char *fmt, ...)
     }
     hf_buf_t b;
     hf_buf_init(&b, 64 * 1024);
-    error_doc(&b, ei, msg, q->resource, q->r->id);
-    if (e == S3E_SignatureDoesNotMatch && q->have_dbg) {
-        /* S3 returns what it signed, so clients can find the difference:
-         * AWSAccessKeyId, StringToSign, SignatureProvided, StringToSignBytes
-         * and, for SigV4, CanonicalRequest and CanonicalRequestBytes. */
-        b.len -= strlen("</Error>");
-        hf_xml_elem_str(&b, "AWSAccessKeyId", q->auth.access_key);
-        const hf_buf_t *sts = &q->dbg.string_to_sign, *cr = &q->dbg.canonical_request;
-        if (sts->data)
-            hf_xml_elem(&b, "StringToSign", sts->data, sts->len);
-        if (q->sig_provided)
-            hf_xml_elem_str(&b, "SignatureProvided", q->sig_provided);
-        if (sts->data)
-            xml_bytes(&b, "StringToSignBytes", sts->data, sts->len);
-        if (cr->data) {
-            hf_xml_elem(&b, "CanonicalRequest", cr->data, cr->len);
-            xml_bytes(&b, "CanonicalRequestBytes", cr->data, cr->len);
-        }
-        hf_xml_close(&b, "Error");
-    }
+    error_doc(&b, ei, msg, q);
     s3_common_headers(q);
     if (!q->r->is_head)
         hf_resp_header(q->r, "Content-Type", "application/xml");
+    if (q->region_header)
+        hf_resp_header(q->r, "x-amz-bucket-region", q->s3->region);
     if (e == S3E_SlowDown || e == S3E_ServiceUnavailable)
         hf_resp_header(q->r, "Retry-After", "1");
     if (ei->status >= 500)
@@ -193,7 +299,7 @@ void hf_s3_error_body(void *ctx, int status, const char *why, hf_buf_t *body,
     case 414: e = S3E_InvalidURI; break;
     default: e = S3E_BadRequest; break;
     }
-    error_doc(body, hf_s3_errinfo(e), why, NULL, NULL);
+    error_doc(body, hf_s3_errinfo(e), why, NULL);
     *content_type = "application/xml";
 }
 
@@ -224,10 +330,13 @@ int s3_param_uint(s3req_t *q, const char *name, uint32_t def, uint32_t max, uint
     }
     uint64_t x;
     /* S3's integers are 32-bit signed: a larger value is refused, not
-     * clamped, with the message S3 gives for max-keys=abc. */
+     * clamped, with the message S3 gives for max-keys=abc; a negative one
+     * gets the message S3 gives for max-keys=-1. */
+    if (v[0] == '-' && hf_parse_u64(v + 1, strlen(v + 1), &x) == HF_OK && x <= (uint64_t)INT32_MAX + 1)
+        return s3_fail_arg(q, name, v, "Argument %s must be an integer between 0 and %d", name,
+                           INT32_MAX);
     if (hf_parse_u64(v, strlen(v), &x) != HF_OK || x > INT32_MAX)
-        return s3_fail(q, S3E_InvalidArgument, "Provided %s not an integer or within integer range",
-                       name);
+        return s3_fail_arg(q, name, v, "Provided %s not an integer or within integer range", name);
     *out = x > max ? max : (uint32_t)x;
     return 0;
 }
@@ -240,11 +349,20 @@ int s3_param_text(s3req_t *q, const char *name, const char **out)
         if (strcmp(p->name, name) != 0)
             continue;
         if (memchr(p->value, '\0', p->vlen) || !hf_utf8_valid(p->value, p->vlen))
-            return s3_fail(q, S3E_InvalidArgument, "The %s parameter must be UTF-8 text without NUL.",
-                           name);
+            return s3_fail_arg(q, name, p->value, "The %s parameter must be UTF-8 text without NUL.",
+                               name);
         *out = p->value;
         return 0;
     }
+    return 0;
+}
+
+int s3_param_delimiter(s3req_t *q, const char **out)
+{
+    if (s3_param_text(q, "delimiter", out))
+        return -1;
+    if (*out && !**out)
+        *out = NULL;
     return 0;
 }
 
@@ -255,6 +373,8 @@ int s3_encoding_type(s3req_t *q)
         return 0;
     if (strcmp(v, "url") == 0)
         return 1;
+    s3_err_elem(q, "ArgumentName", "encoding-type");
+    s3_err_elem(q, "ArgumentValue", "%s", v);
     return s3_fail(q, S3E_InvalidEncodingType, NULL);
 }
 
@@ -303,9 +423,12 @@ void s3_owner_xml(s3req_t *q, hf_buf_t *b, uint64_t uid)
 
 int s3_check_key(s3req_t *q)
 {
-    if (q->keylen > HF_KEY_MAX)
+    if (q->keylen > HF_KEY_MAX) {
+        s3_err_elem(q, "Size", "%zu", q->keylen);
+        s3_err_elem(q, "MaxSizeAllowed", "%d", HF_KEY_MAX);
         return s3_fail(q, S3E_KeyTooLongError, "Your key is too long (%zu bytes; the limit is %d).",
                        q->keylen, HF_KEY_MAX);
+    }
     if (memchr(q->key, '\0', q->keylen))
         return s3_fail(q, S3E_InvalidArgument, "Object keys cannot contain the NUL character.");
     if (!hf_utf8_valid(q->key, q->keylen))
@@ -324,6 +447,11 @@ int s3_load_bucket(s3req_t *q)
         return s3_fail(q, S3E_NoSuchBucket, NULL);
     if (rc)
         return s3_fail(q, hf_s3_err_from(rc), NULL);
+    /* HeadBucket tells the bucket's region to whoever learns it exists --
+     * also when access is denied next -- as S3 does, for clients that
+     * find a bucket's region that way. */
+    if (q->op && q->op->fn == op_head_bucket)
+        q->region_header = true;
     if (s3_authorize(q))
         return -1;
     return s3_expect_owner(q, "x-amz-expected-bucket-owner", &q->b);
@@ -384,6 +512,7 @@ int s3_check_unsupported_headers(s3req_t *q)
             if (hit) {
                 char name[128];
                 snprintf(name, sizeof name, "The header %.*s", (int)(n.n > 100 ? 100 : n.n), n.p);
+                s3_err_elem(q, "Header", "%.*s", (int)n.n, n.p);
                 return s3_not_implemented(q, name);
             }
         }
@@ -398,6 +527,7 @@ int s3_check_unsupported_headers(s3req_t *q)
         for (int k = 0; known[k]; k++)
             if (strcmp(sc, known[k]) == 0)
                 return s3_not_implemented(q, "Storage classes other than STANDARD");
+        s3_err_elem(q, "StorageClassRequested", "%s", sc);
         return s3_fail(q, S3E_InvalidStorageClass, NULL);
     }
     return 0;
@@ -634,8 +764,13 @@ static const s3_op_t *route(s3req_t *q, const char **unhandled)
 static int lookup_user(s3req_t *q)
 {
     int rc = hf_meta_user_by_key(q->s3->meta, q->auth.access_key, &q->user);
-    if (rc == HF_E_NOTFOUND || (rc == HF_OK && (q->user.flags & HF_USER_DISABLED)))
+    /* A disabled user's keys answer as S3 answers an inactive key: as if
+     * they did not exist, before the signature is looked at, so the answer
+     * tells a caller nothing a wrong key id would not. */
+    if (rc == HF_E_NOTFOUND || (rc == HF_OK && (q->user.flags & HF_USER_DISABLED))) {
+        s3_err_elem(q, "AWSAccessKeyId", "%s", q->auth.access_key);
         return s3_fail(q, S3E_InvalidAccessKeyId, NULL);
+    }
     if (rc)
         return s3_fail(q, hf_s3_err_from(rc), NULL);
     return 0;
@@ -696,8 +831,29 @@ static int authenticate(s3req_t *q)
     char hex[2 * HF_SHA256_LEN + 1];
     hf_hex_encode(hex, q->auth.signature, sizeof q->auth.signature);
     q->sig_provided = hf_arena_strndup(q->a, hex, strlen(hex));
-    st = hf_sigv4_verify(&in, &q->auth, q->user.secret_key, q->s3->region,
-                         hf_time_now() / 1000000000, &q->dbg, msg, sizeof msg);
+    int64_t now = hf_time_now();
+    st = hf_sigv4_verify(&in, &q->auth, q->user.secret_key, q->s3->region, now / 1000000000,
+                         &q->dbg, msg, sizeof msg);
+    char when[32];
+    if (st == HF_AUTH_ERR_SKEWED) {
+        hf_time_iso8601(when, now);
+        s3_err_elem(q, "RequestTime", "%s", q->auth.amz_date);
+        s3_err_elem(q, "ServerTime", "%s", when);
+        s3_err_elem(q, "MaxAllowedSkewMilliseconds", "%d", HF_CLOCK_SKEW_MAX_S * 1000);
+    } else if (st == HF_AUTH_ERR_EXPIRED && q->auth.kind == HF_AUTH_QUERY &&
+               now / 1000000000 > q->auth.request_time + q->auth.expires) {
+        s3_err_elem(q, "X-Amz-Expires", "%lld", (long long)q->auth.expires);
+        hf_time_iso8601(when, (q->auth.request_time + q->auth.expires) * 1000000000);
+        s3_err_elem(q, "Expires", "%s", when);
+        hf_time_iso8601(when, now);
+        s3_err_elem(q, "ServerTime", "%s", when);
+    }
+    if (st == HF_AUTH_ERR_REGION) {
+        /* The region to sign for, where S3 puts it: clients (botocore's
+         * redirector, s3cmd with bucket_location US) retry there. */
+        s3_err_elem(q, "Region", "%s", q->s3->region);
+        q->region_header = true;
+    }
     if (st != HF_AUTH_OK)
         return s3_fail(q, hf_s3_err_from_auth(st, q->auth.kind == HF_AUTH_QUERY), "%s", msg);
     return 0;
@@ -770,7 +926,7 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
                      (int)q->r->http.method.n, q->r->http.method.p);
             s3_not_implemented(q, what);
         } else {
-            s3_fail(q, S3E_MethodNotAllowed, NULL);
+            s3_fail_method(q, NULL, NULL);
         }
         goto out;
     }

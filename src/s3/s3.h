@@ -56,6 +56,15 @@ typedef struct hf_s3 {
      * BUCKET (virtual-hosted style); set before serving, read-only after. */
     int ndomains;
     char domains[HF_DOMAINS_MAX][HF_DOMAIN_NAME_MAX + 1];
+    /* HF_BUCKET_* a new bucket gets unless its request says otherwise:
+     * Object Ownership (HF_BUCKET_OWNER_ENFORCED, _PREFERRED, neither:
+     * ObjectWriter) and Block Public Access (HF_BUCKET_PAB_ALL or none).
+     * hf_s3_init sets S3's defaults; the server's --default-* flags
+     * change them before serving. */
+    uint32_t new_bucket_flags;
+    /* How long a completed upload answers a retried completion (0: not
+     * at all); HF_UPLOAD_DONE_WINDOW_S unless the server sets another. */
+    int64_t done_window_ns;
     _Atomic uint64_t requests;
     _Atomic uint64_t errors_4xx;
     _Atomic uint64_t errors_5xx;
@@ -94,6 +103,11 @@ void hf_s3_handle(void *ctx, hf_req_t *r);
  * layer answers itself (unparseable heads, connection limit). */
 void hf_s3_error_body(void *ctx, int status, const char *why, hf_buf_t *body,
                       const char **content_type);
+
+/* An Object Ownership name (BucketOwnerEnforced, BucketOwnerPreferred,
+ * ObjectWriter; exact case) into its HF_BUCKET_OWNER_* bits: HF_OK, or
+ * HF_E_INVAL for anything else. */
+int hf_s3_ownership_bits(const char *name, uint32_t *bits);
 
 /* Bucket naming rules of S3 (general purpose buckets): true if valid. */
 int hf_s3_bucket_name_valid(const char *name);

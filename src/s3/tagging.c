@@ -61,17 +61,24 @@ static int check_tags(s3req_t *q, const hf_kv_t *tags, uint32_t n, uint32_t max)
         return s3_fail(q, S3E_InvalidTag, "Object tags cannot be greater than %u", max);
     for (uint32_t i = 0; i < n; i++) {
         size_t kl = strlen(tags[i].name), vl = strlen(tags[i].value);
+        /* S3 names the offending tag: its key, and its value when that is
+         * what is wrong. */
+        int mark = q->nerr_elem;
+        s3_err_elem(q, "TagKey", "%s", tags[i].name);
         if (kl == 0)
             return s3_fail(q, S3E_InvalidTag, "The TagKey you have provided is invalid");
         if (!tag_chars_ok(tags[i].name, kl) || utf8_chars(tags[i].name, kl) > TAG_KEY_CHARS)
             return s3_fail(q, S3E_InvalidTag, "The TagKey you have provided is invalid");
-        if (!tag_chars_ok(tags[i].value, vl) || utf8_chars(tags[i].value, vl) > TAG_VALUE_CHARS)
+        if (!tag_chars_ok(tags[i].value, vl) || utf8_chars(tags[i].value, vl) > TAG_VALUE_CHARS) {
+            s3_err_elem(q, "TagValue", "%s", tags[i].value);
             return s3_fail(q, S3E_InvalidTag, "The TagValue you have provided is invalid");
+        }
         if (kl >= 4 && strncmp(tags[i].name, "aws:", 4) == 0)
             return s3_fail(q, S3E_InvalidTag, "Your TagKey cannot be prefixed with aws:");
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(tags[j].name, tags[i].name) == 0)
                 return s3_fail(q, S3E_InvalidTag, "Cannot provide multiple Tags with the same key");
+        q->nerr_elem = mark; /* this tag is fine: forget its key */
     }
     return 0;
 }
@@ -90,7 +97,9 @@ static char *form_decode(s3req_t *q, const char *s, size_t n)
     char *out = hf_arena_alloc(q->a, n + 1);
     long k = out ? hf_uri_decode(out, tmp, n) : -1;
     if (k < 0 || memchr(out, '\0', (size_t)k)) {
-        s3_fail(q, S3E_InvalidArgument, "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.");
+        s3_fail_arg(q, "x-amz-tagging", s3_header(q, "x-amz-tagging"),
+                    "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
+                    "parameters without tag name duplicates.");
         return NULL;
     }
     out[k] = '\0';
@@ -219,7 +228,10 @@ static void set_object_tags(s3req_t *q, const hf_kv_t *tags, uint32_t n, int ok_
     if (rc == HF_E_INVAL) {
         /* a delete marker */
         hf_resp_header(q->r, "x-amz-delete-marker", "true");
-        s3_fail(q, ver ? S3E_MethodNotAllowed : S3E_NoSuchKey, NULL);
+        if (ver)
+            s3_fail_method(q, "DeleteMarker", "DELETE");
+        else
+            s3_fail(q, S3E_NoSuchKey, NULL);
         return;
     }
     if (rc) {

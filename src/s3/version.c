@@ -43,8 +43,10 @@ int s3_version_param(s3req_t *q, uint8_t out[16], hf_version_sel_t *sel)
     const char *v = s3_param(q, "versionId");
     if (!v)
         return 0;
+    if (!*v)
+        return s3_fail_arg(q, "versionId", v, "Version id cannot be the empty string");
     if (s3_version_parse(v, out) != HF_OK)
-        return s3_fail(q, S3E_InvalidArgument, "Invalid version id specified");
+        return s3_fail_arg(q, "versionId", v, "Invalid version id specified");
     *sel = out;
     return 0;
 }
@@ -138,7 +140,7 @@ void op_list_versions(s3req_t *q)
     if (s3_load_bucket(q))
         return;
     const char *prefix, *delim, *key_marker;
-    if (s3_param_text(q, "prefix", &prefix) || s3_param_text(q, "delimiter", &delim) ||
+    if (s3_param_text(q, "prefix", &prefix) || s3_param_delimiter(q, &delim) ||
         s3_param_text(q, "key-marker", &key_marker))
         return;
     const char *vid_marker = s3_param(q, "version-id-marker");
@@ -149,15 +151,15 @@ void op_list_versions(s3req_t *q)
     if (s3_param_uint(q, "max-keys", HF_LIST_PAGE_MAX, HF_LIST_PAGE_MAX, &max))
         return;
     if (vid_marker && *vid_marker && !(key_marker && *key_marker)) {
-        s3_fail(q, S3E_InvalidArgument,
-                "A version-id marker cannot be specified without a key marker.");
+        s3_fail_arg(q, "version-id-marker", vid_marker,
+                    "A version-id marker cannot be specified without a key marker.");
         return;
     }
     uint8_t vm[16];
     hf_vlist_req_t rq = {0};
     if (vid_marker && *vid_marker) {
         if (s3_version_parse(vid_marker, vm) != HF_OK) {
-            s3_fail(q, S3E_InvalidArgument, "Invalid version id specified");
+            s3_fail_arg(q, "version-id-marker", vid_marker, "Invalid version id specified");
             return;
         }
         rq.version_marker = vm;

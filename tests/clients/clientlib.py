@@ -347,7 +347,9 @@ class AwsCli:
             "LC_ALL": "C.UTF-8",
         })
         with open(env["AWS_CONFIG_FILE"], "w") as f:
-            f.write("[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n")
+            # The region `aws configure` asks for, and nothing else: awscli
+            # picks path-style addressing itself for an IP endpoint.
+            f.write("[default]\nregion = us-east-1\n")
         self.home = home
         self.env = env
 

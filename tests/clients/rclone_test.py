@@ -4,9 +4,9 @@ real holdfast server.
 
 Run by tests/clients/rclone.sh. rclone gets its own config file, cache dir
 and HOME inside the suite's temp dir. Covers mkdir, copy (single PUT, and
-multipart forced with a 5 MiB cutoff), ls/lsl/lsd, check (hash and
---download), sync after changes, delete with a filter, purge, rmdir, and the
-errors of common mistakes.
+multipart forced with a 5 MiB cutoff), ls/lsl/lsd, server-side copyto and
+moveto, check (hash and --download), sync after changes, delete with a
+filter, purge, rmdir, and the errors of common mistakes.
 """
 import base64
 import datetime
@@ -39,6 +39,9 @@ DELETED = ["src/main.c", "assets/ícone ñ.svg"]
 
 
 def main(s):
+    # The remote is what `rclone config` asks for with provider Other: keys
+    # and endpoint. Everything else is rclone's default (path-style
+    # addressing, region us-east-1 for signing, no env auth).
     home = os.path.join(s.tmp, "home")
     os.makedirs(home)
     conf = os.path.join(s.tmp, "rclone.conf")
@@ -46,12 +49,9 @@ def main(s):
         f.write("[hf]\n"
                 "type = s3\n"
                 "provider = Other\n"
-                "env_auth = false\n"
                 "access_key_id = %s\n"
                 "secret_access_key = %s\n"
-                "endpoint = %s\n"
-                "region = us-east-1\n"
-                "force_path_style = true\n" % (cl.ACCESS_KEY, cl.SECRET_KEY, s.endpoint))
+                "endpoint = %s\n" % (cl.ACCESS_KEY, cl.SECRET_KEY, s.endpoint))
     env = dict(os.environ)
     # The AWS SDK inside rclone reads AWS_* variables (AWS_CA_BUNDLE breaks
     # its plain-http transport); the test only uses the config file.
@@ -185,6 +185,27 @@ def main(s):
         check_eq(p.returncode, 0, "exit status of rclone cat")
         check(p.stdout == want, "rclone cat --offset --count returned the wrong bytes")
     s.step("cat-range", cat_range, needs=["copy-multipart"])
+
+    def copy_server_side():
+        # copyto/moveto inside one remote are server-side: CopyObject below
+        # the 4.656 GiB copy cutoff, then DeleteObject for the move.
+        s.mark_log()
+        rclone("copyto", "hf:%s/single/readme.md" % BUCKET, "hf:%s/copied/readme.md" % BUCKET)
+        rclone("moveto", "hf:%s/copied/readme.md" % BUCKET, "hf:%s/moved/readme.md" % BUCKET)
+        log = s.server_log_since_mark()
+        check_eq(len(re.findall(r' op=CopyObject bucket="[^"]*" key="(?:copied|moved)/readme.md" status=200', log)), 2,
+                 "CopyObject requests for copyto and moveto")
+        check(" op=PutObject " not in log and " op=GetObject " not in log, "copy went through the client")
+        check_eq(remote("copied/"), {}, "objects left under copied/ after moveto")
+        check_eq(remote("moved/"), {"moved/readme.md": state["single"]["single/readme.md"]}, "moved object")
+        p = subprocess.run(base + ["cat", "hf:%s/moved/readme.md" % BUCKET], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        check_eq(p.returncode, 0, "exit status of rclone cat")
+        with open(os.path.join(tree, "readme.md"), "rb") as f:
+            check(p.stdout == f.read(), "rclone cat of the moved object returned the wrong bytes")
+        rclone("deletefile", "hf:%s/moved/readme.md" % BUCKET)
+        check_eq(remote("moved/"), {}, "objects left under moved/ after deletefile")
+    s.step("copy-server-side", copy_server_side, needs=["copy"])
 
     def sync():
         cl.write_random(os.path.join(tree, MODIFIED[0]), TREE[MODIFIED[0]] + 10)

@@ -277,6 +277,24 @@ def stop_shared():
             raise AssertionError("server exited with status %r on SIGTERM" % rc)
 
 
+class OwnServerCase(unittest.TestCase):
+    """Tests of one class sharing a server of their own, started with the
+    class's ARGS and ENV (self.srv); it must exit cleanly on SIGTERM."""
+    ARGS = ()
+    ENV = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(args=cls.ARGS, env=cls.ENV).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.srv.stop()
+        cls.srv.cleanup()
+        if rc != 0:
+            raise AssertionError("server exited with status %r on SIGTERM" % rc)
+
+
 class S3Case(unittest.TestCase):
     """Tests against the module's shared server: self.s3 is a boto3
     client; bucket() makes a bucket that is emptied (every version, every

@@ -880,9 +880,13 @@ class Limits(Base):
 
     def test_bad_max_keys(self):
         for kind in OPS:
-            for bad in ("-1", "abc", "1.5", "0x10", "2147483648", "99999999999999999999", "1e3"):
+            for bad in ("abc", "1.5", "0x10", "2147483648", "99999999999999999999", "1e3", "--1"):
                 msg = self.raw_error(self.b, kind, [(OPS[kind][2], bad)])
                 self.assertIn("not an integer or within integer range", msg)
+            # a negative number gets the other message S3 gives
+            for bad in ("-1", "-2147483648"):
+                msg = self.raw_error(self.b, kind, [(OPS[kind][2], bad)])
+                self.assertIn("must be an integer between 0 and 2147483647", msg)
             self.raw(self.b, kind, [(OPS[kind][2], "2147483647")])
         self.assertError("InvalidArgument", 400, self.s3.list_objects, Bucket=self.b, MaxKeys=-1)
         self.assertError("InvalidArgument", 400, self.s3.list_objects_v2, Bucket=self.b, MaxKeys=-1)

@@ -120,9 +120,12 @@ class Post(hf.S3Case):
         st, _, body = post(f["url"], f["fields"], b"123")
         self.assertEqual(st, 400)
         self.assertIn(b"EntityTooSmall", body)
+        # the sizes, as S3 writes them
+        self.assertIn(b"<ProposedSize>3</ProposedSize><MinSizeAllowed>5</MinSizeAllowed>", body)
         st, _, body = post(f["url"], f["fields"], b"x" * 11)
         self.assertEqual(st, 400)
         self.assertIn(b"EntityTooLarge", body)
+        self.assertIn(b"<MaxSizeAllowed>10</MaxSizeAllowed>", body)
         # a field the policy does not name
         fields = dict(f["fields"], **{"x-amz-meta-extra": "1"})
         st, _, body = post(f["url"], fields, b"12345")

@@ -16,6 +16,7 @@ import sys
 import time
 import unittest
 import urllib.parse
+import xml.etree.ElementTree as ET
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -221,11 +222,14 @@ def unsigned_trailer_body(chunks, trailers):
 
 
 def streaming_put(key, mode, chunks, trailers=None, tamper=None, te_chunked=False,
-                  decoded_len=None, trailer_name=None):
+                  decoded_len=None, trailer_name=None, content_encoding="aws-chunked", extra=None):
     path = "/%s/%s" % (BUCKET, key)
     data = b"".join(chunks)
-    h = {"host": "127.0.0.1:%d" % SERVER.port, "content-encoding": "aws-chunked",
+    h = {"host": "127.0.0.1:%d" % SERVER.port,
          "x-amz-decoded-content-length": str(len(data) if decoded_len is None else decoded_len)}
+    if content_encoding is not None:
+        h["content-encoding"] = content_encoding
+    h.update(extra or {})
     if trailer_name:
         h["x-amz-trailer"] = trailer_name
     # The encoded length depends only on sizes, so build once with a dummy
@@ -326,10 +330,36 @@ class AwsChunked(unittest.TestCase):
             self.check_absent(key + "-bad")
 
     def test_trailer_declared_but_missing(self):
+        # S3's code for a trailer that is declared but not sent, or sent
+        # under another name (measured against AWS by versitygw #1600, #1691)
         st, _, body = streaming_put("utm", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", self.CHUNKS,
                                     trailers=[], trailer_name="x-amz-checksum-crc32")
         self.assertEqual(st, 400)
+        self.assertEqual(error_code(body), "MalformedTrailerError", body)
         self.check_absent("utm")
+        data = b"".join(self.CHUNKS)
+        st, _, body = streaming_put("utr", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", self.CHUNKS,
+                                    trailers=[("x-amz-checksum-crc32c", b64crc(crc32c(data)))],
+                                    trailer_name="x-amz-checksum-crc32")
+        self.assertEqual((st, error_code(body)), (400, "MalformedTrailerError"), body)
+        self.check_absent("utr")
+
+    def test_content_encoding_keeps_the_rest_as_sent(self):
+        """The aws-chunked token goes (S3's sigv4-streaming page); the other
+        codings stay exactly as sent; nothing else left: no header."""
+        data = b"".join(self.CHUNKS)
+        tr = [("x-amz-checksum-crc32", b64crc(zlib.crc32(data)))]
+        for sent, want in [("aws-chunked", None), ("aws-chunked,gzip", "gzip"),
+                           ("gzip,aws-chunked", "gzip"), ("aws-chunked, gzip, br", "gzip, br"),
+                           ("gzip, aws-chunked, br", "gzip, br"), ("AWS-Chunked", None),
+                           ("gzip,  br", "gzip,  br"), ("x-gzip;q=1, aws-chunked", "x-gzip;q=1")]:
+            st, _, body = streaming_put("ce", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", self.CHUNKS,
+                                        trailers=tr, trailer_name="x-amz-checksum-crc32",
+                                        content_encoding=sent)
+            self.assertEqual(st, 200, (sent, body))
+            st, h, _ = signed("HEAD", "/%s/ce" % BUCKET)
+            self.assertEqual(h.get("content-encoding"), want, sent)
+
 
     def test_inside_transfer_encoding_chunked(self):
         """The JS SDK streams aws-chunked inside Transfer-Encoding: chunked."""
@@ -347,6 +377,71 @@ class AwsChunked(unittest.TestCase):
         st, _, body = request("PUT", path, h, b"5\r\nhello\r\n0\r\n\r\n")
         self.assertEqual(st, 501)
         self.assertEqual(error_code(body), "NotImplemented")
+
+
+class ChecksumErrorCodes(unittest.TestCase):
+    """What S3 answers for each way a declared digest can be wrong, as
+    measured against AWS (docs/compatibility.md#checksums): a value that
+    does not match is BadDigest for an x-amz-checksum-* header, a trailer
+    and Content-MD5; a malformed value is InvalidRequest for checksums and
+    InvalidDigest for Content-MD5; a wrong x-amz-content-sha256 is
+    XAmzContentSHA256Mismatch. XAmzContentChecksumMismatch is MinIO's code
+    and is never sent. Each document carries the elements S3 puts there."""
+    DATA = b"hello\n"
+
+    def put(self, key, extra, body=None):
+        return signed("PUT", "/%s/%s" % (BUCKET, key), body if body is not None else self.DATA,
+                      extra=extra)
+
+    def elems(self, body):
+        return {e.tag: e.text or "" for e in ET.fromstring(body)}
+
+    def test_checksum_header(self):
+        st, _, body = self.put("ck", {"x-amz-checksum-crc32": "AAAAAA=="})
+        self.assertEqual((st, error_code(body)), (400, "BadDigest"), body)
+        self.assertIn("The CRC32 you specified did not match the calculated checksum.", body.decode())
+        st, _, body = self.put("ck", {"x-amz-checksum-crc32": "AAAA"})
+        self.assertEqual((st, error_code(body)), (400, "InvalidRequest"), body)
+        self.assertIn("Value for x-amz-checksum-crc32 header is invalid.", body.decode())
+        self.assertEqual(get_object("ck")[0], 404)
+
+    def test_checksum_trailer(self):
+        chunks = [self.DATA]
+        wrong = base64.b64encode(bytes(4)).decode()
+        st, _, body = streaming_put("ckt", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", chunks,
+                                    trailers=[("x-amz-checksum-crc32", wrong)],
+                                    trailer_name="x-amz-checksum-crc32")
+        self.assertEqual((st, error_code(body)), (400, "BadDigest"), body)
+        st, _, body = streaming_put("ckt", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", chunks,
+                                    trailers=[("x-amz-checksum-crc32", "AAAA")],
+                                    trailer_name="x-amz-checksum-crc32")
+        self.assertEqual((st, error_code(body)), (400, "InvalidRequest"), body)
+        self.assertIn("Value for x-amz-checksum-crc32 trailing header is invalid.", body.decode())
+        self.assertEqual(get_object("ckt")[0], 404)
+
+    def test_content_md5(self):
+        wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+        st, _, body = self.put("md", {"content-md5": wrong})
+        self.assertEqual((st, error_code(body)), (400, "BadDigest"), body)
+        e = self.elems(body)
+        self.assertEqual(e["CalculatedDigest"], base64.b64encode(hashlib.md5(self.DATA).digest()).decode())
+        self.assertEqual(e["ExpectedDigest"], hashlib.md5(b"other").hexdigest())
+        st, _, body = self.put("md", {"content-md5": "not-base64!"})
+        self.assertEqual((st, error_code(body)), (400, "InvalidDigest"), body)
+        self.assertEqual(self.elems(body)["Content-MD5"], "not-base64!")
+        self.assertEqual(get_object("md")[0], 404)
+
+    def test_content_sha256(self):
+        path = "/%s/sha" % BUCKET
+        h = {"host": "127.0.0.1:%d" % SERVER.port, "content-length": str(len(self.DATA))}
+        claimed = hashlib.sha256(b"other").hexdigest()
+        sign("PUT", path, h, claimed)
+        st, _, body = request("PUT", path, h, self.DATA)
+        self.assertEqual((st, error_code(body)), (400, "XAmzContentSHA256Mismatch"), body)
+        e = self.elems(body)
+        self.assertEqual(e["ClientComputedContentSHA256"], claimed)
+        self.assertEqual(e["S3ComputedContentSHA256"], hashlib.sha256(self.DATA).hexdigest())
+        self.assertEqual(get_object("sha")[0], 404)
 
 
 class Http(unittest.TestCase):

@@ -8,6 +8,9 @@
 // start with "# " are information (the headers the SDK sent per upload
 // shape) and are not counted.
 //
+// The client is configured with what a user must give for another endpoint
+// (endpoint, region, credentials) and nothing else: the SDK picks
+// path-style addressing itself for an IP endpoint.
 // The client keeps the SDK's DEFAULT checksum behaviour
 // (requestChecksumCalculation WHEN_SUPPORTED: CRC32 on every PutObject /
 // UploadPart). A middleware records the headers of every request as sent.
@@ -32,6 +35,8 @@ import {
   GetObjectAttributesCommand,
   PutBucketVersioningCommand,
   ListObjectVersionsCommand,
+  ListBucketsCommand,
+  paginateListBuckets,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { createHash, randomBytes } from "node:crypto";
@@ -74,7 +79,6 @@ function makeClient(extra = {}) {
   const c = new S3Client({
     endpoint,
     region: "us-east-1",
-    forcePathStyle: true,
     credentials: { accessKeyId: process.env.HF_ACCESS_KEY, secretAccessKey: process.env.HF_SECRET_KEY },
     maxAttempts: 1,
     ...extra,
@@ -360,6 +364,28 @@ await step("list-objects-v2", async () => {
   checkEq((d.Contents || []).map((o) => o.Key).sort(), keys.filter((k) => !k.includes("/")).sort(), "top-level keys");
 }, ["put-get-buffer", "put-get-string"]);
 
+await step("list-buckets", async () => {
+  // ListBuckets as the SDK pages it: MaxBuckets, ContinuationToken, Prefix
+  // and BucketRegion (the paginator follows ContinuationToken).
+  const names = ["js-sdk-page-a", "js-sdk-page-b", "js-sdk-page-c"];
+  for (const n of names) await s3.send(new CreateBucketCommand({ Bucket: n }));
+  const all = await s3.send(new ListBucketsCommand({}));
+  check((all.Buckets || []).some((b) => b.Name === BUCKET), "the suite's bucket in ListBuckets", JSON.stringify(all.Buckets));
+  checkEq(all.ContinuationToken, undefined, "ContinuationToken of an unpaged listing");
+  const pages = [];
+  for await (const page of paginateListBuckets({ client: s3, pageSize: 2 }, { Prefix: "js-sdk-page-", BucketRegion: "us-east-1" })) {
+    checkEq(page.Prefix, "js-sdk-page-", "Prefix echoed");
+    pages.push((page.Buckets || []).map((b) => [b.Name, b.BucketRegion]));
+  }
+  checkEq(pages, [[["js-sdk-page-a", "us-east-1"], ["js-sdk-page-b", "us-east-1"]], [["js-sdk-page-c", "us-east-1"]]], "pages of 2");
+  const other = await s3.send(new ListBucketsCommand({ BucketRegion: "eu-west-1" }));
+  checkEq(other.Buckets || [], [], "buckets in another region");
+  const e = await expectError(s3.send(new ListBucketsCommand({ MaxBuckets: 10001 })), "InvalidArgument", 400);
+  checkEq(e.message, "Argument max-buckets must be an integer between 1 and 10000.", "message for MaxBuckets 10001");
+  await expectError(s3.send(new ListBucketsCommand({ ContinuationToken: "not-a-token" })), "InvalidArgument", 400);
+  for (const n of names) await s3.send(new DeleteBucketCommand({ Bucket: n }));
+}, ["create-bucket"]);
+
 await step("delete-bucket-not-empty", async () => {
   await expectError(s3.send(new DeleteBucketCommand({ Bucket: BUCKET })), "BucketNotEmpty", 409);
 }, ["put-get-buffer"]);
@@ -518,6 +544,20 @@ await step("upload-part-copy", async () => {
   check((await bodyBytes(g.Body)).equals(whole), "bytes of the object assembled from copied ranges");
   await expectError(s3.send(new UploadPartCopyCommand({ Bucket: API, Key: "copy/parts", UploadId: "no-such-upload", PartNumber: 1, CopySource: src })), "NoSuchUpload", 404);
 }, ["multipart-crc32-composite"]);
+
+await step("complete-retried", async () => {
+  // A CompleteMultipartUpload sent again (a retry after a lost answer) gets
+  // the same answer; with other parts it is NoSuchUpload.
+  const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: API, Key: "retry/obj", ChecksumAlgorithm: "CRC32" }));
+  const u = await s3.send(new UploadPartCommand({ Bucket: API, Key: "retry/obj", UploadId: c.UploadId, PartNumber: 1, Body: small, ChecksumAlgorithm: "CRC32" }));
+  const parts = { Parts: [{ PartNumber: 1, ETag: u.ETag, ChecksumCRC32: u.ChecksumCRC32 }] };
+  const first = await s3.send(new CompleteMultipartUploadCommand({ Bucket: API, Key: "retry/obj", UploadId: c.UploadId, MultipartUpload: parts }));
+  const again = await s3.send(new CompleteMultipartUploadCommand({ Bucket: API, Key: "retry/obj", UploadId: c.UploadId, MultipartUpload: parts }));
+  checkEq([again.ETag, again.Bucket, again.Key, again.Location, again.ChecksumCRC32],
+    [first.ETag, first.Bucket, first.Key, first.Location, first.ChecksumCRC32], "the repeated answer");
+  await expectError(s3.send(new CompleteMultipartUploadCommand({ Bucket: API, Key: "retry/obj", UploadId: c.UploadId,
+    MultipartUpload: { Parts: [{ PartNumber: 1, ETag: `"${md5("other")}"` }] } })), "NoSuchUpload", 404);
+}, ["api-create-bucket"]);
 
 await step("conditional-writes", async () => {
   const r = await s3.send(new PutObjectCommand({ Bucket: API, Key: "cond/once", Body: "first", IfNoneMatch: "*" }));

@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/hash.h"
+#include "base/mime.h"
 #include "base/str.h"
 #include "base/time.h"
 
@@ -252,6 +253,66 @@ TEST(crc_combine_equals_crc_of_concatenation)
     c = hf_crc32c_combine(c, hf_crc32c(0, buf + 100, 1000), 1000);
     c = hf_crc32c_combine(c, hf_crc32c(0, buf + 1100, 5000), 5000);
     CHECK_EQ_INT(c, hf_crc32c(0, buf, 6100));
+}
+
+/* decode(v) as a C string, "(fail)" when it fails */
+static const char *mdec(const char *v, char *out, size_t cap)
+{
+    return hf_mime_header_decode(v, strlen(v), out, cap) < 0 ? "(fail)" : out;
+}
+
+TEST(mime_header_decode)
+{
+    char o[256];
+    /* plain ASCII is kept as is, also when it merely looks encoded */
+    CHECK_EQ_STR(mdec("hello world", o, sizeof o), "hello world");
+    CHECK_EQ_STR(mdec("=?UTF-8?X?abc?=", o, sizeof o), "=?UTF-8?X?abc?=");
+    CHECK_EQ_STR(mdec("=?KOI8-R?B?w6k=?=", o, sizeof o), "=?KOI8-R?B?w6k=?=");
+    CHECK_EQ_STR(mdec("x =?UTF-8?B?w6k=?=", o, sizeof o), "x =?UTF-8?B?w6k=?=");
+    CHECK_EQ_STR(mdec("=?UTF-8?B?w6k=?= x", o, sizeof o), "=?UTF-8?B?w6k=?= x");
+    CHECK_EQ_STR(mdec("=?UTF-8?B?w6k?=", o, sizeof o), "=?UTF-8?B?w6k?=");       /* no padding */
+    CHECK_EQ_STR(mdec("=?UTF-8?B?w6k==w6k=?=", o, sizeof o), "=?UTF-8?B?w6k==w6k=?=");
+    CHECK_EQ_STR(mdec("=?UTF-8?B?AA==?=", o, sizeof o), "=?UTF-8?B?AA==?=");     /* NUL */
+    CHECK_EQ_STR(mdec("=?UTF-8?B?/w==?=", o, sizeof o), "=?UTF-8?B?/w==?=");     /* not UTF-8 */
+    CHECK_EQ_STR(mdec("=?UTF-8?Q?a=4?=", o, sizeof o), "=?UTF-8?Q?a=4?=");
+    CHECK_EQ_STR(mdec("=?UTF-8?B?w6k=?==?UTF-8?B?w6k=?=", o, sizeof o),
+                 "=?UTF-8?B?w6k=?==?UTF-8?B?w6k=?=");                       /* unseparated */
+    /* encoded-words, B and Q, any case, spaces between words dropped */
+    CHECK_EQ_STR(mdec("=?UTF-8?B?w6k=?=", o, sizeof o), "\xc3\xa9");
+    CHECK_EQ_STR(mdec("=?utf-8?b?Y2Fmw6k=?=", o, sizeof o), "caf\xc3\xa9");
+    CHECK_EQ_STR(mdec("=?UTF-8?Q?caf=C3=A9_au_lait?=", o, sizeof o), "caf\xc3\xa9 au lait");
+    CHECK_EQ_STR(mdec("=?UTF-8?B?5Lit?= =?UTF-8?Q?=E6=96=87?=", o, sizeof o), "\xe4\xb8\xad\xe6\x96\x87");
+    CHECK_EQ_STR(mdec("=?UTF-8?B?5L?= =?UTF-8?B?rQ==?=", o, sizeof o), "=?UTF-8?B?5L?= =?UTF-8?B?rQ==?=");
+    CHECK_EQ_STR(mdec("=?UTF-8?B?5A==?= =?UTF-8?B?uK0=?=", o, sizeof o), "\xe4\xb8\xad"); /* split char */
+    CHECK_EQ_STR(mdec("=?ISO-8859-1?Q?=E9t=E9?=", o, sizeof o), "\xc3\xa9t\xc3\xa9");
+    CHECK_EQ_STR(mdec("=?UTF-8*en?Q?hi?=", o, sizeof o), "hi");
+    CHECK_EQ_STR(mdec("=?US-ASCII?Q?=E9?=", o, sizeof o), "=?US-ASCII?Q?=E9?=");
+    /* raw bytes: UTF-8 kept, anything else read as ISO-8859-1 */
+    CHECK_EQ_STR(mdec("\xc3\xa9t\xc3\xa9", o, sizeof o), "\xc3\xa9t\xc3\xa9");
+    CHECK_EQ_STR(mdec("\xe9t\xe9", o, sizeof o), "\xc3\xa9t\xc3\xa9");
+    /* out of room, NUL */
+    CHECK_EQ_INT(hf_mime_header_decode("\xe9\xe9", 2, o, 4), -1);
+    CHECK_EQ_INT(hf_mime_header_decode("\xe9\xe9", 2, o, 5), 4);
+    CHECK_EQ_INT(hf_mime_header_decode("a\0b", 3, o, sizeof o), -1);
+}
+
+TEST(mime_header_encode)
+{
+    char o[64];
+    CHECK_EQ_INT(hf_mime_header_encode("plain\tvalue ~", 13, o, sizeof o), 13);
+    CHECK_EQ_STR(o, "plain\tvalue ~");
+    CHECK_EQ_INT(hf_mime_header_encode("\xc3\xa9", 2, o, sizeof o), 16);
+    CHECK_EQ_STR(o, "=?UTF-8?B?w6k=?=");
+    CHECK_EQ_INT(hf_mime_header_encode("a\x7f", 2, o, sizeof o), 16);
+    CHECK_EQ_STR(o, "=?UTF-8?B?YX8=?=");
+    CHECK_EQ_INT(hf_mime_header_encode("\xc3\xa9", 2, o, 16), -1);
+    CHECK((size_t)hf_mime_header_encode("\xc3\xa9", 2, o, hf_mime_header_encode_len(2)) ==
+          strlen(o));
+    /* encode then decode gives the text back */
+    char d[64];
+    const char *text = "\xe6\x9d\xb1\xe4\xba\xac caf\xc3\xa9";
+    CHECK(hf_mime_header_encode(text, strlen(text), o, sizeof o) > 0);
+    CHECK_EQ_STR(mdec(o, d, sizeof d), text);
 }
 
 HF_TEST_MAIN("unit/base")

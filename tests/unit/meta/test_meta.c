@@ -1313,6 +1313,81 @@ TEST(multipart_abort)
     fx_close(&f);
 }
 
+/* One part, completed with the done record: d gets the answer. */
+static int complete_one(fx_t *f, const char *key, unsigned blobn, int64_t expires,
+                        hf_upload_done_t *d, uint8_t id[16])
+{
+    hf_upload_t u;
+    memset(&u, 0, sizeof u);
+    int rc = hf_meta_upload_create(f->m, &f->b, key, strlen(key), &u);
+    hf_part_t p = mkpart(1, blobn, 10);
+    if (rc || (rc = hf_meta_part_put(f->m, f->b.id, key, strlen(key), u.id, &p)))
+        return rc;
+    hf_obj_part_t op = {.blob = blob(blobn), .size = 10, .number = 1};
+    hf_obj_t o;
+    memset(&o, 0, sizeof o);
+    o.flags = HF_OBJ_MULTIPART;
+    o.size = 10;
+    o.etag_parts = 1;
+    memset(o.etag, 0xe7, 16);
+    o.ck_alg = HF_CK_CRC64NVME;
+    o.ck_type = HF_CK_FULL_OBJECT;
+    o.ck_len = 8;
+    memset(o.ck, 0xcc, 8);
+    o.parts = &op;
+    o.nparts = 1;
+    o.owner = f->uid;
+    memset(d, 0, sizeof *d);
+    memset(d->parts_digest, 0xd1, 32);
+    d->expires = expires;
+    memcpy(id, u.id, 16);
+    return hf_meta_upload_complete_done(f->m, &f->b, key, strlen(key), u.id, &o, NULL, d);
+}
+
+TEST(multipart_done_remembered)
+{
+    fx_t f;
+    fx_open(&f);
+    int64_t now = hf_time_now(), hour = 3600LL * 1000000000;
+    hf_upload_done_t d, g;
+    uint8_t id[16];
+    CHECK_EQ_INT(complete_one(&f, "movie", 1, now + hour, &d, id), HF_OK);
+    /* the upload is gone, its answer is remembered */
+    hf_upload_t u;
+    CHECK_EQ_INT(hf_meta_upload_get(f.m, f.b.id, "movie", 5, id, &f.a, &u), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_upload_done_get(f.m, f.b.id, "movie", 5, id, now, &g), HF_OK);
+    hf_obj_t cur;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "movie", 5, NULL, &f.a, &cur), HF_OK);
+    CHECK_EQ_MEM(g.version, cur.version, 16);
+    CHECK_EQ_MEM(g.etag, cur.etag, 16);
+    CHECK_EQ_INT(g.etag_parts, 1);
+    CHECK_EQ_MEM(g.parts_digest, d.parts_digest, 32);
+    CHECK_EQ_INT(g.ck_alg, HF_CK_CRC64NVME);
+    CHECK_EQ_INT(g.ck_type, HF_CK_FULL_OBJECT);
+    CHECK_EQ_INT(g.ck_len, 8);
+    CHECK_EQ_MEM(g.ck, cur.ck, 8);
+    CHECK_EQ_INT(g.expires, now + hour);
+    CHECK(g.completed >= now);
+    /* only for its own bucket and key, and only until it expires */
+    CHECK_EQ_INT(hf_meta_upload_done_get(f.m, f.b.id, "movies", 6, id, now, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_upload_done_get(f.m, f.b.id, "movi", 4, id, now, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_upload_done_get(f.m, f.b.id + 1, "movie", 5, id, now, &g), HF_E_NOTFOUND);
+    CHECK_EQ_INT(hf_meta_upload_done_get(f.m, f.b.id, "movie", 5, id, now + hour, &g), HF_E_NOTFOUND);
+    uint8_t other[16];
+    memset(other, 0x42, 16);
+    CHECK_EQ_INT(hf_meta_upload_done_get(f.m, f.b.id, "movie", 5, other, now, &g), HF_E_NOTFOUND);
+    /* it holds no reference: deleting the object releases its blob */
+    rel_reset();
+    CHECK_EQ_INT(hf_meta_obj_delete(f.m, &f.b, "movie", 5, NULL, 0, 1, NULL), HF_OK);
+    CHECK_EQ_INT(rel_n(), 1);
+    /* and survives a restart */
+    close_store(f.m);
+    f.m = open_at(f.dir, TEST_MAP);
+    CHECK(f.m != NULL);
+    CHECK_EQ_INT(hf_meta_upload_done_get(f.m, f.b.id, "movie", 5, id, now, &g), HF_OK);
+    fx_close(&f);
+}
+
 TEST(upload_listing)
 {
     fx_t f;
@@ -1767,6 +1842,52 @@ static size_t raw_get(const char *dir, const char *db, const void *k, size_t kn,
     return val.mv_size;
 }
 
+/* Whether table db of the closed store at dir has key k. */
+static bool raw_has(const char *dir, const char *db, const void *k, size_t kn)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_env *env = raw_begin(dir, MDB_RDONLY, db, &txn, &dbi);
+    MDB_val key = {kn, (void *)k}, val;
+    bool found = mdb_get(txn, dbi, &key, &val) == 0;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return found;
+}
+
+TEST(multipart_done_pruned)
+{
+    fx_t f;
+    fx_open(&f);
+    /* Expired answers go, a few per completion, cycling through the table;
+     * live ones stay. */
+    enum { OLD = 3 * HF_META_DONE_PRUNE };
+    uint8_t ids[OLD][16], id[16];
+    hf_upload_done_t d;
+    char key[32];
+    int64_t now = hf_time_now();
+    for (int i = 0; i < OLD; i++) {
+        snprintf(key, sizeof key, "old-%d", i);
+        CHECK_EQ_INT(complete_one(&f, key, 100 + (unsigned)i, now + 1, &d, ids[i]), HF_OK);
+    }
+    /* let them expire, then complete more: each completion prunes */
+    while (hf_time_now() <= now + 1)
+        ;
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "new-%d", i);
+        CHECK_EQ_INT(complete_one(&f, key, 200 + (unsigned)i, now + 3600LL * 1000000000, &d, id),
+                     HF_OK);
+    }
+    close_store(f.m);
+    f.m = NULL;
+    int left = 0;
+    for (int i = 0; i < OLD; i++)
+        left += raw_has(f.dir, "done", ids[i], 16);
+    CHECK_EQ_INT(left, 0);
+    CHECK(raw_has(f.dir, "done", id, 16));
+    fx_close(&f);
+}
+
 static size_t obj_tk(uint8_t *out, uint64_t bucket, const char *key)
 {
     for (int i = 7; i >= 0; i--, bucket >>= 8)
@@ -1880,18 +2001,22 @@ TEST(newer_format_refused)
     hf_meta_t *m = open_at(dir, TEST_MAP);
     CHECK(m != NULL);
     close_store(m);
-    raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x03", 4);
+    raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x04", 4);
     hf_log_set_level(-1);
     hf_meta_config_t cfg = {.map_size = TEST_MAP};
     CHECK_EQ_INT(hf_meta_open(dir, &cfg, &m), HF_E_VERSION);
-    /* format 1 (before versions) opens and is upgraded to 2 */
-    raw_put(dir, "sys", "format", 6, "\x00\x00\x00\x01", 4);
-    CHECK_EQ_INT(hf_meta_open(dir, &cfg, &m), HF_OK);
-    hf_meta_close(m);
-    hf_log_set_level(HF_LOG_WARN);
+    /* formats 1 (before versions) and 2 (before the done table) open and
+     * are upgraded to 3 */
     uint8_t fmt[8];
-    CHECK_EQ_INT((int)raw_get(dir, "sys", "format", 6, fmt, sizeof fmt), 4);
-    CHECK(memcmp(fmt, "\x00\x00\x00\x02", 4) == 0);
+    for (char old = 1; old <= 2; old++) {
+        char v[4] = {0, 0, 0, old};
+        raw_put(dir, "sys", "format", 6, v, 4);
+        CHECK_EQ_INT(hf_meta_open(dir, &cfg, &m), HF_OK);
+        hf_meta_close(m);
+        CHECK_EQ_INT((int)raw_get(dir, "sys", "format", 6, fmt, sizeof fmt), 4);
+        CHECK(memcmp(fmt, "\x00\x00\x00\x03", 4) == 0);
+    }
+    hf_log_set_level(HF_LOG_WARN);
     hf_test_rmtree(dir);
     free(dir);
 }
