@@ -52,10 +52,15 @@ void hf_load_reset(void)
 
 void hf_load_note(int source, int64_t wait_us)
 {
+    hf_load_note_at(source, wait_us, hf_mono_us());
+}
+
+void hf_load_note_at(int source, int64_t wait_us, int64_t now)
+{
     if (source < 0 || source >= HF_LOAD_SOURCES)
         return;
     src_t *s = &srcs[source];
-    int64_t now = hf_mono_us(), target = atomic_load(&target_us);
+    int64_t target = atomic_load(&target_us);
     if (wait_us <= target && atomic_load_explicit(&s->over, memory_order_relaxed))
         atomic_store(&s->over, 0);
     int64_t start = atomic_load(&s->start_us);

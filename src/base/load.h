@@ -39,6 +39,9 @@ void hf_load_configure(int64_t target_us, int64_t interval_us);
 
 /* Work from source waited wait_us before being served. */
 void hf_load_note(int source, int64_t wait_us);
+/* The same, as if noted at monotonic time now_us (tests replay a schedule
+ * of waits without depending on how fast the machine runs them). */
+void hf_load_note_at(int source, int64_t wait_us, int64_t now_us);
 
 /* true while any source is overloaded. */
 bool hf_load_overloaded(void);

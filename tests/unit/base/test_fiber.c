@@ -267,24 +267,24 @@ TEST(iopool_runs_fiber_calls_on_its_threads_and_others_in_place)
 
 /* ---- the standing-queue detector ----------------------------------------- */
 
+/* A schedule of waits replayed with explicit times, ending now: the
+ * verdicts do not depend on how fast this machine runs the test. */
+static void replay(int source, int64_t span_ms, int every_nth_short, int64_t wait_us)
+{
+    int64_t end = hf_mono_us();
+    for (int64_t t = end - span_ms * 1000, i = 0; t <= end; t += 500, i++)
+        hf_load_note_at(source, every_nth_short && i % every_nth_short == 0 ? 100 : wait_us, t);
+}
+
 TEST(load_detector_needs_a_whole_interval_of_waiting)
 {
     hf_load_reset();
-    hf_load_configure(1000, 20 * 1000);
-    /* A burst: long waits, but one short one in the interval. */
-    int64_t end = hf_mono_ms() + 50;
-    int i = 0;
-    while (hf_mono_ms() < end) {
-        hf_load_note(HF_LOAD_LOOP, i++ % 10 == 0 ? 100 : 9000);
-        usleep(500);
-    }
+    hf_load_configure(1000, 100 * 1000); /* 1 ms target, 100 ms interval */
+    /* A burst: long waits, but a short one in every interval. */
+    replay(HF_LOAD_LOOP, 500, 10, 9000);
     CHECK(!hf_load_overloaded());
-    /* A standing queue: every wait long. */
-    end = hf_mono_ms() + 50;
-    while (hf_mono_ms() < end) {
-        hf_load_note(HF_LOAD_META, 9000);
-        usleep(500);
-    }
+    /* A standing queue: every wait long for several intervals. */
+    replay(HF_LOAD_META, 500, 0, 9000);
     CHECK(hf_load_overloaded());
     hf_load_stats_t st;
     hf_load_stats(&st);
@@ -292,8 +292,16 @@ TEST(load_detector_needs_a_whole_interval_of_waiting)
     CHECK(!st.overloaded[HF_LOAD_LOOP]);
     CHECK(st.last_min_us[HF_LOAD_META] >= 9000);
     CHECK_EQ_INT(st.episodes[HF_LOAD_META], 1);
-    /* Nothing waits any more (no notes): it ends by itself. */
-    usleep(50 * 1000);
+    /* One wait under the target ends it at once. */
+    hf_load_note(HF_LOAD_META, 10);
+    CHECK(!hf_load_overloaded());
+    /* Overloaded again (a fresh detector: replayed times must not go back
+     * past its open window), then nothing waits any more (no notes): the
+     * verdict lapses after two intervals by itself. */
+    hf_load_reset();
+    replay(HF_LOAD_META, 500, 0, 9000);
+    CHECK(hf_load_overloaded());
+    usleep(250 * 1000);
     CHECK(!hf_load_overloaded());
     hf_load_reset();
     hf_load_configure(HF_LOAD_TARGET_US, HF_LOAD_INTERVAL_US);
