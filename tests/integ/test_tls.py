@@ -580,7 +580,7 @@ class Reload(unittest.TestCase):
             second = s.getpeercert()["serialNumber"]
             s.close()
             self.assertNotEqual(second, first)
-            self.assertEqual(metric(srv, 'holdfast_tls_reloads_total{result="ok"}'), 1)
+            self.assertEqual(metric(srv, 'holdfast_tls_reloads_total', {'result': 'ok'}), 1)
 
             # A broken key: the reload fails, the server keeps the second pair.
             with open(os.path.join(d, "key.pem"), "w") as f:
@@ -591,7 +591,7 @@ class Reload(unittest.TestCase):
             s = tls_connect(port=srv.port)
             self.assertEqual(s.getpeercert()["serialNumber"], second)
             s.close()
-            self.assertEqual(metric(srv, 'holdfast_tls_reloads_total{result="failed"}'), 1)
+            self.assertEqual(metric(srv, 'holdfast_tls_reloads_total', {'result': 'failed'}), 1)
             self.assertEqual(srv.stop(), 0)
         finally:
             srv.cleanup()
