@@ -686,7 +686,7 @@ int hf_cli_server(int argc, char **argv)
     hf_server_config_t tc = {
         .name = "status",
         .listen = slisten,
-        .workers = 2,
+        .workers = HF_STATUS_WORKERS,
         .max_conns = 1024,
         /* Health checks and the status page must answer while the S3
          * workers saturate the CPU: ahead of them when allowed to. */
@@ -839,6 +839,8 @@ out:
     if (chunks)
         hf_chunk_store_close(chunks);
     free(s3);
+    if (st && st->meta)
+        hf_status_fini(st);
     free(st);
     if (rc == 0)
         hf_log_info("msg=stopped");

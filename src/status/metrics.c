@@ -379,6 +379,11 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
           (double)s->max_fds);
     gauge(&e, "holdfast_process_resident_memory_bytes", "Resident memory.", (double)s->rss_bytes);
     counter(&e, "holdfast_log_errors_total", "Lines logged at warn or error.", s->log_errors);
+    gauge(&e, "holdfast_admin_changes_running", "Admin API changes in progress.",
+          (double)s->admin_writes);
+    counter(&e, "holdfast_admin_busy_total",
+            "Admin API changes answered 503 Busy (more than the status listener runs at once).",
+            s->admin_busy);
     if (s->faults_enabled)
         counter(&e, "holdfast_faults_fired_total", "Injected faults that fired.", s->faults_fired);
     return e.rc;

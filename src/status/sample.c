@@ -303,6 +303,8 @@ void status_snap_take(hf_status_t *st, status_snap_t *s)
     s->log_errors = hf_log_errors_total();
     s->faults_enabled = st->faults_enabled;
     s->faults_fired = hf_fault_fired();
+    s->admin_writes = atomic_load(&st->admin_writes);
+    s->admin_busy = atomic_load(&st->admin_busy_total);
 
     /* The node's state: the worst thing that is true. */
     s->ready = atomic_load(&st->s3_ready) && !s->meta_failed;

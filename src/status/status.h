@@ -35,9 +35,12 @@
  *                                  (hf_chunk_store_recover)
  *   GET    /admin/v1/scrub         scrub progress, counters, damaged objects
  *   POST   /admin/v1/scrub         start a scrub pass (body: {"rate": N} or empty)
- * Admin calls are SigV4-signed with the root user's key; at most one runs
- * at a time (others get 503), so a wedged metadata store can occupy one
- * status thread, never all of them. Every authenticated call that is not a
+ * Admin calls are SigV4-signed with the root user's key. They run
+ * concurrently: reads never wait; changes are each one atomic store
+ * operation, and at most HF_STATUS_ADMIN_WRITES_MAX of them hold a status
+ * worker at once (a change beyond answers 503 Busy with Retry-After, which
+ * the admin CLI retries), so a wedged store never takes the workers that
+ * answer health checks. Every authenticated call that is not a
  * GET is recorded in the audit log (status/audit.h) after it is answered,
  * with its outcome; the admin CLI's x-holdfast-local-user header names
  * the local account that ran it.
@@ -92,7 +95,11 @@ typedef struct hf_status {
     hf_lifecycle_t *lifecycle;/* may be NULL */
     char region[HF_REGION_MAX + 1];
     _Atomic int s3_ready;     /* set once the S3 listener is serving */
-    _Atomic int admin_busy;   /* an admin call is running */
+    _Atomic int admin_writes; /* admin changes running (status.c) */
+    _Atomic uint64_t admin_busy_total; /* changes answered 503 Busy over the bound */
+    /* Held while root-credentials is rewritten after a root key rotation,
+     * so concurrent rotations leave the file naming the active key. */
+    pthread_mutex_t root_cred_mu;
     int64_t started_ns;
     bool faults_enabled;      /* the server was started with --fault-injection */
     /* What the page and /metrics read (borrowed; set before serving, any
@@ -106,12 +113,17 @@ typedef struct hf_status {
     pthread_t sampler;
     _Atomic int sampler_stop;
     bool sampler_started;
-    /* The admin call in progress (status.c), only while admin_busy is held:
-     * what its audit record will say. */
-    struct status_call *call;
 } hf_status_t;
 
+/* Worker threads of the status listener, and how many of them admin
+ * changes may hold at once: the others stay free for health checks,
+ * /metrics, the page and admin reads whatever the changes wait on. */
+#define HF_STATUS_WORKERS 4
+#define HF_STATUS_ADMIN_WRITES_MAX 2
+
 void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region);
+/* Release what hf_status_init set up (after the status server stopped). */
+void hf_status_fini(hf_status_t *st);
 void hf_status_handle(void *ctx, hf_req_t *r);
 
 /* Start and stop the sampler thread (one fixed thread, 1 Hz). Errors:

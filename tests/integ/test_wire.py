@@ -479,9 +479,9 @@ class Threads(unittest.TestCase):
                 c.close()
         print("    threads: %d before, %d with 300 open connections" % (before, during), flush=True)
         self.assertEqual(during, before)
-        # 16 S3 workers + 2 status workers + metadata writer + housekeeping + the
+        # 16 S3 workers + 4 status workers + metadata writer + housekeeping + the
         # status sampler + main.
-        self.assertEqual(before, 22)
+        self.assertEqual(before, 24)
 
 
 class Shutdown(unittest.TestCase):
