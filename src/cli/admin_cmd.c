@@ -26,6 +26,7 @@
 #include "base/err.h"
 #include "base/fault.h"
 #include "base/hash.h"
+#include "base/rand.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "status/status.h"
@@ -165,15 +166,45 @@ static int report_error(long status, hf_buf_t *body)
     return 1;
 }
 
+/* true if the answer is the status listener's "Busy": more admin changes
+ * than it runs at once were in progress, and this one was refused before
+ * it did anything (status.h), so sending it again is safe. */
+static bool answered_busy(long status, const hf_buf_t *body)
+{
+    if (status != 503 || !body->len)
+        return false;
+    json_error_t je;
+    json_t *j = json_loadb(body->data, body->len, 0, &je);
+    const char *code = NULL;
+    bool busy = j && !json_unpack(j, "{s:s}", "error", &code) && strcmp(code, "Busy") == 0;
+    json_decref(j);
+    return busy;
+}
+
 /* One request that must answer `want`: on success *j (may be NULL) gets
  * the parsed JSON body, owned by the caller (json_decref); returns 0. A
- * different status is reported on stderr and gives 1. */
+ * different status is reported on stderr and gives 1. A Busy answer is
+ * retried, with a growing jittered pause, for up to ADMIN_BUSY_WAIT_MS:
+ * scripts that run admin commands side by side must not fail for it. */
+#define ADMIN_BUSY_WAIT_MS (120 * 1000)
 static int call(admin_ctx_t *c, const char *method, const char *path, const char *body, long want,
                 json_t **j)
 {
     hf_buf_t out;
     hf_buf_init(&out, 16 << 20);
+    int64_t give_up = hf_mono_ms() + ADMIN_BUSY_WAIT_MS;
+    long pause_ms = 20;
     long st = request(c, method, path, body, &out);
+    while (answered_busy(st, &out) && hf_mono_ms() < give_up) {
+        unsigned char r = 0;
+        hf_rand_bytes(&r, 1);
+        struct timespec ts = {0, (pause_ms / 2 + (long)r * pause_ms / 512) * 1000000L};
+        nanosleep(&ts, NULL);
+        if (pause_ms < 1000)
+            pause_ms *= 2;
+        hf_buf_reset(&out);
+        st = request(c, method, path, body, &out);
+    }
     int rc = 1;
     if (j)
         *j = NULL;
