@@ -14,6 +14,8 @@
  */
 #include "cli/cli.h"
 
+#include "cli/config.h"
+
 #include "base/err.h"
 #include "base/fault.h"
 #include "base/limits.h"
@@ -57,6 +59,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: holdfast server [options]\n"
             "\n"
+            "  --config FILE          read settings from FILE: one 'key = value' per line, key a\n"
+            "                         flag's name without '--' (env HOLDFAST_CONFIG); flags and\n"
+            "                         environment variables override the file\n"
+            "  --print-config         show every effective setting and where it came from (flag,\n"
+            "                         env, file:line, default), then exit\n"
             "  --data DIR             data directory (env HOLDFAST_DATA, default ./data)\n"
             "  --listen HOST:PORT     S3 listener (env HOLDFAST_LISTEN, default 127.0.0.1:9000)\n"
             "  --status-listen H:P    health/admin listener (env HOLDFAST_STATUS_LISTEN,\n"
@@ -282,20 +289,6 @@ int hf_cli_parse_duration_ms(const char *s, int64_t *out)
     return parse_duration_ms(s, out);
 }
 
-/* A timeout setting: 1 ms to 1 day. */
-static int timeout_setting(const char *flag, const char *v, int *out)
-{
-    int64_t ms;
-    if (!v)
-        return 0;
-    if (parse_duration_ms(v, &ms) || ms < 1 || ms > 86400 * 1000) {
-        fprintf(stderr, "holdfast server: %s must be a duration from 1ms to 1d (e.g. 30s)\n", flag);
-        return -1;
-    }
-    *out = (int)ms;
-    return 0;
-}
-
 /* ---- housekeeping: background work with its own fixed thread ------------- */
 
 typedef struct housekeeping {
@@ -401,94 +394,112 @@ static void on_release(void *ctx, const hf_blob_id_t *id, uint64_t size)
 
 /* ---- the command ---------------------------------------------------------------- */
 
-/* An integer setting from a flag or an environment variable, within
- * [lo, hi]. Unset leaves *out alone. Returns 0, or 2 after saying what is
- * wrong. */
-static int int_setting(const char *flag, const char *value, const char *env, long lo, long hi,
-                       int *out)
+/* Every setting of `holdfast server`: its flag (without "--"), its
+ * environment variable, and its default as --print-config shows it
+ * (config.h). Defaults computed from other settings are recorded with
+ * hf_settings_show once known. */
+#define SERVER_SETTINGS(X)                                                                        \
+    X("config", "HOLDFAST_CONFIG", NULL, false)                                                    \
+    X("data", "HOLDFAST_DATA", "./data", false)                                                    \
+    X("listen", "HOLDFAST_LISTEN", "127.0.0.1:9000", false)                                        \
+    X("status-listen", "HOLDFAST_STATUS_LISTEN", "127.0.0.1:9001", false)                          \
+    X("region", "HOLDFAST_REGION", "us-east-1", false)                                             \
+    X("workers", "HOLDFAST_WORKERS", "16", false)                                                  \
+    X("log-level", "HOLDFAST_LOG_LEVEL", "info", false)                                            \
+    X("access-log", "HOLDFAST_ACCESS_LOG", "-", false)                                             \
+    X("max-inflight", "HOLDFAST_MAX_INFLIGHT", "workers - workers/4", false)                       \
+    X("max-inflight-per-key", "HOLDFAST_MAX_INFLIGHT_PER_KEY",                                     \
+      "max-inflight - max(2, max-inflight/6)", false)                                             \
+    X("admit-queue", "HOLDFAST_ADMIT_QUEUE", "workers - max-inflight - 1", false)                  \
+    X("admit-queue-timeout", "HOLDFAST_ADMIT_QUEUE_TIMEOUT", "250", false)                         \
+    X("request-timeout", "HOLDFAST_REQUEST_TIMEOUT", "900", false)                                 \
+    X("fault-injection", "HOLDFAST_FAULT_INJECTION", "false", true)                                \
+    X("reserve", "HOLDFAST_RESERVE", "256MiB, at most 10% of the disk", false)                     \
+    X("scrub-rate", "HOLDFAST_SCRUB_RATE", "8MiB", false)                                          \
+    X("scrub-interval", "HOLDFAST_SCRUB_INTERVAL", "7d", false)                                    \
+    X("head-timeout", "HOLDFAST_HEAD_TIMEOUT", "20s", false)                                       \
+    X("io-timeout", "HOLDFAST_IO_TIMEOUT", "30s", false)                                           \
+    X("idle-timeout", "HOLDFAST_IDLE_TIMEOUT", "60s", false)                                       \
+    X("max-connections", "HOLDFAST_MAX_CONNECTIONS", "16384", false)                               \
+    X("lifecycle-day-seconds", "HOLDFAST_LIFECYCLE_DAY_SECONDS", "86400", false)                   \
+    X("lifecycle-interval", "HOLDFAST_LIFECYCLE_INTERVAL", "a lifecycle day / 24, at most 1h",     \
+      false)                                                                                      \
+    X("lifecycle-rate", "HOLDFAST_LIFECYCLE_RATE", "1000", false)                                  \
+    X("tls-cert", "HOLDFAST_TLS_CERT", NULL, false)                                                \
+    X("tls-key", "HOLDFAST_TLS_KEY", NULL, false)
+
+/* An integer setting within [lo, hi]. Unset leaves *out alone. Returns 0,
+ * or 2 after saying what is wrong and where the value came from. */
+static int int_setting(hf_settings_t *set, const char *name, long lo, long hi, int *out)
 {
-    value = hf_cli_setting(value, env, NULL);
+    const char *value = hf_settings_get(set, name);
     if (!value)
         return 0;
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
     if (errno || end == value || *end || v < lo || v > hi) {
-        fprintf(stderr, "holdfast server: %s (or %s) must be a number from %ld to %ld\n", flag, env,
-                lo, hi);
+        char o[1200];
+        fprintf(stderr, "holdfast server: %s must be a number from %ld to %ld (got '%s')\n",
+                hf_settings_origin(set, name, o, sizeof o), lo, hi, value);
         return 2;
     }
     *out = (int)v;
     return 0;
 }
 
+/* A timeout setting: 1 ms to 1 day. Unset leaves *out alone. */
+static int timeout_setting(hf_settings_t *set, const char *name, int *out)
+{
+    int64_t ms;
+    const char *v = hf_settings_get(set, name);
+    if (!v)
+        return 0;
+    if (parse_duration_ms(v, &ms) || ms < 1 || ms > 86400 * 1000) {
+        char o[1200];
+        fprintf(stderr, "holdfast server: %s must be a duration from 1ms to 1d (e.g. 30s)\n",
+                hf_settings_origin(set, name, o, sizeof o));
+        return -1;
+    }
+    *out = (int)ms;
+    return 0;
+}
+
+/* Say that setting name's value is wrong (why: what it must be). */
+static int bad_setting(hf_settings_t *set, const char *name, const char *why)
+{
+    char o[1200];
+    fprintf(stderr, "holdfast server: %s %s\n", hf_settings_origin(set, name, o, sizeof o), why);
+    return 2;
+}
+
+static int server_run(hf_settings_t *set, bool print_config);
+
 int hf_cli_server(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"listen", required_argument, NULL, 'l'},
-        {"status-listen", required_argument, NULL, 's'},
-        {"region", required_argument, NULL, 'r'},
-        {"workers", required_argument, NULL, 'w'},
-        {"log-level", required_argument, NULL, 'v'},
-        {"fault-injection", no_argument, NULL, 'F'},
-        {"access-log", required_argument, NULL, 'A'},
-        {"max-inflight", required_argument, NULL, 'M'},
-        {"max-inflight-per-key", required_argument, NULL, 'K'},
-        {"admit-queue", required_argument, NULL, 'Q'},
-        {"admit-queue-timeout", required_argument, NULL, 'T'},
-        {"request-timeout", required_argument, NULL, 'R'},
-        {"reserve", required_argument, NULL, 'E'},
-        {"scrub-rate", required_argument, NULL, 'S'},
-        {"scrub-interval", required_argument, NULL, 'I'},
-        {"head-timeout", required_argument, NULL, 'H'},
-        {"io-timeout", required_argument, NULL, 'O'},
-        {"idle-timeout", required_argument, NULL, 'D'},
-        {"max-connections", required_argument, NULL, 'C'},
-        {"lifecycle-day-seconds", required_argument, NULL, 'Y'},
-        {"lifecycle-interval", required_argument, NULL, 'L'},
-        {"lifecycle-rate", required_argument, NULL, 'P'},
-        {"tls-cert", required_argument, NULL, 'c'},
-        {"tls-key", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *data = NULL, *listen = NULL, *slisten = NULL, *region = NULL, *workers_s = NULL,
-               *level_s = NULL, *access_s = NULL, *maxin_s = NULL, *perkey_s = NULL,
-               *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL, *reserve_s = NULL,
-               *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
-               *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL,
-               *tls_cert = NULL, *tls_key = NULL;
-    bool faults = false;
+#define SETTING_ROW(n, e, d, b) {.name = n, .env = e, .def = d, .boolean = b},
+    hf_setting_t table[] = {SERVER_SETTINGS(SETTING_ROW)};
+#undef SETTING_ROW
+    enum { NSET = sizeof table / sizeof table[0], OPT_BASE = 1000 };
+    struct option opts[NSET + 3];
+    for (size_t i = 0; i < NSET; i++)
+        opts[i] = (struct option){table[i].name, table[i].boolean ? no_argument : required_argument,
+                                  NULL, OPT_BASE + (int)i};
+    opts[NSET] = (struct option){"print-config", no_argument, NULL, 'p'};
+    opts[NSET + 1] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[NSET + 2] = (struct option){NULL, 0, NULL, 0};
+    hf_settings_t set;
+    hf_settings_init(&set, table, NSET);
+    bool print_config = false;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c >= OPT_BASE && c < OPT_BASE + NSET) {
+            hf_settings_flag(&set, table[c - OPT_BASE].name, optarg ? optarg : "true");
+            continue;
+        }
         switch (c) {
-        case 'd': data = optarg; break;
-        case 'l': listen = optarg; break;
-        case 's': slisten = optarg; break;
-        case 'r': region = optarg; break;
-        case 'w': workers_s = optarg; break;
-        case 'v': level_s = optarg; break;
-        case 'F': faults = true; break;
-        case 'A': access_s = optarg; break;
-        case 'M': maxin_s = optarg; break;
-        case 'K': perkey_s = optarg; break;
-        case 'Q': queue_s = optarg; break;
-        case 'T': qtimeout_s = optarg; break;
-        case 'R': reqto_s = optarg; break;
-        case 'E': reserve_s = optarg; break;
-        case 'S': srate_s = optarg; break;
-        case 'I': sint_s = optarg; break;
-        case 'H': head_s = optarg; break;
-        case 'O': io_s = optarg; break;
-        case 'D': idle_s = optarg; break;
-        case 'C': maxc_s = optarg; break;
-        case 'Y': lday_s = optarg; break;
-        case 'L': lint_s = optarg; break;
-        case 'P': lrate_s = optarg; break;
-        case 'c': tls_cert = optarg; break;
-        case 'k': tls_key = optarg; break;
+        case 'p': print_config = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -498,40 +509,57 @@ int hf_cli_server(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    data = hf_cli_setting(data, "HOLDFAST_DATA", "./data");
-    listen = hf_cli_setting(listen, "HOLDFAST_LISTEN", "127.0.0.1:9000");
-    slisten = hf_cli_setting(slisten, "HOLDFAST_STATUS_LISTEN", "127.0.0.1:9001");
-    region = hf_cli_setting(region, "HOLDFAST_REGION", "us-east-1");
-    workers_s = hf_cli_setting(workers_s, "HOLDFAST_WORKERS", NULL);
-    level_s = hf_cli_setting(level_s, "HOLDFAST_LOG_LEVEL", "info");
-    int level = hf_log_parse_level(level_s);
-    if (level < 0) {
-        fprintf(stderr, "holdfast server: --log-level must be error, warn, info or debug\n");
-        return 2;
-    }
-    hf_log_set_level(level);
-    int workers = HF_WORKERS_DEFAULT;
-    if (workers_s) {
-        char *end;
-        long w = strtol(workers_s, &end, 10);
-        if (*end || w < 1 || w > HF_WORKERS_MAX) {
-            fprintf(stderr, "holdfast server: --workers must be 1 to %d\n", HF_WORKERS_MAX);
+    /* The config file, then the environment over it (flags stay first). */
+    const char *config = hf_settings_get(&set, "config");
+    if (!config)
+        config = hf_cli_setting(NULL, "HOLDFAST_CONFIG", NULL);
+    if (config) {
+        char err[1400];
+        if (hf_settings_load(&set, config, err, sizeof err) != HF_OK) {
+            fprintf(stderr, "holdfast server: config file: %s\n", err);
+            hf_settings_free(&set);
             return 2;
         }
-        workers = (int)w;
     }
+    hf_settings_env(&set);
+    int rc = server_run(&set, print_config);
+    hf_settings_free(&set);
+    return rc;
+}
+
+/* Check every setting, then (unless print_config) run the server until a
+ * signal stops it. */
+static int server_run(hf_settings_t *set, bool print_config)
+{
+#define GET(name, def) (hf_settings_get(set, name) ? hf_settings_get(set, name) : (def))
+    const char *data = GET("data", "./data"), *listen = GET("listen", "127.0.0.1:9000"),
+               *slisten = GET("status-listen", "127.0.0.1:9001"),
+               *region = GET("region", "us-east-1"), *workers_s = GET("workers", NULL),
+               *level_s = GET("log-level", "info"), *access_s = GET("access-log", "-"),
+               *reserve_s = GET("reserve", NULL), *srate_s = GET("scrub-rate", NULL),
+               *sint_s = GET("scrub-interval", "7d"), *lint_s = GET("lifecycle-interval", NULL),
+               *maxc_s = GET("max-connections", NULL), *tls_cert = GET("tls-cert", NULL),
+               *tls_key = GET("tls-key", NULL);
+#undef GET
+    bool faults = false;
+    if (hf_settings_bool(set, "fault-injection", &faults))
+        return bad_setting(set, "fault-injection", "must be true or false (1 or 0)");
+    int level = hf_log_parse_level(level_s);
+    if (level < 0)
+        return bad_setting(set, "log-level", "must be error, warn, info or debug");
+    hf_log_set_level(level);
+    int workers = HF_WORKERS_DEFAULT;
+    if (workers_s && int_setting(set, "workers", 1, HF_WORKERS_MAX, &workers))
+        return 2;
     hf_guard_config_t gc = {.queue_max = -1};
     int request_timeout_s = HF_REQUEST_TIMEOUT_MS / 1000;
-    if (int_setting("--max-inflight", maxin_s, "HOLDFAST_MAX_INFLIGHT", 1, HF_WORKERS_MAX,
-                    &gc.max_inflight) ||
-        int_setting("--max-inflight-per-key", perkey_s, "HOLDFAST_MAX_INFLIGHT_PER_KEY", 1,
-                    HF_WORKERS_MAX, &gc.per_key_max) ||
-        int_setting("--admit-queue", queue_s, "HOLDFAST_ADMIT_QUEUE", 0, HF_WORKERS_MAX,
-                    &gc.queue_max) ||
-        int_setting("--admit-queue-timeout", qtimeout_s, "HOLDFAST_ADMIT_QUEUE_TIMEOUT", 1,
-                    HF_ADMIT_QUEUE_TIMEOUT_MAX_MS, &gc.queue_timeout_ms) ||
-        int_setting("--request-timeout", reqto_s, "HOLDFAST_REQUEST_TIMEOUT", 1,
-                    HF_REQUEST_TIMEOUT_MAX_MS / 1000, &request_timeout_s))
+    if (int_setting(set, "max-inflight", 1, HF_WORKERS_MAX, &gc.max_inflight) ||
+        int_setting(set, "max-inflight-per-key", 1, HF_WORKERS_MAX, &gc.per_key_max) ||
+        int_setting(set, "admit-queue", 0, HF_WORKERS_MAX, &gc.queue_max) ||
+        int_setting(set, "admit-queue-timeout", 1, HF_ADMIT_QUEUE_TIMEOUT_MAX_MS,
+                    &gc.queue_timeout_ms) ||
+        int_setting(set, "request-timeout", 1, HF_REQUEST_TIMEOUT_MAX_MS / 1000,
+                    &request_timeout_s))
         return 2;
     hf_guard_defaults(&gc, workers);
     const char *gwhy = hf_guard_check(&gc, workers);
@@ -540,43 +568,29 @@ int hf_cli_server(int argc, char **argv)
                 workers, gc.max_inflight, gc.queue_max);
         return 2;
     }
-    access_s = hf_cli_setting(access_s, "HOLDFAST_ACCESS_LOG", "-");
-    int e = hf_log_access_open(access_s);
-    if (e) {
-        fprintf(stderr, "holdfast server: cannot open access log %s: %s\n", access_s,
-                hf_strerror(e));
-        return 2;
-    }
+    char shown_in[16], shown_pk[16], shown_q[16];
+    snprintf(shown_in, sizeof shown_in, "%d", gc.max_inflight);
+    snprintf(shown_pk, sizeof shown_pk, "%d", gc.per_key_max);
+    snprintf(shown_q, sizeof shown_q, "%d", gc.queue_max);
+    hf_settings_show(set, "max-inflight", shown_in);
+    hf_settings_show(set, "max-inflight-per-key", shown_pk);
+    hf_settings_show(set, "admit-queue", shown_q);
 
-    reserve_s = hf_cli_setting(reserve_s, "HOLDFAST_RESERVE", NULL);
-    srate_s = hf_cli_setting(srate_s, "HOLDFAST_SCRUB_RATE", NULL);
-    sint_s = hf_cli_setting(sint_s, "HOLDFAST_SCRUB_INTERVAL", "7d");
-    head_s = hf_cli_setting(head_s, "HOLDFAST_HEAD_TIMEOUT", NULL);
-    io_s = hf_cli_setting(io_s, "HOLDFAST_IO_TIMEOUT", NULL);
-    idle_s = hf_cli_setting(idle_s, "HOLDFAST_IDLE_TIMEOUT", NULL);
-    maxc_s = hf_cli_setting(maxc_s, "HOLDFAST_MAX_CONNECTIONS", NULL);
     uint64_t reserve = 0, scrub_rate = HF_SCRUB_RATE_DEFAULT;
     int64_t scrub_interval_ms = 0;
     bool reserve_given = reserve_s != NULL;
-    if (reserve_s && parse_size(reserve_s, &reserve)) {
-        fprintf(stderr, "holdfast server: --reserve must be a size, e.g. 256MiB or 0\n");
-        return 2;
-    }
-    if (srate_s && (parse_size(srate_s, &scrub_rate) || scrub_rate < 1024)) {
-        fprintf(stderr, "holdfast server: --scrub-rate must be a size per second of at least 1KiB\n");
-        return 2;
-    }
-    if (parse_duration_ms(sint_s, &scrub_interval_ms)) {
-        fprintf(stderr, "holdfast server: --scrub-interval must be a duration (e.g. 7d) or 0\n");
-        return 2;
-    }
+    if (reserve_s && parse_size(reserve_s, &reserve))
+        return bad_setting(set, "reserve", "must be a size, e.g. 256MiB or 0");
+    if (srate_s && (parse_size(srate_s, &scrub_rate) || scrub_rate < 1024))
+        return bad_setting(set, "scrub-rate", "must be a size per second of at least 1KiB");
+    if (parse_duration_ms(sint_s, &scrub_interval_ms))
+        return bad_setting(set, "scrub-interval", "must be a duration (e.g. 7d) or 0");
     hf_lifecycle_config_t lcfg = {.day_seconds = HF_LIFECYCLE_DAY_DEFAULT_S,
                                   .rate = HF_LIFECYCLE_RATE_DEFAULT};
     int lday = 0, lrate = 0;
     int64_t lint_ms = 0;
-    if (int_setting("--lifecycle-day-seconds", lday_s, "HOLDFAST_LIFECYCLE_DAY_SECONDS", 1,
-                    HF_LIFECYCLE_DAY_DEFAULT_S, &lday) ||
-        int_setting("--lifecycle-rate", lrate_s, "HOLDFAST_LIFECYCLE_RATE", 1, 1000000, &lrate))
+    if (int_setting(set, "lifecycle-day-seconds", 1, HF_LIFECYCLE_DAY_DEFAULT_S, &lday) ||
+        int_setting(set, "lifecycle-rate", 1, 1000000, &lrate))
         return 2;
     if (lday)
         lcfg.day_seconds = lday;
@@ -587,31 +601,21 @@ int hf_cli_server(int argc, char **argv)
     lcfg.interval_s = lcfg.day_seconds / 24 > 3600 ? 3600 : lcfg.day_seconds / 24;
     if (lcfg.interval_s < 1)
         lcfg.interval_s = 1;
-    lint_s = hf_cli_setting(lint_s, "HOLDFAST_LIFECYCLE_INTERVAL", NULL);
     if (lint_s) {
-        if (parse_duration_ms(lint_s, &lint_ms) || lint_ms < 1000) {
-            fprintf(stderr, "holdfast server: --lifecycle-interval must be a duration of at least 1s\n");
-            return 2;
-        }
+        if (parse_duration_ms(lint_s, &lint_ms) || lint_ms < 1000)
+            return bad_setting(set, "lifecycle-interval", "must be a duration of at least 1s");
         lcfg.interval_s = lint_ms / 1000;
     }
+    char shown_li[32];
+    snprintf(shown_li, sizeof shown_li, "%llds", (long long)lcfg.interval_s);
+    hf_settings_show(set, "lifecycle-interval", shown_li);
     int head_ms = 0, io_ms = 0, idle_ms = 0, max_conns = HF_CONN_MAX_DEFAULT;
-    if (timeout_setting("--head-timeout", head_s, &head_ms) ||
-        timeout_setting("--io-timeout", io_s, &io_ms) ||
-        timeout_setting("--idle-timeout", idle_s, &idle_ms))
+    if (timeout_setting(set, "head-timeout", &head_ms) ||
+        timeout_setting(set, "io-timeout", &io_ms) ||
+        timeout_setting(set, "idle-timeout", &idle_ms))
         return 2;
-    if (maxc_s) {
-        char *end;
-        long v = strtol(maxc_s, &end, 10);
-        if (*end || v < 1 || v > HF_CONN_MAX_LIMIT) {
-            fprintf(stderr, "holdfast server: --max-connections must be 1 to %d\n", HF_CONN_MAX_LIMIT);
-            return 2;
-        }
-        max_conns = (int)v;
-    }
-    const char *fi = getenv("HOLDFAST_FAULT_INJECTION");
-    if (fi && strcmp(fi, "1") == 0)
-        faults = true;
+    if (maxc_s && int_setting(set, "max-connections", 1, HF_CONN_MAX_LIMIT, &max_conns))
+        return 2;
     const char *fault_spec = getenv("HOLDFAST_FAULTS");
     if (fault_spec && *fault_spec) {
         char why[256];
@@ -620,15 +624,29 @@ int hf_cli_server(int argc, char **argv)
                             "add --fault-injection (tests and drills only)\n");
             return 2;
         }
-        if (hf_fault_set(fault_spec, why, sizeof why) != HF_OK) {
+        if (hf_fault_check(fault_spec, why, sizeof why) != HF_OK) {
             fprintf(stderr, "holdfast server: HOLDFAST_FAULTS: %s\n", why);
             return 2;
         }
-        hf_log_warn("msg=\"fault set installed\" faults=\"%.200s\"", fault_spec);
     }
-    if (strlen(region) > HF_REGION_MAX) {
-        fprintf(stderr, "holdfast server: --region is too long\n");
+    if (strlen(region) > HF_REGION_MAX)
+        return bad_setting(set, "region", "is too long (at most 64 characters)");
+    if (print_config) {
+        hf_settings_print(set, stdout);
+        return 0;
+    }
+    /* From here on, settings take effect: files are opened and faults
+     * installed. */
+    int e = hf_log_access_open(access_s);
+    if (e) {
+        char o[1200];
+        fprintf(stderr, "holdfast server: cannot open access log %s (%s): %s\n", access_s,
+                hf_settings_origin(set, "access-log", o, sizeof o), hf_strerror(e));
         return 2;
+    }
+    if (fault_spec && *fault_spec) {
+        hf_fault_set(fault_spec, NULL, 0);
+        hf_log_warn("msg=\"fault set installed\" faults=\"%.200s\"", fault_spec);
     }
     /* Last of the checks, so nothing else can fail after it is loaded. */
     hf_tls_t *tls = NULL;
@@ -637,12 +655,12 @@ int hf_cli_server(int argc, char **argv)
 
     /* Signals: handled by sigwait in this thread; every thread started
      * below inherits the mask. SIGHUP reloads the TLS certificate. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
@@ -808,7 +826,7 @@ int hf_cli_server(int argc, char **argv)
                 (unsigned long long)scrub_rate, (long long)scfg.interval_s);
 
     int sig = 0;
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
         hf_cli_tls_reload(tls);
     hf_log_info("msg=\"stopping\" signal=%d", sig);
     atomic_store(&st->s3_ready, 0);
