@@ -15,6 +15,7 @@ declare -A allow=(
     [s3]="base net auth meta chunk guard access"
     [status]="base net auth meta chunk guard s3 scrub access"
     [bench]="base net auth"
+    [etcd]="base"
     [cli]="base net auth meta chunk guard scrub s3 status bench access"
 )
 bad=0
