@@ -16,6 +16,7 @@ declare -A allow=(
     [status]="base net auth meta chunk guard s3 scrub access"
     [bench]="base net auth"
     [etcd]="base"
+    [cluster]="base etcd meta"
     [cli]="base net auth meta chunk guard scrub s3 status bench access"
 )
 bad=0
