@@ -312,6 +312,26 @@ int hf_meta_bucket_cfg_get(hf_meta_t *m, uint64_t bucket_id, enum hf_bucket_cfg 
 int hf_meta_bucket_cfg_put(hf_meta_t *m, const hf_bucket_t *b, enum hf_bucket_cfg kind,
                            const void *data, size_t len);
 
+/* ---- the cluster's cache (cache.c) -------------------------------------- */
+
+/* In a cluster, users, their keys and buckets live in etcd
+ * (cluster/catalog.h) and a node's metadata is their cache: these write a
+ * record exactly as the cluster holds it (ids, keys, times, flags
+ * included) instead of assigning anything. They do not refuse for what
+ * the cluster already decided (a user who owns buckets may be forgotten;
+ * a key another cached user lists is taken over): rows the write makes
+ * stale go in the same transaction.
+ *
+ * hf_meta_user_put: create or replace the user named u->name. HF_E_INVAL
+ * for a record that could not be stored (no id, bad lengths).
+ * hf_meta_user_forget: remove a user and its keys. HF_E_NOTFOUND.
+ * hf_meta_bucket_put: create or replace bucket b->name with b's id;
+ * HF_E_CONFLICT (logged) if a bucket of that name with another id still
+ * holds objects on this node. */
+int hf_meta_user_put(hf_meta_t *m, const hf_user_t *u);
+int hf_meta_user_forget(hf_meta_t *m, const char *name);
+int hf_meta_bucket_put(hf_meta_t *m, const hf_bucket_t *b);
+
 /* ---- objects ------------------------------------------------------------ */
 
 enum {
