@@ -13,11 +13,11 @@ declare -A allow=(
     [guard]="base net"
     [scrub]="base chunk meta"
     [s3]="base net auth meta chunk guard access"
-    [status]="base net auth meta chunk guard s3 scrub access"
+    [status]="base net auth meta chunk guard s3 scrub access etcd cluster"
     [bench]="base net auth"
     [etcd]="base"
     [cluster]="base etcd meta"
-    [cli]="base net auth meta chunk guard scrub s3 status bench access"
+    [cli]="base net auth meta chunk guard scrub s3 status bench access etcd cluster"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do

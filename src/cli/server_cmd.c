@@ -116,6 +116,20 @@ static void usage(FILE *f)
             "  --lifecycle-rate N     versions and uploads the lifecycle worker examines per\n"
             "                         second, at most (env HOLDFAST_LIFECYCLE_RATE, default 1000)\n"
             "\n"
+            "Cluster (docs/cluster.md); without --cluster the server is a single node:\n"
+            "  --cluster etcd://H:P[,H:P...][/PREFIX]  join the cluster whose control plane is\n"
+            "                         this etcd (env HOLDFAST_CLUSTER; prefix default /holdfast)\n"
+            "  --node-id ID           this node's name in the cluster (env HOLDFAST_NODE_ID)\n"
+            "  --zone ZONE            its failure domain: rack, room, site (env HOLDFAST_ZONE)\n"
+            "  --capacity SIZE        the storage it offers, e.g. 4TiB (env HOLDFAST_CAPACITY)\n"
+            "  --rpc-listen HOST:PORT its node-to-node address (env HOLDFAST_RPC_LISTEN; the\n"
+            "                         transport comes with the data plane, docs/cluster.md)\n"
+            "  --advertise HOST:PORT  the address peers use, if not --rpc-listen's (env\n"
+            "                         HOLDFAST_ADVERTISE)\n"
+            "  --cluster-secret-file FILE  the cluster's shared secret (env\n"
+            "                         HOLDFAST_CLUSTER_SECRET_FILE, or the secret itself in\n"
+            "                         HOLDFAST_CLUSTER_SECRET); the same on every node\n"
+            "\n"
             "SIZE is bytes with an optional K, M, G or T (powers of 1024, e.g. 512MiB);\n"
             "DUR is seconds with an optional ms, s, m, h or d.\n"
             "\n"
@@ -289,6 +303,11 @@ int hf_cli_parse_duration_ms(const char *s, int64_t *out)
     return parse_duration_ms(s, out);
 }
 
+int hf_cli_parse_size(const char *s, uint64_t *out)
+{
+    return parse_size(s, out);
+}
+
 /* ---- housekeeping: background work with its own fixed thread ------------- */
 
 typedef struct housekeeping {
@@ -426,7 +445,14 @@ static void on_release(void *ctx, const hf_blob_id_t *id, uint64_t size)
       false)                                                                                      \
     X("lifecycle-rate", "HOLDFAST_LIFECYCLE_RATE", "1000", false)                                  \
     X("tls-cert", "HOLDFAST_TLS_CERT", NULL, false)                                                \
-    X("tls-key", "HOLDFAST_TLS_KEY", NULL, false)
+    X("tls-key", "HOLDFAST_TLS_KEY", NULL, false)                                                  \
+    X("cluster", "HOLDFAST_CLUSTER", NULL, false)                                                  \
+    X("node-id", "HOLDFAST_NODE_ID", NULL, false)                                                  \
+    X("zone", "HOLDFAST_ZONE", NULL, false)                                                        \
+    X("capacity", "HOLDFAST_CAPACITY", NULL, false)                                                \
+    X("rpc-listen", "HOLDFAST_RPC_LISTEN", NULL, false)                                            \
+    X("advertise", "HOLDFAST_ADVERTISE", "--rpc-listen", false)                                     \
+    X("cluster-secret-file", "HOLDFAST_CLUSTER_SECRET_FILE", "none: HOLDFAST_CLUSTER_SECRET", false)
 
 /* An integer setting within [lo, hi]. Unset leaves *out alone. Returns 0,
  * or 2 after saying what is wrong and where the value came from. */
@@ -631,7 +657,11 @@ static int server_run(hf_settings_t *set, bool print_config)
     }
     if (strlen(region) > HF_REGION_MAX)
         return bad_setting(set, "region", "is too long (at most 64 characters)");
+    hf_cli_cluster_t ca;
+    if (hf_cli_cluster_check(set, &ca))
+        return 2;
     if (print_config) {
+        memset(ca.secret, 0, sizeof ca.secret);
         hf_settings_print(set, stdout);
         return 0;
     }
@@ -784,8 +814,16 @@ static int server_run(hf_settings_t *set, bool print_config)
     reachable(listen, hf_server_port(s3srv), s3addr, sizeof s3addr);
     reachable(slisten, hf_server_port(stsrv), staddr, sizeof staddr);
     snprintf(s3url, sizeof s3url, "%s://%s", tls ? "https" : "http", s3addr);
-    if (ensure_root(meta, data, s3url))
+    if (ca.url) {
+        /* In a cluster the root user, like every user, is the cluster's. */
+        int crc = hf_cli_cluster_open(&ca, meta, data, s3addr, staddr, region, s3url, s3, st);
+        if (crc) {
+            rc = crc;
+            goto out;
+        }
+    } else if (ensure_root(meta, data, s3url)) {
         goto out;
+    }
     e = hf_server_start(stsrv);
     if (e == HF_OK) {
         st_started = true;
@@ -846,6 +884,9 @@ out:
     }
     if (st)
         hf_status_sampler_stop(st);
+    /* After the listeners: nothing asks it for a change any more. */
+    if (ca.cluster)
+        hf_cli_cluster_close(&ca);
     hf_server_destroy(s3srv);
     hf_server_destroy(stsrv);
     hf_tls_destroy(tls); /* after the server: its connections used it */

@@ -69,6 +69,10 @@ typedef struct status_snap {
     uint64_t faults_fired;
     bool faults_enabled;
     int64_t admin_writes;       /* admin changes running now */
+    bool have_cluster;
+    hf_cluster_stats_t cluster;
+    hf_cluster_node_t *nodes;   /* heap, nnodes entries */
+    uint32_t nnodes;
     uint64_t admin_busy;        /* admin changes answered 503 Busy */
 } status_snap_t;
 
@@ -102,6 +106,10 @@ void status_users(status_call_t *c, hf_str_t rest);
 /* Fill *s (heap parts freed by status_snap_free). Never blocks. */
 void status_snap_take(hf_status_t *st, status_snap_t *s);
 void status_snap_free(status_snap_t *s);
+
+/* The cluster part of the JSON views (GET /admin/v1/status and
+ * /admin/v1/cluster): a new object (caller decrefs). */
+json_t *status_cluster_json(const status_snap_t *s);
 
 /* The three views. */
 int status_render_metrics(const status_snap_t *s, hf_buf_t *out);

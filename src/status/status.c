@@ -255,21 +255,39 @@ static bool plain_get(status_call_t *c, hf_str_t rest)
     return true;
 }
 
-/* GET /admin/v1/status: what the status page shows, as JSON. */
-static void status_json(status_call_t *c, hf_str_t rest)
+/* A snapshot rendered as JSON by render, answered 200. */
+static void snap_json(status_call_t *c, json_t *(*render)(const status_snap_t *s))
 {
-    if (!plain_get(c, rest))
-        return;
     status_snap_t *snap = malloc(sizeof *snap);
     if (!snap) {
         status_send_error(c, 500, "InternalError", "out of memory");
         return;
     }
     status_snap_take(c->st, snap);
-    json_t *j = status_render_json(snap);
+    json_t *j = render(snap);
     status_snap_free(snap);
     free(snap);
     status_send_json(c->r, 200, j);
+}
+
+/* GET /admin/v1/status: what the status page shows, as JSON. */
+static void status_json(status_call_t *c, hf_str_t rest)
+{
+    if (plain_get(c, rest))
+        snap_json(c, status_render_json);
+}
+
+/* GET /admin/v1/cluster: the cluster as this node sees it (its own copy:
+ * answers while etcd is down, and says so). */
+static void cluster(status_call_t *c, hf_str_t rest)
+{
+    if (!plain_get(c, rest))
+        return;
+    if (!c->st->cluster) {
+        status_send_error(c, 404, "NotACluster", "this server is a single node (no --cluster)");
+        return;
+    }
+    snap_json(c, status_cluster_json);
 }
 
 /* GET /admin/v1/lifecycle: what the lifecycle worker has done. */
@@ -474,6 +492,7 @@ static const struct {
     {"/admin/v1/store", store},
     {"/admin/v1/scrub", scrub},
     {"/admin/v1/lifecycle", lifecycle},
+    {"/admin/v1/cluster", cluster},
 };
 
 void status_audit_note(status_call_t *c, const char *action, const char *target, json_t *detail)

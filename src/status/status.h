@@ -35,6 +35,10 @@
  *                                  (hf_chunk_store_recover)
  *   GET    /admin/v1/scrub         scrub progress, counters, damaged objects
  *   POST   /admin/v1/scrub         start a scrub pass (body: {"rate": N} or empty)
+ *   GET    /admin/v1/cluster       in a cluster: the layout generation served and
+ *                                  in etcd, etcd's reachability, refusals, and
+ *                                  every node as this node sees it (`holdfast
+ *                                  admin nodes`); 404 on a single node
  * Admin calls are SigV4-signed with the root user's key. They run
  * concurrently: reads never wait; changes are each one atomic store
  * operation, and at most HF_STATUS_ADMIN_WRITES_MAX of them hold a status
@@ -59,6 +63,7 @@
 
 #include "base/limits.h"
 #include "chunk/store.h"
+#include "cluster/control.h"
 #include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
@@ -93,6 +98,10 @@ typedef struct hf_status {
     hf_chunk_store_t *chunks; /* may be NULL (then not reported) */
     hf_scrub_t *scrub;        /* may be NULL (no scrub endpoints) */
     hf_lifecycle_t *lifecycle;/* may be NULL */
+    /* In a cluster (may be NULL): users and keys are changed through it
+     * (etcd first), and the page, /metrics and GET /admin/v1/cluster show
+     * what it publishes (never waiting on etcd). */
+    hf_cluster_t *cluster;
     char region[HF_REGION_MAX + 1];
     _Atomic int s3_ready;     /* set once the S3 listener is serving */
     _Atomic int admin_writes; /* admin changes running (status.c) */

@@ -28,27 +28,18 @@
 int hf_status_write_root_credentials(const char *data_dir, const char *access_key,
                                      const char *secret_key)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    char path[PATH_MAX];
     int n = snprintf(path, sizeof path, "%s/%s", data_dir, HF_STATUS_ROOT_CREDENTIALS_FILE);
     if (n < 0 || (size_t)n >= sizeof path)
         return -ENAMETOOLONG;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        return fd;
     char buf[512];
     n = snprintf(buf, sizeof buf,
                  "# holdfast root credentials for this data directory\n"
                  "access_key=%s\nsecret_key=%s\n",
                  access_key, secret_key);
-    int rc = hf_vfs_pwrite_all(fd, buf, (size_t)n, 0);
-    if (rc == HF_OK && hf_vfs.fsync(fd) != 0)
-        rc = -errno;
-    hf_vfs.close(fd);
-    if (rc == HF_OK && hf_vfs.rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc == HF_OK)
-        rc = hf_vfs_fsync_dir(data_dir);
+    struct iovec iov = {buf, (size_t)n};
+    int rc = hf_vfs_replace(path, &iov, 1, 0600);
+    memset(buf, 0, sizeof buf);
     return rc;
 }
 
@@ -81,7 +72,11 @@ static json_t *read_object(status_call_t *c)
 
 static void fail_meta(status_call_t *c, int rc)
 {
-    if (rc == HF_E_NOTFOUND)
+    if (c->st->cluster && (rc == HF_E_CLOSED || rc == HF_E_TIMEOUT))
+        status_send_error(c, 503, "ClusterUnavailable",
+                          "etcd cannot be reached: user and key changes wait for the cluster's "
+                          "control plane (the node goes on serving with the users it has)");
+    else if (rc == HF_E_NOTFOUND)
         status_send_error(c, 404, "NoSuchUser", "no user by that name");
     else
         status_send_error(c, 500, "InternalError", hf_strerror(rc));
@@ -202,13 +197,14 @@ static void create_user(status_call_t *c)
     status_audit_note(c, "user.create", u.name,
                       json_pack("{s:s,s:b}", "access_key", u.access_key, "create_bucket",
                                 create_bucket));
-    int rc = hf_meta_user_create(c->st->meta, &u);
+    int rc = c->st->cluster ? hf_cluster_user_create(c->st->cluster, &u)
+                            : hf_meta_user_create(c->st->meta, &u);
     if (rc == HF_E_EXISTS) {
         status_send_error(c, 409, "UserAlreadyExists", "a user with that name or access key exists");
         return;
     }
     if (rc) {
-        status_send_error(c, 500, "InternalError", hf_strerror(rc));
+        fail_meta(c, rc == HF_E_NOTFOUND ? HF_E_META : rc);
         return;
     }
     hf_log_info("msg=\"user created\" name=%s access_key=%s", u.name, u.access_key);
@@ -219,7 +215,8 @@ static void create_user(status_call_t *c)
 static void delete_user(status_call_t *c, const char *name)
 {
     status_audit_note(c, "user.delete", name, NULL);
-    int rc = hf_meta_user_delete(c->st->meta, name);
+    int rc = c->st->cluster ? hf_cluster_user_delete(c->st->cluster, name)
+                            : hf_meta_user_delete(c->st->meta, name);
     if (rc == HF_E_CONFLICT) {
         status_send_error(c, 409, "UserInUse",
                           "the root user cannot be deleted, nor a user who still owns buckets");
@@ -238,7 +235,8 @@ static void set_flags(status_call_t *c, const char *name, uint32_t set,
                       uint32_t clear, const char *what)
 {
     hf_user_t u;
-    int rc = hf_meta_user_set_flags(c->st->meta, name, set, clear, &u);
+    int rc = c->st->cluster ? hf_cluster_user_set_flags(c->st->cluster, name, set, clear, &u)
+                            : hf_meta_user_set_flags(c->st->meta, name, set, clear, &u);
     if (rc == HF_E_CONFLICT) {
         status_send_error(c, 409, "RootUnrestricted",
                           "the root user cannot be disabled or restricted");
@@ -331,7 +329,9 @@ static void rotate_key(status_call_t *c, const char *name)
                       json_pack("{s:s,s:s,s:I}", "access_key", ak, "previous_key",
                                 before.access_key, "grace_ms", grace_ms));
     hf_user_t u;
-    rc = hf_meta_user_key_rotate(c->st->meta, name, ak, sk, (int64_t)grace_ms * 1000000, &u);
+    rc = c->st->cluster
+             ? hf_cluster_user_key_rotate(c->st->cluster, name, ak, sk, (int64_t)grace_ms * 1000000, &u)
+             : hf_meta_user_key_rotate(c->st->meta, name, ak, sk, (int64_t)grace_ms * 1000000, &u);
     if (rc == HF_E_TOOBIG) {
         char msg[200];
         snprintf(msg, sizeof msg,
@@ -381,7 +381,8 @@ static void rotate_key(status_call_t *c, const char *name)
 static void delete_key(status_call_t *c, const char *name, const char *ak)
 {
     status_audit_note(c, "user.key.delete", name, json_pack("{s:s}", "access_key", ak));
-    int rc = hf_meta_user_key_delete(c->st->meta, name, ak);
+    int rc = c->st->cluster ? hf_cluster_user_key_delete(c->st->cluster, name, ak)
+                            : hf_meta_user_key_delete(c->st->meta, name, ak);
     if (rc == HF_E_CONFLICT) {
         status_send_error(c, 409, "ActiveKey",
                           "that is the user's active key; rotate it (--grace 0 revokes it at once)");
