@@ -148,6 +148,22 @@ static int layout_show(admin_ctx_t *c, int argc, char **argv)
         return etcd_failed(&l, "cannot read the layout", why);
     }
     const hf_layout_t *lay = &v.layout;
+    if (v.layout_refused) {
+        if (js) {
+            json_t *j = json_pack("{s:I,s:b,s:s}", "generation", (json_int_t)v.refused_generation,
+                                  "refused", 1, "why", v.refused_why);
+            print_json(j);
+            json_decref(j);
+        } else {
+            printf("the layout in etcd (generation %" PRIu64 ") is REFUSED by every node: %s\n"
+                   "the nodes serve their last good generation; put one back with\n"
+                   "  holdfast admin layout revert G   (G from 'holdfast admin layout history')\n",
+                   v.refused_generation, v.refused_why);
+        }
+        hf_cluster_view_free(&v);
+        hf_etcd_destroy(l.e);
+        return 1;
+    }
     uint32_t *load = calloc(lay->nnodes ? lay->nnodes : 1, sizeof *load);
     hf_layout_node_load(lay, load);
     char a[32], at[32] = "";

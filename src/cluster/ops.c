@@ -259,14 +259,17 @@ int hf_cluster_view_read(hf_etcd_t *e, const char *prefix, int64_t deadline_ms,
         return hf_cluster_why(why, whycap, "etcd answered %zu of 4 reads", r.ngets);
     }
     if (r.gets[0].n) {
-        char w[256];
         const hf_etcd_kv_t *kv = &r.gets[0].kv[0];
-        rc = hf_layout_decode(kv->value, kv->value_len, &v->layout, w, sizeof w);
-        if (rc) {
-            hf_cluster_why(why, whycap, "the layout in etcd (%s) is refused: %s", kl, w);
-            goto out;
-        }
         v->layout_mod = kv->mod_revision;
+        if (hf_layout_decode(kv->value, kv->value_len, &v->layout, v->refused_why,
+                             sizeof v->refused_why) != HF_OK) {
+            v->layout_refused = true;
+            json_error_t je;
+            json_t *j = json_loadb((const char *)kv->value, kv->value_len, 0, &je);
+            json_int_t g = j ? json_integer_value(json_object_get(j, "generation")) : 0;
+            json_decref(j);
+            v->refused_generation = g > 0 ? (uint64_t)g : 0;
+        }
     }
     if (r.gets[1].n && decode_pin(&r.gets[1].kv[0], v) != HF_OK) {
         rc = hf_cluster_why(why, whycap, "the pin in etcd (%s) is malformed", kp);
@@ -434,7 +437,17 @@ static int plan(hf_etcd_t *e, const char *prefix, const hf_apply_req_t *rq, hf_c
         rc = hf_cluster_history_get(e, prefix, rq->revert_to, deadline_ms, &target, why, whycap);
         if (rc)
             return rc == HF_E_NOTFOUND ? HF_E_INVAL : rc;
-        rc = hf_plan_revert(&v->layout, &target, &res->new, why, whycap);
+        hf_layout_t *ls;
+        uint32_t n, damaged;
+        uint64_t newest = 0;
+        if (hf_cluster_history_list(e, prefix, deadline_ms, &ls, &n, &damaged) == HF_OK) {
+            for (uint32_t i = 0; i < n; i++) {
+                newest = ls[i].generation > newest ? ls[i].generation : newest;
+                hf_layout_free(&ls[i]);
+            }
+            free(ls);
+        }
+        rc = hf_plan_revert(&v->layout, &target, newest, &res->new, why, whycap);
         hf_layout_free(&target);
         if (rc)
             return rc;
@@ -611,6 +624,34 @@ static int read_back(hf_etcd_t *e, const char *prefix, const char *change_id, in
     return HF_OK;
 }
 
+/* A refused layout in etcd is replaced by a revert: plan against the
+ * newest good generation in the history, numbered past everything etcd
+ * has seen (the refused one included), so no node ever sees a
+ * generation go back. */
+static int stand_in(hf_etcd_t *e, const char *prefix, hf_cluster_view_t *v, int64_t deadline_ms,
+                    char *why, size_t whycap)
+{
+    hf_layout_t *ls;
+    uint32_t n, damaged;
+    int rc = hf_cluster_history_list(e, prefix, deadline_ms, &ls, &n, &damaged);
+    if (rc)
+        return hf_cluster_why(why, whycap, "cannot read the history: %s", hf_cluster_etcd_err(rc)),
+               rc;
+    if (n == 0) {
+        free(ls);
+        return hf_cluster_why(why, whycap, "the history holds no good generation to put back");
+    }
+    uint64_t top = v->refused_generation > ls[n - 1].generation ? v->refused_generation
+                                                                 : ls[n - 1].generation;
+    hf_layout_free(&v->layout);
+    v->layout = ls[n - 1];
+    v->layout.generation = top;
+    for (uint32_t i = 0; i + 1 < n; i++)
+        hf_layout_free(&ls[i]);
+    free(ls);
+    return HF_OK;
+}
+
 /* Node records move under an apply only by heartbeats and applies, a few
  * per second at most: a handful of retries is plenty; more means
  * something churns and the operator should look. */
@@ -639,6 +680,19 @@ int hf_cluster_apply(hf_etcd_t *e, const char *prefix, const hf_apply_req_t *rq,
         hf_layout_init(&res->old);
         hf_layout_init(&res->new);
         res->current = v.layout.generation;
+        if (v.layout_refused && !rq->revert_to) {
+            rc = hf_cluster_why(why, whycap, "the layout in etcd (generation %" PRIu64 ") breaks a "
+                                             "check (%s): every node refuses it. Put a good one "
+                                             "back with 'holdfast admin layout revert G' (G from "
+                                             "'holdfast admin layout history')",
+                                v.refused_generation, v.refused_why);
+            hf_cluster_view_free(&v);
+            break;
+        }
+        if (v.layout_refused && (rc = stand_in(e, prefix, &v, deadline_ms, why, whycap))) {
+            hf_cluster_view_free(&v);
+            break;
+        }
         if (!rq->any_generation && v.layout.generation != rq->generation) {
             res->outcome = HF_APPLY_MOVED_ON;
             hf_cluster_view_free(&v);

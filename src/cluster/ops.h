@@ -82,8 +82,14 @@ int hf_cluster_member_decode(const void *data, size_t n, bool alive_record,
 
 typedef struct hf_cluster_view {
     int64_t revision;
-    hf_layout_t layout;            /* generation 0 if none */
+    hf_layout_t layout;            /* generation 0 if none (or refused) */
     int64_t layout_mod;            /* its mod_revision (0: absent) */
+    /* The value in etcd breaks a check (written there by hand or by a
+     * bug): every node refuses it, and only `layout revert` may replace
+     * it (with a good generation from the history). */
+    bool layout_refused;
+    uint64_t refused_generation;   /* the generation it claims */
+    char refused_why[256];
     bool pinned;
     uint64_t pin_generation;
     char pin_by[HF_CHANGE_BY_MAX + 1];
@@ -94,8 +100,8 @@ typedef struct hf_cluster_view {
 } hf_cluster_view_t;
 
 /* Read layout, pin, node records and alive records in one transaction.
- * A layout in etcd that does not decode is an error (HF_E_INVAL, why
- * says what): an operator must not plan from a broken one. */
+ * A layout in etcd that breaks a check is reported in layout_refused (an
+ * operator must not plan from it; `layout revert` replaces it). */
 int hf_cluster_view_read(hf_etcd_t *e, const char *prefix, int64_t deadline_ms,
                          hf_cluster_view_t *v, char *why, size_t whycap);
 void hf_cluster_view_free(hf_cluster_view_t *v);

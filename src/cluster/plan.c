@@ -519,17 +519,17 @@ fail_mem:
     return rc ? rc : -ENOMEM;
 }
 
-int hf_plan_revert(const hf_layout_t *cur, const hf_layout_t *target, hf_layout_t *out,
-                   char *why, size_t whycap)
+int hf_plan_revert(const hf_layout_t *cur, const hf_layout_t *target, uint64_t newest,
+                   hf_layout_t *out, char *why, size_t whycap)
 {
     hf_layout_init(out);
-    if (target->generation >= cur->generation)
-        return hf_cluster_why(why, whycap, "generation %" PRIu64 " is not older than the current one (%" PRIu64 ")",
-                    target->generation, cur->generation);
+    if (target->generation == cur->generation)
+        return hf_cluster_why(why, whycap, "generation %" PRIu64 " is the current one already",
+                              target->generation);
     int rc = hf_layout_copy(out, target);
     if (rc)
         return rc;
-    out->generation = cur->generation + 1;
+    out->generation = (cur->generation > newest ? cur->generation : newest) + 1;
     out->prev_generation = cur->generation;
     memset(&out->change, 0, sizeof out->change);
     out->change.revert_of = target->generation;

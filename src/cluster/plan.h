@@ -78,11 +78,14 @@ typedef struct hf_plan_change {
 int hf_plan_make(const hf_layout_t *cur, const hf_plan_change_t *ch, hf_layout_t *out, char *why,
                  size_t whycap);
 
-/* The layout that puts target back: its nodes and partition map as
- * generation cur + 1, made from cur, change.revert_of = target's
- * generation. -ENOMEM; HF_E_INVAL if target is cur or newer. */
-int hf_plan_revert(const hf_layout_t *cur, const hf_layout_t *target, hf_layout_t *out,
-                   char *why, size_t whycap);
+/* The layout that puts target back: its nodes and partition map as a new
+ * generation, made from cur, change.revert_of = target's generation. The
+ * new generation is above cur's and above newest (the newest generation
+ * ever written: the history's, or one written into etcd by hand), so no
+ * node sees generations go back. -ENOMEM; HF_E_INVAL if target is the
+ * generation cur already is. */
+int hf_plan_revert(const hf_layout_t *cur, const hf_layout_t *target, uint64_t newest,
+                   hf_layout_t *out, char *why, size_t whycap);
 
 /* ---- impact -------------------------------------------------------------------- */
 

@@ -389,6 +389,9 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
               (double)c->pinned);
         gauge(&e, "holdfast_etcd_reachable", "1 if the last call to etcd succeeded.",
               c->etcd_reachable ? 1 : 0);
+        gauge(&e, "holdfast_cluster_registered",
+              "1 while this node's lease in etcd holds (its peers see it up).",
+              c->registered ? 1 : 0);
         counter(&e, "holdfast_layout_applied_total", "Layout generations applied since start.",
                 c->applied_total);
         head(&e, "holdfast_layout_refused_total", "counter",
