@@ -2,6 +2,8 @@
 #
 #   make            build bin/holdfast
 #   make run        install what is missing, build, serve a single node on 127.0.0.1:9000
+#   make run-cluster  a 3-member etcd and 6 nodes in 3 zones on loopback (./data-cluster);
+#                   make stop-cluster stops them
 #   make test       install what is missing, build, run every test; last line "N passed, N failed"
 #   make unit       build and run the unit tests only
 #   make bench      holdfast next to nginx on loopback; writes docs/benchmarks.md (minutes)
@@ -40,7 +42,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HARNESS := $(BUILD)/tests/unit/test.o
 
-.PHONY: all run test unit check clean deps integ crash fuzz fuzz-build bench
+.PHONY: all run run-cluster stop-cluster test unit check clean deps integ crash fuzz fuzz-build bench
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -72,6 +74,13 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run.sh
+
+run-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-cluster.sh
+
+stop-cluster:
+	@scripts/run-cluster.sh stop
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)

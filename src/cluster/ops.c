@@ -766,6 +766,8 @@ int hf_cluster_apply(hf_etcd_t *e, const char *prefix, const hf_apply_req_t *rq,
         /* A node record or the pin moved: read, plan and check again. */
     }
     hf_buf_free(&value);
+    if (rc)
+        hf_cluster_apply_free(res);
     return rc;
 }
 

@@ -159,7 +159,8 @@ typedef struct hf_apply_res {
 } hf_apply_res_t;
 
 /* Plan, check and (unless dry_run) commit a change. HF_OK with
- * res->outcome; errors: the etcd ones (etcd.h; why says which member and
+ * res->outcome (res is the caller's: hf_cluster_apply_free; on an error
+ * it holds nothing); errors: the etcd ones (etcd.h; why says which member and
  * what), HF_E_INVAL with why for a bad request (a node to add that has
  * not registered...). HF_E_TIMEOUT after the commit was sent: its
  * outcome could not be read back either. */

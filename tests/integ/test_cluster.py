@@ -102,10 +102,10 @@ class Rules(unittest.TestCase):
 
     def test_apply_needs_the_generation_and_registered_nodes(self):
         rc, out, err = layout_cli(ETCD, "apply", "--add", "n9")
-        self.assertEqual(rc, 2)
+        self.assertEqual(rc, 2, err)
         self.assertIn("--generation G is required", err)
         rc, out, err = layout_cli(ETCD, "plan", "--add", "n9")
-        self.assertEqual(rc, 2)
+        self.assertEqual(rc, 2, err)
         self.assertIn("node n9 has not registered", err)
 
     def test_history_records_every_generation(self):
