@@ -289,7 +289,9 @@ static void do_keepalive(hf_cluster_t *c, int64_t now)
         return;
     }
     if (rc == HF_OK)
-        rc = write_records(c, false, true);
+        rc = write_records(c, c->records_dirty, true);
+    if (rc == HF_OK)
+        c->records_dirty = false;
     if (rc) {
         set_error(c, rc, "keeping the lease alive");
         c->next_keepalive = now + 1000;
@@ -560,11 +562,11 @@ static void do_sync(hf_cluster_t *c, int64_t now)
         gets[i] = (hf_etcd_op_t){.kind = HF_ETCD_GET, .key = k[i], .range_end = i >= 3 ? e[i - 3] : NULL};
     hf_etcd_txn_res_t r;
     int rc = hf_etcd_txn(c->e, NULL, 0, gets, 7, NULL, 0, now + HF_CLUSTER_CALL_MS, &r);
-    if (rc == HF_OK && r.ngets != 7)
+    if (rc == HF_OK && r.ngets != 7) {
+        hf_etcd_txn_free(&r);
         rc = HF_E_PROTO;
+    }
     if (rc) {
-        if (rc == HF_OK)
-            hf_etcd_txn_free(&r);
         set_error(c, rc, "reading the cluster state");
         c->next_sync = now + 1000;
         return;
