@@ -2,11 +2,10 @@
  * catalog.c -- users, keys and buckets held in etcd and cached in the
  * node's metadata; see catalog.h.
  *
- * The edits a user change makes to a user record (rotation with a grace
+ * A user change runs meta's record edits (meta.h: rotation with a grace
  * period, dropping expired keys, ending a retiring key, restriction
- * flags) are the same as meta/userkey.c makes to the local record; here
- * they run on the record read from etcd, and the result is written back
- * with a compare-and-swap, then to the cache.
+ * flags) on the record read from etcd, writes the result back with a
+ * compare-and-swap, then to the cache.
  */
 #include "cluster/catalog.h"
 
@@ -448,49 +447,30 @@ typedef struct user_edit {
     bool delete_user;
 } user_edit_t;
 
-/* Drop retiring keys past their expiry (as meta/userkey.c prune). */
+/* Drop retiring keys past their expiry, and their index keys. */
 static void prune(hf_cluster_t *c, hf_user_t *u, int64_t now, keyset_t *drop)
 {
-    uint32_t keep = 0;
-    for (uint32_t i = 0; i < u->nretiring; i++) {
-        if (u->retiring[i].expires > now)
-            u->retiring[keep++] = u->retiring[i];
-        else
-            keyset_add(c, drop, u->retiring[i].access_key);
-    }
-    for (uint32_t i = keep; i < u->nretiring; i++)
-        memset(&u->retiring[i], 0, sizeof u->retiring[i]);
-    u->nretiring = keep;
+    char dropped[HF_USER_RETIRING_MAX][HF_ACCESS_KEY_MAX + 1];
+    uint32_t n = hf_meta_user_prune(u, now, dropped);
+    for (uint32_t i = 0; i < n; i++)
+        keyset_add(c, drop, dropped[i]);
 }
 
 static int edit_flags(user_edit_t *e, hf_cluster_t *c, hf_user_t *u, keyset_t *add, keyset_t *drop)
 {
-    if ((e->set | e->clear) & ~(uint32_t)HF_USER_RESTRICTIONS)
-        return HF_E_INVAL;
-    if ((u->flags & HF_USER_ROOT) && e->set)
-        return HF_E_CONFLICT;
-    u->flags = (u->flags & ~e->clear) | e->set;
-    return HF_OK;
+    return hf_meta_user_restrict(u, e->set, e->clear);
 }
 
 static int edit_rotate(user_edit_t *e, hf_cluster_t *c, hf_user_t *u, keyset_t *add, keyset_t *drop)
 {
     if (e->grace_ns < 0 || e->grace_ns > (int64_t)HF_KEY_GRACE_MAX_S * 1000000000)
         return HF_E_INVAL;
-    if (e->grace_ns > 0) {
-        if (u->nretiring >= HF_USER_RETIRING_MAX)
-            return HF_E_TOOBIG;
-        hf_user_key_t *k = &u->retiring[u->nretiring++];
-        memcpy(k->access_key, u->access_key, sizeof k->access_key);
-        memcpy(k->secret_key, u->secret_key, sizeof k->secret_key);
-        k->created = u->key_created;
-        k->expires = e->now + e->grace_ns;
-    } else {
-        keyset_add(c, drop, u->access_key);
-    }
-    snprintf(u->access_key, sizeof u->access_key, "%s", e->ak);
-    snprintf(u->secret_key, sizeof u->secret_key, "%s", e->sk);
-    u->key_created = e->now;
+    char dropped[HF_ACCESS_KEY_MAX + 1];
+    int rc = hf_meta_user_rotate(u, e->ak, e->sk, e->grace_ns, e->now, dropped);
+    if (rc)
+        return rc;
+    if (dropped[0])
+        keyset_add(c, drop, dropped);
     keyset_add(c, add, e->ak);
     return HF_OK;
 }
@@ -498,18 +478,10 @@ static int edit_rotate(user_edit_t *e, hf_cluster_t *c, hf_user_t *u, keyset_t *
 static int edit_key_delete(user_edit_t *e, hf_cluster_t *c, hf_user_t *u, keyset_t *add,
                            keyset_t *drop)
 {
-    if (strcmp(u->access_key, e->drop_key) == 0)
-        return HF_E_CONFLICT;
-    for (uint32_t i = 0; i < u->nretiring; i++)
-        if (strcmp(u->retiring[i].access_key, e->drop_key) == 0) {
-            keyset_add(c, drop, e->drop_key);
-            memmove(&u->retiring[i], &u->retiring[i + 1],
-                    (u->nretiring - i - 1) * sizeof u->retiring[0]);
-            u->nretiring--;
-            memset(&u->retiring[u->nretiring], 0, sizeof u->retiring[0]);
-            return HF_OK;
-        }
-    return HF_E_NOTFOUND;
+    int rc = hf_meta_user_retire_now(u, e->drop_key);
+    if (rc == HF_OK)
+        keyset_add(c, drop, e->drop_key);
+    return rc;
 }
 
 static int delete_user(hf_cluster_t *c, const hf_user_t *u, uint32_t nb, int64_t mod, bool *lost)

@@ -217,6 +217,28 @@ int hf_meta_user_key_delete(hf_meta_t *m, const char *name, const char *access_k
 int hf_meta_user_set_flags(hf_meta_t *m, const char *name, uint32_t set, uint32_t clear,
                            hf_user_t *out);
 
+/* Edits of a user record (userkey.c): the rules for a user's keys and
+ * restrictions, applied to a decoded record -- by the functions above
+ * inside their write transaction, and by a cluster's catalog to the
+ * record it holds in etcd. Each leaves the caller to drop the index rows
+ * of the access keys the record stops holding. now: ns since epoch.
+ *
+ * hf_meta_user_prune: drop retiring keys whose grace has ended at now;
+ * their access keys into dropped[] (room for HF_USER_RETIRING_MAX), the
+ * count returned.
+ * hf_meta_user_rotate: access_key/secret_key become active; the active
+ * key retires for grace_ns, or with grace 0 is dropped (into dropped,
+ * else dropped is ""). HF_E_TOOBIG when HF_USER_RETIRING_MAX keys retire.
+ * hf_meta_user_retire_now: end retiring key access_key's grace.
+ * HF_E_CONFLICT for the active key, HF_E_NOTFOUND if not held.
+ * hf_meta_user_restrict: set, then clear restriction flags; HF_E_INVAL
+ * for other flags, HF_E_CONFLICT to restrict the root user. */
+uint32_t hf_meta_user_prune(hf_user_t *u, int64_t now, char dropped[][HF_ACCESS_KEY_MAX + 1]);
+int hf_meta_user_rotate(hf_user_t *u, const char *access_key, const char *secret_key,
+                        int64_t grace_ns, int64_t now, char dropped[HF_ACCESS_KEY_MAX + 1]);
+int hf_meta_user_retire_now(hf_user_t *u, const char *access_key);
+int hf_meta_user_restrict(hf_user_t *u, uint32_t set, uint32_t clear);
+
 /* ---- buckets ------------------------------------------------------------ */
 
 typedef struct hf_bucket {

@@ -294,6 +294,41 @@ class Catalog(unittest.TestCase):
                 return e.response["Error"]["Code"] == "InvalidAccessKeyId"
         hf.wait_for(refused, 10, "carol disabled on n1")
 
+    def test_key_rotation_reaches_every_node(self):
+        rc, out, err = hf.admin(NODES[0], "user", "create", "erin")
+        self.assertEqual(rc, 0, err)
+        old = dict(l.split(":", 1) for l in out.strip().splitlines() if ":" in l)
+        rc, out, err = hf.admin(NODES[1], "user", "key", "rotate", "erin", "--grace", "1h")
+        self.assertEqual(rc, 0, err)
+        new = dict(l.split(":", 1) for l in out.strip().splitlines() if ":" in l)
+        from botocore.exceptions import ClientError
+
+        def works(node, keys):
+            try:
+                hf.boto3_client(node, access_key=keys["access key"].strip(),
+                                secret_key=keys["secret key"].strip()).list_buckets()
+                return True
+            except ClientError:
+                return False
+        # On a third node: the new key works, the old one through its grace.
+        hf.wait_for(lambda: works(NODES[4], new), 10, "the new key on n5")
+        self.assertTrue(works(NODES[4], old))
+        rc, out, err = hf.admin(NODES[2], "user", "key", "delete", "erin",
+                                old["access key"].strip())
+        self.assertEqual(rc, 0, err)
+        hf.wait_for(lambda: not works(NODES[4], old), 10, "the old key refused on n5")
+        self.assertTrue(works(NODES[4], new))
+        # The root key rotated on one node lands in every node's root-credentials.
+        rc, out, err = hf.admin(NODES[0], "user", "key", "rotate", "root", "--grace", "1h")
+        self.assertEqual(rc, 0, err)
+        ak = dict(l.split(":", 1) for l in out.strip().splitlines() if ":" in l)["access key"].strip()
+
+        def has_key(n):
+            with open(os.path.join(n.data, "root-credentials")) as f:
+                return ("access_key=%s\n" % ak) in f.read()
+        for n in NODES:
+            hf.wait_for(lambda: has_key(n), 10, "the new root key on %s" % n.node_id)
+
     def test_the_same_user_created_twice_at_once(self):
         with concurrent.futures.ThreadPoolExecutor(3) as ex:
             res = list(ex.map(lambda n: hf.admin(n, "user", "create", "dave"), NODES[:3]))

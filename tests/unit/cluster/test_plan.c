@@ -370,15 +370,21 @@ TEST(revert_restores_a_map_as_a_new_generation)
     hf_plan_change_t ch = {.remove = rm, .nremove = 1};
     char why[256];
     CHECK_EQ_INT(hf_plan_make(&l1, &ch, &l2, why, sizeof why), HF_OK);
-    CHECK_EQ_INT(hf_plan_revert(&l2, &l1, &r, why, sizeof why), HF_OK);
+    CHECK_EQ_INT(hf_plan_revert(&l2, &l1, 2, &r, why, sizeof why), HF_OK);
     CHECK_EQ_INT(r.generation, 3);
     CHECK_EQ_INT(r.prev_generation, 2);
     CHECK_EQ_INT(r.change.revert_of, 1);
     CHECK_EQ_INT(r.nnodes, 6);
     for (uint32_t i = 0; i < r.nparts; i++)
         CHECK_EQ_MEM(r.parts[i].replica, l1.parts[i].replica, sizeof r.parts[i].replica);
+    hf_layout_free(&r);
+    /* Numbered past the newest generation ever written, whatever etcd
+     * holds now (an older one written back by hand, say). */
+    CHECK_EQ_INT(hf_plan_revert(&l1, &l2, 7, &r, why, sizeof why), HF_OK);
+    CHECK_EQ_INT(r.generation, 8);
+    CHECK_EQ_INT(r.prev_generation, 1);
     hf_layout_t bad;
-    CHECK_EQ_INT(hf_plan_revert(&l1, &l2, &bad, why, sizeof why), HF_E_INVAL);
+    CHECK_EQ_INT(hf_plan_revert(&l1, &l1, 1, &bad, why, sizeof why), HF_E_INVAL);
     hf_layout_free(&l1);
     hf_layout_free(&l2);
     hf_layout_free(&r);

@@ -214,7 +214,7 @@ static void start_cluster(void)
     for (int i = 0; i < MEMBERS; i++) {
         snprintf(endpoints + strlen(endpoints), sizeof endpoints - strlen(endpoints), "%s127.0.0.1:%d",
                  i ? "," : "", cport[i]);
-        char name[8], data[96], curl[64], purl[64], log[96];
+        char name[16], data[96], curl[64], purl[64], log[96];
         snprintf(name, sizeof name, "m%d", i);
         snprintf(data, sizeof data, "%s/m%d", dir, i);
         snprintf(curl, sizeof curl, "http://127.0.0.1:%d", cport[i]);
