@@ -2,6 +2,8 @@
 #
 #   make            build bin/holdfast
 #   make run        install what is missing, build, serve a single node on 127.0.0.1:9000
+#   make run-cluster  a 3-member etcd and 6 nodes in 3 zones on loopback (./data-cluster);
+#                   make stop-cluster stops them
 #   make test       install what is missing, build, run every test; last line "N passed, N failed"
 #   make unit       build and run the unit tests only
 #   make bench      holdfast next to nginx on loopback; writes docs/benchmarks.md (minutes)
@@ -31,7 +33,7 @@ endif
 
 LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/auth/*.c src/meta/*.c src/chunk/*.c src/access/*.c \
                  src/guard/*.c src/scrub/*.c src/s3/*.c src/status/*.c src/bench/*.c src/peer/*.c \
-                 src/cli/*.c))
+                 src/etcd/*.c src/cluster/*.c src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libholdfast.a
@@ -40,7 +42,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HARNESS := $(BUILD)/tests/unit/test.o
 
-.PHONY: all run test unit check clean deps integ crash fuzz fuzz-build bench perf
+.PHONY: all run run-cluster stop-cluster test unit check clean deps integ crash fuzz fuzz-build bench perf
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -72,6 +74,13 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run.sh
+
+run-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-cluster.sh
+
+stop-cluster:
+	@scripts/run-cluster.sh stop
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)

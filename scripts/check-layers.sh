@@ -13,10 +13,12 @@ declare -A allow=(
     [guard]="base net"
     [scrub]="base chunk meta"
     [s3]="base net auth meta chunk guard access"
-    [status]="base net auth meta chunk guard s3 scrub access"
+    [status]="base net auth meta chunk guard s3 scrub access etcd cluster"
     [bench]="base net auth"
     [peer]="base net"
-    [cli]="base net auth meta chunk guard scrub s3 status bench access peer"
+    [etcd]="base"
+    [cluster]="base etcd meta net peer"
+    [cli]="base net auth meta chunk guard scrub s3 status bench access peer etcd cluster"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do

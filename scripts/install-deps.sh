@@ -12,7 +12,9 @@ BUILD_PKGS=(gcc make pkg-config libc6-dev liblmdb-dev libisal-dev libexpat1-dev 
 # chromium: the status page test renders the page headless and screenshots it.
 # libclang-rt-14-dev, node-llhttp: the fuzz harnesses and their parser oracle.
 # openssl: the TLS test makes its CA and certificates with the command.
-TEST_PKGS=(clang libclang-rt-14-dev node-llhttp awscli python3 python3-boto3 s3cmd rclone curl nodejs npm valgrind chromium openssl)
+# etcd-server: the cluster tests and `make run-cluster` run a real 3-member etcd.
+TEST_PKGS=(clang libclang-rt-14-dev node-llhttp awscli python3 python3-boto3 s3cmd rclone curl nodejs npm valgrind chromium openssl
+           etcd-server)
 # `make bench` only: the server compared against, the second load generator,
 # the chart, the profiler.
 BENCH_PKGS=(nginx wrk gnuplot-nox linux-perf)

@@ -441,4 +441,42 @@
 /* Key prefix: with the 10-digit index the key stays far below HF_KEY_MAX. */
 #define HF_BENCH_PREFIX_MAX 512
 
+/* ---- cluster (src/etcd, src/cluster) ------------------------------------------ */
+
+/* A node's id and zone: names an operator types (host names, rack or
+ * datacenter names); 64 bytes hold any of them. */
+#define HF_NODE_ID_MAX 64
+#define HF_ZONE_MAX 64
+/* "host:port" an address is written as: a DNS name (253) and a port. */
+#define HF_ADDR_MAX 261
+/* Nodes in one layout. The layout is one etcd value (etcd's request limit
+ * is 1.5 MiB) and every node holds it in memory; 1024 nodes of about 120
+ * bytes each and the partition map stay far below HF_LAYOUT_MAX. */
+#define HF_CLUSTER_NODES_MAX 1024
+/* Partitions of the index key space in a first layout, and at most. 256
+ * spreads a 24-node cluster's load within a few percent (each node holds
+ * about 32 replicas) and keeps the map a few tens of KiB; a big cluster
+ * can be cut finer later by splitting partitions without moving data. */
+#define HF_LAYOUT_PARTITIONS_DEFAULT 256
+#define HF_LAYOUT_PARTITIONS_MAX 4096
+/* Replicas of a partition: 3 (one per zone, survives a zone) by default;
+ * more than 5 buys nothing a cluster of this design needs. */
+#define HF_LAYOUT_REPLICAS_DEFAULT 3
+#define HF_LAYOUT_REPLICAS_MAX 5
+/* One encoded layout (JSON), below etcd's 1.5 MiB request limit with room
+ * for the history entry written in the same transaction. */
+#define HF_LAYOUT_MAX (640 * 1024)
+/* Layout generations kept in etcd's history (R4.1: garbage collection
+ * keeps at least the K >= 2 before the active one; 32 covers weeks of
+ * changes and lets `layout revert` reach back that far). */
+#define HF_LAYOUT_HISTORY_KEEP 32
+/* The cluster secret: at least 16 bytes (128 bits typed or generated),
+ * at most 1024. */
+#define HF_CLUSTER_SECRET_MIN 16
+#define HF_CLUSTER_SECRET_MAX 1024
+/* The etcd key prefix every key of one cluster lives under. */
+#define HF_CLUSTER_PREFIX_MAX 128
+/* Who made a layout change, as recorded: "user(uid)@host". */
+#define HF_CHANGE_BY_MAX 160
+
 #endif /* HF_BASE_LIMITS_H */

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 hf_hist_t hf_vfs_sync_hist = HF_HIST_INIT(hf_hist_latency_us);
@@ -189,4 +190,36 @@ int hf_vfs_cached(int fd, off_t off, size_t len)
     uint64_t first = (uint64_t)off / (uint64_t)page;
     uint64_t last = ((uint64_t)off + len - 1) / (uint64_t)page;
     return c.nr_cache >= last - first + 1 ? 1 : 0;
+}
+
+int hf_vfs_replace(const char *path, const struct iovec *iov, int cnt, mode_t mode)
+{
+    char tmp[4096], dir[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return fd;
+    int rc = HF_OK;
+    off_t off = 0;
+    for (int i = 0; i < cnt && rc == HF_OK; i++) {
+        rc = hf_vfs_pwrite_all(fd, iov[i].iov_base, iov[i].iov_len, off);
+        off += (off_t)iov[i].iov_len;
+    }
+    if (rc == HF_OK && hf_vfs.fsync(fd) != 0)
+        rc = -errno;
+    hf_vfs.close(fd);
+    if (rc == HF_OK && hf_vfs.rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc == HF_OK)
+        rc = hf_vfs_fsync_dir(dir);
+    if (rc)
+        hf_vfs.unlink(tmp);
+    return rc;
 }

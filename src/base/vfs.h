@@ -63,6 +63,11 @@ int hf_vfs_pread_all(int fd, void *p, size_t n, off_t off);
 int hf_vfs_open(const char *path, int flags, mode_t mode);
 /* fsync the directory at path (makes a create/rename/unlink in it durable). */
 int hf_vfs_fsync_dir(const char *path);
+/* Replace the file at path with the cnt pieces of iov, atomically and
+ * durably: written to path.tmp (mode), fsynced, renamed over path, and
+ * the directory fsynced; a crash leaves the old file or the new one. On
+ * failure path.tmp is removed. HF_OK or a negative errno. */
+int hf_vfs_replace(const char *path, const struct iovec *iov, int cnt, mode_t mode);
 
 /* 1 if every page of [off, off + len) of fd is in the page cache, so a
  * read of it costs a copy and no wait; 0 if not, or while a fault set

@@ -21,6 +21,7 @@ typedef struct admin_ctx {
     char sk[HF_SECRET_KEY_MAX + 1];
     char region[HF_REGION_MAX + 1];
     char local_user[HF_AUDIT_LOCAL_USER_MAX + 1]; /* sent for the audit log */
+    char cluster[1200]; /* --cluster etcd://... (layout commands; "" if not given) */
 } admin_ctx_t;
 
 /* One signed request that must answer `want`: on success *j (may be NULL)
@@ -40,5 +41,8 @@ int hf_admin_user_set(admin_ctx_t *c, int argc, char **argv);
 /* user key rotate|list|delete ... */
 int hf_admin_user_key(admin_ctx_t *c, int argc, char **argv);
 int hf_admin_audit_show(admin_ctx_t *c, int argc, char **argv);
+/* layout show|plan|apply|history|pin|unpin|revert (admin_layout.c): etcd
+ * directly, no root key needed. */
+int hf_admin_layout(admin_ctx_t *c, int argc, char **argv);
 
 #endif

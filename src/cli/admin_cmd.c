@@ -26,6 +26,7 @@
 #include "base/err.h"
 #include "base/fault.h"
 #include "base/hash.h"
+#include "base/rand.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "status/status.h"
@@ -71,12 +72,29 @@ static void usage(FILE *f)
             "  store reopen                                       verify the chunk store and accept\n"
             "                                                     writes again after an I/O error\n"
             "  lifecycle status                                   what the lifecycle worker did\n"
+            "  nodes [--json]                                     the cluster's nodes as this node\n"
+            "                                                     sees them: zone, state, layout\n"
+            "                                                     generation served, last seen\n"
+            "\n"
+            "cluster (etcd directly, with --cluster; exit 0 applied, 3 refused by a rule, 4 the\n"
+            "generation moved on):\n"
+            "  layout show [--json]                               the current layout and its nodes\n"
+            "  layout plan [--add ID]... [--remove ID]...         what a change would do and every\n"
+            "       [--capacity ID=SIZE]... [--max-removal-step N|P%%] [--force-removal N] [--json]\n"
+            "                                                     rule it breaks; writes nothing\n"
+            "  layout apply --generation G [same flags as plan]   apply if G is still current and\n"
+            "                                                     every rule holds at the swap\n"
+            "  layout history [--json]                            every kept generation: who, when, what\n"
+            "  layout pin G | unpin                               nodes keep G, ignore newer ones\n"
+            "  layout revert G [--force-removal N] [--json]       put generation G back (same rules)\n"
             "\n"
             "  --admin URL   the server's status listener (env HOLDFAST_ADMIN,\n"
             "                default http://127.0.0.1:9001)\n"
             "  --data DIR    where to find root-credentials (env HOLDFAST_DATA, default ./data),\n"
             "                unless HOLDFAST_ACCESS_KEY and HOLDFAST_SECRET_KEY are set\n"
-            "  --region R    region the server signs for (env HOLDFAST_REGION, default us-east-1)\n");
+            "  --region R    region the server signs for (env HOLDFAST_REGION, default us-east-1)\n"
+            "  --cluster URL etcd://HOST:PORT[,HOST:PORT...][/PREFIX] of the cluster (env\n"
+            "                HOLDFAST_CLUSTER): layout commands\n");
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -165,15 +183,45 @@ static int report_error(long status, hf_buf_t *body)
     return 1;
 }
 
+/* true if the answer is the status listener's "Busy": more admin changes
+ * than it runs at once were in progress, and this one was refused before
+ * it did anything (status.h), so sending it again is safe. */
+static bool answered_busy(long status, const hf_buf_t *body)
+{
+    if (status != 503 || !body->len)
+        return false;
+    json_error_t je;
+    json_t *j = json_loadb(body->data, body->len, 0, &je);
+    const char *code = NULL;
+    bool busy = j && !json_unpack(j, "{s:s}", "error", &code) && strcmp(code, "Busy") == 0;
+    json_decref(j);
+    return busy;
+}
+
 /* One request that must answer `want`: on success *j (may be NULL) gets
  * the parsed JSON body, owned by the caller (json_decref); returns 0. A
- * different status is reported on stderr and gives 1. */
+ * different status is reported on stderr and gives 1. A Busy answer is
+ * retried, with a growing jittered pause, for up to ADMIN_BUSY_WAIT_MS:
+ * scripts that run admin commands side by side must not fail for it. */
+#define ADMIN_BUSY_WAIT_MS (120 * 1000)
 static int call(admin_ctx_t *c, const char *method, const char *path, const char *body, long want,
                 json_t **j)
 {
     hf_buf_t out;
     hf_buf_init(&out, 16 << 20);
+    int64_t give_up = hf_mono_ms() + ADMIN_BUSY_WAIT_MS;
+    long pause_ms = 20;
     long st = request(c, method, path, body, &out);
+    while (answered_busy(st, &out) && hf_mono_ms() < give_up) {
+        unsigned char r = 0;
+        hf_rand_bytes(&r, 1);
+        struct timespec ts = {0, (pause_ms / 2 + (long)r * pause_ms / 512) * 1000000L};
+        nanosleep(&ts, NULL);
+        if (pause_ms < 1000)
+            pause_ms *= 2;
+        hf_buf_reset(&out);
+        st = request(c, method, path, body, &out);
+    }
     int rc = 1;
     if (j)
         *j = NULL;
@@ -354,6 +402,15 @@ static int status_show(admin_ctx_t *c, int argc, char **argv)
             printf("%-28s %-10s %8lld %12lld %10s\n", jstr(o, "name"), jstr(o, "state"),
                    jint(o, "runs"), jint(o, "done"), human_secs(a, sizeof a, jnum(o, "yield_s")));
     }
+    json_t *cl = json_object_get(j, "cluster");
+    if (cl)
+        printf("%-12s node %s (zone %s): layout generation %lld served, %lld in etcd%s; etcd %s; "
+               "%zu nodes known\n",
+               "cluster", jstr(cl, "node_id"), jstr(cl, "zone"), jint(cl, "generation"),
+               jint(cl, "etcd_generation"),
+               json_is_true(json_object_get(cl, "etcd_layout_refused")) ? " (refused here)" : "",
+               json_is_true(json_object_get(cl, "etcd_reachable")) ? "reachable" : "UNREACHABLE",
+               json_array_size(json_object_get(cl, "nodes")));
     json_t *rec = json_object_get(j, "recent_errors");
     printf("\nrecent errors and warnings:%s\n", json_array_size(rec) ? "" : " none since start");
     json_array_foreach(rec, i, o)
@@ -362,6 +419,53 @@ static int status_show(admin_ctx_t *c, int argc, char **argv)
     return 0;
 }
 
+
+/* ---- cluster --------------------------------------------------------------------- */
+
+/* nodes [--json]: GET /admin/v1/cluster, the nodes as the node asked sees
+ * them (its own copy: it answers while etcd is down, and says so). */
+static int nodes_show(admin_ctx_t *c, int argc, char **argv)
+{
+    bool raw = argc == 1 && strcmp(argv[0], "--json") == 0;
+    if (argc > 1 || (argc == 1 && !raw)) {
+        fprintf(stderr, "usage: holdfast admin nodes [--json]\n");
+        return 2;
+    }
+    json_t *j;
+    int rc = call(c, "GET", "/admin/v1/cluster", NULL, 200, &j);
+    if (rc || !j)
+        return rc ? rc : 1;
+    if (raw) {
+        char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (t)
+            printf("%s\n", t);
+        free(t);
+        json_decref(j);
+        return 0;
+    }
+    bool reach = json_is_true(json_object_get(j, "etcd_reachable"));
+    printf("node %s (zone %s) serves layout generation %lld; etcd holds generation %lld%s; etcd "
+           "%s\n",
+           jstr(j, "node_id"), jstr(j, "zone"), jint(j, "generation"), jint(j, "etcd_generation"),
+           json_is_true(json_object_get(j, "etcd_layout_refused")) ? " (REFUSED here)" : "",
+           reach ? "reachable" : "UNREACHABLE: this list is as last seen");
+    if (jint(j, "pinned"))
+        printf("the layout is PINNED at generation %lld\n", jint(j, "pinned"));
+    printf("\n%-20s %-12s %-9s %7s %12s %-22s %s\n", "NODE", "ZONE", "STATE", "SERVES", "CAPACITY",
+           "ADDRESS", "LAST SEEN");
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(j, "nodes"), i, o)
+    {
+        char cap[32];
+        printf("%-20s %-12s %-9s %7lld %12s %-22s %s\n", jstr(o, "id"), jstr(o, "zone"),
+               jstr(o, "state"), jint(o, "generation"),
+               hf_str_bytes(cap, sizeof cap, jnum(o, "capacity")), jstr(o, "address"),
+               *jstr(o, "last_seen") ? jstr(o, "last_seen") : "never");
+    }
+    json_decref(j);
+    return 0;
+}
 
 /* ---- scrub and store ---------------------------------------------------------- */
 
@@ -585,6 +689,15 @@ static const struct admin_cmd {
     {"store", "status", store_status},
     {"store", "reopen", store_reopen},
     {"lifecycle", "status", lifecycle_status},
+    {"nodes", "", nodes_show},
+    {"nodes", "--json", nodes_show},
+    {"layout", "show", hf_admin_layout},
+    {"layout", "plan", hf_admin_layout},
+    {"layout", "apply", hf_admin_layout},
+    {"layout", "history", hf_admin_layout},
+    {"layout", "pin", hf_admin_layout},
+    {"layout", "unpin", hf_admin_layout},
+    {"layout", "revert", hf_admin_layout},
 };
 
 static int setup(admin_ctx_t *c, const char *admin, const char *data, const char *region)
@@ -625,7 +738,7 @@ static int setup(admin_ctx_t *c, const char *admin, const char *data, const char
 int hf_cli_admin(int argc, char **argv)
 {
     /* Global options come before the command words. */
-    const char *admin = NULL, *data = NULL, *region = NULL;
+    const char *admin = NULL, *data = NULL, *region = NULL, *cluster = NULL;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -640,6 +753,8 @@ int hf_cli_admin(int argc, char **argv)
             dst = &data;
         else if (strcmp(a, "--region") == 0)
             dst = &region;
+        else if (strcmp(a, "--cluster") == 0)
+            dst = &cluster;
         else if (strncmp(a, "--admin=", 8) == 0) {
             admin = a + 8;
             continue;
@@ -648,6 +763,9 @@ int hf_cli_admin(int argc, char **argv)
             continue;
         } else if (strncmp(a, "--region=", 9) == 0) {
             region = a + 9;
+            continue;
+        } else if (strncmp(a, "--cluster=", 10) == 0) {
+            cluster = a + 10;
             continue;
         } else
             break;
@@ -687,7 +805,18 @@ int hf_cli_admin(int argc, char **argv)
     }
     admin_ctx_t c;
     memset(&c, 0, sizeof c);
-    int rc = setup(&c, admin, data, region);
+    cluster = hf_cli_setting(cluster, "HOLDFAST_CLUSTER", NULL);
+    if (cluster && strlen(cluster) >= sizeof c.cluster) {
+        fprintf(stderr, "holdfast admin: --cluster is too long\n");
+        return 2;
+    }
+    snprintf(c.cluster, sizeof c.cluster, "%s", cluster ? cluster : "");
+    int rc = 0;
+    /* Layout commands talk to etcd, not to a node: no root key needed. */
+    if (strcmp(cmd->group, "layout") == 0)
+        hf_cli_local_user(c.local_user, sizeof c.local_user);
+    else
+        rc = setup(&c, admin, data, region);
     if (rc)
         return rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -34,6 +34,29 @@ const char *hf_cli_local_user(char *out, size_t cap);
 /* "30", "30s", "250ms", "5m", "2h", "7d" into milliseconds; -1 if s is not
  * such a duration. */
 int hf_cli_parse_duration_ms(const char *s, int64_t *out);
+/* "123", "64K", "512MiB", "2G", "1TB": bytes (powers of 1024); -1 if s is
+ * not such a size. */
+int hf_cli_parse_size(const char *s, uint64_t *out);
+/* Cluster nodes (server_cluster.c): the flags of `holdfast server
+ * --cluster`, checked, and the node's control plane once opened. */
+struct hf_settings;
+typedef struct hf_cli_cluster {
+    const char *url, *node_id, *zone, *rpc_listen, *advertise; /* borrowed from the settings */
+    uint64_t capacity;
+    uint8_t secret[HF_CLUSTER_SECRET_MAX];
+    size_t secret_len;
+    hf_cluster_t *cluster;
+} hf_cli_cluster_t;
+/* Check --cluster and its companions (none without --cluster). 0, or 2
+ * after saying what is wrong. */
+int hf_cli_cluster_check(struct hf_settings *set, hf_cli_cluster_t *ca);
+/* Join (or rejoin) the cluster and start the control thread; wire
+ * CreateBucket and user changes through it. 0, or 1/2 after saying why. */
+int hf_cli_cluster_open(hf_cli_cluster_t *ca, hf_meta_t *meta, const char *data_dir,
+                        const char *s3_addr, const char *status_addr, const char *region,
+                        const char *s3_url, hf_s3_t *s3, hf_status_t *st);
+void hf_cli_cluster_close(hf_cli_cluster_t *ca);
+
 /* HTTPS for the S3 listener (tls_cmd.c): from --tls-cert/--tls-key or
  * HOLDFAST_TLS_CERT/HOLDFAST_TLS_KEY (both or neither). *out stays NULL for
  * plain HTTP. Returns 0, or 2 after printing what is wrong. */

@@ -11,9 +11,11 @@
  * Threads: the main thread only waits for signals; every other thread is
  * started here and has a fixed count (S3 event loops, status loops, the
  * blocking-I/O pool, the metadata writer, one housekeeping thread, the
- * status sampler).
+ * status sampler; in a cluster, the control thread).
  */
 #include "cli/cli.h"
+
+#include "cli/config.h"
 
 #include "base/err.h"
 #include "base/fault.h"
@@ -61,6 +63,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: holdfast server [options]\n"
             "\n"
+            "  --config FILE          read settings from FILE: one 'key = value' per line, key a\n"
+            "                         flag's name without '--' (env HOLDFAST_CONFIG); flags and\n"
+            "                         environment variables override the file\n"
+            "  --print-config         show every effective setting and where it came from (flag,\n"
+            "                         env, file:line, default), then exit\n"
             "  --data DIR             data directory (env HOLDFAST_DATA, default ./data)\n"
             "  --listen HOST:PORT     S3 listener (env HOLDFAST_LISTEN, default 127.0.0.1:9000)\n"
             "  --status-listen H:P    health/admin listener (env HOLDFAST_STATUS_LISTEN,\n"
@@ -140,6 +147,20 @@ static void usage(FILE *f)
             "                         HOLDFAST_LIFECYCLE_INTERVAL, default a day/24, at most 1h)\n"
             "  --lifecycle-rate N     versions and uploads the lifecycle worker examines per\n"
             "                         second, at most (env HOLDFAST_LIFECYCLE_RATE, default 1000)\n"
+            "\n"
+            "Cluster (docs/cluster.md); without --cluster the server is a single node:\n"
+            "  --cluster etcd://H:P[,H:P...][/PREFIX]  join the cluster whose control plane is\n"
+            "                         this etcd (env HOLDFAST_CLUSTER; prefix default /holdfast)\n"
+            "  --node-id ID           this node's name in the cluster (env HOLDFAST_NODE_ID)\n"
+            "  --zone ZONE            its failure domain: rack, room, site (env HOLDFAST_ZONE)\n"
+            "  --capacity SIZE        the storage it offers, e.g. 4TiB (env HOLDFAST_CAPACITY)\n"
+            "  --rpc-listen HOST:PORT its node-to-node address (env HOLDFAST_RPC_LISTEN; the\n"
+            "                         transport comes with the data plane, docs/cluster.md)\n"
+            "  --advertise HOST:PORT  the address peers use, if not --rpc-listen's (env\n"
+            "                         HOLDFAST_ADVERTISE)\n"
+            "  --cluster-secret-file FILE  the cluster's shared secret (env\n"
+            "                         HOLDFAST_CLUSTER_SECRET_FILE, or the secret itself in\n"
+            "                         HOLDFAST_CLUSTER_SECRET); the same on every node\n"
             "\n"
             "SIZE is bytes with an optional K, M, G or T (powers of 1024, e.g. 512MiB);\n"
             "DUR is seconds with an optional ms, s, m, h or d.\n"
@@ -314,18 +335,9 @@ int hf_cli_parse_duration_ms(const char *s, int64_t *out)
     return parse_duration_ms(s, out);
 }
 
-/* A timeout setting: 1 ms to 1 day. */
-static int timeout_setting(const char *flag, const char *v, int *out)
+int hf_cli_parse_size(const char *s, uint64_t *out)
 {
-    int64_t ms;
-    if (!v)
-        return 0;
-    if (parse_duration_ms(v, &ms) || ms < 1 || ms > 86400 * 1000) {
-        fprintf(stderr, "holdfast server: %s must be a duration from 1ms to 1d (e.g. 30s)\n", flag);
-        return -1;
-    }
-    *out = (int)ms;
-    return 0;
+    return parse_size(s, out);
 }
 
 /* ---- housekeeping: background work with its own fixed thread ------------- */
@@ -439,8 +451,6 @@ static void on_release(void *ctx, const hf_blob_id_t *id, uint64_t size)
  * saying what is wrong. */
 static int bucket_defaults(const char *own_s, const char *pab_s, uint32_t *flags)
 {
-    own_s = hf_cli_setting(own_s, "HOLDFAST_DEFAULT_OBJECT_OWNERSHIP", "BucketOwnerEnforced");
-    pab_s = hf_cli_setting(pab_s, "HOLDFAST_DEFAULT_BLOCK_PUBLIC_ACCESS", "on");
     if (hf_s3_ownership_bits(own_s, flags) != HF_OK) {
         fprintf(stderr,
                 "holdfast server: --default-object-ownership (or HOLDFAST_DEFAULT_OBJECT_OWNERSHIP) "
@@ -461,174 +471,247 @@ static int bucket_defaults(const char *own_s, const char *pab_s, uint32_t *flags
     return 0;
 }
 
-/* An integer setting from a flag or an environment variable, within
- * [lo, hi]. Unset leaves *out alone. Returns 0, or 2 after saying what is
- * wrong. */
-static int int_setting(const char *flag, const char *value, const char *env, long lo, long hi,
-                       int *out)
+/* The --domain names: a comma-separated list (repeated flags are joined
+ * with commas as they are read), split in place into domains[]. Returns 0,
+ * or 2 after saying what is wrong. */
+static int split_domains(char *list, const char *domains[HF_DOMAINS_MAX], int *n)
 {
-    value = hf_cli_setting(value, env, NULL);
+    *n = 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        size_t tl = strlen(t);
+        while (tl && t[tl - 1] == ' ')
+            t[--tl] = '\0';
+        if (!*t)
+            continue;
+        if (*n == HF_DOMAINS_MAX) {
+            fprintf(stderr, "holdfast server: --domain: at most %d domains\n", HF_DOMAINS_MAX);
+            return 2;
+        }
+        const char *why = hf_s3_domain_check(t);
+        if (why) {
+            fprintf(stderr, "holdfast server: --domain '%s': %s\n", t, why);
+            return 2;
+        }
+        domains[(*n)++] = t;
+    }
+    return 0;
+}
+
+/* Every setting of `holdfast server`: its flag (without "--"), its
+ * environment variable, and its default as --print-config shows it
+ * (config.h). Defaults computed from other settings are recorded with
+ * hf_settings_show once known. */
+#define SERVER_SETTINGS(X)                                                                        \
+    X("config", "HOLDFAST_CONFIG", NULL, false)                                                    \
+    X("data", "HOLDFAST_DATA", "./data", false)                                                    \
+    X("listen", "HOLDFAST_LISTEN", "127.0.0.1:9000", false)                                        \
+    X("status-listen", "HOLDFAST_STATUS_LISTEN", "127.0.0.1:9001", false)                          \
+    X("region", "HOLDFAST_REGION", "us-east-1", false)                                             \
+    X("domain", "HOLDFAST_DOMAIN", NULL, false)                                                    \
+    X("sigv2", "HOLDFAST_SIGV2", "on", false)                                                      \
+    X("workers", "HOLDFAST_WORKERS", "one per CPU, at least 2", false)                             \
+    X("io-threads", "HOLDFAST_IO_THREADS", "8", false)                                             \
+    X("log-level", "HOLDFAST_LOG_LEVEL", "info", false)                                            \
+    X("access-log", "HOLDFAST_ACCESS_LOG", "-", false)                                             \
+    X("default-object-ownership", "HOLDFAST_DEFAULT_OBJECT_OWNERSHIP", "BucketOwnerEnforced",     \
+      false)                                                                                      \
+    X("default-block-public-access", "HOLDFAST_DEFAULT_BLOCK_PUBLIC_ACCESS", "on", false)          \
+    X("completed-upload-window", "HOLDFAST_COMPLETED_UPLOAD_WINDOW", "1h", false)                  \
+    X("queue-delay-target", "HOLDFAST_QUEUE_DELAY_TARGET", "50ms", false)                          \
+    X("max-inflight", "HOLDFAST_MAX_INFLIGHT", "2048", false)                                      \
+    X("max-inflight-per-key", "HOLDFAST_MAX_INFLIGHT_PER_KEY",                                     \
+      "max-inflight - max(2, max-inflight/6)", false)                                             \
+    X("max-conns-per-address", "HOLDFAST_MAX_CONNS_PER_ADDRESS", "1024", false)                    \
+    X("admit-queue", "HOLDFAST_ADMIT_QUEUE", "max-inflight/8", false)                              \
+    X("min-transfer-rate", "HOLDFAST_MIN_TRANSFER_RATE", "1KiB", false)                            \
+    X("admit-queue-timeout", "HOLDFAST_ADMIT_QUEUE_TIMEOUT", "250", false)                         \
+    X("request-timeout", "HOLDFAST_REQUEST_TIMEOUT", "900", false)                                 \
+    X("fault-injection", "HOLDFAST_FAULT_INJECTION", "false", true)                                \
+    X("reserve", "HOLDFAST_RESERVE", "256MiB, at most 10% of the disk", false)                     \
+    X("scrub-rate", "HOLDFAST_SCRUB_RATE", "8MiB", false)                                          \
+    X("scrub-interval", "HOLDFAST_SCRUB_INTERVAL", "7d", false)                                    \
+    X("head-timeout", "HOLDFAST_HEAD_TIMEOUT", "20s", false)                                       \
+    X("io-timeout", "HOLDFAST_IO_TIMEOUT", "30s", false)                                           \
+    X("idle-timeout", "HOLDFAST_IDLE_TIMEOUT", "60s", false)                                       \
+    X("max-connections", "HOLDFAST_MAX_CONNECTIONS", "16384", false)                               \
+    X("lifecycle-day-seconds", "HOLDFAST_LIFECYCLE_DAY_SECONDS", "86400", false)                   \
+    X("lifecycle-interval", "HOLDFAST_LIFECYCLE_INTERVAL", "a lifecycle day / 24, at most 1h",     \
+      false)                                                                                      \
+    X("lifecycle-rate", "HOLDFAST_LIFECYCLE_RATE", "1000", false)                                  \
+    X("tls-cert", "HOLDFAST_TLS_CERT", NULL, false)                                                \
+    X("tls-key", "HOLDFAST_TLS_KEY", NULL, false)                                                  \
+    X("cluster", "HOLDFAST_CLUSTER", NULL, false)                                                  \
+    X("node-id", "HOLDFAST_NODE_ID", NULL, false)                                                  \
+    X("zone", "HOLDFAST_ZONE", NULL, false)                                                        \
+    X("capacity", "HOLDFAST_CAPACITY", NULL, false)                                                \
+    X("rpc-listen", "HOLDFAST_RPC_LISTEN", NULL, false)                                            \
+    X("advertise", "HOLDFAST_ADVERTISE", "--rpc-listen", false)                                     \
+    X("cluster-secret-file", "HOLDFAST_CLUSTER_SECRET_FILE", "none: HOLDFAST_CLUSTER_SECRET", false)
+
+/* An integer setting within [lo, hi]. Unset leaves *out alone. Returns 0,
+ * or 2 after saying what is wrong and where the value came from. */
+static int int_setting(hf_settings_t *set, const char *name, long lo, long hi, int *out)
+{
+    const char *value = hf_settings_get(set, name);
     if (!value)
         return 0;
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
     if (errno || end == value || *end || v < lo || v > hi) {
-        fprintf(stderr, "holdfast server: %s (or %s) must be a number from %ld to %ld\n", flag, env,
-                lo, hi);
+        char o[1200];
+        fprintf(stderr, "holdfast server: %s must be a number from %ld to %ld (got '%s')\n",
+                hf_settings_origin(set, name, o, sizeof o), lo, hi, value);
         return 2;
     }
     *out = (int)v;
     return 0;
 }
 
+/* A timeout setting: 1 ms to 1 day. Unset leaves *out alone. */
+static int timeout_setting(hf_settings_t *set, const char *name, int *out)
+{
+    int64_t ms;
+    const char *v = hf_settings_get(set, name);
+    if (!v)
+        return 0;
+    if (parse_duration_ms(v, &ms) || ms < 1 || ms > 86400 * 1000) {
+        char o[1200];
+        fprintf(stderr, "holdfast server: %s must be a duration from 1ms to 1d (e.g. 30s)\n",
+                hf_settings_origin(set, name, o, sizeof o));
+        return -1;
+    }
+    *out = (int)ms;
+    return 0;
+}
+
+/* Say that setting name's value is wrong (why: what it must be). */
+static int bad_setting(hf_settings_t *set, const char *name, const char *why)
+{
+    char o[1200];
+    fprintf(stderr, "holdfast server: %s %s\n", hf_settings_origin(set, name, o, sizeof o), why);
+    return 2;
+}
+
+static int server_run(hf_settings_t *set, bool print_config);
+
 int hf_cli_server(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"listen", required_argument, NULL, 'l'},
-        {"status-listen", required_argument, NULL, 's'},
-        {"region", required_argument, NULL, 'r'},
-        {"workers", required_argument, NULL, 'w'},
-        {"log-level", required_argument, NULL, 'v'},
-        {"fault-injection", no_argument, NULL, 'F'},
-        {"access-log", required_argument, NULL, 'A'},
-        {"max-inflight", required_argument, NULL, 'M'},
-        {"max-inflight-per-key", required_argument, NULL, 'K'},
-        {"admit-queue", required_argument, NULL, 'Q'},
-        {"admit-queue-timeout", required_argument, NULL, 'T'},
-        {"request-timeout", required_argument, NULL, 'R'},
-        {"reserve", required_argument, NULL, 'E'},
-        {"scrub-rate", required_argument, NULL, 'S'},
-        {"scrub-interval", required_argument, NULL, 'I'},
-        {"head-timeout", required_argument, NULL, 'H'},
-        {"io-timeout", required_argument, NULL, 'O'},
-        {"idle-timeout", required_argument, NULL, 'D'},
-        {"max-connections", required_argument, NULL, 'C'},
-        {"lifecycle-day-seconds", required_argument, NULL, 'Y'},
-        {"lifecycle-interval", required_argument, NULL, 'L'},
-        {"lifecycle-rate", required_argument, NULL, 'P'},
-        {"tls-cert", required_argument, NULL, 'c'},
-        {"tls-key", required_argument, NULL, 'k'},
-        {"io-threads", required_argument, NULL, 'i'},
-        {"queue-delay-target", required_argument, NULL, 'q'},
-        {"max-conns-per-address", required_argument, NULL, 'a'},
-        {"min-transfer-rate", required_argument, NULL, 'm'},
-        {"domain", required_argument, NULL, 'N'},
-        {"sigv2", required_argument, NULL, 'V'},
-        {"default-object-ownership", required_argument, NULL, 'W'},
-        {"default-block-public-access", required_argument, NULL, 'B'},
-        {"completed-upload-window", required_argument, NULL, 'U'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *data = NULL, *listen = NULL, *slisten = NULL, *region = NULL, *workers_s = NULL,
-               *level_s = NULL, *access_s = NULL, *maxin_s = NULL, *perkey_s = NULL,
-               *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL, *reserve_s = NULL,
-               *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
-               *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL,
-               *tls_cert = NULL, *tls_key = NULL, *iot_s = NULL, *qdt_s = NULL,
-               *cpa_s = NULL, *mtr_s = NULL, *sigv2_s = NULL, *own_s = NULL,
-               *pab_s = NULL, *done_s = NULL;
-    const char *domains[HF_DOMAINS_MAX];
-    int ndomains = 0;
-    char *domain_env = NULL; /* HOLDFAST_DOMAIN, split in place */
-    bool faults = false;
+#define SETTING_ROW(n, e, d, b) {.name = n, .env = e, .def = d, .boolean = b},
+    hf_setting_t table[] = {SERVER_SETTINGS(SETTING_ROW)};
+#undef SETTING_ROW
+    enum { NSET = sizeof table / sizeof table[0], OPT_BASE = 1000 };
+    struct option opts[NSET + 3];
+    for (size_t i = 0; i < NSET; i++)
+        opts[i] = (struct option){table[i].name, table[i].boolean ? no_argument : required_argument,
+                                  NULL, OPT_BASE + (int)i};
+    opts[NSET] = (struct option){"print-config", no_argument, NULL, 'p'};
+    opts[NSET + 1] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[NSET + 2] = (struct option){NULL, 0, NULL, 0};
+    hf_settings_t set;
+    hf_settings_init(&set, table, NSET);
+    bool print_config = false;
+    char *domain_list = NULL; /* repeated --domain flags, joined */
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'l': listen = optarg; break;
-        case 's': slisten = optarg; break;
-        case 'r': region = optarg; break;
-        case 'w': workers_s = optarg; break;
-        case 'v': level_s = optarg; break;
-        case 'F': faults = true; break;
-        case 'A': access_s = optarg; break;
-        case 'M': maxin_s = optarg; break;
-        case 'K': perkey_s = optarg; break;
-        case 'Q': queue_s = optarg; break;
-        case 'T': qtimeout_s = optarg; break;
-        case 'R': reqto_s = optarg; break;
-        case 'E': reserve_s = optarg; break;
-        case 'S': srate_s = optarg; break;
-        case 'I': sint_s = optarg; break;
-        case 'H': head_s = optarg; break;
-        case 'O': io_s = optarg; break;
-        case 'D': idle_s = optarg; break;
-        case 'C': maxc_s = optarg; break;
-        case 'Y': lday_s = optarg; break;
-        case 'L': lint_s = optarg; break;
-        case 'P': lrate_s = optarg; break;
-        case 'c': tls_cert = optarg; break;
-        case 'k': tls_key = optarg; break;
-        case 'i': iot_s = optarg; break;
-        case 'q': qdt_s = optarg; break;
-        case 'a': cpa_s = optarg; break;
-        case 'm': mtr_s = optarg; break;
-        case 'V': sigv2_s = optarg; break;
-        case 'N':
-            if (ndomains == HF_DOMAINS_MAX) {
-                fprintf(stderr, "holdfast server: --domain: at most %d domains\n", HF_DOMAINS_MAX);
-                return 2;
+        if (c >= OPT_BASE && c < OPT_BASE + NSET) {
+            const char *name = table[c - OPT_BASE].name, *v = optarg ? optarg : "true";
+            /* --domain repeats: the names join into one list. */
+            const char *prev = strcmp(name, "domain") == 0 ? hf_settings_get(&set, name) : NULL;
+            if (prev) {
+                size_t need = strlen(prev) + strlen(v) + 2;
+                char *joined = malloc(need);
+                if (!joined)
+                    return 1;
+                snprintf(joined, need, "%s,%s", prev, v);
+                free(domain_list);
+                domain_list = joined;
+                v = joined;
             }
-            domains[ndomains++] = optarg;
-            break;
-        case 'W': own_s = optarg; break;
-        case 'B': pab_s = optarg; break;
-        case 'U': done_s = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+            hf_settings_flag(&set, name, v);
+            continue;
+        }
+        switch (c) {
+        case 'p': print_config = true; break;
+        case 'h': free(domain_list); usage(stdout); return 0;
+        default: free(domain_list); usage(stderr); return 2;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "holdfast server: unexpected argument '%s'\n", argv[optind]);
+        free(domain_list);
         usage(stderr);
         return 2;
     }
-    data = hf_cli_setting(data, "HOLDFAST_DATA", "./data");
-    listen = hf_cli_setting(listen, "HOLDFAST_LISTEN", "127.0.0.1:9000");
-    slisten = hf_cli_setting(slisten, "HOLDFAST_STATUS_LISTEN", "127.0.0.1:9001");
-    region = hf_cli_setting(region, "HOLDFAST_REGION", "us-east-1");
-    workers_s = hf_cli_setting(workers_s, "HOLDFAST_WORKERS", NULL);
-    level_s = hf_cli_setting(level_s, "HOLDFAST_LOG_LEVEL", "info");
-    int level = hf_log_parse_level(level_s);
-    if (level < 0) {
-        fprintf(stderr, "holdfast server: --log-level must be error, warn, info or debug\n");
-        return 2;
+    /* The config file, then the environment over it (flags stay first). */
+    const char *config = hf_settings_get(&set, "config");
+    if (!config)
+        config = hf_cli_setting(NULL, "HOLDFAST_CONFIG", NULL);
+    if (config) {
+        char err[1400];
+        if (hf_settings_load(&set, config, err, sizeof err) != HF_OK) {
+            fprintf(stderr, "holdfast server: config file: %s\n", err);
+            hf_settings_free(&set);
+            return 2;
+        }
     }
+    hf_settings_env(&set);
+    int rc = server_run(&set, print_config);
+    hf_settings_free(&set);
+    free(domain_list);
+    return rc;
+}
+
+/* Check every setting, then (unless print_config) run the server until a
+ * signal stops it. */
+static int server_run(hf_settings_t *set, bool print_config)
+{
+#define GET(name, def) (hf_settings_get(set, name) ? hf_settings_get(set, name) : (def))
+    const char *data = GET("data", "./data"), *listen = GET("listen", "127.0.0.1:9000"),
+               *slisten = GET("status-listen", "127.0.0.1:9001"),
+               *region = GET("region", "us-east-1"), *workers_s = GET("workers", NULL),
+               *level_s = GET("log-level", "info"), *access_s = GET("access-log", "-"),
+               *reserve_s = GET("reserve", NULL), *srate_s = GET("scrub-rate", NULL),
+               *sint_s = GET("scrub-interval", "7d"), *lint_s = GET("lifecycle-interval", NULL),
+               *maxc_s = GET("max-connections", NULL), *tls_cert = GET("tls-cert", NULL),
+               *tls_key = GET("tls-key", NULL), *sigv2_s = GET("sigv2", "on"),
+               *domain_s = GET("domain", NULL),
+               *own_s = GET("default-object-ownership", "BucketOwnerEnforced"),
+               *pab_s = GET("default-block-public-access", "on"),
+               *done_s = GET("completed-upload-window", NULL),
+               *qdt_s = GET("queue-delay-target", NULL), *mtr_s = GET("min-transfer-rate", NULL);
+#undef GET
+    bool faults = false;
+    if (hf_settings_bool(set, "fault-injection", &faults))
+        return bad_setting(set, "fault-injection", "must be true or false (1 or 0)");
+    int level = hf_log_parse_level(level_s);
+    if (level < 0)
+        return bad_setting(set, "log-level", "must be error, warn, info or debug");
     hf_log_set_level(level);
     /* One loop per CPU: a loop never waits, so more would only add
      * switching; at least two, so one long request never holds them all. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int workers = ncpu < 2 ? 2 : ncpu > HF_WORKERS_MAX ? HF_WORKERS_MAX : (int)ncpu;
-    if (workers_s) {
-        char *end;
-        long w = strtol(workers_s, &end, 10);
-        if (*end || w < 1 || w > HF_WORKERS_MAX) {
-            fprintf(stderr, "holdfast server: --workers must be 1 to %d\n", HF_WORKERS_MAX);
-            return 2;
-        }
-        workers = (int)w;
-    }
+    if (workers_s && int_setting(set, "workers", 1, HF_WORKERS_MAX, &workers))
+        return 2;
+    char shown_w[16];
+    snprintf(shown_w, sizeof shown_w, "%d", workers);
+    hf_settings_show(set, "workers", shown_w);
     hf_guard_config_t gc = {.queue_max = -1};
     int request_timeout_s = HF_REQUEST_TIMEOUT_MS / 1000;
     int io_threads = HF_IO_THREADS_DEFAULT, conns_per_addr = HF_CONNS_PER_ADDR_DEFAULT;
-    if (int_setting("--max-inflight", maxin_s, "HOLDFAST_MAX_INFLIGHT", 1, HF_ADMIT_INFLIGHT_MAX,
-                    &gc.max_inflight) ||
-        int_setting("--max-inflight-per-key", perkey_s, "HOLDFAST_MAX_INFLIGHT_PER_KEY", 1,
-                    HF_ADMIT_INFLIGHT_MAX, &gc.per_key_max) ||
-        int_setting("--admit-queue", queue_s, "HOLDFAST_ADMIT_QUEUE", 0, HF_ADMIT_INFLIGHT_MAX,
-                    &gc.queue_max) ||
-        int_setting("--io-threads", iot_s, "HOLDFAST_IO_THREADS", 1, HF_IO_THREADS_MAX,
-                    &io_threads) ||
-        int_setting("--max-conns-per-address", cpa_s, "HOLDFAST_MAX_CONNS_PER_ADDRESS", 0,
-                    HF_CONN_MAX_LIMIT, &conns_per_addr) ||
-        int_setting("--admit-queue-timeout", qtimeout_s, "HOLDFAST_ADMIT_QUEUE_TIMEOUT", 1,
-                    HF_ADMIT_QUEUE_TIMEOUT_MAX_MS, &gc.queue_timeout_ms) ||
-        int_setting("--request-timeout", reqto_s, "HOLDFAST_REQUEST_TIMEOUT", 1,
-                    HF_REQUEST_TIMEOUT_MAX_MS / 1000, &request_timeout_s))
+    if (int_setting(set, "max-inflight", 1, HF_ADMIT_INFLIGHT_MAX, &gc.max_inflight) ||
+        int_setting(set, "max-inflight-per-key", 1, HF_ADMIT_INFLIGHT_MAX, &gc.per_key_max) ||
+        int_setting(set, "admit-queue", 0, HF_ADMIT_INFLIGHT_MAX, &gc.queue_max) ||
+        int_setting(set, "io-threads", 1, HF_IO_THREADS_MAX, &io_threads) ||
+        int_setting(set, "max-conns-per-address", 0, HF_CONN_MAX_LIMIT, &conns_per_addr) ||
+        int_setting(set, "admit-queue-timeout", 1, HF_ADMIT_QUEUE_TIMEOUT_MAX_MS,
+                    &gc.queue_timeout_ms) ||
+        int_setting(set, "request-timeout", 1, HF_REQUEST_TIMEOUT_MAX_MS / 1000,
+                    &request_timeout_s))
         return 2;
     hf_guard_defaults(&gc);
     const char *gwhy = hf_guard_check(&gc);
@@ -638,56 +721,54 @@ int hf_cli_server(int argc, char **argv)
         return 2;
     }
     int64_t qdt_ms = HF_LOAD_TARGET_US / 1000;
-    qdt_s = hf_cli_setting(qdt_s, "HOLDFAST_QUEUE_DELAY_TARGET", NULL);
-    if (qdt_s && (parse_duration_ms(qdt_s, &qdt_ms) || qdt_ms < 1 || qdt_ms > 60000)) {
-        fprintf(stderr, "holdfast server: --queue-delay-target must be a duration from 1ms to "
-                        "60s, e.g. 50ms\n");
-        return 2;
-    }
+    if (qdt_s && (parse_duration_ms(qdt_s, &qdt_ms) || qdt_ms < 1 || qdt_ms > 60000))
+        return bad_setting(set, "queue-delay-target",
+                           "must be a duration from 1ms to 60s, e.g. 50ms");
     uint64_t min_rate = HF_IO_MIN_RATE;
-    mtr_s = hf_cli_setting(mtr_s, "HOLDFAST_MIN_TRANSFER_RATE", NULL);
-    if (mtr_s && (parse_size(mtr_s, &min_rate) || min_rate < 1 || min_rate > (1u << 30))) {
-        fprintf(stderr, "holdfast server: --min-transfer-rate must be a size per second from 1 "
-                        "to 1GiB, e.g. 1KiB\n");
+    if (mtr_s && (parse_size(mtr_s, &min_rate) || min_rate < 1 || min_rate > (1u << 30)))
+        return bad_setting(set, "min-transfer-rate",
+                           "must be a size per second from 1 to 1GiB, e.g. 1KiB");
+    if (strcmp(sigv2_s, "on") != 0 && strcmp(sigv2_s, "off") != 0)
+        return bad_setting(set, "sigv2", "must be on or off");
+    uint32_t new_bucket_flags = 0;
+    if (bucket_defaults(own_s, pab_s, &new_bucket_flags))
+        return 2;
+    int64_t done_ms = (int64_t)HF_UPLOAD_DONE_WINDOW_S * 1000;
+    if (done_s && (parse_duration_ms(done_s, &done_ms) ||
+                   done_ms > (int64_t)HF_UPLOAD_DONE_WINDOW_MAX_S * 1000))
+        return bad_setting(set, "completed-upload-window",
+                           "must be a duration up to 7d (e.g. 1h), or 0");
+    /* The domain list, split in a copy the server keeps while it runs. */
+    const char *domains[HF_DOMAINS_MAX];
+    int ndomains = 0;
+    char *domain_copy = domain_s ? strdup(domain_s) : NULL;
+    if (domain_s && (!domain_copy || split_domains(domain_copy, domains, &ndomains))) {
+        free(domain_copy);
         return 2;
     }
-    access_s = hf_cli_setting(access_s, "HOLDFAST_ACCESS_LOG", "-");
-    int e = hf_log_access_open(access_s);
-    if (e) {
-        fprintf(stderr, "holdfast server: cannot open access log %s: %s\n", access_s,
-                hf_strerror(e));
-        return 2;
-    }
+    char shown_in[16], shown_pk[16], shown_q[16];
+    snprintf(shown_in, sizeof shown_in, "%d", gc.max_inflight);
+    snprintf(shown_pk, sizeof shown_pk, "%d", gc.per_key_max);
+    snprintf(shown_q, sizeof shown_q, "%d", gc.queue_max);
+    hf_settings_show(set, "max-inflight", shown_in);
+    hf_settings_show(set, "max-inflight-per-key", shown_pk);
+    hf_settings_show(set, "admit-queue", shown_q);
 
-    reserve_s = hf_cli_setting(reserve_s, "HOLDFAST_RESERVE", NULL);
-    srate_s = hf_cli_setting(srate_s, "HOLDFAST_SCRUB_RATE", NULL);
-    sint_s = hf_cli_setting(sint_s, "HOLDFAST_SCRUB_INTERVAL", "7d");
-    head_s = hf_cli_setting(head_s, "HOLDFAST_HEAD_TIMEOUT", NULL);
-    io_s = hf_cli_setting(io_s, "HOLDFAST_IO_TIMEOUT", NULL);
-    idle_s = hf_cli_setting(idle_s, "HOLDFAST_IDLE_TIMEOUT", NULL);
-    maxc_s = hf_cli_setting(maxc_s, "HOLDFAST_MAX_CONNECTIONS", NULL);
     uint64_t reserve = 0, scrub_rate = HF_SCRUB_RATE_DEFAULT;
     int64_t scrub_interval_ms = 0;
     bool reserve_given = reserve_s != NULL;
-    if (reserve_s && parse_size(reserve_s, &reserve)) {
-        fprintf(stderr, "holdfast server: --reserve must be a size, e.g. 256MiB or 0\n");
-        return 2;
-    }
-    if (srate_s && (parse_size(srate_s, &scrub_rate) || scrub_rate < 1024)) {
-        fprintf(stderr, "holdfast server: --scrub-rate must be a size per second of at least 1KiB\n");
-        return 2;
-    }
-    if (parse_duration_ms(sint_s, &scrub_interval_ms)) {
-        fprintf(stderr, "holdfast server: --scrub-interval must be a duration (e.g. 7d) or 0\n");
-        return 2;
-    }
+    if (reserve_s && parse_size(reserve_s, &reserve))
+        return bad_setting(set, "reserve", "must be a size, e.g. 256MiB or 0");
+    if (srate_s && (parse_size(srate_s, &scrub_rate) || scrub_rate < 1024))
+        return bad_setting(set, "scrub-rate", "must be a size per second of at least 1KiB");
+    if (parse_duration_ms(sint_s, &scrub_interval_ms))
+        return bad_setting(set, "scrub-interval", "must be a duration (e.g. 7d) or 0");
     hf_lifecycle_config_t lcfg = {.day_seconds = HF_LIFECYCLE_DAY_DEFAULT_S,
                                   .rate = HF_LIFECYCLE_RATE_DEFAULT};
     int lday = 0, lrate = 0;
     int64_t lint_ms = 0;
-    if (int_setting("--lifecycle-day-seconds", lday_s, "HOLDFAST_LIFECYCLE_DAY_SECONDS", 1,
-                    HF_LIFECYCLE_DAY_DEFAULT_S, &lday) ||
-        int_setting("--lifecycle-rate", lrate_s, "HOLDFAST_LIFECYCLE_RATE", 1, 1000000, &lrate))
+    if (int_setting(set, "lifecycle-day-seconds", 1, HF_LIFECYCLE_DAY_DEFAULT_S, &lday) ||
+        int_setting(set, "lifecycle-rate", 1, 1000000, &lrate))
         return 2;
     if (lday)
         lcfg.day_seconds = lday;
@@ -698,34 +779,29 @@ int hf_cli_server(int argc, char **argv)
     lcfg.interval_s = lcfg.day_seconds / 24 > 3600 ? 3600 : lcfg.day_seconds / 24;
     if (lcfg.interval_s < 1)
         lcfg.interval_s = 1;
-    lint_s = hf_cli_setting(lint_s, "HOLDFAST_LIFECYCLE_INTERVAL", NULL);
     if (lint_s) {
-        if (parse_duration_ms(lint_s, &lint_ms) || lint_ms < 1000) {
-            fprintf(stderr, "holdfast server: --lifecycle-interval must be a duration of at least 1s\n");
-            return 2;
-        }
+        if (parse_duration_ms(lint_s, &lint_ms) || lint_ms < 1000)
+            return bad_setting(set, "lifecycle-interval", "must be a duration of at least 1s");
         lcfg.interval_s = lint_ms / 1000;
     }
+    char shown_li[32];
+    snprintf(shown_li, sizeof shown_li, "%llds", (long long)lcfg.interval_s);
+    hf_settings_show(set, "lifecycle-interval", shown_li);
     int head_ms = 0, io_ms = 0, idle_ms = 0, max_conns = HF_CONN_MAX_DEFAULT;
-    if (timeout_setting("--head-timeout", head_s, &head_ms) ||
-        timeout_setting("--io-timeout", io_s, &io_ms) ||
-        timeout_setting("--idle-timeout", idle_s, &idle_ms))
+    if (timeout_setting(set, "head-timeout", &head_ms) ||
+        timeout_setting(set, "io-timeout", &io_ms) ||
+        timeout_setting(set, "idle-timeout", &idle_ms))
         return 2;
-    if (maxc_s) {
-        char *end;
-        long v = strtol(maxc_s, &end, 10);
-        if (*end || v < 1 || v > HF_CONN_MAX_LIMIT) {
-            fprintf(stderr, "holdfast server: --max-connections must be 1 to %d\n", HF_CONN_MAX_LIMIT);
-            return 2;
-        }
-        max_conns = (int)v;
+    if (maxc_s && int_setting(set, "max-connections", 1, HF_CONN_MAX_LIMIT, &max_conns)) {
+        free(domain_copy);
+        return 2;
     }
     /* Every connection is a descriptor: take the hard limit, and keep the
      * connection cap below it with room for chunk files, LMDB and logs, so
      * running out of descriptors is a clean 503 at accept, never a failed
      * open in the middle of a request. */
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (!print_config && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         if (rl.rlim_cur < rl.rlim_max) {
             rl.rlim_cur = rl.rlim_max;
             setrlimit(RLIMIT_NOFILE, &rl);
@@ -742,9 +818,6 @@ int hf_cli_server(int argc, char **argv)
             max_conns = (int)room;
         }
     }
-    const char *fi = getenv("HOLDFAST_FAULT_INJECTION");
-    if (fi && strcmp(fi, "1") == 0)
-        faults = true;
     const char *fault_spec = getenv("HOLDFAST_FAULTS");
     if (fault_spec && *fault_spec) {
         char why[256];
@@ -753,79 +826,55 @@ int hf_cli_server(int argc, char **argv)
                             "add --fault-injection (tests and drills only)\n");
             return 2;
         }
-        if (hf_fault_set(fault_spec, why, sizeof why) != HF_OK) {
+        if (hf_fault_check(fault_spec, why, sizeof why) != HF_OK) {
             fprintf(stderr, "holdfast server: HOLDFAST_FAULTS: %s\n", why);
             return 2;
         }
-        hf_log_warn("msg=\"fault set installed\" faults=\"%.200s\"", fault_spec);
     }
     if (strlen(region) > HF_REGION_MAX) {
-        fprintf(stderr, "holdfast server: --region is too long\n");
+        free(domain_copy);
+        return bad_setting(set, "region", "is too long (at most 64 characters)");
+    }
+    hf_cli_cluster_t ca;
+    if (hf_cli_cluster_check(set, &ca)) {
+        free(domain_copy);
         return 2;
     }
-    sigv2_s = hf_cli_setting(sigv2_s, "HOLDFAST_SIGV2", "on");
-    if (strcmp(sigv2_s, "on") != 0 && strcmp(sigv2_s, "off") != 0) {
-        fprintf(stderr, "holdfast server: --sigv2 must be on or off\n");
+    if (print_config) {
+        memset(ca.secret, 0, sizeof ca.secret);
+        hf_settings_print(set, stdout);
+        free(domain_copy);
+        return 0;
+    }
+    /* From here on, settings take effect: files are opened and faults
+     * installed. */
+    int e = hf_log_access_open(access_s);
+    if (e) {
+        char o[1200];
+        fprintf(stderr, "holdfast server: cannot open access log %s (%s): %s\n", access_s,
+                hf_settings_origin(set, "access-log", o, sizeof o), hf_strerror(e));
+        free(domain_copy);
         return 2;
     }
-    if (ndomains == 0 && getenv("HOLDFAST_DOMAIN") && *getenv("HOLDFAST_DOMAIN")) {
-        /* Flags win over the environment, as for every other setting. */
-        domain_env = strdup(getenv("HOLDFAST_DOMAIN"));
-        if (!domain_env)
-            return 1;
-        for (char *save = NULL, *t = strtok_r(domain_env, ",", &save); t;
-             t = strtok_r(NULL, ",", &save)) {
-            while (*t == ' ')
-                t++;
-            size_t tl = strlen(t);
-            while (tl && t[tl - 1] == ' ')
-                t[--tl] = '\0';
-            if (!*t)
-                continue;
-            if (ndomains == HF_DOMAINS_MAX) {
-                fprintf(stderr, "holdfast server: HOLDFAST_DOMAIN: at most %d domains\n",
-                        HF_DOMAINS_MAX);
-                free(domain_env);
-                return 2;
-            }
-            domains[ndomains++] = t;
-        }
-    }
-    for (int i = 0; i < ndomains; i++) {
-        const char *why = hf_s3_domain_check(domains[i]);
-        if (why) {
-            fprintf(stderr, "holdfast server: --domain '%s': %s\n", domains[i], why);
-            free(domain_env);
-            return 2;
-        }
-    }
-    uint32_t new_bucket_flags;
-    if (bucket_defaults(own_s, pab_s, &new_bucket_flags))
-        return 2;
-    int64_t done_ms = (int64_t)HF_UPLOAD_DONE_WINDOW_S * 1000;
-    done_s = hf_cli_setting(done_s, "HOLDFAST_COMPLETED_UPLOAD_WINDOW", NULL);
-    if (done_s && (parse_duration_ms(done_s, &done_ms) ||
-                   done_ms > (int64_t)HF_UPLOAD_DONE_WINDOW_MAX_S * 1000)) {
-        fprintf(stderr, "holdfast server: --completed-upload-window (or "
-                        "HOLDFAST_COMPLETED_UPLOAD_WINDOW) must be a duration up to 7d (e.g. 1h), "
-                        "or 0\n");
-        return 2;
+    if (fault_spec && *fault_spec) {
+        hf_fault_set(fault_spec, NULL, 0);
+        hf_log_warn("msg=\"fault set installed\" faults=\"%.200s\"", fault_spec);
     }
     /* Last of the checks, so nothing else can fail after it is loaded. */
     hf_tls_t *tls = NULL;
     if (hf_cli_tls_open(tls_cert, tls_key, &tls)) {
-        free(domain_env);
+        free(domain_copy);
         return 2;
     }
 
     /* Signals: handled by sigwait in this thread; every thread started
      * below inherits the mask. SIGHUP reloads the TLS certificate. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
@@ -872,7 +921,7 @@ int hf_cli_server(int argc, char **argv)
     hf_server_config_t tc = {
         .name = "status",
         .listen = slisten,
-        .workers = 2,
+        .workers = HF_STATUS_WORKERS,
         .max_conns = 1024,
         /* Health checks and the status page must answer while the S3
          * loops saturate the CPU: ahead of them when allowed to. */
@@ -947,8 +996,6 @@ int hf_cli_server(int argc, char **argv)
     s3->sigv2_off = strcmp(sigv2_s, "off") == 0;
     for (int i = 0; i < ndomains; i++)
         hf_s3_add_domain(s3, domains[i]); /* checked above */
-    free(domain_env);
-    domain_env = NULL;
     s3->new_bucket_flags = new_bucket_flags;
     s3->done_window_ns = done_ms * 1000000;
     hf_status_init(st, meta, region);
@@ -966,8 +1013,16 @@ int hf_cli_server(int argc, char **argv)
     reachable(listen, hf_server_port(s3srv), s3addr, sizeof s3addr);
     reachable(slisten, hf_server_port(stsrv), staddr, sizeof staddr);
     snprintf(s3url, sizeof s3url, "%s://%s", tls ? "https" : "http", s3addr);
-    if (ensure_root(meta, data, s3url))
+    if (ca.url) {
+        /* In a cluster the root user, like every user, is the cluster's. */
+        int crc = hf_cli_cluster_open(&ca, meta, data, s3addr, staddr, region, s3url, s3, st);
+        if (crc) {
+            rc = crc;
+            goto out;
+        }
+    } else if (ensure_root(meta, data, s3url)) {
         goto out;
+    }
     e = hf_server_start(stsrv);
     if (e == HF_OK) {
         st_started = true;
@@ -998,10 +1053,6 @@ int hf_cli_server(int argc, char **argv)
 
     printf("holdfast: serving S3 on %s (listen %s, data %s, region %s)\n", s3url, listen,
            data, region);
-    for (int i = 0; i < s3->ndomains; i++)
-        printf("holdfast: virtual-hosted buckets at BUCKET.%s\n", s3->domains[i]);
-    if (s3->sigv2_off)
-        printf("holdfast: Signature Version 2 is refused (--sigv2 off)\n");
     printf("holdfast: health and admin on http://%s (listen %s)\n", staddr, slisten);
     fflush(stdout);
     hf_log_info("msg=started s3=%s status=%s data=%s workers=%d io_threads=%d max_inflight=%d "
@@ -1014,13 +1065,12 @@ int hf_cli_server(int argc, char **argv)
                 (long long)scfg.interval_s);
 
     int sig = 0;
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
         hf_cli_tls_reload(tls);
     hf_log_info("msg=\"stopping\" signal=%d", sig);
     atomic_store(&st->s3_ready, 0);
     rc = 0;
 out:
-    free(domain_env);
     if (s3_started)
         hf_server_stop(s3srv, 10000);
     if (st_started)
@@ -1035,6 +1085,9 @@ out:
     }
     if (st)
         hf_status_sampler_stop(st);
+    /* After the listeners: nothing asks it for a change any more. */
+    if (ca.cluster)
+        hf_cli_cluster_close(&ca);
     if (iopool_started)
         hf_iopool_stop();
     hf_server_destroy(s3srv);
@@ -1048,7 +1101,10 @@ out:
     if (chunks)
         hf_chunk_store_close(chunks);
     free(s3);
+    if (st && st->meta)
+        hf_status_fini(st);
     free(st);
+    free(domain_copy);
     if (rc == 0)
         hf_log_info("msg=stopped");
     hf_log_access_close();

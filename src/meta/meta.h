@@ -218,6 +218,28 @@ int hf_meta_user_key_delete(hf_meta_t *m, const char *name, const char *access_k
 int hf_meta_user_set_flags(hf_meta_t *m, const char *name, uint32_t set, uint32_t clear,
                            hf_user_t *out);
 
+/* Edits of a user record (userkey.c): the rules for a user's keys and
+ * restrictions, applied to a decoded record -- by the functions above
+ * inside their write transaction, and by a cluster's catalog to the
+ * record it holds in etcd. Each leaves the caller to drop the index rows
+ * of the access keys the record stops holding. now: ns since epoch.
+ *
+ * hf_meta_user_prune: drop retiring keys whose grace has ended at now;
+ * their access keys into dropped[] (room for HF_USER_RETIRING_MAX), the
+ * count returned.
+ * hf_meta_user_rotate: access_key/secret_key become active; the active
+ * key retires for grace_ns, or with grace 0 is dropped (into dropped,
+ * else dropped is ""). HF_E_TOOBIG when HF_USER_RETIRING_MAX keys retire.
+ * hf_meta_user_retire_now: end retiring key access_key's grace.
+ * HF_E_CONFLICT for the active key, HF_E_NOTFOUND if not held.
+ * hf_meta_user_restrict: set, then clear restriction flags; HF_E_INVAL
+ * for other flags, HF_E_CONFLICT to restrict the root user. */
+uint32_t hf_meta_user_prune(hf_user_t *u, int64_t now, char dropped[][HF_ACCESS_KEY_MAX + 1]);
+int hf_meta_user_rotate(hf_user_t *u, const char *access_key, const char *secret_key,
+                        int64_t grace_ns, int64_t now, char dropped[HF_ACCESS_KEY_MAX + 1]);
+int hf_meta_user_retire_now(hf_user_t *u, const char *access_key);
+int hf_meta_user_restrict(hf_user_t *u, uint32_t set, uint32_t clear);
+
 /* ---- buckets ------------------------------------------------------------ */
 
 typedef struct hf_bucket {
@@ -312,6 +334,26 @@ int hf_meta_bucket_cfg_get(hf_meta_t *m, uint64_t bucket_id, enum hf_bucket_cfg 
  * setting. HF_E_NOTFOUND if b is gone; HF_E_TOOBIG past HF_BUCKET_CFG_MAX. */
 int hf_meta_bucket_cfg_put(hf_meta_t *m, const hf_bucket_t *b, enum hf_bucket_cfg kind,
                            const void *data, size_t len);
+
+/* ---- the cluster's cache (cache.c) -------------------------------------- */
+
+/* In a cluster, users, their keys and buckets live in etcd
+ * (cluster/catalog.h) and a node's metadata is their cache: these write a
+ * record exactly as the cluster holds it (ids, keys, times, flags
+ * included) instead of assigning anything. They do not refuse for what
+ * the cluster already decided (a user who owns buckets may be forgotten;
+ * a key another cached user lists is taken over): rows the write makes
+ * stale go in the same transaction.
+ *
+ * hf_meta_user_put: create or replace the user named u->name. HF_E_INVAL
+ * for a record that could not be stored (no id, bad lengths).
+ * hf_meta_user_forget: remove a user and its keys. HF_E_NOTFOUND.
+ * hf_meta_bucket_put: create or replace bucket b->name with b's id;
+ * HF_E_CONFLICT (logged) if a bucket of that name with another id still
+ * holds objects on this node. */
+int hf_meta_user_put(hf_meta_t *m, const hf_user_t *u);
+int hf_meta_user_forget(hf_meta_t *m, const char *name);
+int hf_meta_bucket_put(hf_meta_t *m, const hf_bucket_t *b);
 
 /* ---- objects ------------------------------------------------------------ */
 

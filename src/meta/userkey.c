@@ -36,11 +36,9 @@ int hf_meta_tx_key_drop(hf_meta_t *m, MDB_txn *txn, const char *access_key)
     return rc == HF_E_NOTFOUND ? HF_OK : rc;
 }
 
-/* Drop u's retiring keys whose grace has ended at now (record entries and
- * keys rows). */
-static int prune(hf_meta_t *m, MDB_txn *txn, hf_user_t *u, int64_t now)
+uint32_t hf_meta_user_prune(hf_user_t *u, int64_t now, char dropped[][HF_ACCESS_KEY_MAX + 1])
 {
-    uint32_t keep = 0;
+    uint32_t keep = 0, nd = 0;
     for (uint32_t i = 0; i < u->nretiring; i++) {
         if (u->retiring[i].expires > now) {
             if (keep != i)
@@ -48,13 +46,70 @@ static int prune(hf_meta_t *m, MDB_txn *txn, hf_user_t *u, int64_t now)
             keep++;
             continue;
         }
-        int rc = hf_meta_tx_key_drop(m, txn, u->retiring[i].access_key);
-        if (rc)
-            return rc;
+        memcpy(dropped[nd++], u->retiring[i].access_key, sizeof dropped[0]);
     }
     for (uint32_t i = keep; i < u->nretiring; i++)
         memset(&u->retiring[i], 0, sizeof u->retiring[i]);
     u->nretiring = keep;
+    return nd;
+}
+
+int hf_meta_user_rotate(hf_user_t *u, const char *access_key, const char *secret_key,
+                        int64_t grace_ns, int64_t now, char dropped[HF_ACCESS_KEY_MAX + 1])
+{
+    dropped[0] = '\0';
+    if (grace_ns > 0) {
+        if (u->nretiring >= HF_USER_RETIRING_MAX)
+            return HF_E_TOOBIG;
+        hf_user_key_t *k = &u->retiring[u->nretiring++];
+        memcpy(k->access_key, u->access_key, sizeof k->access_key);
+        memcpy(k->secret_key, u->secret_key, sizeof k->secret_key);
+        k->created = u->key_created;
+        k->expires = now + grace_ns;
+    } else {
+        memcpy(dropped, u->access_key, HF_ACCESS_KEY_MAX + 1);
+    }
+    snprintf(u->access_key, sizeof u->access_key, "%s", access_key);
+    snprintf(u->secret_key, sizeof u->secret_key, "%s", secret_key);
+    u->key_created = now;
+    return HF_OK;
+}
+
+int hf_meta_user_retire_now(hf_user_t *u, const char *access_key)
+{
+    int i = hf_meta_user_key_index(u, access_key);
+    if (i == 0)
+        return HF_E_CONFLICT;
+    if (i < 0)
+        return HF_E_NOTFOUND; /* never held, or already expired and pruned */
+    for (uint32_t k = (uint32_t)i; k < u->nretiring; k++)
+        u->retiring[k - 1] = u->retiring[k];
+    u->nretiring--;
+    memset(&u->retiring[u->nretiring], 0, sizeof u->retiring[0]);
+    return HF_OK;
+}
+
+int hf_meta_user_restrict(hf_user_t *u, uint32_t set, uint32_t clear)
+{
+    if ((set | clear) & ~(uint32_t)HF_USER_RESTRICTIONS)
+        return HF_E_INVAL;
+    if ((u->flags & HF_USER_ROOT) && set)
+        return HF_E_CONFLICT;
+    u->flags = (u->flags | set) & ~clear;
+    return HF_OK;
+}
+
+/* Drop u's retiring keys whose grace has ended at now (record entries and
+ * keys rows). */
+static int prune(hf_meta_t *m, MDB_txn *txn, hf_user_t *u, int64_t now)
+{
+    char dropped[HF_USER_RETIRING_MAX][HF_ACCESS_KEY_MAX + 1];
+    uint32_t n = hf_meta_user_prune(u, now, dropped);
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = hf_meta_tx_key_drop(m, txn, dropped[i]);
+        if (rc)
+            return rc;
+    }
     return HF_OK;
 }
 
@@ -104,24 +159,13 @@ static int rotate(hf_meta_t *m, MDB_txn *txn, user_change_t *c, hf_user_t *u)
     int rc = hf_meta_tx_key_free(m, txn, c->access_key);
     if (rc)
         return rc;
-    if (c->grace_ns > 0) {
-        if (u->nretiring >= HF_USER_RETIRING_MAX)
-            return HF_E_TOOBIG;
-        hf_user_key_t *k = &u->retiring[u->nretiring++];
-        memcpy(k->access_key, u->access_key, sizeof k->access_key);
-        memcpy(k->secret_key, u->secret_key, sizeof k->secret_key);
-        k->created = u->key_created;
-        k->expires = c->now + c->grace_ns;
-    } else if ((rc = hf_meta_tx_key_drop(m, txn, u->access_key))) {
+    char dropped[HF_ACCESS_KEY_MAX + 1];
+    if ((rc = hf_meta_user_rotate(u, c->access_key, c->secret_key, c->grace_ns, c->now, dropped)))
         return rc;
-    }
-    size_t nl = strlen(u->name);
-    if ((rc = hf_db_put(txn, m->db.keys, c->access_key, strlen(c->access_key), u->name, nl)))
+    if (dropped[0] && (rc = hf_meta_tx_key_drop(m, txn, dropped)))
         return rc;
-    snprintf(u->access_key, sizeof u->access_key, "%s", c->access_key);
-    snprintf(u->secret_key, sizeof u->secret_key, "%s", c->secret_key);
-    u->key_created = c->now;
-    return HF_OK;
+    return hf_db_put(txn, m->db.keys, c->access_key, strlen(c->access_key), u->name,
+                     strlen(u->name));
 }
 
 int hf_meta_user_key_rotate(hf_meta_t *m, const char *name, const char *access_key,
@@ -140,19 +184,8 @@ int hf_meta_user_key_rotate(hf_meta_t *m, const char *name, const char *access_k
 
 static int key_delete(hf_meta_t *m, MDB_txn *txn, user_change_t *c, hf_user_t *u)
 {
-    int i = hf_meta_user_key_index(u, c->drop_key);
-    if (i == 0)
-        return HF_E_CONFLICT;
-    if (i < 0)
-        return HF_E_NOTFOUND; /* never held, or already expired and pruned */
-    int rc = hf_meta_tx_key_drop(m, txn, c->drop_key);
-    if (rc)
-        return rc;
-    for (uint32_t k = (uint32_t)i; k < u->nretiring; k++)
-        u->retiring[k - 1] = u->retiring[k];
-    u->nretiring--;
-    memset(&u->retiring[u->nretiring], 0, sizeof u->retiring[0]);
-    return HF_OK;
+    int rc = hf_meta_user_retire_now(u, c->drop_key);
+    return rc ? rc : hf_meta_tx_key_drop(m, txn, c->drop_key);
 }
 
 int hf_meta_user_key_delete(hf_meta_t *m, const char *name, const char *access_key)
@@ -167,10 +200,7 @@ static int set_flags(hf_meta_t *m, MDB_txn *txn, user_change_t *c, hf_user_t *u)
 {
     (void)m;
     (void)txn;
-    if ((u->flags & HF_USER_ROOT) && c->set)
-        return HF_E_CONFLICT;
-    u->flags = (u->flags | c->set) & ~c->clear;
-    return HF_OK;
+    return hf_meta_user_restrict(u, c->set, c->clear);
 }
 
 int hf_meta_user_set_flags(hf_meta_t *m, const char *name, uint32_t set, uint32_t clear,

@@ -276,7 +276,14 @@ void op_create_bucket(s3req_t *q)
         b.flags |= HF_BUCKET_OBJECT_LOCK | HF_BUCKET_VERSIONING;
     if (s3_check_space(q, 0))
         return;
-    rc = hf_meta_bucket_create(q->s3->meta, &b);
+    rc = q->s3->catalog_bucket_create ? q->s3->catalog_bucket_create(q->s3->catalog, &b)
+                                      : hf_meta_bucket_create(q->s3->meta, &b);
+    if (q->s3->catalog_bucket_create && (rc == HF_E_CLOSED || rc == HF_E_TIMEOUT)) {
+        s3_fail(q, S3E_ServiceUnavailable,
+                "The cluster's control plane (etcd) cannot be reached: creating a bucket waits "
+                "for it. Reads and writes of existing buckets go on.");
+        return;
+    }
     if (rc == HF_E_EXISTS && b.owner == q->user.id) {
         create_again(q, acl);
         return;
@@ -312,6 +319,13 @@ void op_delete_bucket(s3req_t *q)
 {
     if (s3_load_bucket(q))
         return;
+    if (q->s3->catalog) {
+        /* Its objects may be on other nodes; nothing here can tell yet. */
+        s3_fail(q, S3E_NotImplemented,
+                "Deleting a bucket is not supported in a cluster yet: until the data plane, "
+                "other nodes may hold objects of it.");
+        return;
+    }
     int rc = hf_meta_bucket_delete(q->s3->meta, &q->b);
     if (rc == HF_E_CONFLICT) {
         s3_fail(q, S3E_BucketNotEmpty, NULL);

@@ -65,6 +65,14 @@ typedef struct hf_s3 {
     /* How long a completed upload answers a retried completion (0: not
      * at all); HF_UPLOAD_DONE_WINDOW_S unless the server sets another. */
     int64_t done_window_ns;
+    /* In a cluster the bucket namespace is the cluster's: CreateBucket
+     * goes through catalog_bucket_create (cli wires cluster/control.h
+     * here; it answers as hf_meta_bucket_create, plus HF_E_CLOSED /
+     * HF_E_TIMEOUT while etcd is unreachable), and DeleteBucket answers
+     * 501 until the data plane can tell whether other nodes hold objects
+     * of the bucket. NULL: a single node, the local metadata decides. */
+    int (*catalog_bucket_create)(void *catalog, hf_bucket_t *b);
+    void *catalog;
     _Atomic uint64_t requests;
     _Atomic uint64_t errors_4xx;
     _Atomic uint64_t errors_5xx;

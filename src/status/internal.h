@@ -72,33 +72,48 @@ typedef struct status_snap {
     uint64_t log_errors;
     uint64_t faults_fired;
     bool faults_enabled;
+    int64_t admin_writes;       /* admin changes running now */
+    bool have_cluster;
+    hf_cluster_stats_t cluster;
+    hf_cluster_node_t *nodes;   /* heap, nnodes entries */
+    uint32_t nnodes;
+    uint64_t admin_busy;        /* admin changes answered 503 Busy */
 } status_snap_t;
 
 /* ---- the admin API (status.c, users.c) ---- */
 
-/* Answer with a JSON body (takes ownership of j) or an error document
- * {"error": code, "message": msg}. */
-void status_send_json(hf_req_t *r, int status, json_t *j);
-void status_send_error(hf_req_t *r, int status, const char *code, const char *msg);
-
-/* What the running admin call's audit record says it did. */
+/* One admin call in progress: the request, and what its audit record will
+ * say. It lives on the stack of the status worker serving the call, so
+ * concurrent calls never share one (status.c). */
 typedef struct status_call {
+    hf_status_t *st;
+    hf_req_t *r;
     const char *action;  /* static text, e.g. "user.create" */
     char target[HF_USER_NAME_MAX + 1];
     json_t *detail;      /* owned; never a secret */
+    const char *error;   /* the error code answered, if any (static text) */
 } status_call_t;
+
+/* Answer with a JSON body (takes ownership of j), or with an error document
+ * {"error": code, "message": msg} whose code the audit record repeats. */
+void status_send_json(hf_req_t *r, int status, json_t *j);
+void status_send_error(status_call_t *c, int status, const char *code, const char *msg);
 
 /* Set the running call's action and target (may be NULL) and replace its
  * detail (takes ownership; may be NULL). A handler notes before it can
  * fail, so refusals are recorded too; later notes refine earlier ones. */
-void status_audit_note(hf_status_t *st, const char *action, const char *target, json_t *detail);
+void status_audit_note(status_call_t *c, const char *action, const char *target, json_t *detail);
 
 /* /admin/v1/users... (users.c); rest is the path after "/admin/v1/users". */
-void status_users(hf_status_t *st, hf_req_t *r, hf_str_t rest);
+void status_users(status_call_t *c, hf_str_t rest);
 
 /* Fill *s (heap parts freed by status_snap_free). Never blocks. */
 void status_snap_take(hf_status_t *st, status_snap_t *s);
 void status_snap_free(status_snap_t *s);
+
+/* The cluster part of the JSON views (GET /admin/v1/status and
+ * /admin/v1/cluster): a new object (caller decrefs). */
+json_t *status_cluster_json(const status_snap_t *s);
 
 /* The three views. */
 int status_render_metrics(const status_snap_t *s, hf_buf_t *out);

@@ -419,6 +419,41 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
           (double)s->max_fds);
     gauge(&e, "holdfast_process_resident_memory_bytes", "Resident memory.", (double)s->rss_bytes);
     counter(&e, "holdfast_log_errors_total", "Lines logged at warn or error.", s->log_errors);
+    if (s->have_cluster) {
+        const hf_cluster_stats_t *c = &s->cluster;
+        gauge(&e, "holdfast_layout_generation", "The cluster layout generation this node serves.",
+              (double)c->served);
+        gauge(&e, "holdfast_layout_generation_etcd",
+              "The newest layout generation this node has seen in etcd.", (double)c->etcd_generation);
+        gauge(&e, "holdfast_layout_pinned_generation", "The pinned generation (0: not pinned).",
+              (double)c->pinned);
+        gauge(&e, "holdfast_etcd_reachable", "1 if the last call to etcd succeeded.",
+              c->etcd_reachable ? 1 : 0);
+        gauge(&e, "holdfast_cluster_registered",
+              "1 while this node's lease in etcd holds (its peers see it up).",
+              c->registered ? 1 : 0);
+        counter(&e, "holdfast_layout_applied_total", "Layout generations applied since start.",
+                c->applied_total);
+        head(&e, "holdfast_layout_refused_total", "counter",
+             "Layouts refused: stale (older than served, or a generation reused), invalid "
+             "(breaking a rule), pinned (newer than the pin).");
+        put(&e, "holdfast_layout_refused_total{reason=\"stale\"} %" PRIu64 "\n", c->refused_stale);
+        put(&e, "holdfast_layout_refused_total{reason=\"invalid\"} %" PRIu64 "\n", c->refused_invalid);
+        put(&e, "holdfast_layout_refused_total{reason=\"pinned\"} %" PRIu64 "\n", c->ignored_pinned);
+        static const char *const states[] = {"up", "down", "draining", "new"};
+        head(&e, "holdfast_cluster_nodes", "gauge", "Nodes this node knows of, by state.");
+        for (size_t k = 0; k < 4; k++) {
+            uint32_t n = 0;
+            for (uint32_t i = 0; i < s->nnodes; i++)
+                n += strcmp(s->nodes[i].state, states[k]) == 0;
+            put(&e, "holdfast_cluster_nodes{state=\"%s\"} %u\n", states[k], n);
+        }
+    }
+    gauge(&e, "holdfast_admin_changes_running", "Admin API changes in progress.",
+          (double)s->admin_writes);
+    counter(&e, "holdfast_admin_busy_total",
+            "Admin API changes answered 503 Busy (more than the status listener runs at once).",
+            s->admin_busy);
     if (s->faults_enabled)
         counter(&e, "holdfast_faults_fired_total", "Injected faults that fired.", s->faults_fired);
     return e.rc;

@@ -248,6 +248,50 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
         row(&p, "Fault injection", "enabled, %" PRIu64 " fired", s->faults_fired);
     put(&p, "</table></section>\n");
 
+    /* Cluster: what this node serves and sees, from its own copy. */
+    if (s->have_cluster) {
+        const hf_cluster_stats_t *cl = &s->cluster;
+        put(&p, "<section class=\"wide\" id=\"cluster\"><h2>Cluster</h2><table>\n");
+        row(&p, "Node", "%s (zone %s), cluster %s", cl->node_id, cl->zone, cl->cluster_id);
+        row(&p, "Layout served", "generation %" PRIu64 "%s", cl->served,
+            cl->pinned ? " (pinned)" : "");
+        row(&p, "Layout in etcd", "generation %" PRIu64 "%s", cl->etcd_generation,
+            cl->etcd_layout_refused ? ", REFUSED by this node" : "");
+        if (cl->etcd_reachable)
+            row(&p, "etcd", "reachable (%s, %.1f s ago)", cl->etcd_endpoint,
+                (double)cl->etcd_ok_age_ms / 1000.0);
+        else if (cl->etcd_ok_age_ms >= 0)
+            row(&p, "etcd", "UNREACHABLE, last answer %.1f s ago (changes wait; serving goes on)",
+                (double)cl->etcd_ok_age_ms / 1000.0);
+        else
+            row(&p, "etcd", "UNREACHABLE since start (changes wait; serving goes on)");
+        if (cl->etcd_error[0] && !cl->etcd_reachable)
+            row(&p, "etcd error", "%s", cl->etcd_error);
+        row(&p, "Refused layouts", "%" PRIu64 " older or reused, %" PRIu64 " breaking a rule, %" PRIu64
+                                   " ignored while pinned",
+            cl->refused_stale, cl->refused_invalid, cl->ignored_pinned);
+        if (cl->last_refusal[0])
+            row(&p, "Last refusal", "%s", cl->last_refusal);
+        put(&p, "</table><div class=\"scroll\"><table class=\"num\"><tr><th>Node</th><th>Zone</th>"
+                "<th>State</th><th>Serves</th><th>Capacity</th><th>Address</th><th>Last seen</th>"
+                "</tr>\n");
+        for (uint32_t i = 0; i < s->nnodes; i++) {
+            const hf_cluster_node_t *n = &s->nodes[i];
+            char seen[32] = "never";
+            if (n->m.seen_ns)
+                hf_time_iso8601(seen, n->m.seen_ns);
+            put(&p, "<tr><td>");
+            esc(&p, n->m.id);
+            put(&p, "</td><td>");
+            esc(&p, n->m.zone);
+            put(&p, "</td><td>%s</td><td>%" PRIu64 "</td><td>%s</td><td>", n->state, n->m.applied,
+                hf_str_bytes(b, sizeof b, (double)n->m.capacity));
+            esc(&p, n->m.rpc);
+            put(&p, "</td><td>%s</td></tr>\n", seen);
+        }
+        put(&p, "</table></div></section>\n");
+    }
+
     /* Operations. */
     put(&p, "<section class=\"wide\" id=\"operations\"><h2>Operations</h2><div class=\"scroll\">"
             "<table class=\"num\"><tr><th>Operation</th><th>Requests</th><th>4xx</th>"
@@ -319,6 +363,39 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
             "Machine-readable: <a href=\"/metrics\">/metrics</a>, "
             "<a href=\"/health/ready\">/health/ready</a>.</footer>\n</body></html>\n");
     return p.rc;
+}
+
+json_t *status_cluster_json(const status_snap_t *s)
+{
+    const hf_cluster_stats_t *c = &s->cluster;
+    json_t *nodes = json_array();
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        const hf_cluster_node_t *n = &s->nodes[i];
+        char seen[32] = "", started[32] = "";
+        if (n->m.seen_ns)
+            hf_time_iso8601(seen, n->m.seen_ns);
+        if (n->m.started_ns)
+            hf_time_iso8601(started, n->m.started_ns);
+        json_array_append_new(
+            nodes, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:I,s:I,s:I}", "id", n->m.id,
+                             "zone", n->m.zone, "capacity", (json_int_t)n->m.capacity, "address",
+                             n->m.rpc, "s3", n->m.s3, "status", n->m.status, "state", n->state,
+                             "in_layout", n->in_layout, "last_seen", seen, "started", started,
+                             "generation", (json_int_t)n->m.applied, "confirmed",
+                             (json_int_t)n->m.confirmed, "used_bytes",
+                             (json_int_t)n->m.used_bytes));
+    }
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:f,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:o}",
+                     "generation", (json_int_t)c->served, "node_id", c->node_id, "zone", c->zone,
+                     "cluster_id", c->cluster_id, "prefix", c->prefix, "etcd_generation",
+                     (json_int_t)c->etcd_generation, "etcd_layout_refused", c->etcd_layout_refused,
+                     "etcd_reachable", c->etcd_reachable, "etcd_age_s",
+                     c->etcd_ok_age_ms < 0 ? -1.0 : (double)c->etcd_ok_age_ms / 1000.0,
+                     "etcd_endpoint", c->etcd_endpoint, "etcd_error", c->etcd_error, "registered",
+                     c->registered, "pinned", (json_int_t)c->pinned, "applied",
+                     (json_int_t)c->applied_total, "refused_stale", (json_int_t)c->refused_stale,
+                     "refused_invalid", (json_int_t)c->refused_invalid, "ignored_pinned",
+                     (json_int_t)c->ignored_pinned, "last_refusal", c->last_refusal, "nodes", nodes);
 }
 
 json_t *status_render_json(const status_snap_t *s)
@@ -407,5 +484,7 @@ json_t *status_render_json(const status_snap_t *s)
                                              "line", s->recent[i].line));
     }
     json_object_set_new(j, "recent_errors", rec);
+    if (s->have_cluster)
+        json_object_set_new(j, "cluster", status_cluster_json(s));
     return j;
 }

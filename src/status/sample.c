@@ -305,6 +305,14 @@ void status_snap_take(hf_status_t *st, status_snap_t *s)
     s->log_errors = hf_log_errors_total();
     s->faults_enabled = st->faults_enabled;
     s->faults_fired = hf_fault_fired();
+    s->admin_writes = atomic_load(&st->admin_writes);
+    s->admin_busy = atomic_load(&st->admin_busy_total);
+    if (st->cluster) {
+        s->have_cluster = true;
+        hf_cluster_stats(st->cluster, &s->cluster);
+        if (hf_cluster_nodes(st->cluster, &s->nodes, &s->nnodes) != HF_OK)
+            s->nnodes = 0;
+    }
 
     /* The node's state: the worst thing that is true. */
     s->ready = atomic_load(&st->s3_ready) && !s->meta_failed;
@@ -343,6 +351,27 @@ void status_snap_take(hf_status_t *st, status_snap_t *s)
         add_reason(s, "disk almost full: %.1f%% free",
                    100.0 * (double)s->disk_avail / (double)s->disk_total);
     }
+    if (s->have_cluster) {
+        const hf_cluster_stats_t *c = &s->cluster;
+        /* The node serves on (static stability); what waits is changes. */
+        if (!c->etcd_reachable) {
+            degraded = true;
+            add_reason(s, "etcd unreachable%s%s: serving layout generation %llu, changes wait",
+                       c->etcd_error[0] ? ": " : "", c->etcd_error, (unsigned long long)c->served);
+        }
+        if (c->etcd_layout_refused) {
+            degraded = true;
+            add_reason(s, "the layout in etcd (generation %llu) is refused: %s",
+                       (unsigned long long)c->etcd_generation, c->last_refusal);
+        }
+        if (c->nodes_down) {
+            degraded = true;
+            add_reason(s, "%u node%s of the layout down", c->nodes_down,
+                       c->nodes_down == 1 ? "" : "s");
+        }
+        if (c->pinned)
+            add_reason(s, "layout pinned at generation %llu", (unsigned long long)c->pinned);
+    }
     if (s->faults_enabled && hf_fault_describe(NULL, 0) > 0)
         add_reason(s, "fault injection active");
     if (degraded && strcmp(s->state, "ok") == 0)
@@ -353,4 +382,6 @@ void status_snap_free(status_snap_t *s)
 {
     free(s->keys);
     s->keys = NULL;
+    free(s->nodes);
+    s->nodes = NULL;
 }

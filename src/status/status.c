@@ -24,8 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Longest an admin call waits for the one running before it is refused. */
-#define ADMIN_WAIT_MS 30000
 
 void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region)
 {
@@ -33,6 +31,12 @@ void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region)
     st->meta = meta;
     snprintf(st->region, sizeof st->region, "%s", region);
     st->started_ns = hf_time_now();
+    pthread_mutex_init(&st->root_cred_mu, NULL);
+}
+
+void hf_status_fini(hf_status_t *st)
+{
+    pthread_mutex_destroy(&st->root_cred_mu);
 }
 
 int hf_status_gen_keys(char *access_key, char *secret_key)
@@ -129,24 +133,15 @@ static void send_json(hf_req_t *r, int status, json_t *j)
     }
 }
 
-/* The error code the running admin call answered with, for its audit
- * record. Each status worker runs one call at a time, start to end. */
-static _Thread_local const char *call_error;
-
-static void send_error(hf_req_t *r, int status, const char *code, const char *msg)
-{
-    call_error = code;
-    send_json(r, status, json_pack("{s:s,s:s}", "error", code, "message", msg));
-}
-
 void status_send_json(hf_req_t *r, int status, json_t *j)
 {
     send_json(r, status, j);
 }
 
-void status_send_error(hf_req_t *r, int status, const char *code, const char *msg)
+void status_send_error(status_call_t *c, int status, const char *code, const char *msg)
 {
-    send_error(r, status, code, msg);
+    c->error = code;
+    send_json(c->r, status, json_pack("{s:s,s:s}", "error", code, "message", msg));
 }
 
 static void send_text(hf_req_t *r, int status, const char *text)
@@ -164,32 +159,34 @@ typedef struct admin_who {
     char key_id[HF_ACCESS_KEY_MAX + 1];
 } admin_who_t;
 
-static int admin_auth(hf_status_t *st, hf_req_t *r, admin_who_t *who)
+static int admin_auth(status_call_t *c, admin_who_t *who)
 {
+    hf_status_t *st = c->st;
+    hf_req_t *r = c->r;
     hf_http_req_t *h = &r->http;
     hf_sigv4_input_t in = {h->method, h->path, h->query, h->headers, h->nheaders};
     hf_sigv4_t a;
     char msg[512] = "";
     int s = hf_sigv4_parse(&in, &a, msg, sizeof msg);
     if (s != HF_AUTH_OK || a.kind == HF_AUTH_ANONYMOUS) {
-        send_error(r, 403, "AccessDenied",
+        status_send_error(c, 403, "AccessDenied",
                    s != HF_AUTH_OK ? msg : "admin requests must be signed with the root key");
         return -1;
     }
     hf_user_t u;
     int rc = hf_meta_user_by_key(st->meta, a.access_key, &u);
     if (rc || !(u.flags & HF_USER_ROOT)) {
-        send_error(r, 403, "AccessDenied", "admin requests must be signed with the root key");
+        status_send_error(c, 403, "AccessDenied", "admin requests must be signed with the root key");
         return -1;
     }
     s = hf_sigv4_verify(&in, &a, u.secret_key, st->region, hf_time_now() / 1000000000, NULL, msg,
                         sizeof msg);
     if (s != HF_AUTH_OK) {
-        send_error(r, 403, "SignatureDoesNotMatch", msg);
+        status_send_error(c, 403, "SignatureDoesNotMatch", msg);
         return -1;
     }
     if (a.payload_mode != HF_PAYLOAD_SHA256 && a.payload_mode != HF_PAYLOAD_UNSIGNED) {
-        send_error(r, 400, "InvalidRequest", "admin bodies are sent in one piece");
+        status_send_error(c, 400, "InvalidRequest", "admin bodies are sent in one piece");
         return -1;
     }
     snprintf(who->user, sizeof who->user, "%s", u.name);
@@ -199,25 +196,25 @@ static int admin_auth(hf_status_t *st, hf_req_t *r, admin_who_t *who)
 
 /* PUT /admin/v1/faults (body: a fault set, fault.h), GET, DELETE. Only
  * when the server was started with fault injection enabled. */
-static void faults(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+static void faults(status_call_t *c, hf_str_t rest)
 {
     if (rest.n) {
-        send_error(r, 404, "NotFound", "no such admin endpoint");
+        status_send_error(c, 404, "NotFound", "no such admin endpoint");
         return;
     }
-    if (hf_str_eq(r->http.method, "PUT"))
-        status_audit_note(st, "faults.set", NULL, NULL);
-    else if (hf_str_eq(r->http.method, "DELETE"))
-        status_audit_note(st, "faults.clear", NULL, NULL);
-    if (!st->faults_enabled) {
-        send_error(r, 403, "FaultInjectionDisabled",
+    if (hf_str_eq(c->r->http.method, "PUT"))
+        status_audit_note(c, "faults.set", NULL, NULL);
+    else if (hf_str_eq(c->r->http.method, "DELETE"))
+        status_audit_note(c, "faults.clear", NULL, NULL);
+    if (!c->st->faults_enabled) {
+        status_send_error(c, 403, "FaultInjectionDisabled",
                    "start the server with --fault-injection to use fault sets");
         return;
     }
-    if (hf_str_eq(r->http.method, "PUT")) {
+    if (hf_str_eq(c->r->http.method, "PUT")) {
         hf_buf_t body;
         hf_buf_init(&body, 16 * 1024);
-        int rc = hf_req_read_all(r, &body);
+        int rc = hf_req_read_all(c->r, &body);
         char spec[16 * 1024 + 1], err[256] = "";
         if (rc == HF_OK) {
             memcpy(spec, body.data ? body.data : "", body.len);
@@ -225,74 +222,92 @@ static void faults(hf_status_t *st, hf_req_t *r, hf_str_t rest)
         }
         hf_buf_free(&body);
         if (rc) {
-            send_error(r, 400, "InvalidRequest", "could not read the fault set (at most 16 KiB)");
+            status_send_error(c, 400, "InvalidRequest", "could not read the fault set (at most 16 KiB)");
             return;
         }
-        status_audit_note(st, "faults.set", NULL, json_pack("{s:s}", "faults", spec));
+        status_audit_note(c, "faults.set", NULL, json_pack("{s:s}", "faults", spec));
         if (hf_fault_set(spec, err, sizeof err) != HF_OK) {
-            send_error(r, 400, "InvalidFaultSet", err);
+            status_send_error(c, 400, "InvalidFaultSet", err);
             return;
         }
         hf_log_warn("msg=\"fault set installed\" faults=\"%.200s\"", spec);
-    } else if (hf_str_eq(r->http.method, "DELETE")) {
+    } else if (hf_str_eq(c->r->http.method, "DELETE")) {
         hf_fault_clear();
         hf_log_warn("msg=\"fault set cleared\"");
-    } else if (!hf_str_eq(r->http.method, "GET")) {
-        send_error(r, 405, "MethodNotAllowed", "use GET, PUT or DELETE");
+    } else if (!hf_str_eq(c->r->http.method, "GET")) {
+        status_send_error(c, 405, "MethodNotAllowed", "use GET, PUT or DELETE");
         return;
     }
     char desc[4096];
     hf_fault_describe(desc, sizeof desc);
-    send_json(r, 200, json_pack("{s:s,s:I}", "faults", desc, "fired", (json_int_t)hf_fault_fired()));
+    status_send_json(c->r, 200, json_pack("{s:s,s:I}", "faults", desc, "fired", (json_int_t)hf_fault_fired()));
 }
 
 /* An admin resource that only answers GET on itself: false (after
  * answering 404/405) for anything else. */
-static bool plain_get(hf_req_t *r, hf_str_t rest)
+static bool plain_get(status_call_t *c, hf_str_t rest)
 {
     if (rest.n) {
-        send_error(r, 404, "NotFound", "no such admin endpoint");
+        status_send_error(c, 404, "NotFound", "no such admin endpoint");
         return false;
     }
-    if (!hf_str_eq(r->http.method, "GET")) {
-        send_error(r, 405, "MethodNotAllowed", "use GET");
+    if (!hf_str_eq(c->r->http.method, "GET")) {
+        status_send_error(c, 405, "MethodNotAllowed", "use GET");
         return false;
     }
     return true;
 }
 
-/* GET /admin/v1/status: what the status page shows, as JSON. */
-static void status_json(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+/* A snapshot rendered as JSON by render, answered 200. */
+static void snap_json(status_call_t *c, json_t *(*render)(const status_snap_t *s))
 {
-    if (!plain_get(r, rest))
-        return;
     status_snap_t *snap = malloc(sizeof *snap);
     if (!snap) {
-        send_error(r, 500, "InternalError", "out of memory");
+        status_send_error(c, 500, "InternalError", "out of memory");
         return;
     }
-    status_snap_take(st, snap);
-    json_t *j = status_render_json(snap);
+    status_snap_take(c->st, snap);
+    json_t *j = render(snap);
     status_snap_free(snap);
     free(snap);
-    send_json(r, 200, j);
+    status_send_json(c->r, 200, j);
+}
+
+/* GET /admin/v1/status: what the status page shows, as JSON. */
+static void status_json(status_call_t *c, hf_str_t rest)
+{
+    if (plain_get(c, rest))
+        snap_json(c, status_render_json);
+}
+
+/* GET /admin/v1/cluster: the cluster as this node sees it (its own copy:
+ * answers while etcd is down, and says so). */
+static void cluster(status_call_t *c, hf_str_t rest)
+{
+    if (!plain_get(c, rest))
+        return;
+    if (!c->st->cluster) {
+        status_send_error(c, 404, "NotACluster", "this server is a single node (no --cluster)");
+        return;
+    }
+    snap_json(c, status_cluster_json);
 }
 
 /* GET /admin/v1/lifecycle: what the lifecycle worker has done. */
-static void lifecycle(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+static void lifecycle(status_call_t *c, hf_str_t rest)
 {
-    if (!plain_get(r, rest))
+    if (!plain_get(c, rest))
         return;
-    if (!st->lifecycle) {
-        send_error(r, 404, "NotFound", "this server has no lifecycle worker");
+    if (!c->st->lifecycle) {
+        status_send_error(c, 404, "NotFound", "this server has no lifecycle worker");
         return;
     }
     hf_lifecycle_stats_t l;
-    hf_lifecycle_stats(st->lifecycle, &l);
+    hf_lifecycle_stats(c->st->lifecycle, &l);
     char last[32] = "";
     if (l.last_pass_ns)
         hf_time_iso8601(last, l.last_pass_ns);
-    send_json(r, 200, json_pack("{s:b,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "running", l.running,
+    status_send_json(c->r, 200, json_pack("{s:b,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "running", l.running,
                                 "passes", (json_int_t)l.passes, "last_pass", last, "examined",
                                 (json_int_t)l.examined, "expired", (json_int_t)l.expired,
                                 "noncurrent_expired", (json_int_t)l.noncurrent_expired,
@@ -303,67 +318,67 @@ static void lifecycle(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 
 /* GET /admin/v1/store: both stores' state, free space and reserve.
  * POST /admin/v1/store/reopen: verified reopen of the chunk store. */
-static void store(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+static void store(status_call_t *c, hf_str_t rest)
 {
     bool reopen = hf_str_eq(rest, "/reopen");
     if (!(rest.n == 0 || reopen)) {
-        send_error(r, 404, "NotFound", "no such admin endpoint");
+        status_send_error(c, 404, "NotFound", "no such admin endpoint");
         return;
     }
-    if (reopen != hf_str_eq(r->http.method, "POST") ||
-        (!reopen && !hf_str_eq(r->http.method, "GET"))) {
-        send_error(r, 405, "MethodNotAllowed", reopen ? "use POST" : "use GET");
+    if (reopen != hf_str_eq(c->r->http.method, "POST") ||
+        (!reopen && !hf_str_eq(c->r->http.method, "GET"))) {
+        status_send_error(c, 405, "MethodNotAllowed", reopen ? "use POST" : "use GET");
         return;
     }
-    if (!st->chunks) {
-        send_error(r, 404, "NotFound", "no chunk store");
+    if (!c->st->chunks) {
+        status_send_error(c, 404, "NotFound", "no chunk store");
         return;
     }
     char why[256] = "";
     int status = 200;
     if (reopen)
-        status_audit_note(st, "store.reopen", "chunks", NULL);
+        status_audit_note(c, "store.reopen", "chunks", NULL);
     if (reopen) {
-        int rc = hf_chunk_store_recover(st->chunks, why, sizeof why);
+        int rc = hf_chunk_store_recover(c->st->chunks, why, sizeof why);
         if (rc) {
-            send_error(r, 503, "ReopenFailed", why);
+            status_send_error(c, 503, "ReopenFailed", why);
             return;
         }
         hf_log_warn("msg=\"chunk store reopened by an admin request\"");
     }
     int cerr = 0, merr = 0;
-    bool cf = hf_chunk_failed(st->chunks, &cerr, why, sizeof why);
-    bool mf = hf_meta_failed(st->meta, &merr);
+    bool cf = hf_chunk_failed(c->st->chunks, &cerr, why, sizeof why);
+    bool mf = hf_meta_failed(c->st->meta, &merr);
     uint64_t avail = 0;
-    int src = hf_chunk_space_check(st->chunks, 0, &avail);
+    int src = hf_chunk_space_check(c->st->chunks, 0, &avail);
     json_t *j = json_pack("{s:{s:s,s:s},s:{s:s,s:s},s:I,s:I,s:b}",
                           "chunks", "state", cf ? "failed" : "ok", "reason", cf ? why : "",
                           "meta", "state", mf ? "failed" : "ok", "reason",
                           mf ? hf_strerror(merr) : "",
                           "free_bytes", (json_int_t)avail, "reserve_bytes",
-                          (json_int_t)hf_chunk_reserve(st->chunks), "below_reserve",
+                          (json_int_t)hf_chunk_reserve(c->st->chunks), "below_reserve",
                           src == HF_E_NOSPACE);
-    send_json(r, status, j);
+    status_send_json(c->r, status, j);
 }
 
 /* GET /admin/v1/scrub: progress and the damaged objects of the current
  * (or last) pass. POST: start a pass, optional body {"rate": BYTES}. */
-static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+static void scrub(status_call_t *c, hf_str_t rest)
 {
     if (rest.n) {
-        send_error(r, 404, "NotFound", "no such admin endpoint");
+        status_send_error(c, 404, "NotFound", "no such admin endpoint");
         return;
     }
-    if (!st->scrub) {
-        send_error(r, 404, "NotFound", "this server has no scrubber");
+    if (!c->st->scrub) {
+        status_send_error(c, 404, "NotFound", "this server has no scrubber");
         return;
     }
     bool started = false;
-    if (hf_str_eq(r->http.method, "POST")) {
-        status_audit_note(st, "scrub.start", NULL, NULL);
+    if (hf_str_eq(c->r->http.method, "POST")) {
+        status_audit_note(c, "scrub.start", NULL, NULL);
         hf_buf_t body;
         hf_buf_init(&body, 64 * 1024);
-        int rc = hf_req_read_all(r, &body);
+        int rc = hf_req_read_all(c->r, &body);
         json_int_t rate = 0;
         if (rc == HF_OK && body.len) {
             json_error_t je;
@@ -372,7 +387,7 @@ static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
                 if (j)
                     json_decref(j);
                 hf_buf_free(&body);
-                send_error(r, 400, "InvalidRequest",
+                status_send_error(c, 400, "InvalidRequest",
                            "expected an empty body or {\"rate\": bytes per second}");
                 return;
             }
@@ -380,18 +395,18 @@ static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
         }
         hf_buf_free(&body);
         if (rc) {
-            send_error(r, 400, "InvalidRequest", "could not read the request body");
+            status_send_error(c, 400, "InvalidRequest", "could not read the request body");
             return;
         }
-        status_audit_note(st, "scrub.start", NULL, json_pack("{s:I}", "rate", rate));
-        if (hf_scrub_start(st->scrub, (uint64_t)rate) == HF_E_BUSY) {
-            send_error(r, 409, "ScrubRunning", "a scrub pass is already running");
+        status_audit_note(c, "scrub.start", NULL, json_pack("{s:I}", "rate", rate));
+        if (hf_scrub_start(c->st->scrub, (uint64_t)rate) == HF_E_BUSY) {
+            status_send_error(c, 409, "ScrubRunning", "a scrub pass is already running");
             return;
         }
         started = true;
         hf_log_info("msg=\"scrub pass requested\" rate=%lld", (long long)rate);
-    } else if (!hf_str_eq(r->http.method, "GET")) {
-        send_error(r, 405, "MethodNotAllowed", "use GET or POST");
+    } else if (!hf_str_eq(c->r->http.method, "GET")) {
+        status_send_error(c, 405, "MethodNotAllowed", "use GET or POST");
         return;
     }
     hf_scrub_stats_t ss;
@@ -400,7 +415,7 @@ static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     hf_scrub_damage_t *d = malloc(cap * sizeof *d);
     if (!d)
         cap = 0;
-    hf_scrub_report(st->scrub, &ss, d, cap, &n, &more);
+    hf_scrub_report(c->st->scrub, &ss, d, cap, &n, &more);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "bucket", d[i].bucket, "key",
@@ -421,21 +436,21 @@ static void scrub(hf_status_t *st, hf_req_t *r, hf_str_t rest)
                           (json_int_t)ss.skipped, "damaged_objects", arr, "truncated", more,
                           "totals", "objects", (json_int_t)ss.objects_total, "bytes",
                           (json_int_t)ss.bytes_total, "damaged", (json_int_t)ss.damaged_total);
-    send_json(r, started ? 202 : 200, j);
+    status_send_json(c->r, started ? 202 : 200, j);
 }
 
 /* GET /admin/v1/audit?since=ISO8601&from=OFFSET: a page of records. */
-static void audit_show(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+static void audit_show(status_call_t *c, hf_str_t rest)
 {
-    if (!plain_get(r, rest))
+    if (!plain_get(c, rest))
         return;
-    if (!st->data_dir[0]) {
-        send_error(r, 404, "NotFound", "this server keeps no audit log");
+    if (!c->st->data_dir[0]) {
+        status_send_error(c, 404, "NotFound", "this server keeps no audit log");
         return;
     }
     int64_t since_s = 0;
     uint64_t from = 0;
-    hf_str_t q = r->http.query;
+    hf_str_t q = c->r->http.query;
     while (q.n) {
         const char *amp = memchr(q.p, '&', q.n);
         size_t n = amp ? (size_t)(amp - q.p) : q.n;
@@ -445,11 +460,11 @@ static void audit_show(hf_status_t *st, hf_req_t *r, hf_str_t rest)
         if (is_since && n - 6 < sizeof v)
             vl = hf_uri_decode(v, q.p + 6, n - 6);
         if (is_since && (vl < 0 || hf_time_parse_iso8601(v, (size_t)vl, &since_s) != HF_OK)) {
-            send_error(r, 400, "InvalidArgument", "since must be a time like 2026-01-02T15:04:05Z");
+            status_send_error(c, 400, "InvalidArgument", "since must be a time like 2026-01-02T15:04:05Z");
             return;
         }
         if (n > 5 && memcmp(q.p, "from=", 5) == 0 && hf_parse_u64(q.p + 5, n - 5, &from) != HF_OK) {
-            send_error(r, 400, "InvalidArgument", "from must be a byte offset");
+            status_send_error(c, 400, "InvalidArgument", "from must be a byte offset");
             return;
         }
         q.p += amp ? n + 1 : n;
@@ -458,12 +473,12 @@ static void audit_show(hf_status_t *st, hf_req_t *r, hf_str_t rest)
     json_t *recs;
     uint64_t next;
     bool more;
-    int rc = hf_audit_read(st->data_dir, from, since_s * 1000000000, &recs, &next, &more);
+    int rc = hf_audit_read(c->st->data_dir, from, since_s * 1000000000, &recs, &next, &more);
     if (rc) {
-        send_error(r, 500, "InternalError", hf_strerror(rc));
+        status_send_error(c, 500, "InternalError", hf_strerror(rc));
         return;
     }
-    send_json(r, 200, json_pack("{s:o,s:I,s:b}", "records", recs, "next", (json_int_t)next,
+    status_send_json(c->r, 200, json_pack("{s:o,s:I,s:b}", "records", recs, "next", (json_int_t)next,
                                 "more", more));
 }
 
@@ -471,7 +486,7 @@ static void audit_show(hf_status_t *st, hf_req_t *r, hf_str_t rest)
  * the rest of the path after the resource name ("" or "/..."). */
 static const struct {
     const char *path;
-    void (*fn)(hf_status_t *st, hf_req_t *r, hf_str_t rest);
+    void (*fn)(status_call_t *c, hf_str_t rest);
 } admin_routes[] = {
     {"/admin/v1/users", status_users},
     {"/admin/v1/audit", audit_show},
@@ -480,15 +495,11 @@ static const struct {
     {"/admin/v1/store", store},
     {"/admin/v1/scrub", scrub},
     {"/admin/v1/lifecycle", lifecycle},
+    {"/admin/v1/cluster", cluster},
 };
 
-void status_audit_note(hf_status_t *st, const char *action, const char *target, json_t *detail)
+void status_audit_note(status_call_t *c, const char *action, const char *target, json_t *detail)
 {
-    status_call_t *c = st->call;
-    if (!c) {
-        json_decref(detail);
-        return;
-    }
     c->action = action;
     if (target)
         snprintf(c->target, sizeof c->target, "%s", target);
@@ -517,9 +528,10 @@ static const char *local_user(hf_req_t *r, char *out, size_t cap)
 /* Append the audit record of a state-changing admin call, once answered.
  * A record that cannot be written goes to the log at error level, whole
  * (records hold no secrets), so it is not lost; the call's effect stands. */
-static void audit_call(hf_status_t *st, hf_req_t *r, const admin_who_t *who, status_call_t *c,
-                       hf_str_t path)
+static void audit_call(status_call_t *c, const admin_who_t *who, hf_str_t path)
 {
+    hf_status_t *st = c->st;
+    hf_req_t *r = c->r;
     char generic[96], lu[HF_AUDIT_LOCAL_USER_MAX + 1];
     if (!c->action) {
         /* No handler claimed the call (an unknown endpoint or method): it
@@ -536,7 +548,7 @@ static void audit_call(hf_status_t *st, hf_req_t *r, const admin_who_t *who, sta
         .action = c->action,
         .target = c->target[0] ? c->target : NULL,
         .status = status,
-        .error = status >= 300 ? (call_error ? call_error : "Error") : NULL,
+        .error = status >= 300 ? (c->error ? c->error : "Error") : NULL,
         .detail = c->detail,
     };
     if (!st->data_dir[0])
@@ -550,49 +562,53 @@ static void audit_call(hf_status_t *st, hf_req_t *r, const admin_who_t *who, sta
     }
 }
 
+/* Admin calls run concurrently, each on the status worker that received
+ * it. Reads (GET, HEAD) never wait and are never refused: they read LMDB
+ * snapshots, files and counters. Changes need no lock of their own here:
+ * each is one atomic operation of the store it changes (the metadata
+ * writer serializes them), and the one file a change rewrites outside a
+ * store (root-credentials) has its own lock (users.c). What is bounded is
+ * how many status workers changes may hold at once (a change waits for
+ * its commit, or for etcd, and a wedged disk or an unreachable etcd would
+ * otherwise take every worker): HF_STATUS_ADMIN_WRITES_MAX, which leaves
+ * the other workers to health checks, /metrics, the page and reads. A
+ * change beyond it is answered 503 Busy with Retry-After, and the admin
+ * CLI retries those until its deadline, so an operator never sees it. */
 static void admin(hf_status_t *st, hf_req_t *r, hf_str_t path)
 {
-    /* One admin call at a time (they share st->call); a call that finds
-     * another running waits its turn on its loop's timer -- the loop serves
-     * health checks meanwhile -- and is refused only if the other never
-     * ends. */
-    int64_t give_up = hf_mono_ms() + ADMIN_WAIT_MS;
-    for (;;) {
-        int expected = 0;
-        if (atomic_compare_exchange_strong(&st->admin_busy, &expected, 1))
-            break;
-        if (hf_mono_ms() >= give_up || !hf_fiber_self()) {
-            hf_resp_header(r, "Retry-After", "1");
-            send_error(r, 503, "Busy", "another admin call is running; retry");
-            return;
-        }
-        hf_loop_sleep_until(hf_mono_ms() + 5);
+    bool change = !hf_str_eq(r->http.method, "GET") && !hf_str_eq(r->http.method, "HEAD");
+    status_call_t call = {.st = st, .r = r};
+    if (change && atomic_fetch_add(&st->admin_writes, 1) >= HF_STATUS_ADMIN_WRITES_MAX) {
+        atomic_fetch_sub(&st->admin_writes, 1);
+        atomic_fetch_add(&st->admin_busy_total, 1);
+        hf_resp_header(r, "Retry-After", "1");
+        char msg[128];
+        snprintf(msg, sizeof msg, "%d admin changes are running; retry", HF_STATUS_ADMIN_WRITES_MAX);
+        status_send_error(&call, 503, "Busy", msg);
+        return;
     }
-    status_call_t call = {0};
     admin_who_t who;
-    st->call = &call;
-    call_error = NULL;
     /* Refused signatures are not recorded: anyone who reaches the port
      * could fill the disk with them. */
-    if (admin_auth(st, r, &who))
+    if (admin_auth(&call, &who))
         goto out;
     bool found = false;
     for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0] && !found; i++) {
         size_t l = strlen(admin_routes[i].path);
         if (path.n >= l && memcmp(path.p, admin_routes[i].path, l) == 0 &&
             (path.n == l || path.p[l] == '/')) {
-            admin_routes[i].fn(st, r, (hf_str_t){path.p + l, path.n - l});
+            admin_routes[i].fn(&call, (hf_str_t){path.p + l, path.n - l});
             found = true;
         }
     }
     if (!found)
-        send_error(r, 404, "NotFound", "no such admin endpoint");
-    if (!hf_str_eq(r->http.method, "GET") && !hf_str_eq(r->http.method, "HEAD"))
-        audit_call(st, r, &who, &call, path);
+        status_send_error(&call, 404, "NotFound", "no such admin endpoint");
+    if (change)
+        audit_call(&call, &who, path);
 out:
-    st->call = NULL;
     json_decref(call.detail);
-    atomic_store(&st->admin_busy, 0);
+    if (change)
+        atomic_fetch_sub(&st->admin_writes, 1);
 }
 
 /* ---- the page and /metrics --------------------------------------------------- */

@@ -35,9 +35,17 @@
  *                                  (hf_chunk_store_recover)
  *   GET    /admin/v1/scrub         scrub progress, counters, damaged objects
  *   POST   /admin/v1/scrub         start a scrub pass (body: {"rate": N} or empty)
- * Admin calls are SigV4-signed with the root user's key; at most one runs
- * at a time (others get 503), so a wedged metadata store can occupy one
- * status thread, never all of them. Every authenticated call that is not a
+ *   GET    /admin/v1/cluster       in a cluster: the layout generation served and
+ *                                  in etcd, etcd's reachability, refusals, and
+ *                                  every node as this node sees it (`holdfast
+ *                                  admin nodes`); 404 on a single node
+ * Admin calls are SigV4-signed with the root user's key. They run
+ * concurrently: reads never wait; changes are each one atomic store
+ * operation. A call that waits (a metadata commit, the audit log's fsync)
+ * parks its fiber and holds no status loop, so health checks are answered
+ * whatever the changes wait on; at most HF_STATUS_ADMIN_WRITES_MAX changes
+ * run at once (a change beyond answers 503 Busy with Retry-After, which
+ * the admin CLI retries), which bounds what a wedged store accumulates. Every authenticated call that is not a
  * GET is recorded in the audit log (status/audit.h) after it is answered,
  * with its outcome; the admin CLI's x-holdfast-local-user header names
  * the local account that ran it.
@@ -56,6 +64,7 @@
 
 #include "base/limits.h"
 #include "chunk/store.h"
+#include "cluster/control.h"
 #include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
@@ -90,9 +99,17 @@ typedef struct hf_status {
     hf_chunk_store_t *chunks; /* may be NULL (then not reported) */
     hf_scrub_t *scrub;        /* may be NULL (no scrub endpoints) */
     hf_lifecycle_t *lifecycle;/* may be NULL */
+    /* In a cluster (may be NULL): users and keys are changed through it
+     * (etcd first), and the page, /metrics and GET /admin/v1/cluster show
+     * what it publishes (never waiting on etcd). */
+    hf_cluster_t *cluster;
     char region[HF_REGION_MAX + 1];
     _Atomic int s3_ready;     /* set once the S3 listener is serving */
-    _Atomic int admin_busy;   /* an admin call is running */
+    _Atomic int admin_writes; /* admin changes running (status.c) */
+    _Atomic uint64_t admin_busy_total; /* changes answered 503 Busy over the bound */
+    /* Held while root-credentials is rewritten after a root key rotation,
+     * so concurrent rotations leave the file naming the active key. */
+    pthread_mutex_t root_cred_mu;
     int64_t started_ns;
     bool faults_enabled;      /* the server was started with --fault-injection */
     /* What the page and /metrics read (borrowed; set before serving, any
@@ -106,12 +123,20 @@ typedef struct hf_status {
     pthread_t sampler;
     _Atomic int sampler_stop;
     bool sampler_started;
-    /* The admin call in progress (status.c), only while admin_busy is held:
-     * what its audit record will say. */
-    struct status_call *call;
 } hf_status_t;
 
+/* Event-loop threads of the status listener: two, so that one busy with a
+ * large page or /metrics never delays a health check behind it. Admin
+ * changes park while they wait and hold neither (net/server.h). */
+#define HF_STATUS_WORKERS 2
+/* Admin changes running at once: operators' scripts and the CLI, never
+ * many; the cap bounds what piles up behind a wedged store (a change
+ * beyond it is answered Busy, which the CLI retries). */
+#define HF_STATUS_ADMIN_WRITES_MAX 4
+
 void hf_status_init(hf_status_t *st, hf_meta_t *meta, const char *region);
+/* Release what hf_status_init set up (after the status server stopped). */
+void hf_status_fini(hf_status_t *st);
 void hf_status_handle(void *ctx, hf_req_t *r);
 
 /* Start and stop the sampler thread (one fixed thread, 1 Hz). Errors:

@@ -29,27 +29,18 @@
 static int write_root_credentials(const char *data_dir, const char *access_key,
                                   const char *secret_key)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    char path[PATH_MAX];
     int n = snprintf(path, sizeof path, "%s/%s", data_dir, HF_STATUS_ROOT_CREDENTIALS_FILE);
     if (n < 0 || (size_t)n >= sizeof path)
         return -ENAMETOOLONG;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        return fd;
     char buf[512];
     n = snprintf(buf, sizeof buf,
                  "# holdfast root credentials for this data directory\n"
                  "access_key=%s\nsecret_key=%s\n",
                  access_key, secret_key);
-    int rc = hf_vfs_pwrite_all(fd, buf, (size_t)n, 0);
-    if (rc == HF_OK && hf_vfs.fsync(fd) != 0)
-        rc = -errno;
-    hf_vfs.close(fd);
-    if (rc == HF_OK && hf_vfs.rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc == HF_OK)
-        rc = hf_vfs_fsync_dir(data_dir);
+    struct iovec iov = {buf, (size_t)n};
+    int rc = hf_vfs_replace(path, &iov, 1, 0600);
+    memset(buf, 0, sizeof buf);
     return rc;
 }
 
@@ -77,14 +68,14 @@ int hf_status_write_root_credentials(const char *data_dir, const char *access_ke
 
 /* The JSON object in the request body (an empty body reads as {}), or
  * NULL after answering 400. Caller owns the result. */
-static json_t *read_object(hf_req_t *r)
+static json_t *read_object(status_call_t *c)
 {
     hf_buf_t body;
     hf_buf_init(&body, 64 * 1024);
-    int rc = hf_req_read_all(r, &body);
+    int rc = hf_req_read_all(c->r, &body);
     if (rc) {
         hf_buf_free(&body);
-        status_send_error(r, 400, "InvalidRequest", "could not read the request body");
+        status_send_error(c, 400, "InvalidRequest", "could not read the request body");
         return NULL;
     }
     json_error_t je;
@@ -92,7 +83,7 @@ static json_t *read_object(hf_req_t *r)
     hf_buf_free(&body);
     if (!json_is_object(j)) {
         json_decref(j);
-        status_send_error(r, 400, "InvalidRequest", "the body must be a JSON object");
+        status_send_error(c, 400, "InvalidRequest", "the body must be a JSON object");
         return NULL;
     }
     return j;
@@ -100,12 +91,16 @@ static json_t *read_object(hf_req_t *r)
 
 /* ---- answers -------------------------------------------------------------- */
 
-static void fail_meta(hf_req_t *r, int rc)
+static void fail_meta(status_call_t *c, int rc)
 {
-    if (rc == HF_E_NOTFOUND)
-        status_send_error(r, 404, "NoSuchUser", "no user by that name");
+    if (c->st->cluster && (rc == HF_E_CLOSED || rc == HF_E_TIMEOUT))
+        status_send_error(c, 503, "ClusterUnavailable",
+                          "etcd cannot be reached: user and key changes wait for the cluster's "
+                          "control plane (the node goes on serving with the users it has)");
+    else if (rc == HF_E_NOTFOUND)
+        status_send_error(c, 404, "NoSuchUser", "no user by that name");
     else
-        status_send_error(r, 500, "InternalError", hf_strerror(rc));
+        status_send_error(c, 500, "InternalError", hf_strerror(rc));
 }
 
 static const char *iso(char *out, int64_t ns)
@@ -147,40 +142,40 @@ static json_t *user_json(const hf_user_t *u)
 
 /* ---- handlers ------------------------------------------------------------- */
 
-static void list_users(hf_status_t *st, hf_req_t *r)
+static void list_users(status_call_t *c)
 {
     hf_user_t *us;
     size_t n;
-    int rc = hf_meta_user_list(st->meta, &r->arena, &us, &n);
+    int rc = hf_meta_user_list(c->st->meta, &c->r->arena, &us, &n);
     if (rc) {
-        status_send_error(r, 500, "InternalError", hf_strerror(rc));
+        status_send_error(c, 500, "InternalError", hf_strerror(rc));
         return;
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, user_json(&us[i]));
-    status_send_json(r, 200, json_pack("{s:o}", "users", arr));
+    status_send_json(c->r, 200, json_pack("{s:o}", "users", arr));
 }
 
-static void show_user(hf_status_t *st, hf_req_t *r, const char *name)
+static void show_user(status_call_t *c, const char *name)
 {
     hf_user_t u;
-    int rc = hf_meta_user_get(st->meta, name, &u);
+    int rc = hf_meta_user_get(c->st->meta, name, &u);
     if (rc) {
-        fail_meta(r, rc);
+        fail_meta(c, rc);
         return;
     }
     json_t *j = user_json(&u);
     json_object_set_new(j, "id", json_integer((json_int_t)u.id));
     json_object_set_new(j, "canonical_id", json_string(u.canonical_id));
     json_object_set_new(j, "keys", keys_json(&u, hf_time_now()));
-    status_send_json(r, 200, j);
+    status_send_json(c->r, 200, j);
 }
 
-static void create_user(hf_status_t *st, hf_req_t *r)
+static void create_user(status_call_t *c)
 {
-    status_audit_note(st, "user.create", NULL, NULL);
-    json_t *j = read_object(r);
+    status_audit_note(c, "user.create", NULL, NULL);
+    json_t *j = read_object(c);
     if (!j)
         return;
     const char *name = NULL, *ak = NULL, *sk = NULL;
@@ -188,14 +183,14 @@ static void create_user(hf_status_t *st, hf_req_t *r)
     if (json_unpack(j, "{s:s,s?s,s?s,s?b}", "name", &name, "access_key", &ak, "secret_key", &sk,
                     "create_bucket", &create_bucket)) {
         json_decref(j);
-        status_send_error(r, 400, "InvalidRequest",
+        status_send_error(c, 400, "InvalidRequest",
                           "expected a JSON object with \"name\" and optional \"access_key\", "
                           "\"secret_key\", \"create_bucket\"");
         return;
     }
     const char *why = hf_status_check_user_name(name);
     if (!why)
-        status_audit_note(st, "user.create", name, NULL);
+        status_audit_note(c, "user.create", name, NULL);
     if (!why && (ak != NULL) != (sk != NULL))
         why = "give both access_key and secret_key, or neither";
     if (!why && ak)
@@ -204,7 +199,7 @@ static void create_user(hf_status_t *st, hf_req_t *r)
         why = hf_status_check_secret_key(sk);
     if (why) {
         json_decref(j);
-        status_send_error(r, 400, "InvalidRequest", why);
+        status_send_error(c, 400, "InvalidRequest", why);
         return;
     }
     hf_user_t u = {0};
@@ -216,98 +211,117 @@ static void create_user(hf_status_t *st, hf_req_t *r)
         snprintf(u.secret_key, sizeof u.secret_key, "%s", sk);
     } else if (hf_status_gen_keys(u.access_key, u.secret_key) != HF_OK) {
         json_decref(j);
-        status_send_error(r, 500, "InternalError", "could not generate keys");
+        status_send_error(c, 500, "InternalError", "could not generate keys");
         return;
     }
     json_decref(j);
-    status_audit_note(st, "user.create", u.name,
+    status_audit_note(c, "user.create", u.name,
                       json_pack("{s:s,s:b}", "access_key", u.access_key, "create_bucket",
                                 create_bucket));
-    int rc = hf_meta_user_create(st->meta, &u);
+    int rc = c->st->cluster ? hf_cluster_user_create(c->st->cluster, &u)
+                            : hf_meta_user_create(c->st->meta, &u);
     if (rc == HF_E_EXISTS) {
-        status_send_error(r, 409, "UserAlreadyExists", "a user with that name or access key exists");
+        status_send_error(c, 409, "UserAlreadyExists", "a user with that name or access key exists");
         return;
     }
     if (rc) {
-        status_send_error(r, 500, "InternalError", hf_strerror(rc));
+        fail_meta(c, rc == HF_E_NOTFOUND ? HF_E_META : rc);
         return;
     }
     hf_log_info("msg=\"user created\" name=%s access_key=%s", u.name, u.access_key);
-    status_send_json(r, 201, json_pack("{s:s,s:s,s:s}", "name", u.name, "access_key",
+    status_send_json(c->r, 201, json_pack("{s:s,s:s,s:s}", "name", u.name, "access_key",
                                        u.access_key, "secret_key", u.secret_key));
 }
 
-static void delete_user(hf_status_t *st, hf_req_t *r, const char *name)
+static void delete_user(status_call_t *c, const char *name)
 {
-    status_audit_note(st, "user.delete", name, NULL);
-    int rc = hf_meta_user_delete(st->meta, name);
+    status_audit_note(c, "user.delete", name, NULL);
+    int rc = c->st->cluster ? hf_cluster_user_delete(c->st->cluster, name)
+                            : hf_meta_user_delete(c->st->meta, name);
     if (rc == HF_E_CONFLICT) {
-        status_send_error(r, 409, "UserInUse",
+        status_send_error(c, 409, "UserInUse",
                           "the root user cannot be deleted, nor a user who still owns buckets");
         return;
     }
     if (rc) {
-        fail_meta(r, rc);
+        fail_meta(c, rc);
         return;
     }
     hf_log_info("msg=\"user deleted\" name=%s", name);
-    hf_resp_send(r, 204, NULL, 0);
+    hf_resp_send(c->r, 204, NULL, 0);
 }
 
 /* Disable, enable, permissions: a change of restriction flags. */
-static void set_flags(hf_status_t *st, hf_req_t *r, const char *name, uint32_t set,
+static void set_flags(status_call_t *c, const char *name, uint32_t set,
                       uint32_t clear, const char *what)
 {
     hf_user_t u;
-    int rc = hf_meta_user_set_flags(st->meta, name, set, clear, &u);
+    int rc = c->st->cluster ? hf_cluster_user_set_flags(c->st->cluster, name, set, clear, &u)
+                            : hf_meta_user_set_flags(c->st->meta, name, set, clear, &u);
     if (rc == HF_E_CONFLICT) {
-        status_send_error(r, 409, "RootUnrestricted",
+        status_send_error(c, 409, "RootUnrestricted",
                           "the root user cannot be disabled or restricted");
         return;
     }
     if (rc) {
-        fail_meta(r, rc);
+        fail_meta(c, rc);
         return;
     }
     hf_log_info("msg=\"user %s\" name=%s", what, name);
-    status_send_json(r, 200, user_json(&u));
+    status_send_json(c->r, 200, user_json(&u));
 }
 
-static void permissions(hf_status_t *st, hf_req_t *r, const char *name)
+static void permissions(status_call_t *c, const char *name)
 {
-    status_audit_note(st, "user.permissions", name, NULL);
-    json_t *j = read_object(r);
+    status_audit_note(c, "user.permissions", name, NULL);
+    json_t *j = read_object(c);
     if (!j)
         return;
     int cb = -1;
     if (json_unpack(j, "{s:b}", "create_bucket", &cb) || json_object_size(j) != 1) {
         json_decref(j);
-        status_send_error(r, 400, "InvalidRequest",
+        status_send_error(c, 400, "InvalidRequest",
                           "expected {\"create_bucket\": true or false}");
         return;
     }
     json_decref(j);
-    status_audit_note(st, "user.permissions", name, json_pack("{s:b}", "create_bucket", cb));
-    set_flags(st, r, name, cb ? 0 : HF_USER_NO_CREATE_BUCKET, cb ? HF_USER_NO_CREATE_BUCKET : 0,
+    status_audit_note(c, "user.permissions", name, json_pack("{s:b}", "create_bucket", cb));
+    set_flags(c, name, cb ? 0 : HF_USER_NO_CREATE_BUCKET, cb ? HF_USER_NO_CREATE_BUCKET : 0,
               "permissions changed");
 }
 
-static void list_keys(hf_status_t *st, hf_req_t *r, const char *name)
+static void list_keys(status_call_t *c, const char *name)
 {
     hf_user_t u;
-    int rc = hf_meta_user_get(st->meta, name, &u);
+    int rc = hf_meta_user_get(c->st->meta, name, &u);
     if (rc) {
-        fail_meta(r, rc);
+        fail_meta(c, rc);
         return;
     }
-    status_send_json(r, 200, json_pack("{s:s,s:o}", "name", u.name, "keys",
+    status_send_json(c->r, 200, json_pack("{s:s,s:o}", "name", u.name, "keys",
                                        keys_json(&u, hf_time_now())));
 }
 
-static void rotate_key(hf_status_t *st, hf_req_t *r, const char *name)
+/* Rewrite root-credentials with the root user's active key as stored now.
+ * Rotations may run concurrently: under the lock, each writer reads the
+ * key after its own commit, so the last file written names the newest
+ * key whatever order the rotations finished in. */
+static int write_active_root_key(hf_status_t *st, const char *name)
 {
-    status_audit_note(st, "user.key.rotate", name, NULL);
-    json_t *j = read_object(r);
+    pthread_mutex_lock(&st->root_cred_mu);
+    hf_user_t root;
+    int rc = hf_meta_user_get(st->meta, name, &root);
+    if (rc == HF_OK)
+        rc = hf_status_write_root_credentials(st->data_dir, root.access_key, root.secret_key);
+    pthread_mutex_unlock(&st->root_cred_mu);
+    memset(root.secret_key, 0, sizeof root.secret_key);
+    return rc;
+}
+
+static void rotate_key(status_call_t *c, const char *name)
+{
+    status_audit_note(c, "user.key.rotate", name, NULL);
+    json_t *j = read_object(c);
     if (!j)
         return;
     json_int_t grace_ms = (json_int_t)HF_KEY_GRACE_DEFAULT_S * 1000;
@@ -317,41 +331,43 @@ static void rotate_key(hf_status_t *st, hf_req_t *r, const char *name)
         char msg[128];
         snprintf(msg, sizeof msg, "expected {\"grace_ms\": 0 to %lld} or an empty body",
                  (long long)HF_KEY_GRACE_MAX_S * 1000);
-        status_send_error(r, 400, "InvalidRequest", msg);
+        status_send_error(c, 400, "InvalidRequest", msg);
         return;
     }
     json_decref(j);
     hf_user_t before;
-    int rc = hf_meta_user_get(st->meta, name, &before);
+    int rc = hf_meta_user_get(c->st->meta, name, &before);
     if (rc) {
-        fail_meta(r, rc);
+        fail_meta(c, rc);
         return;
     }
     char ak[HF_ACCESS_KEY_MAX + 1], sk[HF_SECRET_KEY_MAX + 1];
     if (hf_status_gen_keys(ak, sk) != HF_OK) {
-        status_send_error(r, 500, "InternalError", "could not generate keys");
+        status_send_error(c, 500, "InternalError", "could not generate keys");
         return;
     }
-    status_audit_note(st, "user.key.rotate", name,
+    status_audit_note(c, "user.key.rotate", name,
                       json_pack("{s:s,s:s,s:I}", "access_key", ak, "previous_key",
                                 before.access_key, "grace_ms", grace_ms));
     hf_user_t u;
-    rc = hf_meta_user_key_rotate(st->meta, name, ak, sk, (int64_t)grace_ms * 1000000, &u);
+    rc = c->st->cluster
+             ? hf_cluster_user_key_rotate(c->st->cluster, name, ak, sk, (int64_t)grace_ms * 1000000, &u)
+             : hf_meta_user_key_rotate(c->st->meta, name, ak, sk, (int64_t)grace_ms * 1000000, &u);
     if (rc == HF_E_TOOBIG) {
         char msg[200];
         snprintf(msg, sizeof msg,
                  "the user already holds %d keys; delete a retiring one ('holdfast admin user "
                  "key delete NAME KEY') or rotate with --grace 0",
                  HF_USER_KEYS_MAX);
-        status_send_error(r, 409, "TooManyKeys", msg);
+        status_send_error(c, 409, "TooManyKeys", msg);
         return;
     }
     if (rc == HF_E_EXISTS) { /* 100 random bits collided: practically never */
-        status_send_error(r, 409, "KeyExists", "the generated key is taken; retry");
+        status_send_error(c, 409, "KeyExists", "the generated key is taken; retry");
         return;
     }
     if (rc) {
-        fail_meta(r, rc);
+        fail_meta(c, rc);
         memset(sk, 0, sizeof sk);
         return;
     }
@@ -369,8 +385,8 @@ static void rotate_key(hf_status_t *st, hf_req_t *r, const char *name)
     memset(sk, 0, sizeof sk);
     /* The admin CLI signs with the key in root-credentials: keep it the
      * active one, or the next admin call fails once the grace ends. */
-    if ((u.flags & HF_USER_ROOT) && st->data_dir[0]) {
-        int wrc = hf_status_write_root_credentials(st->data_dir, u.access_key, u.secret_key);
+    if ((u.flags & HF_USER_ROOT) && c->st->data_dir[0]) {
+        int wrc = write_active_root_key(c->st, u.name);
         if (wrc) {
             hf_log_error("msg=\"root key rotated but root-credentials not updated\" err=\"%s\"",
                          hf_strerror(wrc));
@@ -380,33 +396,34 @@ static void rotate_key(hf_status_t *st, hf_req_t *r, const char *name)
             json_object_set_new(out, "warning", json_string(w));
         }
     }
-    status_send_json(r, 201, out);
+    status_send_json(c->r, 201, out);
 }
 
-static void delete_key(hf_status_t *st, hf_req_t *r, const char *name, const char *ak)
+static void delete_key(status_call_t *c, const char *name, const char *ak)
 {
-    status_audit_note(st, "user.key.delete", name, json_pack("{s:s}", "access_key", ak));
-    int rc = hf_meta_user_key_delete(st->meta, name, ak);
+    status_audit_note(c, "user.key.delete", name, json_pack("{s:s}", "access_key", ak));
+    int rc = c->st->cluster ? hf_cluster_user_key_delete(c->st->cluster, name, ak)
+                            : hf_meta_user_key_delete(c->st->meta, name, ak);
     if (rc == HF_E_CONFLICT) {
-        status_send_error(r, 409, "ActiveKey",
+        status_send_error(c, 409, "ActiveKey",
                           "that is the user's active key; rotate it (--grace 0 revokes it at once)");
         return;
     }
     if (rc == HF_E_NOTFOUND) {
         hf_user_t u;
-        if (hf_meta_user_get(st->meta, name, &u) == HF_OK)
-            status_send_error(r, 404, "NoSuchKey", "the user holds no such key (an expired key "
+        if (hf_meta_user_get(c->st->meta, name, &u) == HF_OK)
+            status_send_error(c, 404, "NoSuchKey", "the user holds no such key (an expired key "
                                                    "is gone already)");
         else
-            fail_meta(r, rc);
+            fail_meta(c, rc);
         return;
     }
     if (rc) {
-        fail_meta(r, rc);
+        fail_meta(c, rc);
         return;
     }
     hf_log_info("msg=\"user key deleted\" name=%s access_key=%s", name, ak);
-    hf_resp_send(r, 204, NULL, 0);
+    hf_resp_send(c->r, 204, NULL, 0);
 }
 
 /* ---- routing ---------------------------------------------------------------- */
@@ -436,73 +453,73 @@ static bool method(hf_req_t *r, const char *m)
     return hf_str_eq(r->http.method, m);
 }
 
-void status_users(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+void status_users(status_call_t *c, hf_str_t rest)
 {
     if (rest.n == 0) {
-        if (method(r, "GET"))
-            list_users(st, r);
-        else if (method(r, "POST"))
-            create_user(st, r);
+        if (method(c->r, "GET"))
+            list_users(c);
+        else if (method(c->r, "POST"))
+            create_user(c);
         else
-            status_send_error(r, 405, "MethodNotAllowed", "use GET or POST");
+            status_send_error(c, 405, "MethodNotAllowed", "use GET or POST");
         return;
     }
     char name[HF_USER_NAME_MAX * 3 + 1], sub[32], ak[HF_ACCESS_KEY_MAX * 3 + 1];
     if (!segment(&rest, name, sizeof name)) {
-        status_send_error(r, 404, "NoSuchUser", "no user by that name");
+        status_send_error(c, 404, "NoSuchUser", "no user by that name");
         return;
     }
     if (rest.n == 0) {
-        if (method(r, "GET"))
-            show_user(st, r, name);
-        else if (method(r, "DELETE"))
-            delete_user(st, r, name);
+        if (method(c->r, "GET"))
+            show_user(c, name);
+        else if (method(c->r, "DELETE"))
+            delete_user(c, name);
         else
-            status_send_error(r, 405, "MethodNotAllowed", "use GET or DELETE");
+            status_send_error(c, 405, "MethodNotAllowed", "use GET or DELETE");
         return;
     }
     if (!segment(&rest, sub, sizeof sub)) {
-        status_send_error(r, 404, "NotFound", "no such admin endpoint");
+        status_send_error(c, 404, "NotFound", "no such admin endpoint");
         return;
     }
     bool keys = strcmp(sub, "keys") == 0;
     if (keys && rest.n) {
         if (!segment(&rest, ak, sizeof ak) || rest.n) {
-            status_send_error(r, 404, "NotFound", "no such admin endpoint");
+            status_send_error(c, 404, "NotFound", "no such admin endpoint");
             return;
         }
-        if (method(r, "DELETE"))
-            delete_key(st, r, name, ak);
+        if (method(c->r, "DELETE"))
+            delete_key(c, name, ak);
         else
-            status_send_error(r, 405, "MethodNotAllowed", "use DELETE");
+            status_send_error(c, 405, "MethodNotAllowed", "use DELETE");
         return;
     }
     if (rest.n) {
-        status_send_error(r, 404, "NotFound", "no such admin endpoint");
+        status_send_error(c, 404, "NotFound", "no such admin endpoint");
         return;
     }
     if (keys) {
-        if (method(r, "GET"))
-            list_keys(st, r, name);
-        else if (method(r, "POST"))
-            rotate_key(st, r, name);
+        if (method(c->r, "GET"))
+            list_keys(c, name);
+        else if (method(c->r, "POST"))
+            rotate_key(c, name);
         else
-            status_send_error(r, 405, "MethodNotAllowed", "use GET or POST");
+            status_send_error(c, 405, "MethodNotAllowed", "use GET or POST");
     } else if (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0) {
         bool dis = sub[0] == 'd';
-        if (!method(r, "POST")) {
-            status_send_error(r, 405, "MethodNotAllowed", "use POST");
+        if (!method(c->r, "POST")) {
+            status_send_error(c, 405, "MethodNotAllowed", "use POST");
             return;
         }
-        status_audit_note(st, dis ? "user.disable" : "user.enable", name, NULL);
-        set_flags(st, r, name, dis ? HF_USER_DISABLED : 0, dis ? 0 : HF_USER_DISABLED,
+        status_audit_note(c, dis ? "user.disable" : "user.enable", name, NULL);
+        set_flags(c, name, dis ? HF_USER_DISABLED : 0, dis ? 0 : HF_USER_DISABLED,
                   dis ? "disabled" : "enabled");
     } else if (strcmp(sub, "permissions") == 0) {
-        if (method(r, "PUT"))
-            permissions(st, r, name);
+        if (method(c->r, "PUT"))
+            permissions(c, name);
         else
-            status_send_error(r, 405, "MethodNotAllowed", "use PUT");
+            status_send_error(c, 405, "MethodNotAllowed", "use PUT");
     } else {
-        status_send_error(r, 404, "NotFound", "no such admin endpoint");
+        status_send_error(c, 404, "NotFound", "no such admin endpoint");
     }
 }
