@@ -398,6 +398,12 @@
 #define HF_PEER_BACKOFF_MIN_MS 100
 #define HF_PEER_BACKOFF_MAX_MS 5000
 
+/* Every node pings every peer of its layout this often, each ping with
+ * its own deadline: the links stay open and each peer's state and round
+ * trip are known (a down peer costs one failed call per period). */
+#define HF_PEER_PING_MS 1000
+#define HF_PEER_PING_TIMEOUT_MS 1000
+
 /* Connecting and proving the secret must finish within this, whatever the
  * caller's deadline: a peer that accepts and says nothing is not waited for. */
 #define HF_PEER_HANDSHAKE_MS 5000

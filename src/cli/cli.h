@@ -40,12 +40,18 @@ int hf_cli_parse_size(const char *s, uint64_t *out);
 /* Cluster nodes (server_cluster.c): the flags of `holdfast server
  * --cluster`, checked, and the node's control plane once opened. */
 struct hf_settings;
+typedef struct hf_peer_net hf_peer_net_t;
+typedef struct hf_loops hf_loops_t;
+typedef struct hf_cli_peers hf_cli_peers_t;
+
 typedef struct hf_cli_cluster {
     const char *url, *node_id, *zone, *rpc_listen, *advertise; /* borrowed from the settings */
     uint64_t capacity;
     uint8_t secret[HF_CLUSTER_SECRET_MAX];
     size_t secret_len;
     hf_cluster_t *cluster;
+    hf_peer_net_t *peers;        /* the node-to-node transport, on the S3 loops */
+    hf_cli_peers_t *monitor;     /* the fiber that pings every peer of the layout */
 } hf_cli_cluster_t;
 /* Check --cluster and its companions (none without --cluster). 0, or 2
  * after saying what is wrong. */
@@ -54,7 +60,10 @@ int hf_cli_cluster_check(struct hf_settings *set, hf_cli_cluster_t *ca);
  * CreateBucket and user changes through it. 0, or 1/2 after saying why. */
 int hf_cli_cluster_open(hf_cli_cluster_t *ca, hf_meta_t *meta, const char *data_dir,
                         const char *s3_addr, const char *status_addr, const char *region,
-                        const char *s3_url, hf_s3_t *s3, hf_status_t *st);
+                        const char *s3_url, hf_s3_t *s3, hf_status_t *st, hf_loops_t *loops);
+/* Stop talking to peers (before the S3 loops stop: the transport lives on
+ * them). */
+void hf_cli_cluster_stop_peers(hf_cli_cluster_t *ca);
 void hf_cli_cluster_close(hf_cli_cluster_t *ca);
 
 /* HTTPS for the S3 listener (tls_cmd.c): from --tls-cert/--tls-key or

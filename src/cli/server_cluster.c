@@ -13,17 +13,23 @@
 #include "cli/config.h"
 
 #include "base/err.h"
+#include "base/fiber.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "cluster/control.h"
 #include "cluster/local.h"
 #include "cluster/ops.h"
+#include "net/loop.h"
+#include "peer/peer.h"
 #include "status/audit.h"
 #include "status/status.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A HOST:PORT that can be bound or dialled. */
 static bool host_port(const char *s)
@@ -163,9 +169,148 @@ static int bucket_create(void *catalog, hf_bucket_t *b)
     return hf_cluster_bucket_create(catalog, b);
 }
 
+/* ---- the node-to-node transport and the peer monitor --------------------------------- */
+
+/* Methods of the transport (docs/internals/FORMAT-peer.md). PING answers
+ * "NODE-ID GENERATION": who answered and the layout generation it serves. */
+enum { PEER_PING = 1 };
+
+struct hf_cli_peers {
+    hf_peer_net_t *pn;
+    hf_cluster_t *cluster;
+    char self[HF_NODE_ID_MAX + 1];
+    hf_loops_t *loops;
+    _Atomic int stop;
+    _Atomic int running; /* the monitor fiber is alive */
+    _Atomic int pings;   /* ping fibers alive */
+};
+
+static hf_cli_peers_t g_peers;
+
+static int peer_handler(void *ctx, const char *from, uint16_t method, const void *req, size_t n,
+                        int64_t deadline_ms, hf_buf_t *resp)
+{
+    hf_cli_peers_t *m = ctx;
+    (void)from, (void)req, (void)n, (void)deadline_ms;
+    if (method != PEER_PING)
+        return HF_E_INVAL;
+    hf_cluster_stats_t cs;
+    hf_cluster_stats(m->cluster, &cs);
+    return hf_buf_printf(resp, "%s %" PRIu64, m->self, cs.served);
+}
+
+typedef struct ping {
+    hf_cli_peers_t *m;
+    char id[HF_NODE_ID_MAX + 1];
+    char addr[HF_ADDR_MAX + 1];
+} ping_t;
+
+static void ping_main(void *arg)
+{
+    ping_t *p = arg;
+    hf_buf_t r;
+    hf_buf_init(&r, 256);
+    int status;
+    hf_peer_call(p->m->pn, p->id, p->addr, PEER_PING, NULL, 0,
+                 hf_mono_ms() + HF_PEER_PING_TIMEOUT_MS, &r, &status);
+    hf_buf_free(&r);
+    atomic_fetch_sub(&p->m->pings, 1);
+    free(p);
+}
+
+/* Once every HF_PEER_PING_MS, one ping fiber per peer of the layout
+ * served: the links stay open and every node knows each peer's state and
+ * round trip (the status page, /metrics, `holdfast admin nodes`). A peer
+ * that does not answer costs its own ping fiber until the deadline, never
+ * the others'. */
+static void monitor_main(void *arg)
+{
+    hf_cli_peers_t *m = arg;
+    while (!atomic_load(&m->stop)) {
+        hf_layout_t l;
+        hf_layout_init(&l);
+        if (hf_cluster_layout(m->cluster, &l) == HF_OK) {
+            for (uint32_t i = 0; i < l.nnodes; i++) {
+                const hf_layout_node_t *nd = &l.nodes[i];
+                if (strcmp(nd->id, m->self) == 0 || !nd->rpc[0] ||
+                    atomic_load(&m->pings) >= HF_PEERS_MAX)
+                    continue;
+                ping_t *p = calloc(1, sizeof *p);
+                if (!p)
+                    break;
+                p->m = m;
+                snprintf(p->id, sizeof p->id, "%s", nd->id);
+                snprintf(p->addr, sizeof p->addr, "%s", nd->rpc);
+                atomic_fetch_add(&m->pings, 1);
+                if (hf_sched_spawn(hf_loop_sched(hf_loop_self()), ping_main, p) != HF_OK) {
+                    atomic_fetch_sub(&m->pings, 1);
+                    free(p);
+                }
+            }
+        }
+        hf_layout_free(&l);
+        int64_t next = hf_mono_ms() + HF_PEER_PING_MS;
+        while (!atomic_load(&m->stop) && hf_mono_ms() < next)
+            hf_loop_sleep_until(hf_mono_ms() + 100 < next ? hf_mono_ms() + 100 : next);
+    }
+    atomic_store(&m->running, 0);
+}
+
+static void spawn_monitor(void *arg)
+{
+    hf_cli_peers_t *m = arg;
+    if (hf_sched_spawn(hf_loop_sched(hf_loop_self()), monitor_main, m) != HF_OK) {
+        hf_log_error("msg=\"cannot start the peer monitor: out of memory\"");
+        atomic_store(&m->running, 0);
+    }
+}
+
+/* Listen for peers and start pinging them, on the S3 server's loops. The
+ * secret is copied (peer.h). 0, or 1/2 after saying why. */
+static int peers_open(hf_cli_cluster_t *ca, hf_loops_t *loops)
+{
+    hf_cli_peers_t *m = &g_peers;
+    memset(m, 0, sizeof *m);
+    snprintf(m->self, sizeof m->self, "%s", ca->node_id);
+    m->loops = loops;
+    m->cluster = ca->cluster;
+    hf_peer_config_t pc = {.loops = loops, .listen = ca->rpc_listen, .node_id = ca->node_id,
+                           .secret = ca->secret, .secret_len = ca->secret_len,
+                           .handler = peer_handler, .ctx = m};
+    int rc = hf_peer_net_create(&pc, &m->pn);
+    if (rc == HF_OK)
+        rc = hf_peer_net_start(m->pn);
+    if (rc) {
+        fprintf(stderr, "holdfast server: cannot listen for peers on %s: %s\n", ca->rpc_listen,
+                rc == HF_E_INVAL ? "expected an IP address and a port, e.g. 10.0.0.7:9100"
+                                 : hf_strerror(rc));
+        hf_peer_net_destroy(m->pn);
+        m->pn = NULL;
+        return 2;
+    }
+    atomic_store(&m->running, 1);
+    if (hf_loop_post(hf_loops_get(loops, 0), spawn_monitor, m) != HF_OK)
+        atomic_store(&m->running, 0);
+    ca->peers = m->pn;
+    ca->monitor = m;
+    return 0;
+}
+
+void hf_cli_cluster_stop_peers(hf_cli_cluster_t *ca)
+{
+    hf_cli_peers_t *m = ca->monitor;
+    if (!m)
+        return;
+    atomic_store(&m->stop, 1);
+    int64_t deadline = hf_mono_ms() + 3000;
+    while ((atomic_load(&m->running) || atomic_load(&m->pings)) && hf_mono_ms() < deadline)
+        usleep(10 * 1000);
+    hf_peer_net_stop(m->pn);
+}
+
 int hf_cli_cluster_open(hf_cli_cluster_t *ca, hf_meta_t *meta, const char *data_dir,
                         const char *s3_addr, const char *status_addr, const char *region,
-                        const char *s3_url, hf_s3_t *s3, hf_status_t *st)
+                        const char *s3_url, hf_s3_t *s3, hf_status_t *st, hf_loops_t *loops)
 {
     snprintf(g_ctx.data_dir, sizeof g_ctx.data_dir, "%s", data_dir);
     /* The cluster's root key, if this node is the one to create it. */
@@ -208,11 +353,18 @@ int hf_cli_cluster_open(hf_cli_cluster_t *ca, hf_meta_t *meta, const char *data_
     bool created = false;
     char why[768];
     int rc = hf_cluster_open(&cfg, &ca->cluster, &created, why, sizeof why);
-    memset(ca->secret, 0, sizeof ca->secret);
     if (rc) {
+        memset(ca->secret, 0, sizeof ca->secret);
         memset(sk, 0, sizeof sk);
         fprintf(stderr, "holdfast server: cannot join the cluster: %s\n", why);
         return rc == HF_E_AUTH || rc == HF_E_STATE || rc == HF_E_INVAL ? 2 : 1;
+    }
+    /* The transport proves the same secret to every peer it talks to. */
+    rc = peers_open(ca, loops);
+    memset(ca->secret, 0, sizeof ca->secret);
+    if (rc) {
+        memset(sk, 0, sizeof sk);
+        return rc;
     }
     if (created && !from_env) {
         printf("Root credentials of the new cluster (shown once; also in %s/%s on every node):\n"
@@ -228,6 +380,7 @@ int hf_cli_cluster_open(hf_cli_cluster_t *ca, hf_meta_t *meta, const char *data_
     s3->catalog_bucket_create = bucket_create;
     s3->catalog = ca->cluster;
     st->cluster = ca->cluster;
+    st->peers = ca->peers;
     rc = hf_cluster_start(ca->cluster);
     if (rc) {
         fprintf(stderr, "holdfast server: cannot start the cluster thread: %s\n", hf_strerror(rc));
@@ -240,6 +393,9 @@ int hf_cli_cluster_open(hf_cli_cluster_t *ca, hf_meta_t *meta, const char *data_
 
 void hf_cli_cluster_close(hf_cli_cluster_t *ca)
 {
+    hf_peer_net_destroy(ca->peers);
+    ca->peers = NULL;
+    ca->monitor = NULL;
     hf_cluster_close(ca->cluster);
     ca->cluster = NULL;
 }

@@ -154,8 +154,8 @@ static void usage(FILE *f)
             "  --node-id ID           this node's name in the cluster (env HOLDFAST_NODE_ID)\n"
             "  --zone ZONE            its failure domain: rack, room, site (env HOLDFAST_ZONE)\n"
             "  --capacity SIZE        the storage it offers, e.g. 4TiB (env HOLDFAST_CAPACITY)\n"
-            "  --rpc-listen HOST:PORT its node-to-node address (env HOLDFAST_RPC_LISTEN; the\n"
-            "                         transport comes with the data plane, docs/cluster.md)\n"
+            "  --rpc-listen HOST:PORT its node-to-node address: an IP address and a port (env\n"
+            "                         HOLDFAST_RPC_LISTEN; docs/cluster.md)\n"
             "  --advertise HOST:PORT  the address peers use, if not --rpc-listen's (env\n"
             "                         HOLDFAST_ADVERTISE)\n"
             "  --cluster-secret-file FILE  the cluster's shared secret (env\n"
@@ -1015,7 +1015,8 @@ static int server_run(hf_settings_t *set, bool print_config)
     snprintf(s3url, sizeof s3url, "%s://%s", tls ? "https" : "http", s3addr);
     if (ca.url) {
         /* In a cluster the root user, like every user, is the cluster's. */
-        int crc = hf_cli_cluster_open(&ca, meta, data, s3addr, staddr, region, s3url, s3, st);
+        int crc = hf_cli_cluster_open(&ca, meta, data, s3addr, staddr, region, s3url, s3, st,
+                                      hf_server_loops(s3srv));
         if (crc) {
             rc = crc;
             goto out;
@@ -1071,6 +1072,8 @@ static int server_run(hf_settings_t *set, bool print_config)
     atomic_store(&st->s3_ready, 0);
     rc = 0;
 out:
+    if (ca.cluster)
+        hf_cli_cluster_stop_peers(&ca);
     if (s3_started)
         hf_server_stop(s3srv, 10000);
     if (st_started)

@@ -77,6 +77,9 @@ typedef struct status_snap {
     hf_cluster_stats_t cluster;
     hf_cluster_node_t *nodes;   /* heap, nnodes entries */
     uint32_t nnodes;
+    hf_peer_stat_t *peers;      /* heap, npeers entries: this node's links */
+    size_t npeers;
+    int peer_conns;             /* open node-to-node connections */
     uint64_t admin_busy;        /* admin changes answered 503 Busy */
 } status_snap_t;
 

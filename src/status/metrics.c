@@ -139,6 +139,41 @@ static void s3_ops(emit_t *e, const status_snap_t *s)
                 s->ops[i].bytes_out);
 }
 
+/* This node's links to its peers (peer/peer.h). */
+static void peer_metrics(emit_t *e, const status_snap_t *s)
+{
+    char k[2 * HF_NODE_ID_MAX + 1];
+    gauge(e, "holdfast_peer_connections", "Open node-to-node connections.",
+          (double)s->peer_conns);
+    head(e, "holdfast_peer_up", "gauge",
+         "1 while this node has an open, authenticated link to the peer.");
+    for (size_t i = 0; i < s->npeers; i++)
+        put(e, "holdfast_peer_up{peer=\"%s\"} %d\n", label(k, sizeof k, s->peers[i].id),
+            s->peers[i].connected ? 1 : 0);
+    head(e, "holdfast_peer_rtt_seconds", "gauge", "Round trip of the last answered call.");
+    for (size_t i = 0; i < s->npeers; i++)
+        if (s->peers[i].last_rtt_us >= 0)
+            put(e, "holdfast_peer_rtt_seconds{peer=\"%s\"} %.6f\n",
+                label(k, sizeof k, s->peers[i].id), (double)s->peers[i].last_rtt_us / 1e6);
+    head(e, "holdfast_peer_calls_total", "counter",
+         "Calls to each peer, by result (ok; timeout: its deadline passed; busy: refused at once, "
+         "too many waiting for it; failed: unreachable, link broken or refused).");
+    for (size_t i = 0; i < s->npeers; i++) {
+        const hf_peer_stat_t *p = &s->peers[i];
+        label(k, sizeof k, p->id);
+        put(e, "holdfast_peer_calls_total{peer=\"%s\",result=\"ok\"} %" PRIu64 "\n", k, p->ok);
+        put(e, "holdfast_peer_calls_total{peer=\"%s\",result=\"timeout\"} %" PRIu64 "\n", k,
+            p->timeouts);
+        put(e, "holdfast_peer_calls_total{peer=\"%s\",result=\"busy\"} %" PRIu64 "\n", k, p->busy);
+        put(e, "holdfast_peer_calls_total{peer=\"%s\",result=\"failed\"} %" PRIu64 "\n", k,
+            p->failed);
+    }
+    head(e, "holdfast_peer_in_flight", "gauge", "Calls waiting for each peer now.");
+    for (size_t i = 0; i < s->npeers; i++)
+        put(e, "holdfast_peer_in_flight{peer=\"%s\"} %d\n", label(k, sizeof k, s->peers[i].id),
+            s->peers[i].inflight);
+}
+
 static void admission(emit_t *e, const status_snap_t *s)
 {
     const hf_guard_stats_t *g = &s->guard;
@@ -448,6 +483,7 @@ int status_render_metrics(const status_snap_t *s, hf_buf_t *out)
                 n += strcmp(s->nodes[i].state, states[k]) == 0;
             put(&e, "holdfast_cluster_nodes{state=\"%s\"} %u\n", states[k], n);
         }
+        peer_metrics(&e, s);
     }
     gauge(&e, "holdfast_admin_changes_running", "Admin API changes in progress.",
           (double)s->admin_writes);

@@ -87,6 +87,15 @@ static uint64_t op_errors(const hf_s3_op_stat_t *o, int from)
     return n;
 }
 
+/* This node's link to peer id, or NULL. */
+static const hf_peer_stat_t *link_of(const status_snap_t *s, const char *id)
+{
+    for (size_t i = 0; i < s->npeers; i++)
+        if (strcmp(s->peers[i].id, id) == 0)
+            return &s->peers[i];
+    return NULL;
+}
+
 static uint64_t total_shed(const status_snap_t *s)
 {
     uint64_t n = s->srv.conns_refused;
@@ -272,9 +281,10 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
             cl->refused_stale, cl->refused_invalid, cl->ignored_pinned);
         if (cl->last_refusal[0])
             row(&p, "Last refusal", "%s", cl->last_refusal);
+        row(&p, "Peer links", "%d open connections", s->peer_conns);
         put(&p, "</table><div class=\"scroll\"><table class=\"num\"><tr><th>Node</th><th>Zone</th>"
                 "<th>State</th><th>Serves</th><th>Capacity</th><th>Address</th><th>Last seen</th>"
-                "</tr>\n");
+                "<th>Link</th></tr>\n");
         for (uint32_t i = 0; i < s->nnodes; i++) {
             const hf_cluster_node_t *n = &s->nodes[i];
             char seen[32] = "never";
@@ -287,7 +297,19 @@ int status_render_page(const status_snap_t *s, hf_buf_t *out)
             put(&p, "</td><td>%s</td><td>%" PRIu64 "</td><td>%s</td><td>", n->state, n->m.applied,
                 hf_str_bytes(b, sizeof b, (double)n->m.capacity));
             esc(&p, n->m.rpc);
-            put(&p, "</td><td>%s</td></tr>\n", seen);
+            put(&p, "</td><td>%s</td><td>", seen);
+            const hf_peer_stat_t *lk = link_of(s, n->m.id);
+            if (!lk)
+                put(&p, "%s", strcmp(n->m.id, s->cluster.node_id) == 0 ? "this node" : "–");
+            else if (lk->connected && lk->last_rtt_us >= 0)
+                put(&p, "up, %.2f ms", (double)lk->last_rtt_us / 1000.0);
+            else if (lk->connected)
+                put(&p, "up");
+            else if (lk->down_since_ms)
+                put(&p, "DOWN for %.0f s", (double)(s->now_ms - lk->down_since_ms) / 1000.0);
+            else
+                put(&p, "connecting");
+            put(&p, "</td></tr>\n");
         }
         put(&p, "</table></div></section>\n");
     }
@@ -384,6 +406,19 @@ json_t *status_cluster_json(const status_snap_t *s)
                              "generation", (json_int_t)n->m.applied, "confirmed",
                              (json_int_t)n->m.confirmed, "used_bytes",
                              (json_int_t)n->m.used_bytes));
+        const hf_peer_stat_t *lk = link_of(s, n->m.id);
+        if (lk) {
+            json_t *last = json_array_get(nodes, json_array_size(nodes) - 1);
+            json_object_set_new(
+                last, "link",
+                json_pack("{s:b,s:f,s:I,s:I,s:I,s:I,s:i,s:f}", "connected", lk->connected,
+                          "rtt_ms", lk->last_rtt_us < 0 ? -1.0 : (double)lk->last_rtt_us / 1000.0,
+                          "ok", (json_int_t)lk->ok, "timeouts", (json_int_t)lk->timeouts,
+                          "busy", (json_int_t)lk->busy, "failed", (json_int_t)lk->failed,
+                          "in_flight", lk->inflight, "down_s",
+                          lk->down_since_ms ? (double)(s->now_ms - lk->down_since_ms) / 1000.0
+                                            : 0.0));
+        }
     }
     return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:f,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:o}",
                      "generation", (json_int_t)c->served, "node_id", c->node_id, "zone", c->zone,

@@ -312,6 +312,12 @@ void status_snap_take(hf_status_t *st, status_snap_t *s)
         hf_cluster_stats(st->cluster, &s->cluster);
         if (hf_cluster_nodes(st->cluster, &s->nodes, &s->nnodes) != HF_OK)
             s->nnodes = 0;
+        if (st->peers) {
+            s->peers = calloc(HF_PEERS_MAX, sizeof *s->peers);
+            if (s->peers)
+                s->npeers = hf_peer_stats(st->peers, s->peers, HF_PEERS_MAX);
+            s->peer_conns = hf_peer_connections(st->peers);
+        }
     }
 
     /* The node's state: the worst thing that is true. */
@@ -384,4 +390,7 @@ void status_snap_free(status_snap_t *s)
     s->keys = NULL;
     free(s->nodes);
     s->nodes = NULL;
+    free(s->peers);
+    s->peers = NULL;
+    s->npeers = 0;
 }

@@ -65,6 +65,7 @@
 #include "base/limits.h"
 #include "chunk/store.h"
 #include "cluster/control.h"
+#include "peer/peer.h"
 #include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
@@ -103,6 +104,9 @@ typedef struct hf_status {
      * (etcd first), and the page, /metrics and GET /admin/v1/cluster show
      * what it publishes (never waiting on etcd). */
     hf_cluster_t *cluster;
+    /* In a cluster: the node-to-node transport, whose links the page,
+     * /metrics and GET /admin/v1/cluster show per peer (may be NULL). */
+    hf_peer_net_t *peers;
     char region[HF_REGION_MAX + 1];
     _Atomic int s3_ready;     /* set once the S3 listener is serving */
     _Atomic int admin_writes; /* admin changes running (status.c) */

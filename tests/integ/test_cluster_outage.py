@@ -159,15 +159,25 @@ class Threads(unittest.TestCase):
             self.assertEqual(out.count('"state": "up"'), 24, out[-3000:])
             time.sleep(1)
             t24, f24 = hf.threads(pid), fds(pid)
-            print("    node t00: %d threads and %d fds with 3 nodes, %d and %d with 24"
-                  % (t3, f3, t24, f24), flush=True)
+            hf.wait_for(lambda: hf.metric(nodes[0], "holdfast_peer_connections") >= 23, 20,
+                        "t00 linked to its 23 peers")
+            t24, f24 = hf.threads(pid), fds(pid)
+            print("    node t00: %d threads and %d fds with 3 nodes, %d and %d with 24 "
+                  "(%d peer connections)"
+                  % (t3, f3, t24, f24, hf.metric(nodes[0], "holdfast_peer_connections")),
+                  flush=True)
             self.assertEqual(t24, t3)
             # 2 S3 + 2 status loops, 8 I/O threads, metadata writer,
             # housekeeping, sampler, the cluster's control thread, main.
             self.assertEqual(t3, 17)
-            # No descriptor per peer (nothing talks to peers yet): at most the
-            # odd etcd connection more.
-            self.assertLessEqual(f24, f3 + 2)
+            # Descriptors: a constant plus the peers this node talks to --
+            # one connection per pair, two at most while both dial at once
+            # (the transport pings every peer of the layout), and the odd
+            # etcd connection.
+            self.assertLessEqual(f24, f3 + 2 * 21 + 2)
+            conns = hf.metric(nodes[0], "holdfast_peer_connections")
+            self.assertGreaterEqual(conns, 23)
+            self.assertLessEqual(conns, 2 * 23)
         finally:
             for n in nodes:
                 n.cleanup()
