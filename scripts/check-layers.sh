@@ -12,10 +12,11 @@ declare -A allow=(
     [access]="base"
     [guard]="base net"
     [scrub]="base chunk meta"
-    [s3]="base net auth meta chunk guard access"
-    [status]="base net auth meta chunk guard s3 scrub access"
+    [sse]="base"
+    [s3]="base net auth meta chunk guard access sse"
+    [status]="base net auth meta chunk guard s3 scrub access sse"
     [bench]="base net auth"
-    [cli]="base net auth meta chunk guard scrub s3 status bench access"
+    [cli]="base net auth meta chunk guard scrub s3 status bench access sse"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do

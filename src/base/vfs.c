@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 hf_hist_t hf_vfs_sync_hist = HF_HIST_INIT(hf_hist_latency_us);
@@ -147,5 +149,35 @@ int hf_vfs_fsync_dir(const char *path)
         return fd;
     int rc = hf_vfs.fsync(fd) ? -errno : HF_OK;
     hf_vfs.close(fd);
+    return rc;
+}
+
+int hf_vfs_write_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    int len = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (len < 0 || (size_t)len >= sizeof tmp)
+        return -ENAMETOOLONG;
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0)
+        return fd;
+    int rc = hf_vfs_pwrite_all(fd, p, n, 0);
+    if (rc == HF_OK && hf_vfs.fsync(fd) != 0)
+        rc = -errno;
+    hf_vfs.close(fd);
+    if (rc == HF_OK && hf_vfs.rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc != HF_OK)
+        hf_vfs.unlink(tmp);
+    else
+        rc = hf_vfs_fsync_dir(dir);
     return rc;
 }

@@ -63,5 +63,11 @@ int hf_vfs_pread_all(int fd, void *p, size_t n, off_t off);
 int hf_vfs_open(const char *path, int flags, mode_t mode);
 /* fsync the directory at path (makes a create/rename/unlink in it durable). */
 int hf_vfs_fsync_dir(const char *path);
+/* Replace the file at path with n bytes of p, atomically and durably: write
+ * path.tmp (mode), fsync it, rename it over path, fsync the directory. A
+ * crash leaves either the old file or the new one (and maybe path.tmp,
+ * which the next call replaces). HF_OK or a negative errno (-ENAMETOOLONG
+ * for a path past PATH_MAX). */
+int hf_vfs_write_file(const char *path, const void *p, size_t n, mode_t mode);
 
 #endif /* HF_BASE_VFS_H */

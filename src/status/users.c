@@ -28,28 +28,16 @@
 int hf_status_write_root_credentials(const char *data_dir, const char *access_key,
                                      const char *secret_key)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    char path[PATH_MAX];
     int n = snprintf(path, sizeof path, "%s/%s", data_dir, HF_STATUS_ROOT_CREDENTIALS_FILE);
     if (n < 0 || (size_t)n >= sizeof path)
         return -ENAMETOOLONG;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        return fd;
     char buf[512];
     n = snprintf(buf, sizeof buf,
                  "# holdfast root credentials for this data directory\n"
                  "access_key=%s\nsecret_key=%s\n",
                  access_key, secret_key);
-    int rc = hf_vfs_pwrite_all(fd, buf, (size_t)n, 0);
-    if (rc == HF_OK && hf_vfs.fsync(fd) != 0)
-        rc = -errno;
-    hf_vfs.close(fd);
-    if (rc == HF_OK && hf_vfs.rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc == HF_OK)
-        rc = hf_vfs_fsync_dir(data_dir);
-    return rc;
+    return hf_vfs_write_file(path, buf, (size_t)n, 0600);
 }
 
 /* ---- reading request bodies ---------------------------------------------- */
