@@ -71,6 +71,13 @@ static void usage(FILE *f)
             "  --tls-key FILE         ...and this unencrypted PEM private key (env\n"
             "                         HOLDFAST_TLS_KEY); give both or neither. SIGHUP rereads\n"
             "                         both files without dropping connections\n"
+            "  --sse-master-key-file FILE  the SSE-S3 master keys (env\n"
+            "                         HOLDFAST_SSE_MASTER_KEY_FILE, default DIR/sse-master.key,\n"
+            "                         generated at first start); keep it off the data disk.\n"
+            "                         SIGHUP rereads it for keys added by hand\n"
+            "  --sse-default AES256|none  what a bucket without a default encryption\n"
+            "                         configuration gets (env HOLDFAST_SSE_DEFAULT, default\n"
+            "                         AES256: SSE-S3, as S3 encrypts every new object)\n"
             "\n"
             "Admission control (docs/operations.md#admission):\n"
             "  --max-inflight N       requests running at once (env HOLDFAST_MAX_INFLIGHT,\n"
@@ -450,6 +457,8 @@ int hf_cli_server(int argc, char **argv)
         {"lifecycle-rate", required_argument, NULL, 'P'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
+        {"sse-master-key-file", required_argument, NULL, 'X'},
+        {"sse-default", required_argument, NULL, 'Z'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -458,7 +467,7 @@ int hf_cli_server(int argc, char **argv)
                *queue_s = NULL, *qtimeout_s = NULL, *reqto_s = NULL, *reserve_s = NULL,
                *srate_s = NULL, *sint_s = NULL, *head_s = NULL, *io_s = NULL, *idle_s = NULL,
                *maxc_s = NULL, *lday_s = NULL, *lint_s = NULL, *lrate_s = NULL,
-               *tls_cert = NULL, *tls_key = NULL;
+               *tls_cert = NULL, *tls_key = NULL, *sse_file = NULL, *sse_default_s = NULL;
     bool faults = false;
     optind = 1;
     int c;
@@ -489,6 +498,8 @@ int hf_cli_server(int argc, char **argv)
         case 'P': lrate_s = optarg; break;
         case 'c': tls_cert = optarg; break;
         case 'k': tls_key = optarg; break;
+        case 'X': sse_file = optarg; break;
+        case 'Z': sse_default_s = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -626,6 +637,9 @@ int hf_cli_server(int argc, char **argv)
         }
         hf_log_warn("msg=\"fault set installed\" faults=\"%.200s\"", fault_spec);
     }
+    uint8_t sse_default = 0;
+    if (hf_cli_sse_default(sse_default_s, &sse_default))
+        return 2;
     if (strlen(region) > HF_REGION_MAX) {
         fprintf(stderr, "holdfast server: --region is too long\n");
         return 2;
@@ -636,7 +650,8 @@ int hf_cli_server(int argc, char **argv)
         return 2;
 
     /* Signals: handled by sigwait in this thread; every thread started
-     * below inherits the mask. SIGHUP reloads the TLS certificate. */
+     * below inherits the mask. SIGHUP reloads the TLS certificate and the
+     * master key file. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -654,6 +669,7 @@ int hf_cli_server(int argc, char **argv)
     hf_guard_t *guard = NULL;
     hf_scrub_t *scrub = NULL;
     hf_lifecycle_t *lifecycle = NULL;
+    hf_keyring_t *keys = NULL;
     housekeeping_t hk = {0};
     bool hk_started = false, s3_started = false, st_started = false;
 
@@ -731,6 +747,9 @@ int hf_cli_server(int argc, char **argv)
         goto out;
     }
 
+    if (hf_cli_sse_open(data, sse_file, meta, &keys))
+        goto out;
+
     e = hf_guard_create(&gc, &guard);
     if (e) {
         fprintf(stderr, "holdfast server: cannot set up admission control: %s\n", hf_strerror(e));
@@ -751,12 +770,15 @@ int hf_cli_server(int argc, char **argv)
     }
     hf_s3_init(s3, meta, chunks, region);
     s3->guard = guard;
+    s3->keys = keys;
+    s3->sse_default = sse_default;
     hf_status_init(st, meta, region);
     st->chunks = chunks;
     st->scrub = scrub;
     st->lifecycle = lifecycle;
     st->faults_enabled = faults;
     st->s3 = s3;
+    st->keys = keys;
     st->s3srv = s3srv;
     st->guard = guard;
     snprintf(st->data_dir, sizeof st->data_dir, "%s", data);
@@ -808,8 +830,10 @@ int hf_cli_server(int argc, char **argv)
                 (unsigned long long)scrub_rate, (long long)scfg.interval_s);
 
     int sig = 0;
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
         hf_cli_tls_reload(tls);
+        hf_cli_sse_reload(keys, meta);
+    }
     hf_log_info("msg=\"stopping\" signal=%d", sig);
     atomic_store(&st->s3_ready, 0);
     rc = 0;
@@ -838,6 +862,7 @@ out:
         hf_meta_close(meta);
     if (chunks)
         hf_chunk_store_close(chunks);
+    hf_keyring_close(keys); /* after the servers: requests used it */
     free(s3);
     free(st);
     if (rc == 0)

@@ -320,6 +320,63 @@ out:
     return rc;
 }
 
+/* Parse the file's text and add the keys past the ones k has; those it
+ * has must come first, unchanged. */
+static int load_text(hf_keyring_t *k, const char *text, size_t len, size_t *added, char *why,
+                     size_t cap)
+{
+    *added = 0;
+    uint32_t *ids = malloc(sizeof *ids * HF_SSE_MASTER_KEYS_MAX);
+    uint8_t(*keys)[HF_KEYRING_KEY_LEN] = malloc((size_t)HF_KEYRING_KEY_LEN * HF_SSE_MASTER_KEYS_MAX);
+    int rc = HF_OK;
+    size_t n = 0, have = hf_keyring_count(k);
+    if (!ids || !keys) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    char w[200];
+    rc = hf_keyring_parse(text, len, ids, keys, HF_SSE_MASTER_KEYS_MAX, &n, w, sizeof w);
+    if (rc) {
+        snprintf(why, cap, "%s: %s", k->path, w);
+        goto out;
+    }
+    for (size_t i = 0; i < have; i++)
+        if (i >= n || ids[i] != k->e[i].id ||
+            !hf_ct_equal(keys[i], k->e[i].key, HF_KEYRING_KEY_LEN)) {
+            snprintf(why, cap, "%s no longer holds master key %u as it was loaded; keys may only be "
+                               "added at the end", k->path, k->e[i].id);
+            rc = HF_E_CONFLICT;
+            goto out;
+        }
+    for (size_t i = have; i < n; i++)
+        ring_add(k, ids[i], keys[i]);
+    *added = n - have;
+out:
+    if (keys)
+        hf_wipe(keys, (size_t)HF_KEYRING_KEY_LEN * HF_SSE_MASTER_KEYS_MAX);
+    free(ids);
+    free(keys);
+    return rc;
+}
+
+int hf_keyring_reload(hf_keyring_t *k, size_t *added, char *why, size_t cap)
+{
+    *added = 0;
+    why[0] = '\0';
+    char *text = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&k->mu);
+    int rc = read_file(k->path, &text, &len, why, cap);
+    if (rc == HF_OK)
+        rc = load_text(k, text, len, added, why, cap);
+    pthread_mutex_unlock(&k->mu);
+    if (text) {
+        hf_wipe(text, len);
+        free(text);
+    }
+    return rc;
+}
+
 int hf_keyring_open(const char *path, bool create, hf_keyring_t **out, bool *created, char *why,
                     size_t cap)
 {
@@ -347,24 +404,8 @@ int hf_keyring_open(const char *path, bool create, hf_keyring_t **out, bool *cre
     }
     if (rc)
         goto done;
-    /* Parse straight into the locked table. */
-    uint32_t *ids = malloc(sizeof *ids * HF_SSE_MASTER_KEYS_MAX);
-    uint8_t(*keys)[HF_KEYRING_KEY_LEN] = malloc((size_t)HF_KEYRING_KEY_LEN * HF_SSE_MASTER_KEYS_MAX);
-    if (!ids || !keys) {
-        rc = -ENOMEM;
-    } else {
-        size_t n = 0;
-        char w[200];
-        rc = hf_keyring_parse(text, len, ids, keys, HF_SSE_MASTER_KEYS_MAX, &n, w, sizeof w);
-        if (rc)
-            snprintf(why, cap, "%s: %s", path, w);
-        for (size_t i = 0; i < n; i++)
-            ring_add(k, ids[i], keys[i]);
-        if (keys)
-            hf_wipe(keys, (size_t)HF_KEYRING_KEY_LEN * HF_SSE_MASTER_KEYS_MAX);
-    }
-    free(ids);
-    free(keys);
+    size_t added;
+    rc = load_text(k, text, len, &added, why, cap);
     hf_wipe(text, len);
     free(text);
 done:

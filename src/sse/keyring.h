@@ -83,6 +83,13 @@ void hf_keyring_fingerprint(const uint8_t key[HF_KEYRING_KEY_LEN], uint8_t fp[HF
  * file cannot be written (then nothing changed, and why says so). */
 int hf_keyring_rotate(hf_keyring_t *k, uint32_t *id, char *why, size_t cap);
 
+/* Read the file again (SIGHUP, after an operator added a key by hand to a
+ * file the server cannot write): keys it adds after the ones loaded are
+ * published, the last becoming active. The loaded keys must all still be
+ * there, unchanged, else nothing changes: HF_E_CONFLICT (why says which).
+ * *added gets the number of new keys. Other errors as hf_keyring_open. */
+int hf_keyring_reload(hf_keyring_t *k, size_t *added, char *why, size_t cap);
+
 /* The fingerprints of every key, encoded for the metadata
  * (HF_KEYRING_FPS_LEN(count) bytes). HF_E_TOOBIG if cap is short. */
 int hf_keyring_fingerprints(const hf_keyring_t *k, uint8_t *out, size_t cap, size_t *len);

@@ -17,6 +17,7 @@
 #include "base/str.h"
 #include "base/time.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,18 +299,27 @@ static void lifecycle(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 
 /* GET /admin/v1/store: both stores' state, free space and reserve.
  * POST /admin/v1/store/reopen: verified reopen of the chunk store. */
+/* A resource answering GET on itself and POST on itself + action: 0 for
+ * the GET, 1 for the action, -1 after answering 404/405. */
+static int get_or_action(hf_req_t *r, hf_str_t rest, const char *action)
+{
+    bool act = hf_str_eq(rest, action);
+    if (!(rest.n == 0 || act)) {
+        send_error(r, 404, "NotFound", "no such admin endpoint");
+        return -1;
+    }
+    if (act != hf_str_eq(r->http.method, "POST") || (!act && !hf_str_eq(r->http.method, "GET"))) {
+        send_error(r, 405, "MethodNotAllowed", act ? "use POST" : "use GET");
+        return -1;
+    }
+    return act;
+}
+
 static void store(hf_status_t *st, hf_req_t *r, hf_str_t rest)
 {
-    bool reopen = hf_str_eq(rest, "/reopen");
-    if (!(rest.n == 0 || reopen)) {
-        send_error(r, 404, "NotFound", "no such admin endpoint");
+    int reopen = get_or_action(r, rest, "/reopen");
+    if (reopen < 0)
         return;
-    }
-    if (reopen != hf_str_eq(r->http.method, "POST") ||
-        (!reopen && !hf_str_eq(r->http.method, "GET"))) {
-        send_error(r, 405, "MethodNotAllowed", reopen ? "use POST" : "use GET");
-        return;
-    }
     if (!st->chunks) {
         send_error(r, 404, "NotFound", "no chunk store");
         return;
@@ -339,6 +349,64 @@ static void store(hf_status_t *st, hf_req_t *r, hf_str_t rest)
                           (json_int_t)hf_chunk_reserve(st->chunks), "below_reserve",
                           src == HF_E_NOSPACE);
     send_json(r, status, j);
+}
+
+/* The master keys as the admin API shows them (no key material). */
+static json_t *keys_json(hf_status_t *st)
+{
+    json_t *arr = json_array();
+    size_t n = hf_keyring_count(st->keys);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id;
+        uint8_t fp[HF_KEYRING_FP_LEN];
+        char hex[2 * HF_KEYRING_FP_LEN + 1];
+        hf_keyring_entry(st->keys, i, &id, fp);
+        hf_hex_encode(hex, fp, sizeof fp);
+        json_array_append_new(arr, json_pack("{s:I,s:s}", "id", (json_int_t)id, "fingerprint", hex));
+    }
+    return json_pack("{s:s,s:I,s:o,s:s}", "key_file", hf_keyring_path(st->keys), "active",
+                     (json_int_t)hf_keyring_active(st->keys), "keys", arr, "default",
+                     st->s3 && st->s3->sse_default ? "AES256" : "none");
+}
+
+/* GET /admin/v1/sse: the SSE-S3 master keys (ids, fingerprints) and
+ * the default. POST /admin/v1/sse/rotate: a new master key becomes the
+ * active one; objects written before keep naming theirs. */
+static void sse(hf_status_t *st, hf_req_t *r, hf_str_t rest)
+{
+    int rotate = get_or_action(r, rest, "/rotate");
+    if (rotate < 0)
+        return;
+    if (!st->keys) {
+        send_error(r, 404, "NotFound", "this server has no master keys");
+        return;
+    }
+    if (rotate) {
+        status_audit_note(st, "sse.rotate", NULL, NULL);
+        uint32_t id = 0;
+        char why[600];
+        int rc = hf_keyring_rotate(st->keys, &id, why, sizeof why);
+        if (rc) {
+            send_error(r, rc == HF_E_TOOBIG ? 409 : 500, "RotateFailed", why);
+            return;
+        }
+        /* The key is in the file before it wraps anything; its fingerprint
+         * goes to the metadata next, so a restart with an older copy of the
+         * file is refused. Should this fail, the next start records it. */
+        size_t len = HF_KEYRING_FPS_LEN(hf_keyring_count(st->keys));
+        uint8_t *fps = malloc(len);
+        rc = fps ? hf_keyring_fingerprints(st->keys, fps, len, &len) : -ENOMEM;
+        if (rc == HF_OK)
+            rc = hf_meta_sse_keys_put(st->meta, fps, len);
+        free(fps);
+        if (rc)
+            hf_log_error("msg=\"rotated master key not recorded in the metadata\" err=\"%s\"",
+                         hf_strerror(rc));
+        status_audit_note(st, "sse.rotate", NULL, json_pack("{s:I}", "active", (json_int_t)id));
+        hf_log_warn("msg=\"SSE-S3 master key rotated: back up the key file\" file=%s active=%u",
+                    hf_keyring_path(st->keys), id);
+    }
+    send_json(r, 200, keys_json(st));
 }
 
 /* GET /admin/v1/scrub: progress and the damaged objects of the current
@@ -475,6 +543,7 @@ static const struct {
     {"/admin/v1/store", store},
     {"/admin/v1/scrub", scrub},
     {"/admin/v1/lifecycle", lifecycle},
+    {"/admin/v1/sse", sse},
 };
 
 void status_audit_note(hf_status_t *st, const char *action, const char *target, json_t *detail)

@@ -35,6 +35,10 @@
  *                                  (hf_chunk_store_recover)
  *   GET    /admin/v1/scrub         scrub progress, counters, damaged objects
  *   POST   /admin/v1/scrub         start a scrub pass (body: {"rate": N} or empty)
+ *   GET    /admin/v1/sse           the SSE-S3 master keys: file, active id, ids and
+ *                                  fingerprints (never key material), the default
+ *   POST   /admin/v1/sse/rotate    a new master key, written to the key file and
+ *                                  made active (409 at the most keys a file holds)
  * Admin calls are SigV4-signed with the root user's key; at most one runs
  * at a time (others get 503), so a wedged metadata store can occupy one
  * status thread, never all of them. Every authenticated call that is not a
@@ -62,6 +66,7 @@
 #include "s3/lifecycle.h"
 #include "s3/s3.h"
 #include "scrub/scrub.h"
+#include "sse/keyring.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -100,6 +105,7 @@ typedef struct hf_status {
     hf_s3_t *s3;
     hf_server_t *s3srv;
     hf_guard_t *guard;
+    hf_keyring_t *keys;       /* SSE-S3 master keys (rotation); may be NULL */
     char data_dir[1024];
     /* The sampler thread. */
     hf_status_sample_t sample;
