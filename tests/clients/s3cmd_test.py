@@ -3,8 +3,8 @@
 
 Run by tests/clients/s3cmd.sh. A generated config file points s3cmd at the
 server with path-style addressing. Covers mb, put (single and multipart),
-ls, la, info, get, sync up/down with --delete-removed, del, del --recursive
---force, rb, and the errors of common mistakes with s3cmd's exit codes.
+ls, la, info, get, put --server-side-encryption, sync up/down with
+--delete-removed, del, del --recursive --force, rb, and the errors of common mistakes with s3cmd's exit codes.
 """
 import os
 import re
@@ -195,6 +195,21 @@ def main(s):
               repr(s.server_ops()))
         os.unlink(part)
     s.step("get", get, needs=["put-small", "put-large-multipart"])
+
+    def put_sse():
+        # --server-side-encryption sends x-amz-server-side-encryption: AES256.
+        s3cmd("put", "--server-side-encryption", small, "s3://%s/sse/secret.bin" % BUCKET)
+        h = boto.head_object(Bucket=BUCKET, Key="sse/secret.bin")
+        check_eq(h.get("ServerSideEncryption"), "AES256", "ServerSideEncryption")
+        check_eq(h["ETag"], '"%s"' % cl.md5_file(small), "ETag of an SSE-S3 object (s3cmd checks it)")
+        p = s3cmd("info", "s3://%s/sse/secret.bin" % BUCKET)
+        check(re.search(r"SSE:\s+AES256", p.stdout), "s3cmd info shows no SSE: AES256", p.stdout)
+        dst = os.path.join(s.tmp, "got-secret.bin")
+        s3cmd("get", "s3://%s/sse/secret.bin" % BUCKET, dst)
+        check_eq(cl.sha256_file(dst), cl.sha256_file(small), "sha256 of s3cmd get of an SSE-S3 object")
+        os.unlink(dst)
+        s3cmd("del", "s3://%s/sse/secret.bin" % BUCKET)
+    s.step("put-server-side-encryption", put_sse, needs=["mb"])
 
     # ---- errors ----------------------------------------------------------
 
