@@ -157,6 +157,10 @@ class SSEC(hf.S3Case):
         # nothing about the content.
         r2 = self.s3.put_object(Bucket=b, Key="again", Body=b"customer secret", **ssec(KEY_A))
         self.assertNotEqual(r2["ETag"], self.s3.head_object(Bucket=b, Key="small", **ssec(KEY_A))["ETag"])
+        # Tagging needs no key and keeps the object readable.
+        self.s3.put_object_tagging(Bucket=b, Key="small", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="small", **ssec(KEY_A))["Body"].read(),
+                         b"customer secret")
         # Deleting needs no key.
         self.s3.delete_object(Bucket=b, Key="small")
         self.assertError("NoSuchKey", 404, self.s3.get_object, Bucket=b, Key="small", **ssec(KEY_A))

@@ -183,6 +183,42 @@ TEST(key_file_create_rotate_reopen)
     free(dir);
 }
 
+TEST(key_file_reload)
+{
+    char *dir = hf_test_tmpdir(), *path = key_path(dir), why[300];
+    write_text(path, "1 " K1 "\n", 0600);
+    hf_keyring_t *k;
+    bool created;
+    CHECK_EQ_INT(hf_keyring_open(path, false, &k, &created, why, sizeof why), HF_OK);
+    size_t added = 9;
+    /* nothing new */
+    CHECK_EQ_INT(hf_keyring_reload(k, &added, why, sizeof why), HF_OK);
+    CHECK_EQ_INT(added, 0);
+    /* a key added at the end becomes active */
+    write_text(path, "1 " K1 "\n5 " K2 "\n", 0600);
+    CHECK_EQ_INT(hf_keyring_reload(k, &added, why, sizeof why), HF_OK);
+    CHECK_EQ_INT(added, 1);
+    CHECK_EQ_INT(hf_keyring_active(k), 5);
+    /* a loaded key changed or gone: refused, nothing changes */
+    write_text(path, "1 " K2 "\n5 " K2 "\n6 " K1 "\n", 0600);
+    CHECK_EQ_INT(hf_keyring_reload(k, &added, why, sizeof why), HF_E_CONFLICT);
+    CHECK(strstr(why, "master key 1"));
+    write_text(path, "5 " K2 "\n6 " K1 "\n", 0600);
+    CHECK_EQ_INT(hf_keyring_reload(k, &added, why, sizeof why), HF_E_CONFLICT);
+    CHECK_EQ_INT(hf_keyring_count(k), 2);
+    CHECK_EQ_INT(hf_keyring_active(k), 5);
+    /* unreadable: refused the same way */
+    write_text(path, "garbage\n", 0600);
+    CHECK_EQ_INT(hf_keyring_reload(k, &added, why, sizeof why), HF_E_INVAL);
+    unlink(path);
+    CHECK_EQ_INT(hf_keyring_reload(k, &added, why, sizeof why), -ENOENT);
+    CHECK_EQ_INT(hf_keyring_active(k), 5);
+    hf_keyring_close(k);
+    free(path);
+    hf_test_rmtree(dir);
+    free(dir);
+}
+
 static hf_keyring_t *ring_of(const char *dir, const char *text)
 {
     char *path = key_path(dir), why[200];
