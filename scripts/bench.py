@@ -570,38 +570,20 @@ def write_report(res):
     log("wrote %s/benchmarks.md" % os.path.relpath(OUT, ROOT))
 
 
-def only_overload():
-    """The overload curve alone, merged into the results of the last full run."""
+def only_part(part, run):
+    """One part alone (run(tmp) gives its results), merged into the results
+    of the last full run under the key part, then the report rewritten."""
     src = os.path.join(OUT, "benchmarks.json")
     try:
         with open(src) as f:
             res = json.load(f)
     except (OSError, ValueError) as e:
-        sys.exit("bench: --only overload needs the results of a full run in %s (%s); "
-                 "run `make bench` once first" % (os.path.relpath(src, ROOT), e))
+        sys.exit("bench: --only %s needs the results of a full run in %s (%s); "
+                 "run `make bench` once first" % (part, os.path.relpath(src, ROOT), e))
     tmp = tempfile.mkdtemp(prefix="hf-bench-")
     try:
-        res["overload"] = overload_curve(tmp)
-        res["overload"]["separate"] = True  # not from the run of the other figures
-    finally:
-        stop_all()
-        shutil.rmtree(tmp, ignore_errors=True)
-    write_report(res)
-
-
-def only_sse():
-    """The cost of encryption alone, merged into the results of the last full run."""
-    src = os.path.join(OUT, "benchmarks.json")
-    try:
-        with open(src) as f:
-            res = json.load(f)
-    except (OSError, ValueError) as e:
-        sys.exit("bench: --only sse needs the results of a full run in %s (%s); "
-                 "run `make bench` once first" % (os.path.relpath(src, ROOT), e))
-    tmp = tempfile.mkdtemp(prefix="hf-bench-")
-    try:
-        res["sse"] = sse_cost(tmp)
-        res["sse"]["separate"] = True
+        res[part] = run(tmp)
+        res[part]["separate"] = True  # not from the run of the other figures
     finally:
         stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -616,10 +598,10 @@ def main():
     elif args:
         sys.exit("usage: scripts/bench.py [--only overload|sse]")
     if only == "overload":
-        only_overload()
+        only_part("overload", overload_curve)
         return
     if only == "sse":
-        only_sse()
+        only_part("sse", sse_cost)
         return
     if only:
         sys.exit("bench: --only knows two parts: overload, sse (not %r)" % only)
