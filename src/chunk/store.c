@@ -945,8 +945,18 @@ fail:
     return rc;
 }
 
+/* A sealed block that failed its tag: do its stored bytes still match
+ * their crc? Read again into buf (len bytes at payload offset off), since
+ * the failed open wiped it. */
+static bool stored_crc_ok(hf_blob_reader_t *r, uint32_t b, uint32_t off, size_t len, unsigned char *buf)
+{
+    return hf_vfs_pread_all(r->fd, buf, len, (off_t)CK_PAYLOAD_OFF + off) == HF_OK &&
+           hf_crc32c(0, buf, len) == r->crcs[b];
+}
+
 /* Read [off, off + n) of the open chunk -- whole blocks starting at block
- * first -- into dst and verify each block. */
+ * first -- into dst and verify each block: by its crc, or in a sealed
+ * blob read with the key by its tag. */
 static int read_blocks(hf_blob_reader_t *r, uint32_t first, uint32_t off, size_t n, unsigned char *dst)
 {
     int rc = hf_vfs_pread_all(r->fd, dst, n, (off_t)CK_PAYLOAD_OFF + off);
@@ -958,16 +968,20 @@ static int read_blocks(hf_blob_reader_t *r, uint32_t first, uint32_t off, size_t
     }
     for (size_t done = 0, b = first; done < n; b++) {
         size_t len = n - done < HF_CHUNK_BLOCK ? n - done : HF_CHUNK_BLOCK;
-        if (hf_crc32c(0, dst + done, len) != r->crcs[b])
-            return corrupt(r, r->chunk, (long)b, "block checksum mismatch");
         if (r->mode == R_OPEN) {
-            /* The crc says the disk returned what was written; the tag
-             * says it was sealed for this blob, at this place, under this
-             * key. */
+            /* The tag says the block is what was sealed for this blob, at
+             * this place, under this key -- which the crc's promise (the
+             * disk returned what was written) is part of, so the crc is
+             * only computed to name a failure: damage on the disk, or bytes
+             * that were never sealed here. */
             uint8_t nonce[HF_AEAD_NONCE_LEN];
             block_nonce(nonce, r->chunk, (uint32_t)b);
             if (hf_aead_open(&r->aead, nonce, NULL, 0, dst + done, dst + done, len, r->tags[b]) != HF_OK)
-                return corrupt(r, r->chunk, (long)b, "block authentication failed");
+                return corrupt(r, r->chunk, (long)b, stored_crc_ok(r, (uint32_t)b, off + done, len, dst + done)
+                                                         ? "block authentication failed"
+                                                         : "block checksum mismatch");
+        } else if (hf_crc32c(0, dst + done, len) != r->crcs[b]) {
+            return corrupt(r, r->chunk, (long)b, "block checksum mismatch");
         }
         done += len;
     }
