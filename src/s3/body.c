@@ -14,7 +14,6 @@
  */
 #include "s3/internal.h"
 
-#include "base/crypt.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -401,15 +400,7 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck,
         out->size = got;
         s3_body_md5(q, out->md5);
         data_checksum(q, out);
-        if (q->wsse.have_dk) {
-            /* Stored sealed; the plaintext copy in the arena is wiped. */
-            out->inline_data = s3_sse_seal_inline(q, &q->wsse, data, got);
-            hf_wipe(data, got);
-            if (!out->inline_data)
-                return -1;
-            out->inline_len = (uint32_t)(got + HF_SSE_SEAL_EXTRA);
-        }
-        return 0;
+        return s3_sse_seal_data(q, out);
     }
     hf_blob_writer_t *w = NULL;
     int rc = s3_sse_blob_writer(q, &q->wsse, &w);

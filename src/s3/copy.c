@@ -247,15 +247,8 @@ static int rewrite(s3req_t *q, const copy_src_t *src, hf_obj_t *o, s3_data_t *d)
         d->is_inline = true;
         d->inline_data = sink.mem;
         d->inline_len = (uint32_t)so->size;
-        if (q->wsse.have_dk) {
-            d->inline_data = s3_sse_seal_inline(q, &q->wsse, sink.mem, so->size);
-            hf_wipe(sink.mem, so->size);
-            if (!d->inline_data)
-                return -1;
-            d->inline_len = (uint32_t)(so->size + HF_SSE_SEAL_EXTRA);
-        }
     }
-    return 0;
+    return s3_sse_seal_data(q, d);
 }
 
 /* The copy stays in the source's encryption: the same mode, and for SSE-C

@@ -377,9 +377,11 @@ void s3_sse_headers(s3req_t *q, const s3_sse_t *s);
 /* The ETag of data with this MD5 stored under s: the MD5 itself, or for
  * SSE-C one derived from the data key (S3: not the MD5). */
 void s3_sse_etag(const s3_sse_t *s, const uint8_t md5[16], uint8_t out[16]);
-/* Seal n bytes of inline data under s's data key: a new arena buffer of
- * n + HF_SSE_SEAL_EXTRA bytes, or NULL after s3_fail. */
-uint8_t *s3_sse_seal_inline(s3req_t *q, const s3_sse_t *s, const uint8_t *p, size_t n);
+/* Inline data d received in the clear (inline_data, inline_len bytes)
+ * stored sealed under q->wsse's data key when it has one: a new arena
+ * buffer of inline_len + HF_SSE_SEAL_EXTRA bytes, the clear copy wiped. 0
+ * or -1 after s3_fail. */
+int s3_sse_seal_data(s3req_t *q, s3_data_t *d);
 /* Open a blob writer for data sealed under s (plain when s has no key).
  * HF_OK or the store's error. */
 int s3_sse_blob_writer(s3req_t *q, const s3_sse_t *s, hf_blob_writer_t **w);

@@ -514,12 +514,13 @@ static void get_or_head(s3req_t *q)
         }
     uint64_t ticket = hf_chunk_read_begin(q->s3->chunks);
     hf_obj_t o;
-    s3_objreader_t or = {.o = &o, .key = q->rsse.dk};
+    s3_objreader_t or = {.o = &o};
     int rc;
     /* The key is checked before any precondition: without it, not even
      * whether the ETag matches is answered. A HEAD needs no data key. */
     if (s3_load_version(q, &o) || s3_sse_open(q, &o, S3_SSE_READ, &q->rsse, !q->r->is_head))
         goto out;
+    or.key = q->rsse.have_dk ? q->rsse.dk : NULL;
     char etag[48];
     s3_etag(etag, o.etag, o.etag_parts);
     int pc = s3_preconditions(q, "", etag, o.mtime / 1000000000);

@@ -35,7 +35,6 @@
 #include "s3/internal.h"
 
 #include "access/postpolicy.h"
-#include "base/crypt.h"
 #include "base/err.h"
 #include "base/hash.h"
 #include "base/log.h"
@@ -545,13 +544,8 @@ void op_post_object(s3req_t *q)
         d.is_inline = true;
         d.inline_data = p->inline_buf;
         d.inline_len = (uint32_t)p->size;
-        if (q->wsse.have_dk) {
-            d.inline_data = s3_sse_seal_inline(q, &q->wsse, p->inline_buf, p->size);
-            hf_wipe(p->inline_buf, p->size);
-            if (!d.inline_data)
-                goto fail;
-            d.inline_len = (uint32_t)(p->size + HF_SSE_SEAL_EXTRA);
-        }
+        if (s3_sse_seal_data(q, &d))
+            goto fail;
     } else {
         uint64_t got = 0;
         d.blob = *hf_blob_writer_id(p->w);

@@ -391,14 +391,19 @@ void s3_sse_etag(const s3_sse_t *s, const uint8_t md5[16], uint8_t out[16])
         memcpy(out, md5, 16);
 }
 
-uint8_t *s3_sse_seal_inline(s3req_t *q, const s3_sse_t *s, const uint8_t *p, size_t n)
+int s3_sse_seal_data(s3req_t *q, s3_data_t *d)
 {
+    if (!q->wsse.have_dk || !d->is_inline)
+        return 0;
+    size_t n = d->inline_len;
     uint8_t *out = hf_arena_alloc(q->a, n + HF_SSE_SEAL_EXTRA);
-    if (!out || hf_sse_seal_inline(s->dk, p, n, out) != HF_OK) {
-        s3_fail(q, S3E_InternalError, NULL);
-        return NULL;
-    }
-    return out;
+    int rc = out ? hf_sse_seal_inline(q->wsse.dk, d->inline_data, n, out) : -12; /* -ENOMEM */
+    hf_wipe(d->inline_data, n);
+    if (rc)
+        return s3_fail(q, S3E_InternalError, NULL);
+    d->inline_data = out;
+    d->inline_len = (uint32_t)(n + HF_SSE_SEAL_EXTRA);
+    return 0;
 }
 
 int s3_sse_blob_writer(s3req_t *q, const s3_sse_t *s, hf_blob_writer_t **w)
