@@ -32,8 +32,8 @@ else
 endif
 
 LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/auth/*.c src/meta/*.c src/chunk/*.c src/access/*.c \
-                 src/guard/*.c src/scrub/*.c src/s3/*.c src/status/*.c src/bench/*.c src/peer/*.c \
-                 src/etcd/*.c src/cluster/*.c src/cli/*.c))
+                 src/guard/*.c src/scrub/*.c src/sse/*.c src/s3/*.c src/status/*.c src/bench/*.c \
+                 src/peer/*.c src/etcd/*.c src/cluster/*.c src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libholdfast.a

@@ -10,9 +10,17 @@ past what the machine serves, against goodput, shed load and p99). Writes
 docs/benchmarks.md, docs/benchmarks.png and docs/overload.png (gnuplot) and
 docs/benchmarks.json (every run's raw result).
 
-usage: scripts/bench.py [--only overload]
+usage: scripts/bench.py [--only overload|sse]
   --only overload  run only the overload curve (about 1 minute) and merge it
                    into the existing benchmarks.json, then rewrite the report
+  --only sse       run only the cost of server-side encryption (SSE-S3
+                   against no encryption, about 4 minutes) and merge it the same
+                   way
+
+The comparison with nginx is of unencrypted objects (holdfast with
+--sse-default none: nginx encrypts nothing); what encryption costs is its
+own figure, holdfast's default (every object SSE-S3) against the same
+server without it.
 
 nginx (Debian's package) serves static files for GET and WebDAV
 `dav_methods PUT DELETE` for PUT, from a config generated in a temporary
@@ -61,6 +69,14 @@ PAIRED = [
     ("put4k", ["--op", "put", "--size", "4KiB", "--objects", "10000", "--concurrency", "32"]),
     ("put1m", ["--op", "put", "--size", "1MiB", "--objects", "64", "--concurrency", "16"]),
 ]
+
+# Server-side encryption's cost: these figures of PAIRED, holdfast's default
+# (SSE-S3 on every object) against --sse-default none, alternating; the
+# target is for the 1 MiB figures (AES-GCM runs at several GB/s a core, MD5
+# at 0.7 GB/s is the per-core bound of a PUT), the 4 KiB ones show the fixed
+# cost per object (a data key drawn or unwrapped, the inline data sealed).
+SSE_FIGURES = ["get1m", "put1m", "get4k", "put4k"]
+SSE_TARGET = {"get1m": 0.9, "put1m": 0.9}
 
 # holdfast runs with its defaults: admission is decided by what the machine
 # can do (queue delay), so one client's 32 connections are served, not shed.
@@ -686,6 +702,34 @@ def waiting_costs():
     return out
 
 
+def sse_cost(tmp):
+    """Each SSE_FIGURES figure against holdfast's default (SSE-S3) and the
+    same flags with --sse-default none, ROUNDS runs each, alternating."""
+    out = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "load_before": os.getloadavg(), "figures": SSE_FIGURES, "targets": SSE_TARGET,
+           "rounds": ROUNDS, "duration_s": DURATION, "runs": {}}
+    plain = Holdfast(os.path.join(tmp, "hf-plain"), args=SERVER_FLAGS + ["--sse-default", "none"]).start()
+    enc = Holdfast(os.path.join(tmp, "hf-sse")).start()
+    flags = dict(PAIRED)
+    try:
+        for name in SSE_FIGURES:
+            runs = {"sse": [], "plain": []}
+            for rnd in range(ROUNDS):
+                order = [("sse", enc), ("plain", plain)]
+                if rnd % 2:
+                    order.reverse()
+                for side, srv in order:
+                    log("sse cost: %s round %d: %s" % (name, rnd + 1, side))
+                    r = bench(srv.endpoint, *(flags[name] + ["--duration", "%ds" % DURATION]))
+                    runs[side].append(summary(r))
+            out["runs"][name] = runs
+    finally:
+        plain.stop()
+        enc.stop()
+    out["load_after"] = os.getloadavg()
+    return out
+
+
 def machine():
     info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "kernel": platform.release(), "cpus": os.cpu_count()}
@@ -719,19 +763,20 @@ def write_report(res):
     log("wrote %s/benchmarks.md" % os.path.relpath(OUT, ROOT))
 
 
-def only_overload():
-    """The overload curve alone, merged into the results of the last full run."""
+def only_part(part, run):
+    """One part alone (run(tmp) gives its results), merged into the results
+    of the last full run under the key part, then the report rewritten."""
     src = os.path.join(OUT, "benchmarks.json")
     try:
         with open(src) as f:
             res = json.load(f)
     except (OSError, ValueError) as e:
-        sys.exit("bench: --only overload needs the results of a full run in %s (%s); "
-                 "run `make bench` once first" % (os.path.relpath(src, ROOT), e))
+        sys.exit("bench: --only %s needs the results of a full run in %s (%s); "
+                 "run `make bench` once first" % (part, os.path.relpath(src, ROOT), e))
     tmp = tempfile.mkdtemp(prefix="hf-bench-")
     try:
-        res["overload"] = overload_curve(tmp)
-        res["overload"]["separate"] = True  # not from the run of the other figures
+        res[part] = run(tmp)
+        res[part]["separate"] = True  # not from the run of the other figures
     finally:
         stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -744,12 +789,15 @@ def main():
     if args[:1] == ["--only"] and len(args) == 2:
         only = args[1]
     elif args:
-        sys.exit("usage: scripts/bench.py [--only overload]")
+        sys.exit("usage: scripts/bench.py [--only overload|sse]")
     if only == "overload":
-        only_overload()
+        only_part("overload", overload_curve)
+        return
+    if only == "sse":
+        only_part("sse", sse_cost)
         return
     if only:
-        sys.exit("bench: --only knows one part: overload (not %r)" % only)
+        sys.exit("bench: --only knows two parts: overload, sse (not %r)" % only)
     # 10,000 idle connections need more descriptors than the usual soft
     # limit, in this process and in the server it starts.
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -757,9 +805,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hf-bench-")
     os.chmod(tmp, 0o755)  # nginx's workers (user nobody) must reach their root
     res = {"machine": machine(), "duration_s": DURATION, "rounds": ROUNDS, "big": BIG,
-           "runs": {}, "settings": {n: f for n, f in PAIRED}, "server_flags": SERVER_FLAGS}
+           "runs": {}, "settings": {n: f for n, f in PAIRED},
+           "server_flags": SERVER_FLAGS + ["--sse-default", "none"]}
     try:
-        hf = Holdfast(os.path.join(tmp, "hf-a")).start()
+        hf = Holdfast(os.path.join(tmp, "hf-a"), args=SERVER_FLAGS + ["--sse-default", "none"]).start()
         ng = Nginx(os.path.join(tmp, "nginx")).start()
         res["threads_idle"] = status_field(hf.proc.pid, "Threads")
         res["wrk"] = {}
@@ -819,6 +868,9 @@ def main():
         res["onekey"] = onekey_figure(tmp)
         log("what waiting costs")
         res["waiting"] = waiting_costs()
+
+        log("the cost of server-side encryption")
+        res["sse"] = sse_cost(tmp)
 
         # The big bucket: preload through S3, then list it.
         big = Holdfast(os.path.join(tmp, "hf-b")).start()

@@ -175,6 +175,49 @@ def waiting_section(w, wc):
     w("")
 
 
+SSE_LABELS = {"get1m": ("GET 1 MiB, 16 connections", "mb_per_s", "MB/s"),
+              "put1m": ("PUT 1 MiB, 16 connections", "mb_per_s", "MB/s"),
+              "get4k": ("GET 4 KiB, 32 connections", "ops_per_s", "req/s"),
+              "put4k": ("PUT 4 KiB, 32 connections", "ops_per_s", "req/s")}
+
+
+def sse_section(w, sse):
+    """Server-side encryption's cost: SSE-S3 against no encryption."""
+    w("## Server-side encryption")
+    w("")
+    again = (" Measured on its own on %s (`scripts/bench.py --only sse`)." % sse["date"]
+             if sse.get("separate") else "")
+    w("What encrypting every object costs: holdfast as it runs by default (every object SSE-S3: "
+      "a data key per object, each 64 KiB block AES-256-GCM, the inline data of small objects "
+      "sealed) against the same server with `--sse-default none`, same flags, client and "
+      "figures, %d runs of %d s per side, alternating; medians. Load average %.1f before, %.1f "
+      "after.%s" % (sse["rounds"], sse["duration_s"], sse["load_before"][0],
+                    sse.get("load_after", [0])[0], again))
+    w("")
+    w("| figure | SSE-S3 | unencrypted | SSE-S3 ÷ unencrypted | target | result |")
+    w("|---|---|---|---|---|---|")
+    for name in sse["figures"]:
+        label, key, unit = SSE_LABELS[name]
+        runs = sse["runs"][name]
+        e, p = median_of(runs["sse"], key), median_of(runs["plain"], key)
+        ratio = e / p if p else 0
+        t = sse["targets"].get(name)
+        tgt = "≥ %.1f × unencrypted" % t if t else "–"
+        res = verdict(ratio >= t, pct(1 - ratio / t)) if t else "–"
+        w("| %s | %.0f %s | %.0f %s | %.2f | %s | %s |" % (label, e, unit, p, unit, ratio, tgt, res))
+    w("")
+    w("Each run:")
+    w("")
+    w("| figure | server | req/s | MB/s | p50 ms | p99 ms | errors |")
+    w("|---|---|---|---|---|---|---|")
+    for name in sse["figures"]:
+        for side, what in (("sse", "SSE-S3"), ("plain", "unencrypted")):
+            for x in sse["runs"][name][side]:
+                w("| %s | %s | %.0f | %.1f | %.3f | %.3f | %d |" %
+                  (name, what, x["ops_per_s"], x["mb_per_s"], x["p50_ms"], x["p99_ms"], x["errors"]))
+    w("")
+
+
 def main():
     src, out = sys.argv[1], sys.argv[2]
     with open(src) as f:
@@ -316,6 +359,11 @@ def main():
       "logs off (holdfast `--log-level warn`). %s; nginx with `worker_processes auto`." %
       (m["nginx"].replace("nginx version: ", ""), r["rounds"], r["duration_s"], flags))
     w("")
+    if "--sse-default" in r.get("server_flags", []):
+        w("holdfast stored these objects unencrypted (`--sse-default none`), as nginx does; by "
+          "default it encrypts every object, and what that costs is [its own "
+          "figure](#server-side-encryption).")
+        w("")
     w("**Machine:** %s, %d CPUs, %.0f GiB, Linux %s. Shared with other engineers' builds and tests "
       "while it ran (load average %.1f before, %.1f after), so absolute numbers are noisy; the "
       "ratios, measured minutes apart on the same machine, are what count." %
@@ -350,6 +398,8 @@ def main():
             w("| %s | %.2f | %s %s | %s %s | %.2f | %s |" % (label, br, wh, unit, wn, unit, wr,
                                                           "yes" if agree else "**no**"))
         w("")
+    if r.get("sse"):
+        sse_section(w, r["sse"])
     if ov:
         overload_section(w, ov, peak, top, keep, out)
     if t:

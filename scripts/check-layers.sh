@@ -12,13 +12,14 @@ declare -A allow=(
     [access]="base"
     [guard]="base net"
     [scrub]="base chunk meta"
-    [s3]="base net auth meta chunk guard access"
-    [status]="base net auth meta chunk guard s3 scrub access etcd cluster peer"
+    [sse]="base"
+    [s3]="base net auth meta chunk guard access sse"
+    [status]="base net auth meta chunk guard s3 scrub access sse etcd cluster peer"
     [bench]="base net auth"
     [peer]="base net"
     [etcd]="base"
     [cluster]="base etcd meta net peer"
-    [cli]="base net auth meta chunk guard scrub s3 status bench access peer etcd cluster"
+    [cli]="base net auth meta chunk guard scrub s3 status bench access sse peer etcd cluster"
 )
 bad=0
 for f in src/*/*.[ch] src/*/*.def; do

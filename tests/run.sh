@@ -49,7 +49,8 @@ done
 if [ -x build/san/holdfast ]; then
     for t in tests/integ/test_s3_boto3.py tests/integ/test_wire.py tests/integ/test_observability.py tests/integ/test_sigv2.py \
              tests/integ/test_hostile.py tests/integ/test_scrub.py tests/integ/test_failstate.py \
-             tests/integ/test_users.py tests/integ/test_tls.py tests/integ/test_cluster.py; do
+             tests/integ/test_users.py tests/integ/test_tls.py tests/integ/test_cluster.py \
+             tests/integ/test_sse.py; do
         run_suite "integ-asan:$(basename "$t" .py)" env HF_BIN=build/san/holdfast ASAN_OPTIONS=detect_leaks=0 $PY "$t"
     done
 fi

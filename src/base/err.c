@@ -27,6 +27,7 @@ const char *hf_strerror(int err)
     case HF_E_PRECONDITION: return "a request condition did not hold";
     case HF_E_LOCKED: return "protected by Object Lock";
     case HF_E_DENIED: return "access denied";
+    case HF_E_NOKEY: return "an encryption key needed for this is not loaded";
     default: break;
     }
     if (err < 0 && err > -4096)

@@ -37,6 +37,7 @@ enum {
     HF_E_PRECONDITION = -1018, /* a caller's condition (If-Match, If-None-Match) did not hold */
     HF_E_LOCKED = -1019,   /* Object Lock retention or a legal hold forbids the change */
     HF_E_DENIED = -1020,   /* access rules (ACLs, policies) refuse the request */
+    HF_E_NOKEY = -1021,    /* an encryption key needed for this is not loaded */
 };
 
 /* A static, human-readable description of err (never NULL; unknown values

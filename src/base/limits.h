@@ -447,6 +447,16 @@
 /* Key prefix: with the 10-digit index the key stays far below HF_KEY_MAX. */
 #define HF_BENCH_PREFIX_MAX 512
 
+/* SSE-S3 master keys a key file may hold. Keys are only ever added
+ * (rotation), so this bounds rotations: monthly for 85 years. 1024 keys
+ * of 36 bytes stay locked in memory under the usual 64 KiB
+ * RLIMIT_MEMLOCK. */
+#define HF_SSE_MASTER_KEYS_MAX 1024
+
+/* The master key file: a comment header and up to HF_SSE_MASTER_KEYS_MAX
+ * lines of about 76 bytes; anything larger is not a key file. */
+#define HF_SSE_KEY_FILE_MAX (256 * 1024)
+
 /* ---- cluster (src/etcd, src/cluster) ------------------------------------------ */
 
 /* A node's id and zone: names an operator types (host names, rack or

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdatomic.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,16 +195,19 @@ int hf_vfs_cached(int fd, off_t off, size_t len)
 
 int hf_vfs_replace(const char *path, const struct iovec *iov, int cnt, mode_t mode)
 {
-    char tmp[4096], dir[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    int len = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (len < 0 || (size_t)len >= sizeof tmp)
         return -ENAMETOOLONG;
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
+    if (!slash)
         snprintf(dir, sizeof dir, ".");
-    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = hf_vfs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (fd < 0)
         return fd;
     int rc = HF_OK;
@@ -217,9 +221,15 @@ int hf_vfs_replace(const char *path, const struct iovec *iov, int cnt, mode_t mo
     hf_vfs.close(fd);
     if (rc == HF_OK && hf_vfs.rename(tmp, path) != 0)
         rc = -errno;
-    if (rc == HF_OK)
-        rc = hf_vfs_fsync_dir(dir);
-    if (rc)
+    if (rc != HF_OK)
         hf_vfs.unlink(tmp);
+    else
+        rc = hf_vfs_fsync_dir(dir);
     return rc;
+}
+
+int hf_vfs_write_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+    struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+    return hf_vfs_replace(path, &iov, 1, mode);
 }

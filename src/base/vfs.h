@@ -76,4 +76,11 @@ int hf_vfs_replace(const char *path, const struct iovec *iov, int cnt, mode_t mo
  * missing: -ENOSYS, and the call is not tried again). */
 int hf_vfs_cached(int fd, off_t off, size_t len);
 
+/* Replace the file at path with n bytes of p, atomically and durably: write
+ * path.tmp (mode), fsync it, rename it over path, fsync the directory. A
+ * crash leaves either the old file or the new one (and maybe path.tmp,
+ * which the next call replaces). HF_OK or a negative errno (-ENAMETOOLONG
+ * for a path past PATH_MAX). */
+int hf_vfs_write_file(const char *path, const void *p, size_t n, mode_t mode);
+
 #endif /* HF_BASE_VFS_H */

@@ -86,6 +86,7 @@
  */
 #include "chunk/store.h"
 
+#include "base/crypt.h"
 #include "base/err.h"
 #include "base/fiber.h"
 #include "base/hash.h"
@@ -108,17 +109,27 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-/* ---- format v1 (docs/internals/FORMAT-chunk.md) ------------------------- */
+/* ---- formats v1 and v2 (docs/internals/FORMAT-chunk.md) ------------------ */
 
 #define CK_MAGIC "HFCK"
-#define CK_VERSION 1
+#define CK_VERSION_PLAIN 1      /* payload as given */
+#define CK_VERSION_SEALED 2     /* each block sealed with AES-256-GCM; table entries carry the tag */
 #define CK_HDR_SIZE 48          /* fixed header, its crc is the last 4 bytes */
 #define CK_PAYLOAD_OFF 4096     /* header + table fit; payload page aligned */
 #define CK_BLOCKS_MAX (HF_CHUNK_SIZE / HF_CHUNK_BLOCK)
-#define CK_META_MAX (CK_HDR_SIZE + 4 * CK_BLOCKS_MAX)
+#define CK_ENTRY_PLAIN 4        /* crc32c */
+#define CK_ENTRY_SEALED (4 + HF_AEAD_TAG_LEN) /* crc32c of the stored block, GCM tag */
+#define CK_META_MAX (CK_HDR_SIZE + CK_ENTRY_SEALED * CK_BLOCKS_MAX)
 
 _Static_assert(HF_CHUNK_SIZE % HF_CHUNK_BLOCK == 0, "chunk must be whole blocks");
 _Static_assert(CK_META_MAX <= CK_PAYLOAD_OFF, "crc table must fit before the payload");
+
+/* The label of a blob's own key, derived from the key the caller gives
+ * and the blob id: every blob is sealed under a key no other blob uses, so
+ * a nonce made of the block's position is used once per key. */
+#define CK_BLOB_KEY_LABEL "holdfast chunk blob key v2"
+/* Sealed writers encrypt this many blocks into their buffer per write. */
+#define SEAL_BLOCKS 4
 
 /* Most chunks a blob can have: the largest object bounds every blob. */
 #define CK_CHUNKS_MAX ((uint32_t)((HF_OBJECT_MAX + HF_CHUNK_SIZE - 1) / HF_CHUNK_SIZE))
@@ -202,10 +213,21 @@ struct hf_blob_writer {
     uint64_t size;      /* bytes accepted */
     uint64_t unchecked; /* bytes written since the last space check */
     bool probe;         /* hf_chunk_store_recover's writer: ignores the failed state */
+    bool sealed;        /* format v2: blocks sealed under aead */
     int err;            /* sticky: after an error only abort */
     size_t buf_len;
+    hf_aead_t aead;     /* sealed: the blob's key */
+    unsigned char *sealbuf; /* sealed: SEAL_BLOCKS blocks of ciphertext */
     uint32_t crcs[CK_BLOCKS_MAX];
+    uint8_t tags[CK_BLOCKS_MAX][HF_AEAD_TAG_LEN];
     unsigned char buf[HF_CHUNK_BLOCK];
+};
+
+/* What a reader expects and returns. */
+enum rmode {
+    R_PLAIN,   /* v1 chunks; their payload */
+    R_OPEN,    /* v2 chunks; blocks verified and decrypted with the key */
+    R_STORED,  /* v2 chunks; the stored (sealed) bytes, verified by crc only */
 };
 
 struct hf_blob_reader {
@@ -213,10 +235,13 @@ struct hf_blob_reader {
     hf_blob_id_t id;
     char hex[33];
     uint64_t size;
+    enum rmode mode;
+    hf_aead_t aead;       /* R_OPEN: the blob's key */
     int fd;               /* open chunk, -1 if none */
     uint32_t chunk;       /* index of the open chunk */
     uint32_t payload_len; /* of the open chunk */
     uint32_t crcs[CK_BLOCKS_MAX];
+    uint8_t tags[CK_BLOCKS_MAX][HF_AEAD_TAG_LEN];
     uint32_t buf_chunk;   /* which verified block buf holds */
     uint32_t buf_block;
     bool buf_ok;
@@ -431,7 +456,29 @@ static int ensure_dirs(hf_chunk_store_t *s, const hf_blob_id_t *id, const char *
     return HF_OK;
 }
 
-static int writer_open(hf_chunk_store_t *s, bool probe, hf_blob_writer_t **out)
+/* The nonce of block b of chunk idx: its position. Unique within a blob,
+ * and every blob has its own key (blob_key). */
+static void block_nonce(uint8_t nonce[HF_AEAD_NONCE_LEN], uint32_t idx, uint32_t b)
+{
+    memset(nonce, 0, HF_AEAD_NONCE_LEN);
+    for (int i = 0; i < 4; i++) {
+        nonce[i] = (uint8_t)(idx >> (24 - 8 * i));
+        nonce[4 + i] = (uint8_t)(b >> (24 - 8 * i));
+    }
+}
+
+/* The blob's own key, expanded into a. */
+static int blob_key(hf_aead_t *a, const uint8_t key[HF_CHUNK_KEY_LEN], const hf_blob_id_t *id)
+{
+    uint8_t k[32];
+    int rc = hf_kdf(key, HF_CHUNK_KEY_LEN, CK_BLOB_KEY_LABEL, id->b, sizeof id->b, k);
+    if (rc == HF_OK)
+        rc = hf_aead_init(a, k);
+    hf_wipe(k, sizeof k);
+    return rc;
+}
+
+static int writer_open(hf_chunk_store_t *s, bool probe, const uint8_t *key, hf_blob_writer_t **out)
 {
     *out = NULL;
     if (!probe && atomic_load(&s->failed))
@@ -439,9 +486,16 @@ static int writer_open(hf_chunk_store_t *s, bool probe, hf_blob_writer_t **out)
     hf_blob_writer_t *w = malloc(sizeof *w);
     if (!w)
         return -ENOMEM;
-    memset(w, 0, offsetof(hf_blob_writer_t, buf)); /* buf needs no zeroing */
+    memset(w, 0, offsetof(hf_blob_writer_t, crcs)); /* the tables and buf need no zeroing */
     int rc = hf_rand_bytes(w->id.b, sizeof w->id.b);
+    if (rc == HF_OK && key) {
+        w->sealed = true;
+        w->sealbuf = malloc((size_t)SEAL_BLOCKS * HF_CHUNK_BLOCK);
+        rc = w->sealbuf ? blob_key(&w->aead, key, &w->id) : -ENOMEM;
+    }
     if (rc != HF_OK) {
+        hf_aead_free(&w->aead);
+        free(w->sealbuf);
         free(w);
         return rc;
     }
@@ -461,7 +515,17 @@ static int writer_open(hf_chunk_store_t *s, bool probe, hf_blob_writer_t **out)
 
 int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out)
 {
-    return writer_open(s, false, out);
+    return writer_open(s, false, NULL, out);
+}
+
+int hf_blob_writer_open_sealed(hf_chunk_store_t *s, const uint8_t key[HF_CHUNK_KEY_LEN],
+                               hf_blob_writer_t **out)
+{
+    if (!key) {
+        *out = NULL;
+        return HF_E_INVAL;
+    }
+    return writer_open(s, false, key, out);
 }
 
 const hf_blob_id_t *hf_blob_writer_id(const hf_blob_writer_t *w)
@@ -475,16 +539,20 @@ static int seal_chunk(hf_blob_writer_t *w)
     unsigned char meta[CK_META_MAX];
     memset(meta, 0, sizeof meta);
     memcpy(meta, CK_MAGIC, 4);
-    put16(meta + 4, CK_VERSION);
+    put16(meta + 4, w->sealed ? CK_VERSION_SEALED : CK_VERSION_PLAIN);
     put16(meta + 6, CK_HDR_SIZE);
     put32(meta + 8, HF_CHUNK_BLOCK);
     put32(meta + 12, w->chunk_len);
     memcpy(meta + 16, w->id.b, 16);
     put32(meta + 32, w->idx);
     put32(meta + 36, w->nblocks);
-    for (uint32_t i = 0; i < w->nblocks; i++)
-        put32(meta + CK_HDR_SIZE + 4 * i, w->crcs[i]);
-    size_t tlen = 4 * (size_t)w->nblocks;
+    size_t esz = w->sealed ? CK_ENTRY_SEALED : CK_ENTRY_PLAIN;
+    for (uint32_t i = 0; i < w->nblocks; i++) {
+        put32(meta + CK_HDR_SIZE + esz * i, w->crcs[i]);
+        if (w->sealed)
+            memcpy(meta + CK_HDR_SIZE + esz * i + 4, w->tags[i], HF_AEAD_TAG_LEN);
+    }
+    size_t tlen = esz * (size_t)w->nblocks;
     put32(meta + 40, hf_crc32c(0, meta + CK_HDR_SIZE, tlen));
     put32(meta + 44, hf_crc32c(0, meta, 44));
 
@@ -552,6 +620,43 @@ fail:
     return rc;
 }
 
+/* Write nb blocks (n bytes: whole blocks, or ending in the blob's final
+ * partial block) that fit in the current chunk: compute each block's crc
+ * (sealed: seal it first, into p itself when own, else into sealbuf
+ * SEAL_BLOCKS at a time, and keep its tag), then put them. */
+static int emit_blocks(hf_blob_writer_t *w, const unsigned char *p, size_t n, uint32_t nb, bool own)
+{
+    if (!w->sealed) {
+        for (uint32_t i = 0; i < nb; i++) {
+            size_t off = (size_t)i * HF_CHUNK_BLOCK, len = n - off < HF_CHUNK_BLOCK ? n - off : HF_CHUNK_BLOCK;
+            w->crcs[w->nblocks + i] = hf_crc32c(0, p + off, len);
+        }
+        return put_blocks(w, p, n, nb);
+    }
+    while (nb) {
+        uint32_t g = own || nb < SEAL_BLOCKS ? nb : SEAL_BLOCKS;
+        size_t glen = (size_t)g * HF_CHUNK_BLOCK < n ? (size_t)g * HF_CHUNK_BLOCK : n;
+        unsigned char *dst = own ? (unsigned char *)p : w->sealbuf;
+        for (uint32_t i = 0; i < g; i++) {
+            size_t off = (size_t)i * HF_CHUNK_BLOCK, len = glen - off < HF_CHUNK_BLOCK ? glen - off : HF_CHUNK_BLOCK;
+            uint32_t b = w->nblocks + i;
+            uint8_t nonce[HF_AEAD_NONCE_LEN];
+            block_nonce(nonce, w->idx, b);
+            int rc = hf_aead_seal(&w->aead, nonce, NULL, 0, p + off, dst + off, len, w->tags[b]);
+            if (rc)
+                return rc;
+            w->crcs[b] = hf_crc32c(0, dst + off, len);
+        }
+        int rc = put_blocks(w, dst, glen, g);
+        if (rc)
+            return rc;
+        p += glen;
+        n -= glen;
+        nb -= g;
+    }
+    return HF_OK;
+}
+
 static int blob_write(hf_blob_writer_t *w, const void *p, size_t n)
 {
     if (w->err)
@@ -567,10 +672,7 @@ static int blob_write(hf_blob_writer_t *w, const void *p, size_t n)
             size_t k = n - n % HF_CHUNK_BLOCK;
             if (k > room)
                 k = room;
-            uint32_t nb = (uint32_t)(k / HF_CHUNK_BLOCK);
-            for (uint32_t i = 0; i < nb; i++)
-                w->crcs[w->nblocks + i] = hf_crc32c(0, in + (size_t)i * HF_CHUNK_BLOCK, HF_CHUNK_BLOCK);
-            if ((rc = put_blocks(w, in, k, nb)) != HF_OK)
+            if ((rc = emit_blocks(w, in, k, (uint32_t)(k / HF_CHUNK_BLOCK), false)) != HF_OK)
                 break;
             in += k;
             n -= k;
@@ -586,8 +688,7 @@ static int blob_write(hf_blob_writer_t *w, const void *p, size_t n)
         n -= k;
         w->size += k;
         if (w->buf_len == HF_CHUNK_BLOCK) {
-            w->crcs[w->nblocks] = hf_crc32c(0, w->buf, HF_CHUNK_BLOCK);
-            if ((rc = put_blocks(w, w->buf, HF_CHUNK_BLOCK, 1)) != HF_OK)
+            if ((rc = emit_blocks(w, w->buf, HF_CHUNK_BLOCK, 1, true)) != HF_OK)
                 break;
             w->buf_len = 0;
         }
@@ -618,6 +719,10 @@ static void writer_discard(hf_blob_writer_t *w)
     if (w->next)
         w->next->prev = w->prev;
     pthread_mutex_unlock(&s->mu);
+    hf_aead_free(&w->aead);
+    free(w->sealbuf);
+    if (w->sealed) /* a partial block of plaintext may still be there */
+        hf_wipe(w->buf, sizeof w->buf);
     free(w);
 }
 
@@ -629,8 +734,7 @@ static int writer_finish(hf_blob_writer_t *w, uint64_t *size)
     if (rc != HF_OK)
         goto fail;
     if (w->buf_len) {
-        w->crcs[w->nblocks] = hf_crc32c(0, w->buf, w->buf_len);
-        if ((rc = put_blocks(w, w->buf, w->buf_len, 1)) != HF_OK)
+        if ((rc = emit_blocks(w, w->buf, w->buf_len, 1, true)) != HF_OK)
             goto fail;
         w->buf_len = 0;
     }
@@ -655,8 +759,8 @@ fail:
 
 /* ---- reading ---------------------------------------------------------------- */
 
-int hf_blob_reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
-                        hf_blob_reader_t **out)
+static int reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size, enum rmode mode,
+                       const uint8_t *key, hf_blob_reader_t **out)
 {
     *out = NULL;
     if (size > HF_OBJECT_MAX)
@@ -664,10 +768,19 @@ int hf_blob_reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t si
     hf_blob_reader_t *r = malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
+    r->aead.ctx = NULL;
+    if (mode == R_OPEN) {
+        int rc = blob_key(&r->aead, key, id);
+        if (rc) {
+            free(r);
+            return rc;
+        }
+    }
     r->s = s;
     r->id = *id;
     hf_hex_encode(r->hex, id->b, sizeof id->b);
     r->size = size;
+    r->mode = mode;
     r->fd = -1;
     r->chunk = 0;
     r->payload_len = 0;
@@ -676,12 +789,27 @@ int hf_blob_reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t si
     return HF_OK;
 }
 
+int hf_blob_reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
+                        hf_blob_reader_t **out)
+{
+    return reader_open(s, id, size, R_PLAIN, NULL, out);
+}
+
+int hf_blob_reader_open_sealed(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
+                               const uint8_t *key, hf_blob_reader_t **out)
+{
+    return reader_open(s, id, size, key ? R_OPEN : R_STORED, key, out);
+}
+
 void hf_blob_reader_close(hf_blob_reader_t *r)
 {
     if (!r)
         return;
     if (r->fd >= 0)
         hf_vfs.close(r->fd);
+    hf_aead_free(&r->aead);
+    if (r->mode == R_OPEN && r->buf_ok)
+        hf_wipe(r->buf, sizeof r->buf); /* a decrypted block */
     free(r);
 }
 
@@ -759,11 +887,19 @@ static int load_chunk(hf_blob_reader_t *r, uint32_t idx)
         what = "bad magic";
         goto bad;
     }
-    if (get16(meta + 4) != CK_VERSION) {
+    unsigned version = get16(meta + 4);
+    if (version != CK_VERSION_PLAIN && version != CK_VERSION_SEALED) {
         rc = check_other_version(r, idx, meta);
         goto fail;
     }
-    if (get16(meta + 6) != CK_HDR_SIZE)
+    /* The metadata says whether the blob is sealed; a chunk that says
+     * otherwise was not written for it (or was swapped: a plain chunk in
+     * place of a sealed one would otherwise be served as it is). */
+    bool sealed = version == CK_VERSION_SEALED;
+    size_t esz = sealed ? CK_ENTRY_SEALED : CK_ENTRY_PLAIN;
+    if (sealed != (r->mode != R_PLAIN))
+        what = sealed ? "sealed chunk where a plain one belongs" : "plain chunk where a sealed one belongs";
+    else if (get16(meta + 6) != CK_HDR_SIZE)
         what = "bad header size";
     else if (hf_crc32c(0, meta, 44) != get32(meta + 44))
         what = "header checksum mismatch";
@@ -777,7 +913,7 @@ static int load_chunk(hf_blob_reader_t *r, uint32_t idx)
         what = "payload length does not match blob size";
     else if (get32(meta + 36) != nblocks)
         what = "bad block count";
-    else if (hf_crc32c(0, meta + CK_HDR_SIZE, 4 * (size_t)nblocks) != get32(meta + 40))
+    else if (hf_crc32c(0, meta + CK_HDR_SIZE, esz * (size_t)nblocks) != get32(meta + 40))
         what = "crc table checksum mismatch";
     if (what)
         goto bad;
@@ -791,8 +927,11 @@ static int load_chunk(hf_blob_reader_t *r, uint32_t idx)
         what = "file truncated";
         goto bad;
     }
-    for (uint32_t i = 0; i < nblocks; i++)
-        r->crcs[i] = get32(meta + CK_HDR_SIZE + 4 * i);
+    for (uint32_t i = 0; i < nblocks; i++) {
+        r->crcs[i] = get32(meta + CK_HDR_SIZE + esz * i);
+        if (sealed)
+            memcpy(r->tags[i], meta + CK_HDR_SIZE + esz * i + 4, HF_AEAD_TAG_LEN);
+    }
     r->chunk = idx;
     r->payload_len = plen;
     return HF_OK;
@@ -804,8 +943,18 @@ fail:
     return rc;
 }
 
+/* A sealed block that failed its tag: do its stored bytes still match
+ * their crc? Read again into buf (len bytes at payload offset off), since
+ * the failed open wiped it. */
+static bool stored_crc_ok(hf_blob_reader_t *r, uint32_t b, uint32_t off, size_t len, unsigned char *buf)
+{
+    return hf_vfs_pread_all(r->fd, buf, len, (off_t)CK_PAYLOAD_OFF + off) == HF_OK &&
+           hf_crc32c(0, buf, len) == r->crcs[b];
+}
+
 /* Read [off, off + n) of the open chunk -- whole blocks starting at block
- * first -- into dst and verify each block. */
+ * first -- into dst and verify each block: by its crc, or in a sealed
+ * blob read with the key by its tag. */
 static int read_blocks(hf_blob_reader_t *r, uint32_t first, uint32_t off, size_t n, unsigned char *dst)
 {
     int rc = hf_vfs_pread_all(r->fd, dst, n, (off_t)CK_PAYLOAD_OFF + off);
@@ -817,8 +966,21 @@ static int read_blocks(hf_blob_reader_t *r, uint32_t first, uint32_t off, size_t
     }
     for (size_t done = 0, b = first; done < n; b++) {
         size_t len = n - done < HF_CHUNK_BLOCK ? n - done : HF_CHUNK_BLOCK;
-        if (hf_crc32c(0, dst + done, len) != r->crcs[b])
+        if (r->mode == R_OPEN) {
+            /* The tag says the block is what was sealed for this blob, at
+             * this place, under this key -- which the crc's promise (the
+             * disk returned what was written) is part of, so the crc is
+             * only computed to name a failure: damage on the disk, or bytes
+             * that were never sealed here. */
+            uint8_t nonce[HF_AEAD_NONCE_LEN];
+            block_nonce(nonce, r->chunk, (uint32_t)b);
+            if (hf_aead_open(&r->aead, nonce, NULL, 0, dst + done, dst + done, len, r->tags[b]) != HF_OK)
+                return corrupt(r, r->chunk, (long)b, stored_crc_ok(r, (uint32_t)b, off + done, len, dst + done)
+                                                         ? "block authentication failed"
+                                                         : "block checksum mismatch");
+        } else if (hf_crc32c(0, dst + done, len) != r->crcs[b]) {
             return corrupt(r, r->chunk, (long)b, "block checksum mismatch");
+        }
         done += len;
     }
     return HF_OK;
@@ -1292,7 +1454,7 @@ static int store_recover(hf_chunk_store_t *s, char *why, size_t cap)
     hf_rand_bytes(&seed, sizeof seed);
     hf_blob_writer_t *w = NULL;
     hf_blob_reader_t *r = NULL;
-    int rc = writer_open(s, true, &w);
+    int rc = writer_open(s, true, NULL, &w);
     if (rc) {
         rc = probe_fail(s, rc, "open", why, cap);
         goto out;

@@ -15,6 +15,16 @@
  * (HF_E_CORRUPT), a log line naming the chunk, and a counter -- never wrong
  * bytes returned.
  *
+ * Sealed blobs (format version 2): a blob written with a key has every
+ * block encrypted and authenticated with AES-256-GCM under a key of its own
+ * (derived from the caller's key and the blob id); the block's tag sits in
+ * the chunk's table next to the crc32c of the stored (encrypted) bytes. A
+ * reader with the key verifies the crc, then the tag, then decrypts only
+ * the blocks it reads; a reader without it (the scrubber) can still verify
+ * every crc. Whether a blob is sealed is the caller's knowledge (its
+ * metadata): a plain reader refuses a sealed chunk and a sealed reader a
+ * plain one, as damage.
+ *
  * Durability: hf_blob_writer_finish() returns only when every chunk file and
  * the directory entries are on stable storage (fdatasync + directory fsync).
  * The caller then commits the metadata that references the blob; until
@@ -76,6 +86,18 @@ void hf_chunk_store_close(hf_chunk_store_t *s);
  * store is FAILED, see below), negative errno. */
 int hf_blob_writer_open(hf_chunk_store_t *s, hf_blob_writer_t **out);
 
+/* Bytes of the key a sealed blob is written and read with. */
+#define HF_CHUNK_KEY_LEN 32
+
+/* As hf_blob_writer_open, but every block is sealed under a key derived
+ * from key (HF_CHUNK_KEY_LEN bytes, copied: the caller may wipe it at once)
+ * and the new blob's id. The caller must never write two blobs under one
+ * key with the same id -- ids are random 128-bit values, so it does not.
+ * Errors as hf_blob_writer_open, and HF_E_INVAL (key NULL, or OpenSSL
+ * refused the cipher). */
+int hf_blob_writer_open_sealed(hf_chunk_store_t *s, const uint8_t key[HF_CHUNK_KEY_LEN],
+                               hf_blob_writer_t **out);
+
 /* The new blob's id (valid from open). */
 const hf_blob_id_t *hf_blob_writer_id(const hf_blob_writer_t *w);
 
@@ -105,9 +127,18 @@ void hf_blob_writer_abort(hf_blob_writer_t *w);
 int hf_blob_reader_open(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
                         hf_blob_reader_t **out);
 
+/* Open a sealed blob. With key (the one it was written with): reads
+ * return the plaintext, each block checked by crc and by its GCM tag. With
+ * key NULL: reads return the stored ciphertext, checked by crc only (what
+ * the scrubber does, holding no keys). Errors as hf_blob_reader_open. */
+int hf_blob_reader_open_sealed(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
+                               const uint8_t *key, hf_blob_reader_t **out);
+
 /* Read n bytes at off (off + n <= size) into buf, verifying every block
- * touched. Returns HF_OK, HF_E_CORRUPT (checksum or header mismatch, or a
- * missing/short chunk file: logged and counted), HF_E_VERSION (a chunk in
+ * touched. Returns HF_OK, HF_E_CORRUPT (checksum or header mismatch, a
+ * block failing its authentication tag, a sealed chunk met by a plain
+ * reader or the reverse, or a missing/short chunk file: logged and
+ * counted), HF_E_VERSION (a chunk in
  * a format version this build cannot read), HF_E_INVAL (range past the
  * end), or a negative errno. On any error buf is zeroed. */
 int hf_blob_read(hf_blob_reader_t *r, uint64_t off, void *buf, size_t n);

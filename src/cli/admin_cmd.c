@@ -11,6 +11,7 @@
  *   holdfast admin [--admin URL] [--data DIR] scrub run|start [--rate SIZE] | status
  *   holdfast admin [--admin URL] [--data DIR] store status|reopen
  *   holdfast admin [--admin URL] [--data DIR] lifecycle status
+ *   holdfast admin [--admin URL] [--data DIR] sse status|rotate
  *
  * Commands are a table (group, verb, handler); each handler gets the words
  * after the group (argv[0] is the verb). Every request carries
@@ -72,6 +73,10 @@ static void usage(FILE *f)
             "  store reopen                                       verify the chunk store and accept\n"
             "                                                     writes again after an I/O error\n"
             "  lifecycle status                                   what the lifecycle worker did\n"
+            "  sse status                                         the SSE-S3 master keys (ids and\n"
+            "                                                     fingerprints) and the active one\n"
+            "  sse rotate                                         a new master key encrypts new\n"
+            "                                                     objects; older ones still read\n"
             "  nodes [--json]                                     the cluster's nodes as this node\n"
             "                                                     sees them: zone, state, layout\n"
             "                                                     generation served, last seen\n"
@@ -664,6 +669,48 @@ static int lifecycle_status(admin_ctx_t *c, int argc, char **argv)
     return 0;
 }
 
+/* GET or POST /admin/v1/sse[/rotate]: print the keys (never key bytes). */
+static int sse_call(admin_ctx_t *c, int argc, const char *verb, const char *method, const char *path)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: holdfast admin sse %s\n", verb);
+        return 2;
+    }
+    json_t *j;
+    int rc = call(c, method, path, NULL, 200, &j);
+    if (rc || !j)
+        return rc ? rc : 1;
+    json_int_t active = json_integer_value(json_object_get(j, "active"));
+    printf("key file: %s\n", json_string_value(json_object_get(j, "key_file")));
+    printf("default:  %s (buckets without a default encryption configuration)\n",
+           json_string_value(json_object_get(j, "default")));
+    printf("active:   key %lld (new SSE-S3 objects)\n", (long long)active);
+    json_t *keys = json_object_get(j, "keys");
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        json_t *k = json_array_get(keys, i);
+        json_int_t id = json_integer_value(json_object_get(k, "id"));
+        printf("  key %-6lld fingerprint %s%s\n", (long long)id,
+               json_string_value(json_object_get(k, "fingerprint")), id == active ? "  (active)" : "");
+    }
+    if (strcmp(verb, "rotate") == 0)
+        printf("Back up the key file now: objects written from now on need key %lld.\n",
+               (long long)active);
+    json_decref(j);
+    return 0;
+}
+
+static int sse_status(admin_ctx_t *c, int argc, char **argv)
+{
+    (void)argv;
+    return sse_call(c, argc, "status", "GET", "/admin/v1/sse");
+}
+
+static int sse_rotate(admin_ctx_t *c, int argc, char **argv)
+{
+    (void)argv;
+    return sse_call(c, argc, "rotate", "POST", "/admin/v1/sse/rotate");
+}
+
 /* The admin commands: `holdfast admin GROUP VERB ...`. */
 static const struct admin_cmd {
     const char *group, *verb;
@@ -698,6 +745,8 @@ static const struct admin_cmd {
     {"layout", "pin", hf_admin_layout},
     {"layout", "unpin", hf_admin_layout},
     {"layout", "revert", hf_admin_layout},
+    {"sse", "status", sse_status},
+    {"sse", "rotate", sse_rotate},
 };
 
 static int setup(admin_ctx_t *c, const char *admin, const char *data, const char *region)

@@ -6,7 +6,9 @@
 #ifndef HF_CLI_CLI_H
 #define HF_CLI_CLI_H
 
+#include "meta/meta.h"
 #include "net/tls.h"
+#include "sse/keyring.h"
 #include "status/status.h"
 
 #include <stddef.h>
@@ -72,5 +74,16 @@ void hf_cli_cluster_close(hf_cli_cluster_t *ca);
 int hf_cli_tls_open(const char *cert, const char *key, hf_tls_t **out);
 /* SIGHUP: reread the certificate and key (t may be NULL); logs the outcome. */
 void hf_cli_tls_reload(hf_tls_t *t);
+
+/* Server-side encryption (sse_cmd.c). --sse-default / HOLDFAST_SSE_DEFAULT
+ * (AES256 or none) into *mode: 0, or 2 after saying what is wrong. */
+int hf_cli_sse_default(const char *v, uint8_t *mode);
+/* The master key file (--sse-master-key-file / HOLDFAST_SSE_MASTER_KEY_FILE,
+ * default DATA/sse-master.key): generated only when the metadata names no
+ * key yet, else it must hold every key the metadata names. Records the
+ * keys' fingerprints. 0, or 1 after printing what is wrong. */
+int hf_cli_sse_open(const char *data, const char *file, hf_meta_t *m, hf_keyring_t **out);
+/* SIGHUP: reread the key file for keys added by hand; logs the outcome. */
+void hf_cli_sse_reload(hf_keyring_t *k, hf_meta_t *m);
 
 #endif

@@ -101,6 +101,13 @@ static void usage(FILE *f)
             "  --completed-upload-window DUR  a completed multipart upload answers a repeated\n"
             "                         CompleteMultipartUpload this long; 0: not at all (env\n"
             "                         HOLDFAST_COMPLETED_UPLOAD_WINDOW, default 1h, at most 7d)\n"
+            "  --sse-master-key-file FILE  the SSE-S3 master keys (env\n"
+            "                         HOLDFAST_SSE_MASTER_KEY_FILE, default DIR/sse-master.key,\n"
+            "                         generated at first start); keep it off the data disk.\n"
+            "                         SIGHUP rereads it for keys added by hand\n"
+            "  --sse-default AES256|none  what a bucket without a default encryption\n"
+            "                         configuration gets (env HOLDFAST_SSE_DEFAULT, default\n"
+            "                         AES256: SSE-S3, as S3 encrypts every new object)\n"
             "\n"
             "Admission control (docs/operations.md#admission):\n"
             "  --max-inflight N       requests admitted at once, each holding up to 512 KiB of\n"
@@ -519,6 +526,8 @@ static int split_domains(char *list, const char *domains[HF_DOMAINS_MAX], int *n
       false)                                                                                      \
     X("default-block-public-access", "HOLDFAST_DEFAULT_BLOCK_PUBLIC_ACCESS", "on", false)          \
     X("completed-upload-window", "HOLDFAST_COMPLETED_UPLOAD_WINDOW", "1h", false)                  \
+    X("sse-master-key-file", "HOLDFAST_SSE_MASTER_KEY_FILE", "DATA/sse-master.key", false)         \
+    X("sse-default", "HOLDFAST_SSE_DEFAULT", "AES256", false)                                      \
     X("queue-delay-target", "HOLDFAST_QUEUE_DELAY_TARGET", "50ms", false)                          \
     X("max-inflight", "HOLDFAST_MAX_INFLIGHT", "2048", false)                                      \
     X("max-inflight-per-key", "HOLDFAST_MAX_INFLIGHT_PER_KEY",                                     \
@@ -682,7 +691,9 @@ static int server_run(hf_settings_t *set, bool print_config)
                *own_s = GET("default-object-ownership", "BucketOwnerEnforced"),
                *pab_s = GET("default-block-public-access", "on"),
                *done_s = GET("completed-upload-window", NULL),
-               *qdt_s = GET("queue-delay-target", NULL), *mtr_s = GET("min-transfer-rate", NULL);
+               *qdt_s = GET("queue-delay-target", NULL), *mtr_s = GET("min-transfer-rate", NULL),
+               *sse_file = GET("sse-master-key-file", NULL),
+               *sse_default_s = GET("sse-default", NULL);
 #undef GET
     bool faults = false;
     if (hf_settings_bool(set, "fault-injection", &faults))
@@ -831,6 +842,11 @@ static int server_run(hf_settings_t *set, bool print_config)
             return 2;
         }
     }
+    uint8_t sse_default = 0;
+    if (hf_cli_sse_default(sse_default_s, &sse_default)) {
+        free(domain_copy);
+        return 2;
+    }
     if (strlen(region) > HF_REGION_MAX) {
         free(domain_copy);
         return bad_setting(set, "region", "is too long (at most 64 characters)");
@@ -868,7 +884,8 @@ static int server_run(hf_settings_t *set, bool print_config)
     }
 
     /* Signals: handled by sigwait in this thread; every thread started
-     * below inherits the mask. SIGHUP reloads the TLS certificate. */
+     * below inherits the mask. SIGHUP reloads the TLS certificate and the
+     * master key file. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -886,6 +903,7 @@ static int server_run(hf_settings_t *set, bool print_config)
     hf_guard_t *guard = NULL;
     hf_scrub_t *scrub = NULL;
     hf_lifecycle_t *lifecycle = NULL;
+    hf_keyring_t *keys = NULL;
     housekeeping_t hk = {0};
     bool hk_started = false, s3_started = false, st_started = false, iopool_started = false;
 
@@ -973,6 +991,9 @@ static int server_run(hf_settings_t *set, bool print_config)
         goto out;
     }
     iopool_started = true;
+    if (hf_cli_sse_open(data, sse_file, meta, &keys))
+        goto out;
+
     e = hf_guard_create(&gc, &guard);
     if (e) {
         fprintf(stderr, "holdfast server: cannot set up admission control: %s\n", hf_strerror(e));
@@ -998,12 +1019,15 @@ static int server_run(hf_settings_t *set, bool print_config)
         hf_s3_add_domain(s3, domains[i]); /* checked above */
     s3->new_bucket_flags = new_bucket_flags;
     s3->done_window_ns = done_ms * 1000000;
+    s3->keys = keys;
+    s3->sse_default = sse_default;
     hf_status_init(st, meta, region);
     st->chunks = chunks;
     st->scrub = scrub;
     st->lifecycle = lifecycle;
     st->faults_enabled = faults;
     st->s3 = s3;
+    st->keys = keys;
     st->s3srv = s3srv;
     st->guard = guard;
     snprintf(st->data_dir, sizeof st->data_dir, "%s", data);
@@ -1066,8 +1090,10 @@ static int server_run(hf_settings_t *set, bool print_config)
                 (long long)scfg.interval_s);
 
     int sig = 0;
-    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
         hf_cli_tls_reload(tls);
+        hf_cli_sse_reload(keys, meta);
+    }
     hf_log_info("msg=\"stopping\" signal=%d", sig);
     atomic_store(&st->s3_ready, 0);
     rc = 0;
@@ -1103,6 +1129,7 @@ out:
         hf_meta_close(meta);
     if (chunks)
         hf_chunk_store_close(chunks);
+    hf_keyring_close(keys); /* after the servers: requests used it */
     free(s3);
     if (st && st->meta)
         hf_status_fini(st);

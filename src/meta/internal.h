@@ -40,6 +40,7 @@ int hf_meta_write(hf_meta_t *m, hf_wop_fn fn, void *arg);
 #define HF_SYS_HLC "hlc"
 #define HF_SYS_NEXT_USER "next_user_id"
 #define HF_SYS_NEXT_BUCKET "next_bucket_id"
+#define HF_SYS_SSE_KEYS "sse_keys"
 
 /* Take the next value of the u64 counter at sys key name (starting at 1). */
 int hf_meta_tx_counter(hf_meta_t *m, MDB_txn *txn, const char *name, uint64_t *out);

@@ -268,6 +268,50 @@ uint64_t hf_meta_node_id(const hf_meta_t *m)
     return m->node_id;
 }
 
+/* ---- server-side encryption key fingerprints ------------------------------ */
+
+int hf_meta_sse_keys_get(hf_meta_t *m, uint8_t *out, size_t cap, size_t *len)
+{
+    *len = 0;
+    MDB_txn *txn;
+    int rc = hf_db_rbegin(&m->db, &txn);
+    if (rc)
+        return rc;
+    MDB_val v;
+    rc = hf_db_get(txn, m->db.sys, HF_SYS_SSE_KEYS, strlen(HF_SYS_SSE_KEYS), &v);
+    if (rc == HF_OK) {
+        *len = v.mv_size;
+        if (v.mv_size > cap)
+            rc = HF_E_TOOBIG;
+        else
+            memcpy(out, v.mv_data, v.mv_size);
+    }
+    hf_db_rend(&m->db, txn);
+    return rc;
+}
+
+typedef struct sse_keys_op {
+    const uint8_t *p;
+    size_t len;
+} sse_keys_op_t;
+
+static int sse_keys_tx(void *ctx, MDB_txn *txn, void *arg)
+{
+    hf_meta_t *m = ctx;
+    sse_keys_op_t *op = arg;
+    return hf_db_put(txn, m->db.sys, HF_SYS_SSE_KEYS, strlen(HF_SYS_SSE_KEYS), op->p, op->len);
+}
+
+int hf_meta_sse_keys_put(hf_meta_t *m, const uint8_t *p, size_t len)
+{
+    if (len == 0 || !p)
+        return HF_E_INVAL;
+    if (len > HF_META_SSE_KEYS_MAX)
+        return HF_E_TOOBIG;
+    sse_keys_op_t op = {p, len};
+    return hf_meta_write(m, sse_keys_tx, &op);
+}
+
 /* Hybrid logical clock: wall-clock milliseconds << 16 plus a counter, never
  * below a value already drawn or seen. */
 uint64_t hf_meta_hlc_after(hf_meta_t *m, uint64_t seen)

@@ -141,6 +141,20 @@ bool hf_meta_failed(const hf_meta_t *m, int *err);
 
 void hf_meta_stats(hf_meta_t *m, hf_meta_stats_t *out);
 
+/* ---- server-side encryption keys ----------------------------------------- */
+
+/* The SSE-S3 master keys live outside the metadata (a key file, ideally
+ * on another disk), but what identifies them is kept here, next to the
+ * records that name them, so a server started with the wrong key file
+ * refuses to start rather than fail every read. meta stores the bytes the
+ * keyring encodes (sse/keyring.h; FORMAT-meta.md, sys "sse_keys"), at most
+ * HF_META_SSE_KEYS_MAX. get: HF_E_NOTFOUND when none was ever stored,
+ * HF_E_TOOBIG when cap is short (*len says how much is needed); put
+ * replaces them (HF_E_TOOBIG, HF_E_INVAL for an empty list). */
+#define HF_META_SSE_KEYS_MAX (4 + 20 * 4096)
+int hf_meta_sse_keys_get(hf_meta_t *m, uint8_t *out, size_t cap, size_t *len);
+int hf_meta_sse_keys_put(hf_meta_t *m, const uint8_t *p, size_t len);
+
 /* ---- users -------------------------------------------------------------- */
 
 enum {
@@ -271,6 +285,9 @@ enum {
      * default (HF_BCFG_ACL) is stored: requests need to read it. */
     HF_BUCKET_HAS_POLICY = 1 << 11,
     HF_BUCKET_HAS_ACL = 1 << 12,
+    /* A default encryption configuration (HF_BCFG_ENCRYPTION) is stored:
+     * writes without encryption headers read it. */
+    HF_BUCKET_HAS_ENCRYPTION = 1 << 13,
 };
 #define HF_BUCKET_PAB_ALL                                                                          \
     (HF_BUCKET_PAB | HF_BUCKET_PAB_BLOCK_ACLS | HF_BUCKET_PAB_IGNORE_ACLS |                        \
@@ -290,6 +307,7 @@ enum hf_bucket_cfg {
     HF_BCFG_PUBLIC_ACCESS_BLOCK = 7,
     HF_BCFG_OWNERSHIP = 8,
     HF_BCFG_LIFECYCLE_STATE = 9, /* the lifecycle worker's progress */
+    HF_BCFG_ENCRYPTION = 10,     /* default encryption (PutBucketEncryption) */
 };
 /* Largest setting (a CORS or lifecycle document: S3 allows 1000 rules). */
 #define HF_BUCKET_CFG_MAX HF_XML_BODY_MAX
@@ -395,6 +413,13 @@ typedef struct hf_kv {
     const char *value;
 } hf_kv_t;
 
+/* Server-side encryption: the S3 layer encodes how an object's data is
+ * encrypted (mode, wrapped data key, key check; s3/sse.c) and meta stores
+ * the bytes, at most this many. An encrypted object's inline data is
+ * sealed: its size plus HF_OBJ_SEALED_EXTRA bytes (the GCM tag). */
+#define HF_OBJ_SSE_MAX 256
+#define HF_OBJ_SEALED_EXTRA 16
+
 /* Object tags: at most this many per object (S3: 10). S3 bounds keys and
  * values to 128 and 256 characters, which the S3 layer checks; stored
  * bytes are bounded by the longest UTF-8 those can take. */
@@ -424,7 +449,9 @@ typedef struct hf_obj {
     const char *expires;
     uint32_t nmeta;
     hf_kv_t *meta;             /* user metadata, sorted by name */
-    /* Inline data (HF_OBJ_INLINE): verified by crc32c on every read. */
+    /* Inline data (HF_OBJ_INLINE): verified by crc32c on every read. When
+     * sse_len is not 0 it is sealed (size + HF_OBJ_SEALED_EXTRA bytes) and
+     * the crc32c covers it as stored. */
     const uint8_t *inline_data;
     uint32_t inline_len;
     uint32_t inline_crc32c;
@@ -451,6 +478,11 @@ typedef struct hf_obj {
      * most HF_OBJ_ACL_MAX bytes. */
     const uint8_t *acl;
     uint32_t acl_len;
+    /* Server-side encryption of the data (sse_len 0: stored as given);
+     * opaque to meta, at most HF_OBJ_SSE_MAX bytes. In an upload's
+     * template: what every part is encrypted with. */
+    const uint8_t *sse;
+    uint32_t sse_len;
     /* Filled by reads, not stored: this is the key's current version. */
     bool latest;
 } hf_obj_t;

@@ -126,13 +126,16 @@ int hf_meta_check_obj(const hf_obj_t *o)
 {
     if (o->size > HF_OBJECT_MAX || o->nparts > HF_PART_NUMBER_MAX || (o->nparts && !o->parts))
         return HF_E_INVAL;
+    if (o->sse_len > HF_OBJ_SSE_MAX || (o->sse_len && !o->sse))
+        return HF_E_INVAL;
     if (o->ck_len > HF_CK_MAX_LEN || (o->part_ck && !o->ck_len))
         return HF_E_INVAL;
     if (o->flags & HF_OBJ_DELETE_MARKER) {
         if (o->size || o->nparts || (o->flags & HF_OBJ_INLINE))
             return HF_E_INVAL;
     } else if (o->flags & HF_OBJ_INLINE) {
-        if (o->inline_len > HF_INLINE_MAX || o->inline_len != o->size || o->nparts ||
+        uint64_t stored = o->size + (o->sse_len ? HF_OBJ_SEALED_EXTRA : 0);
+        if (o->size > HF_INLINE_MAX || o->inline_len != stored || o->nparts ||
             (o->inline_len && !o->inline_data))
             return HF_E_INVAL;
     } else {

@@ -153,6 +153,12 @@ static int put_obj_settings(hf_buf_t *b, const hf_obj_t *o, bool with_value)
             (rc = put_u64(b, (uint64_t)o->lock_until)) || (rc = put_u8(b, o->legal_hold ? 1 : 0)))
             return rc;
     }
+    if (o->sse_len) {
+        if (o->sse_len > HF_OBJ_SSE_MAX || !o->sse)
+            return HF_E_INVAL;
+        if ((rc = put_tag(b, HF_REC_TAG_SSE, o->sse, o->sse_len)))
+            return rc;
+    }
     return HF_OK;
 }
 
@@ -244,13 +250,13 @@ static int unknown_tag(uint8_t tag)
     return tag >= HF_REC_TAG_CRITICAL ? HF_E_VERSION : HF_OK;
 }
 
-/* Each known tag (all are below 32) at most once: a repeat means damage,
- * not a feature. */
+/* Each known tag (all are below 30, or one of the critical ones) at most
+ * once: a repeat means damage, not a feature. */
 static int seen_once(uint32_t *seen, uint8_t tag)
 {
-    if (tag >= 32 && tag != HF_REC_TAG_LOCK)
+    if (tag >= 30 && tag != HF_REC_TAG_LOCK && tag != HF_REC_TAG_SSE)
         return HF_OK; /* not a tag this build knows */
-    uint32_t bit = 1u << (tag == HF_REC_TAG_LOCK ? 31 : tag);
+    uint32_t bit = 1u << (tag == HF_REC_TAG_LOCK ? 31 : tag == HF_REC_TAG_SSE ? 30 : tag);
     if (*seen & bit)
         return HF_E_CORRUPT;
     *seen |= bit;
@@ -349,6 +355,18 @@ static int decode_setting(hf_arena_t *a, uint8_t tag, const uint8_t *v, uint32_t
         o->lock_until = (int64_t)hf_db_be64_get(v + 1);
         o->legal_hold = v[9] != 0;
         return 1;
+    case HF_REC_TAG_SSE: {
+        /* Its contents are the S3 layer's to check; here only its size. */
+        if (len == 0 || len > HF_OBJ_SSE_MAX)
+            return HF_E_CORRUPT;
+        uint8_t *d = hf_arena_alloc(a, len);
+        if (!d)
+            return -ENOMEM;
+        memcpy(d, v, len);
+        o->sse = d;
+        o->sse_len = len;
+        return 1;
+    }
     default: return 0;
     }
 }
@@ -771,7 +789,7 @@ int hf_rec_obj_parts(const void *p, size_t n, const uint8_t **raw, uint32_t *npa
                 return HF_E_CORRUPT;
             *raw = v;
             *nparts = len / HF_REC_OBJ_PART_LEN;
-        } else if (tag >= HF_REC_TAG_CRITICAL && tag != HF_REC_TAG_LOCK) {
+        } else if (tag >= HF_REC_TAG_CRITICAL && tag != HF_REC_TAG_LOCK && tag != HF_REC_TAG_SSE) {
             /* A field this build does not know might hold references. */
             return HF_E_VERSION;
         }

@@ -48,6 +48,10 @@ enum {
     /* Object Lock: mode u8 | retain-until i64 | legal hold u8. Critical: a
      * build that cannot enforce a lock must not touch the record. */
     HF_REC_TAG_LOCK = 0x80,
+    /* Server-side encryption: how the data is encrypted (the S3 layer's
+     * encoding). Critical: a build that ignored it would serve ciphertext
+     * as the object's bytes. */
+    HF_REC_TAG_SSE = 0x81,
 };
 
 /* Tags of user records (their own namespace). Retiring keys and the

@@ -91,7 +91,8 @@ void op_get_object_attributes(s3req_t *q)
         header_uint(q, "x-amz-part-number-marker", 0, HF_PART_NUMBER_MAX, &marker))
         return;
     hf_obj_t o;
-    if (s3_load_version(q, &o))
+    /* An SSE-C object's attributes need its key, as its data does. */
+    if (s3_load_version(q, &o) || s3_sse_open(q, &o, S3_SSE_READ, &q->rsse, false))
         return;
     char date[32];
     hf_time_http(date, o.mtime);

@@ -361,14 +361,7 @@ static int decide(s3req_t *q, const hf_bucket_t *b, const char *op, const char *
     r.now = hf_time_now();
     r.keys = k->kv;
     r.nkeys = k->n;
-    const char *colon = strrchr(q->r->peer, ':');
-    const char *ip = q->r->peer;
-    size_t iplen = colon ? (size_t)(colon - ip) : strlen(ip);
-    if (iplen >= 2 && ip[0] == '[') {
-        ip++;
-        iplen -= 2;
-    }
-    hf_access_ip_parse(ip, iplen, &r.source_ip);
+    s3_peer_ip(q, &r.source_ip);
     char barn[HF_BUCKET_NAME_MAX + 16];
     hf_access_resource_arn(barn, sizeof barn, b->name, NULL);
     char *oarn = NULL;
@@ -431,4 +424,18 @@ int s3_authorize(s3req_t *q)
     if (rc == HF_E_DENIED)
         return s3_fail(q, S3E_AccessDenied, NULL);
     return s3_fail(q, hf_s3_err_from(rc), NULL);
+}
+
+int s3_peer_ip(const s3req_t *q, hf_access_ip_t *out)
+{
+    /* The server writes "a.b.c.d:port" or "[v6]:port". */
+    const char *colon = strrchr(q->r->peer, ':');
+    const char *ip = q->r->peer;
+    size_t iplen = colon ? (size_t)(colon - ip) : strlen(ip);
+    if (iplen >= 2 && ip[0] == '[') {
+        ip++;
+        iplen -= 2;
+    }
+    memset(out, 0, sizeof *out);
+    return hf_access_ip_parse(ip, iplen, out);
 }

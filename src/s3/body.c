@@ -420,10 +420,10 @@ int s3_receive(s3req_t *q, bool allow_inline, uint64_t max_len, uint8_t want_ck,
         out->size = got;
         s3_body_md5(q, out->md5);
         data_checksum(q, out);
-        return 0;
+        return s3_sse_seal_data(q, out);
     }
     hf_blob_writer_t *w = NULL;
-    int rc = hf_blob_writer_open(q->s3->chunks, &w);
+    int rc = s3_sse_blob_writer(q, &q->wsse, &w);
     if (rc)
         return s3_fail_storage(q, rc);
     char *buf = hf_arena_alloc(q->a, HF_IO_BUF);

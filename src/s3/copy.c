@@ -25,6 +25,7 @@
  */
 #include "s3/internal.h"
 
+#include "base/crypt.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -160,7 +161,7 @@ static int stream_source(s3req_t *q, const copy_src_t *src, uint64_t first, uint
     uint8_t *buf = hf_arena_alloc(q->a, bufsz);
     if (!buf)
         return -12; /* -ENOMEM */
-    s3_objreader_t or = {.o = &src->o};
+    s3_objreader_t or = {.o = &src->o, .key = q->rsse.have_dk ? q->rsse.dk : NULL};
     int rc = HF_OK;
     for (uint64_t off = 0; off < len && rc == HF_OK;) {
         size_t k = len - off < bufsz ? (size_t)(len - off) : bufsz;
@@ -182,6 +183,86 @@ static int hash_cb(void *arg, const uint8_t *p, size_t n)
     return HF_OK;
 }
 
+/* Where a rewritten copy's bytes go while they are hashed: an arena
+ * buffer (inline) or a blob. */
+typedef struct copy_sink {
+    hf_hashset_t *hs;
+    uint8_t *mem;           /* inline: size bytes */
+    size_t len;
+    hf_blob_writer_t *w;    /* or a blob */
+} copy_sink_t;
+
+static int sink_cb(void *arg, const uint8_t *p, size_t n)
+{
+    copy_sink_t *s = arg;
+    hf_hashset_update(s->hs, p, n);
+    if (s->w)
+        return hf_blob_write(s->w, p, n);
+    memcpy(s->mem + s->len, p, n);
+    s->len += n;
+    return HF_OK;
+}
+
+/* Write the source's bytes again, sealed under q->wsse (a copy that
+ * changes encryption cannot share blobs: they are sealed under the
+ * source's key, or not at all). o gets the data, ETag and checksum. 0 or
+ * -1 after s3_fail; on success *d owns what was written. */
+static int rewrite(s3req_t *q, const copy_src_t *src, hf_obj_t *o, s3_data_t *d)
+{
+    const hf_obj_t *so = &src->o;
+    memset(d, 0, sizeof *d);
+    hf_hashset_t hs;
+    if (hf_hashset_init(&hs, HF_HS_MD5 | s3_checksum_hash_flags(o)))
+        return s3_fail(q, S3E_InternalError, NULL);
+    copy_sink_t sink = {.hs = &hs};
+    int rc = HF_OK;
+    if (so->size <= HF_INLINE_MAX) {
+        sink.mem = hf_arena_alloc(q->a, so->size ? so->size : 1);
+        if (!sink.mem)
+            rc = -12; /* -ENOMEM */
+    } else {
+        rc = s3_sse_blob_writer(q, &q->wsse, &sink.w);
+        if (rc == HF_OK)
+            d->blob = *hf_blob_writer_id(sink.w);
+    }
+    if (rc == HF_OK)
+        rc = stream_source(q, src, 0, so->size, sink_cb, &sink);
+    uint8_t md5[16], sha256[32], sha1[20];
+    hf_hashset_final(&hs, md5, sha256, sha1);
+    if (rc == HF_OK && sink.w) {
+        uint64_t got = 0;
+        rc = hf_blob_writer_finish(sink.w, &got);
+        sink.w = NULL;
+        d->have_blob = rc == HF_OK;
+    }
+    if (sink.w)
+        hf_blob_writer_abort(sink.w);
+    if (rc) {
+        if (sink.mem)
+            hf_wipe(sink.mem, so->size);
+        return s3_fail(q, rc == HF_E_CORRUPT ? S3E_InternalError : hf_s3_err_from(rc),
+                       "The copy source could not be read intact, or the copy could not be stored.");
+    }
+    d->size = so->size;
+    memcpy(d->md5, md5, 16);
+    s3_checksum_from_hashset(o, &hs, sha256, sha1);
+    if (sink.mem) {
+        d->is_inline = true;
+        d->inline_data = sink.mem;
+        d->inline_len = (uint32_t)so->size;
+    }
+    return s3_sse_seal_data(q, d);
+}
+
+/* The copy stays in the source's encryption: the same mode, and for SSE-C
+ * the same customer key. Then it may share the source's sealed bytes. */
+static bool same_encryption(const s3req_t *q)
+{
+    if (q->wsse.mode != q->rsse.mode)
+        return false;
+    return q->wsse.mode != HF_SSE_C || hf_ct_equal(q->wsse.ck, q->rsse.ck, HF_SSE_KEY_LEN);
+}
+
 /* ---- CopyObject ------------------------------------------------------------------- */
 
 void op_copy_object(s3req_t *q)
@@ -195,7 +276,8 @@ void op_copy_object(s3req_t *q)
         return;
     uint64_t ticket = hf_chunk_read_begin(q->s3->chunks);
     copy_src_t src;
-    if (load_source(q, &src))
+    if (load_source(q, &src) || s3_sse_open(q, &src.o, S3_SSE_COPY_SOURCE, &q->rsse, true) ||
+        s3_sse_choose(q))
         goto out;
     const hf_obj_t *so = &src.o;
     if (so->size > HF_PUT_MAX) {
@@ -206,7 +288,10 @@ void op_copy_object(s3req_t *q)
     }
     bool same_key = src.b.id == q->b.id && src.keylen == q->keylen &&
                     memcmp(src.key, q->key, q->keylen) == 0 && so->latest;
-    if (same_key && !meta_replace) {
+    /* Asking for an encryption counts as a change, as on S3 (that is how
+     * an object is encrypted in place). */
+    bool asks_sse = hf_http_find(&q->r->http, "x-amz-server-side-encryption") || q->wsse.have_ck;
+    if (same_key && !meta_replace && !asks_sse) {
         s3_fail(q, S3E_InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself "
                 "without changing the object's metadata, storage class, website redirect location "
@@ -238,63 +323,76 @@ void op_copy_object(s3req_t *q)
     /* Object Lock settings are the request's (or the destination's
      * default), never the source's. */
     /* Nor the ACL: a copy gets the one its request asks for (S3). */
-    if (s3_lock_headers(q, &o, false) || s3_lock_apply_default(q, &o) || s3_write_acl(q, &o))
+    if (s3_lock_headers(q, &o, false) || s3_lock_apply_default(q, &o) || s3_write_acl(q, &o) ||
+        s3_copy_checksum(q, so, &o))
         goto out;
-    o.size = so->size;
-    o.mtime = hf_time_now();
-    o.hlc = hf_meta_hlc_next(q->s3->meta);
-    o.origin = hf_meta_node_id(q->s3->meta);
-    memcpy(o.etag, so->etag, 16);
-    if (so->flags & HF_OBJ_INLINE) {
-        o.flags = HF_OBJ_INLINE;
-        o.inline_data = so->inline_data;
-        o.inline_len = so->inline_len;
-    } else if (so->nparts) {
-        /* The blobs are shared; as a single-part object their part numbers
-         * and part ETags no longer apply. */
-        o.parts = hf_arena_alloc(q->a, sizeof *o.parts * so->nparts);
-        if (!o.parts) {
-            s3_fail(q, S3E_InternalError, NULL);
+    int rc;
+    if (!same_encryption(q)) {
+        /* The checksum was computed on the way (s3_store_object keeps it:
+         * d carries none of its own). */
+        s3_data_t d;
+        if (s3_sse_new_key(q) || rewrite(q, &src, &o, &d) || s3_store_object(q, &o, &d, &cond))
+            goto out;
+    } else {
+        /* The copy shares the source's bytes, so it keeps the source's data
+         * key and descriptor. */
+        q->wsse = q->rsse;
+        o.sse = so->sse;
+        o.sse_len = so->sse_len;
+        o.size = so->size;
+        o.mtime = hf_time_now();
+        o.hlc = hf_meta_hlc_next(q->s3->meta);
+        o.origin = hf_meta_node_id(q->s3->meta);
+        memcpy(o.etag, so->etag, 16);
+        if (so->flags & HF_OBJ_INLINE) {
+            o.flags = HF_OBJ_INLINE;
+            o.inline_data = so->inline_data;
+            o.inline_len = so->inline_len;
+        } else if (so->nparts) {
+            /* The blobs are shared; as a single-part object their part numbers
+             * and part ETags no longer apply. */
+            o.parts = hf_arena_alloc(q->a, sizeof *o.parts * so->nparts);
+            if (!o.parts) {
+                s3_fail(q, S3E_InternalError, NULL);
+                goto out;
+            }
+            for (uint32_t i = 0; i < so->nparts; i++) {
+                o.parts[i] = so->parts[i];
+                o.parts[i].number = 0;
+                memset(o.parts[i].etag, 0, 16);
+            }
+            o.nparts = so->nparts;
+            cond.shared_blobs = true;
+        }
+        bool need_md5 = so->etag_parts != 0;
+        unsigned which = (need_md5 ? HF_HS_MD5 : 0) | s3_checksum_hash_flags(&o);
+        if (which) {
+            hf_hashset_t hs;
+            if (hf_hashset_init(&hs, which)) {
+                s3_fail(q, S3E_InternalError, NULL);
+                goto out;
+            }
+            rc = stream_source(q, &src, 0, so->size, hash_cb, &hs);
+            uint8_t md5[16], sha256[32], sha1[20];
+            hf_hashset_final(&hs, md5, sha256, sha1);
+            if (rc) {
+                s3_fail(q, rc == HF_E_CORRUPT ? S3E_InternalError : hf_s3_err_from(rc),
+                        "The copy source could not be read intact.");
+                goto out;
+            }
+            if (need_md5)
+                s3_sse_etag(&q->wsse, md5, o.etag);
+            s3_checksum_from_hashset(&o, &hs, sha256, sha1);
+        }
+        rc = hf_meta_obj_put(q->s3->meta, &q->b, q->key, q->keylen, &o, &cond);
+        if (rc == HF_E_CONFLICT) {
+            s3_fail(q, S3E_NoSuchKey, "The source object was deleted while it was being copied.");
             goto out;
         }
-        for (uint32_t i = 0; i < so->nparts; i++) {
-            o.parts[i] = so->parts[i];
-            o.parts[i].number = 0;
-            memset(o.parts[i].etag, 0, 16);
-        }
-        o.nparts = so->nparts;
-        cond.shared_blobs = true;
-    }
-    if (s3_copy_checksum(q, so, &o))
-        goto out;
-    bool need_md5 = so->etag_parts != 0;
-    unsigned which = (need_md5 ? HF_HS_MD5 : 0) | s3_checksum_hash_flags(&o);
-    if (which) {
-        hf_hashset_t hs;
-        if (hf_hashset_init(&hs, which)) {
-            s3_fail(q, S3E_InternalError, NULL);
-            goto out;
-        }
-        int rc = stream_source(q, &src, 0, so->size, hash_cb, &hs);
-        uint8_t md5[16], sha256[32], sha1[20];
-        hf_hashset_final(&hs, md5, sha256, sha1);
         if (rc) {
-            s3_fail(q, rc == HF_E_CORRUPT ? S3E_InternalError : hf_s3_err_from(rc),
-                    "The copy source could not be read intact.");
+            s3_fail_write(q, rc);
             goto out;
         }
-        if (need_md5)
-            memcpy(o.etag, md5, 16);
-        s3_checksum_from_hashset(&o, &hs, sha256, sha1);
-    }
-    int rc = hf_meta_obj_put(q->s3->meta, &q->b, q->key, q->keylen, &o, &cond);
-    if (rc == HF_E_CONFLICT) {
-        s3_fail(q, S3E_NoSuchKey, "The source object was deleted while it was being copied.");
-        goto out;
-    }
-    if (rc) {
-        s3_fail_write(q, rc);
-        goto out;
     }
     char etag[48], date[32];
     s3_etag(etag, o.etag, 0);
@@ -302,6 +400,7 @@ void op_copy_object(s3req_t *q)
     s3_common_headers(q);
     s3_version_header(q, o.version);
     copy_source_version_header(q, &src);
+    s3_sse_headers(q, &q->wsse);
     hf_buf_t b;
     hf_buf_init(&b, 4096);
     hf_xml_decl(&b);
@@ -362,14 +461,14 @@ void op_upload_part_copy(s3req_t *q)
     uint32_t num;
     uint8_t id[16];
     hf_upload_t u;
-    if (s3_part_request(q, &num, id, &u))
+    if (s3_part_request(q, &num, id, &u) || s3_sse_open(q, &u.tmpl, S3_SSE_PART, &q->wsse, true))
         return;
     uint64_t ticket = hf_chunk_read_begin(q->s3->chunks);
     hf_blob_writer_t *w = NULL;
     hf_hashset_t hs;
     bool hs_open = false;
     copy_src_t src;
-    if (load_source(q, &src))
+    if (load_source(q, &src) || s3_sse_open(q, &src.o, S3_SSE_COPY_SOURCE, &q->rsse, true))
         goto out;
     uint64_t first, len;
     if (copy_range(q, src.o.size, &first, &len))
@@ -379,7 +478,7 @@ void op_upload_part_copy(s3req_t *q)
                 (unsigned long long)HF_PART_MAX_SIZE);
         goto out;
     }
-    int rc = hf_blob_writer_open(q->s3->chunks, &w);
+    int rc = s3_sse_blob_writer(q, &q->wsse, &w);
     if (rc) {
         s3_fail(q, hf_s3_err_from(rc), NULL);
         goto out;
@@ -411,7 +510,7 @@ void op_upload_part_copy(s3req_t *q)
         s3_fail(q, hf_s3_err_from(rc), NULL);
         goto out;
     }
-    memcpy(p.etag, md5, 16);
+    s3_sse_etag(&q->wsse, md5, p.etag);
     p.mtime = hf_time_now();
     if (plain) {
         s3_ck_value(HF_CK_CRC64NVME, &hs, sha256, sha1, p.ck);
@@ -430,6 +529,7 @@ void op_upload_part_copy(s3req_t *q)
     hf_time_iso8601(date, p.mtime);
     s3_common_headers(q);
     copy_source_version_header(q, &src);
+    s3_sse_headers(q, &q->wsse);
     hf_buf_t b;
     hf_buf_init(&b, 4096);
     hf_xml_decl(&b);

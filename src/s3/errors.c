@@ -118,6 +118,15 @@ static const hf_s3_errinfo_t table[S3E_COUNT] = {
     [S3E_MalformedPOSTRequest] = {"MalformedPOSTRequest", 400,
                                   "The body of your POST request is not well-formed multipart/form-data."},
     [S3E_UnexpectedContent] = {"UnexpectedContent", 400, "This request does not support content"},
+    /* 404 as S3 answered it before every bucket had a default (the error
+     * list says 400); only a server started with --sse-default none gives
+     * it. */
+    [S3E_ServerSideEncryptionConfigurationNotFoundError] = {
+        "ServerSideEncryptionConfigurationNotFoundError", 404,
+        "The server side encryption configuration was not found"},
+    /* The wording S3 sends (its error list words it slightly otherwise). */
+    [S3E_InvalidEncryptionAlgorithmError] = {"InvalidEncryptionAlgorithmError", 400,
+                                             "The Encryption request you specified is not valid. Supported value: AES256."},
     [S3E_InvalidPolicyDocument] = {"InvalidPolicyDocument", 400,
                                    "The content of the form does not meet the conditions specified in the policy document."},
     [S3E_NoSuchTagSet] = {"NoSuchTagSet", 404, "The TagSet does not exist", S3X_BUCKET},

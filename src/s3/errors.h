@@ -83,6 +83,8 @@ typedef enum hf_s3_err {
     S3E_MaxPostPreDataLengthExceeded,
     S3E_MalformedPOSTRequest,
     S3E_MalformedTrailerError,
+    S3E_ServerSideEncryptionConfigurationNotFoundError,
+    S3E_InvalidEncryptionAlgorithmError,
     S3E_COUNT
 } hf_s3_err_t;
 

@@ -24,6 +24,7 @@
 #include "s3/lifecycle.h"
 #include "s3/s3.h"
 #include "s3/xml.h"
+#include "sse/sse.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -91,6 +92,20 @@ typedef struct s3_body {
     bool hs_open;
 } s3_body_t;
 
+/* Server-side encryption state of one side of a request (s3/sse.c): the
+ * data this request writes (wsse) or reads (rsse). Key bytes are wiped
+ * when the request ends (s3_sse_wipe). */
+typedef struct s3_sse {
+    uint8_t mode;                  /* enum hf_sse_mode */
+    bool have_dk;                  /* dk holds the object's (or upload's) data key */
+    uint8_t dk[HF_SSE_KEY_LEN];
+    uint8_t desc[HF_SSE_DESC_MAX]; /* the descriptor a record stores (desc_len 0: none) */
+    uint32_t desc_len;
+    bool have_ck;                  /* the request gave an SSE-C key (checked) */
+    uint8_t ck[HF_SSE_KEY_LEN];
+    char ck_md5[25];               /* base64 MD5 of ck, echoed in responses */
+} s3_sse_t;
+
 typedef struct s3req {
     hf_s3_t *s3;
     hf_req_t *r;
@@ -120,6 +135,8 @@ typedef struct s3req {
     bool no_bypass;
     hf_bucket_t b;          /* the bucket, once loaded by s3_load_bucket */
     s3_body_t body;
+    s3_sse_t wsse;          /* encryption of the data this request stores */
+    s3_sse_t rsse;          /* encryption of the object (or copy source) it reads */
     bool failed;
     /* Elements the next error document carries (s3_err_elem). */
     struct { const char *name, *value; } err_elem[S3_ERR_ELEMS];
@@ -244,9 +261,10 @@ void s3_body_md5(s3req_t *q, uint8_t md5[16]);
 void s3_body_close(s3req_t *q);
 
 /* Receive an object or part body into storage: inline (allowed and small
- * enough) or a durable blob. On success *obj has size, etag, inline data or
- * one part (blob) filled. On failure nothing is left behind and -1 is
- * returned after s3_fail. */
+ * enough) or a durable blob, sealed under q->wsse's data key when it has
+ * one (inline data then holds size + HF_SSE_SEAL_EXTRA bytes). On success
+ * *obj has size, MD5, inline data or one part (blob) filled. On failure
+ * nothing is left behind and -1 is returned after s3_fail. */
 typedef struct s3_data {
     uint64_t size;
     uint8_t md5[16];
@@ -360,12 +378,58 @@ int s3_preconditions(s3req_t *q, const char *prefix, const char *etag, int64_t m
  * last used. Use inside a chunk read section (hf_chunk_read_begin). */
 typedef struct s3_objreader {
     const hf_obj_t *o;
+    const uint8_t *key;    /* the object's data key when it is encrypted (s3_sse_open) */
     hf_blob_reader_t *rd;
-    uint32_t part; /* index of the part rd reads */
+    uint32_t part;         /* index of the part rd reads */
+    uint8_t *plain;        /* a sealed inline object, opened (in the arena) */
 } s3_objreader_t;
 /* [off, off+n) of the object into buf, verified. HF_OK or an error. */
 int s3_obj_read(s3req_t *q, s3_objreader_t *or, uint64_t off, uint8_t *buf, size_t n);
 void s3_obj_reader_close(s3_objreader_t *or);
+
+/* ---- server-side encryption (sse.c) ---- */
+
+/* Which SSE headers an operation takes, and that SSE-C keys come over
+ * TLS or from this machine: run before every handler. 0 or -1 after
+ * s3_fail. */
+int s3_sse_check_request(s3req_t *q);
+/* The encryption of the data a PutObject, CopyObject (destination),
+ * CreateMultipartUpload or POST Object writes into q->b: the request's
+ * headers, else the bucket's default configuration, else the server's
+ * default; into q->wsse (mode, and the SSE-C key). No key is made yet.
+ * 0 or -1 after s3_fail. */
+int s3_sse_choose(s3req_t *q);
+/* Draw q->wsse's data key and descriptor for its mode (nothing for
+ * none). 0 or -1 after s3_fail. */
+int s3_sse_new_key(s3req_t *q);
+/* How s3_sse_open treats the request's SSE-C headers. */
+enum s3_sse_use {
+    S3_SSE_READ,        /* GetObject, HeadObject, GetObjectAttributes: the object's key */
+    S3_SSE_COPY_SOURCE, /* the x-amz-copy-source-server-side-encryption-customer-* headers */
+    S3_SSE_PART,        /* UploadPart, UploadPartCopy: the upload's key, required for SSE-C */
+    S3_SSE_UPLOAD,      /* CompleteMultipartUpload, ListParts: checked when given */
+};
+/* Check the request's SSE-C headers against o's encryption (an object, or
+ * an upload's template) and, when need_key, unwrap its data key, into *s
+ * (q->rsse or q->wsse). 0 or -1 after s3_fail. */
+int s3_sse_open(s3req_t *q, const hf_obj_t *o, enum s3_sse_use use, s3_sse_t *s, bool need_key);
+/* The x-amz-server-side-encryption* response headers for s. */
+void s3_sse_headers(s3req_t *q, const s3_sse_t *s);
+/* The ETag of data with this MD5 stored under s: the MD5 itself, or for
+ * SSE-C one derived from the data key (S3: not the MD5). */
+void s3_sse_etag(const s3_sse_t *s, const uint8_t md5[16], uint8_t out[16]);
+/* Inline data d received in the clear (inline_data, inline_len bytes)
+ * stored sealed under q->wsse's data key when it has one: a new arena
+ * buffer of inline_len + HF_SSE_SEAL_EXTRA bytes, the clear copy wiped. 0
+ * or -1 after s3_fail. */
+int s3_sse_seal_data(s3req_t *q, s3_data_t *d);
+/* Open a blob writer for data sealed under s (plain when s has no key).
+ * HF_OK or the store's error. */
+int s3_sse_blob_writer(s3req_t *q, const s3_sse_t *s, hf_blob_writer_t **w);
+/* Wipe the request's keys (at the end of every request). */
+void s3_sse_wipe(s3req_t *q);
+/* The client's address is on this machine (SSE-C over plain HTTP). */
+bool s3_peer_loopback(const s3req_t *q);
 
 /* ---- multipart (multipart.c) ---- */
 
@@ -487,6 +551,9 @@ int s3_authorize(s3req_t *q);
 int s3_bucket_policy(s3req_t *q, const hf_bucket_t *b, hf_policy_t **out, const char **text);
 /* q's requester as policies see it. */
 void s3_access_principal(s3req_t *q, hf_access_principal_t *p);
+/* The client's address (from the connection). HF_OK or HF_E_INVAL (then
+ * family 0). */
+int s3_peer_ip(const s3req_t *q, hf_access_ip_t *out);
 /* The header (x-amz-expected-bucket-owner and its source- form), when
  * sent, must be b's owner's canonical id: 0, or -1 after AccessDenied. */
 int s3_expect_owner(s3req_t *q, const char *header, const hf_bucket_t *b);

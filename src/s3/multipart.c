@@ -57,8 +57,11 @@ void op_create_upload(s3req_t *q)
     memset(&u, 0, sizeof u);
     if (s3_collect_meta(q, &u.tmpl) || s3_tagging_header(q, &u.tmpl) ||
         s3_upload_checksum(q, &u.tmpl) || s3_lock_headers(q, &u.tmpl, false) ||
-        s3_write_acl(q, &u.tmpl))
+        s3_write_acl(q, &u.tmpl) || s3_sse_choose(q) || s3_sse_new_key(q))
         return;
+    /* Every part is sealed under this upload's data key. */
+    u.tmpl.sse = q->wsse.desc_len ? q->wsse.desc : NULL;
+    u.tmpl.sse_len = q->wsse.desc_len;
     u.initiated = hf_time_now();
     /* The upload's owner is the object's owner-to-be (Object Ownership). */
     u.owner = u.tmpl.owner;
@@ -72,6 +75,7 @@ void op_create_upload(s3req_t *q)
     char id[33];
     hf_hex_encode(id, u.id, 16);
     s3_upload_checksum_headers(q, &u.tmpl);
+    s3_sse_headers(q, &q->wsse);
     hf_buf_t b;
     hf_buf_init(&b, 16 * 1024);
     hf_xml_decl(&b);
@@ -106,7 +110,7 @@ void op_upload_part(s3req_t *q)
     uint32_t num;
     uint8_t id[16];
     hf_upload_t u;
-    if (s3_part_request(q, &num, id, &u))
+    if (s3_part_request(q, &num, id, &u) || s3_sse_open(q, &u.tmpl, S3_SSE_PART, &q->wsse, true))
         return;
     /* A part of an upload with an algorithm gets that checksum, verified
      * if the client sent one, computed if not. A part of an upload without
@@ -126,7 +130,7 @@ void op_upload_part(s3req_t *q)
     }
     p.blob = d.blob;
     p.size = d.size;
-    memcpy(p.etag, d.md5, 16);
+    s3_sse_etag(&q->wsse, d.md5, p.etag);
     p.mtime = hf_time_now();
     int rc = hf_meta_part_put(q->s3->meta, q->b.id, q->key, q->keylen, id, &p);
     if (rc) {
@@ -138,6 +142,7 @@ void op_upload_part(s3req_t *q)
     s3_etag(etag, p.etag, 0);
     s3_common_headers(q);
     hf_resp_header(q->r, "ETag", etag);
+    s3_sse_headers(q, &q->wsse);
     if (d.ck_alg != HF_CK_NONE && (!plain || declared)) {
         char t[S3_CK_TEXT_MAX];
         hf_base64_encode(t, d.ck, d.ck_len);
@@ -354,6 +359,8 @@ void op_complete_upload(s3req_t *q)
         s3_fail(q, hf_s3_err_from(rc), NULL);
         return;
     }
+    if (s3_sse_open(q, &u.tmpl, S3_SSE_UPLOAD, &q->wsse, false))
+        return;
     hf_xml_node_t *root;
     if (s3_read_xml(q, "CompleteMultipartUpload", false, &root))
         return;
@@ -498,6 +505,8 @@ void op_complete_upload(s3req_t *q)
         s3_fail_write(q, rc);
         return;
     }
+    if (q->wsse.mode == HF_SSE_S3) /* S3 echoes no SSE-C headers here */
+        s3_sse_headers(q, &q->wsse);
     complete_result(q, &o);
 }
 
@@ -533,7 +542,7 @@ void op_list_parts(s3req_t *q)
         return;
     uint8_t id[16];
     hf_upload_t u;
-    if (s3_load_upload(q, id, &u))
+    if (s3_load_upload(q, id, &u) || s3_sse_open(q, &u.tmpl, S3_SSE_UPLOAD, &q->rsse, false))
         return;
     uint32_t max, marker;
     if (s3_param_uint(q, "max-parts", HF_LIST_PAGE_MAX, HF_LIST_PAGE_MAX, &max) ||

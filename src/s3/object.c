@@ -12,12 +12,14 @@
  */
 #include "s3/internal.h"
 
+#include "base/crypt.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mime.h"
 #include "base/str.h"
 #include "base/time.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,7 +240,9 @@ int s3_store_object(s3req_t *q, hf_obj_t *o, s3_data_t *d, const hf_obj_cond_t *
     o->mtime = hf_time_now();
     o->hlc = hf_meta_hlc_next(q->s3->meta);
     o->origin = hf_meta_node_id(q->s3->meta);
-    memcpy(o->etag, d->md5, 16);
+    s3_sse_etag(&q->wsse, d->md5, o->etag);
+    o->sse = q->wsse.desc_len ? q->wsse.desc : NULL;
+    o->sse_len = q->wsse.desc_len;
     if (d->ck_alg != HF_CK_NONE) {
         o->ck_alg = d->ck_alg;
         o->ck_type = HF_CK_FULL_OBJECT;
@@ -272,7 +276,8 @@ void op_put_object(s3req_t *q)
     hf_obj_t o;
     memset(&o, 0, sizeof o);
     if (s3_collect_meta(q, &o) || s3_tagging_header(q, &o) || s3_lock_headers(q, &o, true) ||
-        s3_lock_apply_default(q, &o) || s3_write_acl(q, &o))
+        s3_lock_apply_default(q, &o) || s3_write_acl(q, &o) || s3_sse_choose(q) ||
+        s3_sse_new_key(q))
         return;
     s3_data_t d;
     if (s3_receive(q, true, HF_PUT_MAX, S3_CK_DEFAULT, &d) || s3_store_object(q, &o, &d, &cond))
@@ -283,6 +288,7 @@ void op_put_object(s3req_t *q)
     hf_resp_header(q->r, "ETag", etag);
     s3_version_header(q, o.version);
     s3_checksum_headers(q, &o);
+    s3_sse_headers(q, &q->wsse);
     hf_resp_send(q->r, 200, NULL, 0);
 }
 
@@ -435,6 +441,25 @@ static void object_headers(s3req_t *q, const hf_obj_t *o, const char *etag)
 int s3_obj_read(s3req_t *q, s3_objreader_t *or, uint64_t off, uint8_t *buf, size_t n)
 {
     const hf_obj_t *o = or->o;
+    if (o->sse_len && !or->key)
+        return HF_E_NOKEY; /* a caller bug: an encrypted object read without opening it */
+    if ((o->flags & HF_OBJ_INLINE) && o->sse_len) {
+        /* One message: opened whole, once per reader. */
+        if (!or->plain) {
+            or->plain = hf_arena_alloc(q->a, o->size ? o->size : 1);
+            if (!or->plain)
+                return -ENOMEM;
+            int rc = hf_sse_open_inline(or->key, o->inline_data, o->inline_len, or->plain);
+            if (rc) {
+                hf_log_error("msg=\"sealed inline object failed authentication\" request_id=%s",
+                             q->r->id);
+                or->plain = NULL;
+                return rc;
+            }
+        }
+        memcpy(buf, or->plain + off, n);
+        return HF_OK;
+    }
     if (o->flags & HF_OBJ_INLINE) {
         memcpy(buf, o->inline_data + off, n);
         return HF_OK;
@@ -452,8 +477,10 @@ int s3_obj_read(s3req_t *q, s3_objreader_t *or, uint64_t off, uint8_t *buf, size
             if (or->rd)
                 hf_blob_reader_close(or->rd);
             or->rd = NULL;
-            int rc = hf_blob_reader_open(q->s3->chunks, &o->parts[i].blob, o->parts[i].size,
-                                         &or->rd);
+            int rc = o->sse_len ? hf_blob_reader_open_sealed(q->s3->chunks, &o->parts[i].blob,
+                                                             o->parts[i].size, or->key, &or->rd)
+                                : hf_blob_reader_open(q->s3->chunks, &o->parts[i].blob,
+                                                      o->parts[i].size, &or->rd);
             if (rc)
                 return rc;
             or->part = i;
@@ -475,6 +502,9 @@ void s3_obj_reader_close(s3_objreader_t *or)
     if (or->rd)
         hf_blob_reader_close(or->rd);
     or->rd = NULL;
+    if (or->plain)
+        hf_wipe(or->plain, or->o->size);
+    or->plain = NULL;
 }
 
 /* Load the version of q->key a read names (versionId, or the current
@@ -535,8 +565,11 @@ static void get_or_head(s3req_t *q)
     hf_obj_t o;
     s3_objreader_t or = {.o = &o};
     int rc;
-    if (s3_load_version(q, &o))
+    /* The key is checked before any precondition: without it, not even
+     * whether the ETag matches is answered. A HEAD needs no data key. */
+    if (s3_load_version(q, &o) || s3_sse_open(q, &o, S3_SSE_READ, &q->rsse, !q->r->is_head))
         goto out;
+    or.key = q->rsse.have_dk ? q->rsse.dk : NULL;
     char etag[48];
     s3_etag(etag, o.etag, o.etag_parts);
     int pc = s3_preconditions(q, "", etag, o.mtime / 1000000000);
@@ -596,6 +629,7 @@ static void get_or_head(s3req_t *q)
     if (!rr)
         first = 0;
     object_headers(q, &o, etag);
+    s3_sse_headers(q, &q->rsse);
     if (rr)
         hf_resp_headerf(q->r, "Content-Range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first,
                         last, o.size);

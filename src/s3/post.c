@@ -279,8 +279,11 @@ static int object_from_fields(post_t *p)
     }
     h->nheaders = n;
     memset(&p->o, 0, sizeof p->o);
-    int rc = s3_check_unsupported_headers(q) || s3_collect_meta(q, &p->o) ||
-             s3_lock_headers(q, &p->o, false) || s3_lock_apply_default(q, &p->o) || s3_write_acl(q, &p->o);
+    /* The encryption fields are checked as headers would be, SSE-C's
+     * transport rule included (the key is in the body). */
+    int rc = s3_check_unsupported_headers(q) || s3_sse_check_request(q) ||
+             s3_collect_meta(q, &p->o) || s3_lock_headers(q, &p->o, false) ||
+             s3_lock_apply_default(q, &p->o) || s3_write_acl(q, &p->o) || s3_sse_choose(q);
     *h = *saved;
     if (rc)
         return -1;
@@ -354,7 +357,7 @@ static int begin_file(post_t *p)
     }
     if (p->max_len > HF_PUT_MAX)
         p->max_len = HF_PUT_MAX;
-    if (object_from_fields(p))
+    if (object_from_fields(p) || s3_sse_new_key(q))
         return stop(p);
     if (s3_check_space(q, 0))
         return stop(p);
@@ -369,7 +372,7 @@ static int begin_file(post_t *p)
         p->inline_buf = hf_arena_alloc(q->a, body ? body : 1);
         if (!p->inline_buf)
             return s3_fail(q, S3E_InternalError, NULL), stop(p);
-    } else if ((rc = hf_blob_writer_open(q->s3->chunks, &p->w))) {
+    } else if ((rc = s3_sse_blob_writer(q, &q->wsse, &p->w))) {
         return s3_fail_storage(q, rc), stop(p);
     }
     p->in_file = true;
@@ -482,6 +485,7 @@ static void answer(post_t *p, const char *etag)
     s3_common_headers(q);
     hf_resp_header(q->r, "ETag", etag);
     s3_version_header(q, p->o.version);
+    s3_sse_headers(q, &q->wsse);
     char *loc = hf_arena_printf(q->a, "/%s/%s", q->bucket, s3_urlenc(q, q->key, q->keylen));
     const char *redirect = field(p, "success_action_redirect");
     if (!redirect)
@@ -596,6 +600,8 @@ void op_post_object(s3req_t *q)
         d.is_inline = true;
         d.inline_data = p->inline_buf;
         d.inline_len = (uint32_t)p->size;
+        if (s3_sse_seal_data(q, &d))
+            goto fail;
     } else {
         uint64_t got = 0;
         d.blob = *hf_blob_writer_id(p->w);

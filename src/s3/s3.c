@@ -51,6 +51,7 @@ void hf_s3_init(hf_s3_t *s3, hf_meta_t *meta, hf_chunk_store_t *chunks, const ch
     memset(s3, 0, sizeof *s3);
     s3->meta = meta;
     s3->chunks = chunks;
+    s3->sse_default = HF_SSE_S3; /* S3's default since 2023; --sse-default */
     snprintf(s3->region, sizeof s3->region, "%s", region && *region ? region : "us-east-1");
     s3->new_bucket_flags = HF_BUCKET_OWNER_ENFORCED | HF_BUCKET_PAB_ALL;
     s3->done_window_ns = (int64_t)HF_UPLOAD_DONE_WINDOW_S * 1000000000;
@@ -474,8 +475,6 @@ int s3_expect_owner(s3req_t *q, const char *header, const hf_bucket_t *b)
 /* Headers that ask for a feature holdfast does not have. Each answers
  * NotImplemented instead of being ignored. Prefix entries end in '*'. */
 static const char *const unsupported_headers[] = {
-    "x-amz-server-side-encryption*",
-    "x-amz-copy-source-server-side-encryption*",
     "x-amz-website-redirect-location",
     "x-amz-mfa",
     "x-amz-security-token",
@@ -939,12 +938,13 @@ void hf_s3_handle(void *ctx, hf_req_t *r)
         s3_not_implemented(q, "Transfer-Encoding: chunked without aws-chunked");
         goto out;
     }
-    if (s3_check_unsupported_headers(q))
+    if (s3_check_unsupported_headers(q) || s3_sse_check_request(q))
         goto out;
     if (q->key && s3_check_key(q))
         goto out;
     q->op->fn(q);
 out:
+    s3_sse_wipe(q);
     hf_policy_free(q->pol);
     q->pol = NULL;
     s3_body_close(q);

@@ -17,6 +17,7 @@
 #include "guard/guard.h"
 #include "meta/meta.h"
 #include "net/server.h"
+#include "sse/keyring.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -49,6 +50,11 @@ typedef struct hf_s3 {
     hf_meta_t *meta;
     hf_chunk_store_t *chunks;
     hf_guard_t *guard; /* admission control; NULL admits everything */
+    /* Server-side encryption: the master keys (NULL: SSE-S3 answers
+     * errors) and what a bucket without a default configuration gets --
+     * HF_SSE_S3 (S3's default since 2023) or HF_SSE_NONE (--sse-default). */
+    hf_keyring_t *keys;
+    uint8_t sse_default;
     char region[HF_REGION_MAX + 1];
     /* Signature Version 2 is refused (--sigv2 off); accepted by default. */
     bool sigv2_off;

@@ -20,7 +20,10 @@
  * object overwritten or deleted since the page was read is skipped --
  * then read every byte of every part through hf_blob_read, which verifies
  * each block's crc32c and the chunk headers. Inline objects were verified
- * by the scan itself (their crc32c), so they cost no extra read.
+ * by the scan itself (their crc32c), so they cost no extra read. The
+ * scrubber holds no encryption keys: an encrypted object's blobs are read
+ * sealed, checking the crcs of the stored bytes (the tags are checked by
+ * every GET), and its inline data's crc covers the sealed form.
  *
  * Rejected: a thread of its own (the housekeeping thread is idle almost
  * always, and a fixed thread count is a rule); holding one read
@@ -349,8 +352,11 @@ static uint64_t read_object(hf_scrub_t *sc, uint64_t budget)
             continue;
         }
         int rc = HF_OK;
+        /* An encrypted object's blobs are sealed: their crcs cover the
+         * stored ciphertext, so they are verified without any key. */
         if (!sc->rd)
-            rc = hf_blob_reader_open(sc->chunks, &p->blob, p->size, &sc->rd);
+            rc = o->sse_len ? hf_blob_reader_open_sealed(sc->chunks, &p->blob, p->size, NULL, &sc->rd)
+                            : hf_blob_reader_open(sc->chunks, &p->blob, p->size, &sc->rd);
         size_t k = p->size - sc->off < READ_BUF ? (size_t)(p->size - sc->off) : READ_BUF;
         if (rc == HF_OK)
             rc = hf_blob_read(sc->rd, sc->off, sc->buf, k);

@@ -12,6 +12,7 @@
 #include "auth/sigv4.h"
 #include "base/err.h"
 #include "base/fiber.h"
+#include "base/iopool.h"
 #include "base/fault.h"
 #include "base/log.h"
 #include "base/rand.h"
@@ -19,6 +20,7 @@
 #include "base/time.h"
 #include "net/loop.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,6 +363,85 @@ static void store(status_call_t *c, hf_str_t rest)
     status_send_json(c->r, status, j);
 }
 
+/* The master keys as the admin API shows them (no key material). */
+static json_t *keys_json(hf_status_t *st)
+{
+    json_t *arr = json_array();
+    size_t n = hf_keyring_count(st->keys);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id;
+        uint8_t fp[HF_KEYRING_FP_LEN];
+        char hex[2 * HF_KEYRING_FP_LEN + 1];
+        hf_keyring_entry(st->keys, i, &id, fp);
+        hf_hex_encode(hex, fp, sizeof fp);
+        json_array_append_new(arr, json_pack("{s:I,s:s}", "id", (json_int_t)id, "fingerprint", hex));
+    }
+    return json_pack("{s:s,s:I,s:o,s:s}", "key_file", hf_keyring_path(st->keys), "active",
+                     (json_int_t)hf_keyring_active(st->keys), "keys", arr, "default",
+                     st->s3 && st->s3->sse_default ? "AES256" : "none");
+}
+
+/* GET /admin/v1/sse: the SSE-S3 master keys (ids, fingerprints) and
+ * the default. POST /admin/v1/sse/rotate: a new master key becomes the
+ * active one; objects written before keep naming theirs. */
+typedef struct rotate_call {
+    hf_keyring_t *keys;
+    uint32_t id;
+    char why[600];
+    int rc;
+} rotate_call_t;
+
+/* The key file is written and fsynced: on the blocking-I/O pool. */
+static void rotate_job(void *arg)
+{
+    rotate_call_t *rc = arg;
+    rc->rc = hf_keyring_rotate(rc->keys, &rc->id, rc->why, sizeof rc->why);
+}
+
+static void sse(status_call_t *c, hf_str_t rest)
+{
+    hf_status_t *st = c->st;
+    bool rotate = hf_str_eq(rest, "/rotate");
+    if (!(rest.n == 0 || rotate)) {
+        status_send_error(c, 404, "NotFound", "no such admin endpoint");
+        return;
+    }
+    if (rotate != hf_str_eq(c->r->http.method, "POST") ||
+        (!rotate && !hf_str_eq(c->r->http.method, "GET"))) {
+        status_send_error(c, 405, "MethodNotAllowed", rotate ? "use POST" : "use GET");
+        return;
+    }
+    if (!st->keys) {
+        status_send_error(c, 404, "NotFound", "this server has no master keys");
+        return;
+    }
+    if (rotate) {
+        status_audit_note(c, "sse.rotate", NULL, NULL);
+        rotate_call_t rj = {.keys = st->keys};
+        hf_iopool_run(rotate_job, &rj);
+        if (rj.rc) {
+            status_send_error(c, rj.rc == HF_E_TOOBIG ? 409 : 500, "RotateFailed", rj.why);
+            return;
+        }
+        /* The key is in the file before it wraps anything; its fingerprint
+         * goes to the metadata next, so a restart with an older copy of the
+         * file is refused. Should this fail, the next start records it. */
+        size_t len = HF_KEYRING_FPS_LEN(hf_keyring_count(st->keys));
+        uint8_t *fps = malloc(len);
+        int rc = fps ? hf_keyring_fingerprints(st->keys, fps, len, &len) : -ENOMEM;
+        if (rc == HF_OK)
+            rc = hf_meta_sse_keys_put(st->meta, fps, len);
+        free(fps);
+        if (rc)
+            hf_log_error("msg=\"rotated master key not recorded in the metadata\" err=\"%s\"",
+                         hf_strerror(rc));
+        status_audit_note(c, "sse.rotate", NULL, json_pack("{s:I}", "active", (json_int_t)rj.id));
+        hf_log_warn("msg=\"SSE-S3 master key rotated: back up the key file\" file=%s active=%u",
+                    hf_keyring_path(st->keys), rj.id);
+    }
+    status_send_json(c->r, 200, keys_json(st));
+}
+
 /* GET /admin/v1/scrub: progress and the damaged objects of the current
  * (or last) pass. POST: start a pass, optional body {"rate": BYTES}. */
 static void scrub(status_call_t *c, hf_str_t rest)
@@ -496,6 +577,7 @@ static const struct {
     {"/admin/v1/scrub", scrub},
     {"/admin/v1/lifecycle", lifecycle},
     {"/admin/v1/cluster", cluster},
+    {"/admin/v1/sse", sse},
 };
 
 void status_audit_note(status_call_t *c, const char *action, const char *target, json_t *detail)

@@ -35,6 +35,10 @@
  *                                  (hf_chunk_store_recover)
  *   GET    /admin/v1/scrub         scrub progress, counters, damaged objects
  *   POST   /admin/v1/scrub         start a scrub pass (body: {"rate": N} or empty)
+ *   GET    /admin/v1/sse           the SSE-S3 master keys: file, active id, ids and
+ *                                  fingerprints (never key material), the default
+ *   POST   /admin/v1/sse/rotate    a new master key, written to the key file and
+ *                                  made active (409 at the most keys a file holds)
  *   GET    /admin/v1/cluster       in a cluster: the layout generation served and
  *                                  in etcd, etcd's reachability, refusals, and
  *                                  every node as this node sees it (`holdfast
@@ -72,6 +76,7 @@
 #include "s3/lifecycle.h"
 #include "s3/s3.h"
 #include "scrub/scrub.h"
+#include "sse/keyring.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -121,6 +126,7 @@ typedef struct hf_status {
     hf_s3_t *s3;
     hf_server_t *s3srv;
     hf_guard_t *guard;
+    hf_keyring_t *keys;       /* SSE-S3 master keys (rotation); may be NULL */
     char data_dir[1024];
     /* The sampler thread. */
     hf_status_sample_t sample;

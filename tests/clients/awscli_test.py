@@ -4,9 +4,10 @@
 Run by tests/clients/awscli.sh. Covers what a user does with `aws s3`:
 mb, cp up and down (single PUT and multipart), cp between keys (server-side
 CopyObject, and UploadPartCopy for the multipart object), ls, sync up/down
-with --delete, rm --recursive, rb, presign, and the error codes of the
-common mistakes through `aws s3api`. The configuration is what `aws
-configure` writes: credentials and region.
+with --delete, rm --recursive, rb, presign, server-side encryption (--sse,
+--sse-c, --sse-c-copy-source), and the error codes of the common mistakes
+through `aws s3api`. The configuration is what `aws configure` writes:
+credentials and region.
 """
 import hashlib
 import json
@@ -169,6 +170,61 @@ def main(s):
         os.unlink(dst)
         aws("s3", "rm", "--recursive", "s3://%s/copies/" % BUCKET)
     s.step("cp-server-side", cp_server_side, needs=["cp-small", "cp-large-multipart"])
+
+    # ---- server-side encryption: --sse, --sse-c, --sse-c-copy-source ---------
+
+    SECRETS = "secrets"
+    key_file = os.path.join(s.tmp, "sse-c.key")
+    with open(key_file, "wb") as f:
+        f.write(os.urandom(32))
+    other_key = os.path.join(s.tmp, "other.key")
+    with open(other_key, "wb") as f:
+        f.write(os.urandom(32))
+    mid = os.path.join(s.tmp, "mid.bin")
+    cl.write_random(mid, PART + 123)  # two parts with awscli's defaults
+
+    def sse_s3():
+        aws("s3", "mb", "s3://" + SECRETS)
+        aws("s3", "cp", "--no-progress", "--sse", "AES256", small, "s3://%s/s3.bin" % SECRETS)
+        h = aws_json("s3api", "head-object", "--bucket", SECRETS, "--key", "s3.bin")
+        check_eq(h.get("ServerSideEncryption"), "AES256", "ServerSideEncryption after --sse AES256")
+        check_eq(h.get("ETag"), '"%s"' % cl.md5_file(small), "ETag of an SSE-S3 object")
+        # Without --sse the bucket's default applies: SSE-S3 too.
+        aws("s3", "cp", "--no-progress", small, "s3://%s/default.bin" % SECRETS)
+        h = aws_json("s3api", "head-object", "--bucket", SECRETS, "--key", "default.bin")
+        check_eq(h.get("ServerSideEncryption"), "AES256", "ServerSideEncryption by default")
+        cfg = aws_json("s3api", "get-bucket-encryption", "--bucket", SECRETS)
+        rule = cfg["ServerSideEncryptionConfiguration"]["Rules"][0]
+        check_eq(rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "AES256", "bucket default")
+        expect_error(["s3", "cp", "--no-progress", "--sse", "aws:kms", small, "s3://%s/kms.bin" % SECRETS],
+                     "NotImplemented")
+    s.step("sse-s3", sse_s3)
+
+    def sse_c():
+        c = ["--sse-c", "AES256", "--sse-c-key", "fileb://" + key_file]
+        for name, src in (("c-small.bin", small), ("c-mid.bin", mid)):
+            aws("s3", "cp", "--no-progress", *c, src, "s3://%s/%s" % (SECRETS, name), timeout=120)
+            dst = os.path.join(s.tmp, "down-" + name)
+            aws("s3", "cp", "--no-progress", *c, "s3://%s/%s" % (SECRETS, name), dst, timeout=120)
+            check_eq(cl.sha256_file(dst), cl.sha256_file(src), "sha256 of SSE-C download " + name)
+            os.unlink(dst)
+            # Without the key, or with another: refused as S3 refuses.
+            expect_error(["s3", "cp", "--no-progress", "s3://%s/%s" % (SECRETS, name), dst], "400")
+            expect_error(["s3", "cp", "--no-progress", "--sse-c", "AES256", "--sse-c-key", "fileb://" + other_key,
+                          "s3://%s/%s" % (SECRETS, name), dst], "403")
+        check(("CreateMultipartUpload", 200) in s.server_ops(), "the mid-sized upload was not multipart")
+        h = aws_json("s3api", "head-object", "--bucket", SECRETS, "--key", "c-small.bin", "--sse-customer-algorithm",
+                     "AES256", "--sse-customer-key", "fileb://" + key_file)
+        check_eq(h.get("SSECustomerAlgorithm"), "AES256", "SSECustomerAlgorithm")
+        check(h.get("ETag") != '"%s"' % cl.md5_file(small), "an SSE-C ETag is not the MD5 of the data")
+        # A server-side copy from SSE-C to SSE-S3.
+        aws("s3", "cp", "--no-progress", "--sse-c-copy-source", "AES256", "--sse-c-copy-source-key",
+            "fileb://" + key_file, "--sse", "AES256", "s3://%s/c-small.bin" % SECRETS, "s3://%s/copied.bin" % SECRETS)
+        dst = os.path.join(s.tmp, "down-copied")
+        aws("s3", "cp", "--no-progress", "s3://%s/copied.bin" % SECRETS, dst)
+        check_eq(cl.sha256_file(dst), cl.sha256_file(small), "sha256 of the copy")
+        aws("s3", "rb", "--force", "s3://" + SECRETS, timeout=120)
+    s.step("sse-c", sse_c, needs=["sse-s3"])
 
     def cp_download_stdout():
         # As in `aws s3 cp s3://b/k - | ...`: the object's bytes on stdout.

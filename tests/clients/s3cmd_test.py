@@ -16,7 +16,7 @@ settings alone (the CA trusted through SSL_CERT_FILE, as a system-wide CA
 would be).
 
 Covers mb (and mb of an owned bucket), put (single and multipart), ls, la,
-info, get, cp (server-side copy), sync up/down with --delete-removed, del,
+info, get, put --server-side-encryption, cp (server-side copy), sync up/down with --delete-removed, del,
 del --recursive --force, rb, and the errors of common mistakes with
 s3cmd's exit codes.
 """
@@ -243,6 +243,21 @@ def main(s):
                  "ETag of the copy")
         s3cmd("del", "s3://%s/copy.bin" % OTHER)
     s.step("cp-server-side", cp, needs=["put-small"])
+
+    def put_sse():
+        # --server-side-encryption sends x-amz-server-side-encryption: AES256.
+        s3cmd("put", "--server-side-encryption", small, "s3://%s/sse/secret.bin" % BUCKET)
+        h = boto.head_object(Bucket=BUCKET, Key="sse/secret.bin")
+        check_eq(h.get("ServerSideEncryption"), "AES256", "ServerSideEncryption")
+        check_eq(h["ETag"], '"%s"' % cl.md5_file(small), "ETag of an SSE-S3 object (s3cmd checks it)")
+        p = s3cmd("info", "s3://%s/sse/secret.bin" % BUCKET)
+        check(re.search(r"SSE:\s+AES256", p.stdout), "s3cmd info shows no SSE: AES256", p.stdout)
+        dst = os.path.join(s.tmp, "got-secret.bin")
+        s3cmd("get", "s3://%s/sse/secret.bin" % BUCKET, dst)
+        check_eq(cl.sha256_file(dst), cl.sha256_file(small), "sha256 of s3cmd get of an SSE-S3 object")
+        os.unlink(dst)
+        s3cmd("del", "s3://%s/sse/secret.bin" % BUCKET)
+    s.step("put-server-side-encryption", put_sse, needs=["mb"])
 
     # ---- errors ----------------------------------------------------------
 

@@ -3,6 +3,7 @@
  * the orphan sweep. */
 #include "test.h"
 
+#include "base/crypt.h"
 #include "base/err.h"
 #include "base/hash.h"
 #include "base/limits.h"
@@ -43,12 +44,30 @@ static unsigned char *rand_data(size_t n)
     return p;
 }
 
+/* When set, blobs are written and read sealed under this key (format v2);
+ * the round-trip and damage tests run both ways. */
+static const uint8_t *test_key;
+static const uint8_t key_a[HF_CHUNK_KEY_LEN] = "0123456789abcdef0123456789abcdef";
+static const uint8_t key_b[HF_CHUNK_KEY_LEN] = "0123456789abcdef0123456789abcdeF";
+
+static int open_writer(hf_chunk_store_t *s, hf_blob_writer_t **w)
+{
+    return test_key ? hf_blob_writer_open_sealed(s, test_key, w) : hf_blob_writer_open(s, w);
+}
+
+static int open_reader(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size,
+                       hf_blob_reader_t **r)
+{
+    return test_key ? hf_blob_reader_open_sealed(s, id, size, test_key, r)
+                    : hf_blob_reader_open(s, id, size, r);
+}
+
 /* Write data in odd-sized pieces; returns finish's result. */
 static int write_blob(hf_chunk_store_t *s, const unsigned char *data, size_t n, hf_blob_id_t *id)
 {
     static const size_t pieces[] = {1, 7, 4095, 65535, 65536, 65537, 100003, 262144, 300001, 3};
     hf_blob_writer_t *w;
-    int rc = hf_blob_writer_open(s, &w);
+    int rc = open_writer(s, &w);
     if (rc != HF_OK)
         return rc;
     *id = *hf_blob_writer_id(w);
@@ -74,7 +93,7 @@ static int read_range(hf_chunk_store_t *s, const hf_blob_id_t *id, uint64_t size
                       void *buf, size_t n)
 {
     hf_blob_reader_t *r;
-    int rc = hf_blob_reader_open(s, id, size, &r);
+    int rc = open_reader(s, id, size, &r);
     if (rc != HF_OK)
         return rc;
     rc = hf_blob_read(r, off, buf, n);
@@ -202,7 +221,7 @@ static void roundtrip(size_t n, long expect_files)
         /* random ranges through one reader (exercises the fd and block
          * caches), then sequential odd-sized reads */
         hf_blob_reader_t *r;
-        CHECK_EQ_INT(hf_blob_reader_open(s, &id, n, &r), HF_OK);
+        CHECK_EQ_INT(open_reader(s, &id, n, &r), HF_OK);
         for (int i = 0; i < 200; i++) {
             uint64_t off = rnd() % n;
             size_t len = (size_t)(rnd() % (n - off)) + 1;
@@ -252,6 +271,21 @@ TEST(roundtrip_chunk_exact) { roundtrip(HF_CHUNK_SIZE, 1); }
 TEST(roundtrip_chunk_plus_one) { roundtrip(HF_CHUNK_SIZE + 1, 2); }
 TEST(roundtrip_three_chunks) { roundtrip(3 * HF_CHUNK_SIZE - 12345, 3); }
 TEST(roundtrip_three_chunks_and_a_bit) { roundtrip(3 * HF_CHUNK_SIZE + 77777, 4); }
+
+/* The same round trips through sealed blobs. */
+static void sealed_roundtrip(size_t n, long expect_files)
+{
+    test_key = key_a;
+    roundtrip(n, expect_files);
+    test_key = NULL;
+}
+TEST(sealed_roundtrip_empty) { sealed_roundtrip(0, 0); }
+TEST(sealed_roundtrip_one_byte) { sealed_roundtrip(1, 1); }
+TEST(sealed_roundtrip_block_minus_one) { sealed_roundtrip(HF_CHUNK_BLOCK - 1, 1); }
+TEST(sealed_roundtrip_block_plus_one) { sealed_roundtrip(HF_CHUNK_BLOCK + 1, 1); }
+TEST(sealed_roundtrip_chunk_exact) { sealed_roundtrip(HF_CHUNK_SIZE, 1); }
+TEST(sealed_roundtrip_chunk_plus_one) { sealed_roundtrip(HF_CHUNK_SIZE + 1, 2); }
+TEST(sealed_roundtrip_three_chunks_and_a_bit) { sealed_roundtrip(3 * HF_CHUNK_SIZE + 77777, 4); }
 
 TEST(many_blobs_distinct_ids)
 {
@@ -515,7 +549,7 @@ TEST(unknown_version_is_version_error)
     int fd = open(path, O_RDWR);
     CHECK(fd >= 0);
     CHECK_EQ_INT(pread(fd, h, sizeof h, 0), CK_HDR_SIZE);
-    h[4] = 2; /* version 2 with a header checksum that matches */
+    h[4] = 3; /* version 3 with a header checksum that matches */
     uint32_t hc = hf_crc32c(0, h, 44);
     for (int i = 0; i < 4; i++)
         h[44 + i] = (unsigned char)(hc >> (8 * i));
@@ -583,6 +617,189 @@ TEST(chunk_of_another_blob_is_corrupt)
     hf_chunk_store_close(s);
     hf_test_rmtree(dir);
     free(dir);
+}
+
+/* ---- sealed blobs (format v2) ------------------------------------------------------ */
+
+/* The whole of chunk idx of id, read raw; *len gets its size. */
+static unsigned char *slurp(hf_chunk_store_t *s, const hf_blob_id_t *id, uint32_t idx, size_t *len)
+{
+    char path[HF_CHUNK_PATH_MAX];
+    hf_chunk_path(s, id, idx, path);
+    struct stat st;
+    CHECK_EQ_INT(stat(path, &st), 0);
+    unsigned char *f = malloc((size_t)st.st_size);
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(pread(fd, f, (size_t)st.st_size, 0), st.st_size);
+    close(fd);
+    *len = (size_t)st.st_size;
+    return f;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Recompute the table crc and header crc of a v2 chunk image of nb blocks. */
+static void reseal_header(unsigned char *f, uint32_t nb)
+{
+    put_le32(f + 40, hf_crc32c(0, f + CK_HDR_SIZE, 20 * (size_t)nb));
+    put_le32(f + 44, hf_crc32c(0, f, 44));
+}
+
+TEST(format_v2_layout)
+{
+    char *dir = hf_test_tmpdir();
+    hf_chunk_store_t *s = open_store(dir);
+    rng_state = 8;
+    size_t n = HF_CHUNK_SIZE + 3 * HF_CHUNK_BLOCK + 10; /* chunk 1: 4 blocks, last short */
+    unsigned char *data = rand_data(n);
+    hf_blob_id_t id;
+    test_key = key_a;
+    CHECK_EQ_INT(write_blob(s, data, n, &id), HF_OK);
+    test_key = NULL;
+    size_t flen;
+    unsigned char *f = slurp(s, &id, 1, &flen);
+    size_t plen = 3 * HF_CHUNK_BLOCK + 10;
+    CHECK_EQ_INT(flen, CK_PAYLOAD_OFF + plen); /* GCM adds no bytes to the payload */
+    CHECK_EQ_MEM(f, "HFCK", 4);
+    CHECK_EQ_INT(f[4] | f[5] << 8, 2);            /* version: sealed */
+    CHECK_EQ_INT(f[6] | f[7] << 8, CK_HDR_SIZE);
+    CHECK_EQ_INT(le32(f + 8), HF_CHUNK_BLOCK);
+    CHECK_EQ_INT(le32(f + 12), plen);
+    CHECK_EQ_MEM(f + 16, id.b, 16);
+    CHECK_EQ_INT(le32(f + 32), 1);
+    CHECK_EQ_INT(le32(f + 36), 4);
+    CHECK_EQ_INT(le32(f + 40), hf_crc32c(0, f + CK_HDR_SIZE, 4 * 20));
+    CHECK_EQ_INT(le32(f + 44), hf_crc32c(0, f, 44));
+    for (size_t i = CK_HDR_SIZE + 4 * 20; i < CK_PAYLOAD_OFF; i++)
+        CHECK_EQ_INT(f[i], 0);                    /* reserved */
+    /* Each entry: crc32c of the stored block, then its GCM tag. Decrypt
+     * each block independently with the documented key and nonce. */
+    uint8_t bk[32];
+    CHECK_EQ_INT(hf_kdf(key_a, 32, "holdfast chunk blob key v2", id.b, 16, bk), HF_OK);
+    for (uint32_t b = 0; b < 4; b++) {
+        size_t len = b < 3 ? HF_CHUNK_BLOCK : 10;
+        const unsigned char *stored = f + CK_PAYLOAD_OFF + (size_t)b * HF_CHUNK_BLOCK;
+        const unsigned char *ent = f + CK_HDR_SIZE + 20 * b;
+        CHECK_EQ_INT(le32(ent), hf_crc32c(0, stored, len));
+        CHECK(memcmp(stored, data + HF_CHUNK_SIZE + (size_t)b * HF_CHUNK_BLOCK, len) != 0);
+        uint8_t nonce[12] = {0, 0, 0, 1, 0, 0, 0, (uint8_t)b, 0, 0, 0, 0};
+        unsigned char *plain = malloc(len);
+        CHECK_EQ_INT(hf_aead_open1(bk, nonce, NULL, 0, stored, plain, len, ent + 4), HF_OK);
+        CHECK_EQ_MEM(plain, data + HF_CHUNK_SIZE + (size_t)b * HF_CHUNK_BLOCK, len);
+        free(plain);
+    }
+    free(f);
+    free(data);
+    hf_chunk_store_close(s);
+    hf_test_rmtree(dir);
+    free(dir);
+}
+
+TEST(sealed_reader_modes)
+{
+    char *dir = hf_test_tmpdir();
+    hf_chunk_store_t *s = open_store(dir);
+    rng_state = 12;
+    size_t n = 2 * HF_CHUNK_BLOCK + 333;
+    unsigned char *data = rand_data(n), *back = malloc(n);
+    hf_blob_id_t sid, pid;
+    test_key = key_a;
+    CHECK_EQ_INT(write_blob(s, data, n, &sid), HF_OK);
+    test_key = NULL;
+    CHECK_EQ_INT(write_blob(s, data, n, &pid), HF_OK);
+    hf_blob_reader_t *r;
+    /* the wrong key: every block fails its tag */
+    CHECK_EQ_INT(hf_blob_reader_open_sealed(s, &sid, n, key_b, &r), HF_OK);
+    CHECK_EQ_INT(hf_blob_read(r, 100, back, 10), HF_E_CORRUPT);
+    hf_blob_reader_close(r);
+    /* a plain reader on a sealed blob, a sealed reader on a plain one */
+    CHECK_EQ_INT(read_range(s, &sid, n, 0, back, 10), HF_E_CORRUPT);
+    CHECK_EQ_INT(hf_blob_reader_open_sealed(s, &pid, n, key_a, &r), HF_OK);
+    CHECK_EQ_INT(hf_blob_read(r, 0, back, 10), HF_E_CORRUPT);
+    hf_blob_reader_close(r);
+    CHECK_EQ_INT(hf_blob_reader_open_sealed(s, &pid, n, NULL, &r), HF_OK);
+    CHECK_EQ_INT(hf_blob_read(r, 0, back, 10), HF_E_CORRUPT);
+    hf_blob_reader_close(r);
+    /* without a key: the stored bytes, verified by crc (what scrub reads) */
+    size_t flen;
+    unsigned char *f = slurp(s, &sid, 0, &flen);
+    CHECK_EQ_INT(hf_blob_reader_open_sealed(s, &sid, n, NULL, &r), HF_OK);
+    CHECK_EQ_INT(hf_blob_read(r, 0, back, n), HF_OK);
+    CHECK_EQ_MEM(back, f + CK_PAYLOAD_OFF, n);
+    CHECK(memcmp(back, data, n) != 0);
+    hf_blob_reader_close(r);
+    /* the right key, a range inside one block and one across blocks */
+    CHECK_EQ_INT(hf_blob_reader_open_sealed(s, &sid, n, key_a, &r), HF_OK);
+    CHECK_EQ_INT(hf_blob_read(r, HF_CHUNK_BLOCK + 7, back, 100), HF_OK);
+    CHECK_EQ_MEM(back, data + HF_CHUNK_BLOCK + 7, 100);
+    CHECK_EQ_INT(hf_blob_read(r, HF_CHUNK_BLOCK - 50, back, 100), HF_OK);
+    CHECK_EQ_MEM(back, data + HF_CHUNK_BLOCK - 50, 100);
+    hf_blob_reader_close(r);
+    /* two blobs of the same bytes under the same key differ on disk (each
+     * blob has its own key) */
+    hf_blob_id_t sid2;
+    test_key = key_a;
+    CHECK_EQ_INT(write_blob(s, data, n, &sid2), HF_OK);
+    test_key = NULL;
+    size_t flen2;
+    unsigned char *f2 = slurp(s, &sid2, 0, &flen2);
+    CHECK_EQ_INT(flen2, flen);
+    CHECK(memcmp(f + CK_PAYLOAD_OFF, f2 + CK_PAYLOAD_OFF, n) != 0);
+    free(f2);
+    free(f);
+    free(data);
+    free(back);
+    hf_chunk_store_close(s);
+    hf_test_rmtree(dir);
+    free(dir);
+}
+
+TEST(sealed_tampering_fails_authentication)
+{
+    struct damaged d;
+    test_key = key_a;
+    damaged_setup(&d);
+    uint64_t before = corrupt_count(d.s);
+    /* A payload byte changed and every crc on the way fixed up: the crcs
+     * pass, the tag does not. */
+    size_t flen;
+    unsigned char *f = slurp(d.s, &d.id, 0, &flen);
+    f[CK_PAYLOAD_OFF + 2 * HF_CHUNK_BLOCK + 5] ^= 1;
+    put_le32(f + CK_HDR_SIZE + 20 * 2, hf_crc32c(0, f + CK_PAYLOAD_OFF + 2 * HF_CHUNK_BLOCK, HF_CHUNK_BLOCK));
+    reseal_header(f, 64);
+    patch(d.s, &d.id, 0, 0, f, flen);
+    CHECK_EQ_INT(rd(&d, 2 * HF_CHUNK_BLOCK, 10), HF_E_CORRUPT);
+    CHECK_EQ_INT(rd(&d, HF_CHUNK_BLOCK, 10), HF_OK); /* the block before is fine */
+    CHECK_EQ_INT(corrupt_count(d.s), before + 1);
+    /* Blocks 3 and 4 swapped with their whole table entries: each one is
+     * intact, but sealed for the other's place. */
+    f[CK_PAYLOAD_OFF + 2 * HF_CHUNK_BLOCK + 5] ^= 1;
+    unsigned char tmp[20], *blk = malloc(HF_CHUNK_BLOCK);
+    memcpy(blk, f + CK_PAYLOAD_OFF + 3 * HF_CHUNK_BLOCK, HF_CHUNK_BLOCK);
+    memcpy(f + CK_PAYLOAD_OFF + 3 * HF_CHUNK_BLOCK, f + CK_PAYLOAD_OFF + 4 * HF_CHUNK_BLOCK, HF_CHUNK_BLOCK);
+    memcpy(f + CK_PAYLOAD_OFF + 4 * HF_CHUNK_BLOCK, blk, HF_CHUNK_BLOCK);
+    put_le32(f + CK_HDR_SIZE + 20 * 2, hf_crc32c(0, f + CK_PAYLOAD_OFF + 2 * HF_CHUNK_BLOCK, HF_CHUNK_BLOCK));
+    memcpy(tmp, f + CK_HDR_SIZE + 20 * 3, 20);
+    memcpy(f + CK_HDR_SIZE + 20 * 3, f + CK_HDR_SIZE + 20 * 4, 20);
+    memcpy(f + CK_HDR_SIZE + 20 * 4, tmp, 20);
+    reseal_header(f, 64);
+    patch(d.s, &d.id, 0, 0, f, flen);
+    CHECK_EQ_INT(rd(&d, 2 * HF_CHUNK_BLOCK, 10), HF_OK); /* restored */
+    CHECK_EQ_INT(rd(&d, 3 * HF_CHUNK_BLOCK, 10), HF_E_CORRUPT);
+    CHECK_EQ_INT(rd(&d, 4 * HF_CHUNK_BLOCK, 10), HF_E_CORRUPT);
+    /* plain damage is still a crc failure */
+    flip(d.s, &d.id, 1, CK_PAYLOAD_OFF + 7);
+    CHECK_EQ_INT(rd(&d, HF_CHUNK_SIZE, 10), HF_E_CORRUPT);
+    CHECK_EQ_INT(rd(&d, 2 * HF_CHUNK_SIZE, 5 * HF_CHUNK_BLOCK), HF_OK);
+    free(blk);
+    free(f);
+    damaged_teardown(&d);
+    test_key = NULL;
 }
 
 /* ---- fault injection ------------------------------------------------------------ */

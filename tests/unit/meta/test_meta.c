@@ -553,6 +553,61 @@ TEST(object_inline_put_get_overwrite_delete)
     fx_close(&f);
 }
 
+/* An encrypted object: its descriptor is kept; its inline data is the
+ * sealed form (size + 16 bytes), and the crc covers what is stored. */
+TEST(object_sealed_inline_and_sse_keys)
+{
+    fx_t f;
+    fx_open(&f);
+    static const uint8_t desc[] = "descriptor bytes";
+    uint8_t sealed[11 + HF_OBJ_SEALED_EXTRA];
+    memset(sealed, 0x3c, sizeof sealed);
+    hf_obj_t o;
+    inline_obj(&o, "hello world", f.uid);
+    o.sse = desc;
+    o.sse_len = sizeof desc;
+    /* the plaintext length is not the stored length of a sealed object */
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_E_INVAL);
+    o.inline_data = sealed;
+    o.inline_len = sizeof sealed;
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_OK);
+    hf_obj_t g;
+    CHECK_EQ_INT(hf_meta_obj_get(f.m, f.b.id, "k", 1, NULL, &f.a, &g), HF_OK);
+    CHECK_EQ_INT(g.size, 11);
+    CHECK_EQ_INT(g.inline_len, sizeof sealed);
+    CHECK_EQ_MEM(g.inline_data, sealed, sizeof sealed);
+    CHECK(g.inline_crc32c == hf_crc32c(0, sealed, sizeof sealed));
+    CHECK_EQ_INT(g.sse_len, sizeof desc);
+    CHECK_EQ_MEM(g.sse, desc, sizeof desc);
+    /* a plain object cannot carry the sealed length */
+    o.sse = NULL;
+    o.sse_len = 0;
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_E_INVAL);
+    /* nor a descriptor past the bound */
+    static uint8_t big[HF_OBJ_SSE_MAX + 1];
+    o.sse = big;
+    o.sse_len = sizeof big;
+    CHECK_EQ_INT(hf_meta_obj_put(f.m, &f.b, "k", 1, &o, NULL), HF_E_INVAL);
+
+    /* the key fingerprints in sys: absent, stored, replaced, reopened */
+    uint8_t buf[64];
+    size_t len = 1;
+    CHECK_EQ_INT(hf_meta_sse_keys_get(f.m, buf, sizeof buf, &len), HF_E_NOTFOUND);
+    CHECK_EQ_INT(len, 0);
+    CHECK_EQ_INT(hf_meta_sse_keys_put(f.m, (const uint8_t *)"abc", 3), HF_OK);
+    CHECK_EQ_INT(hf_meta_sse_keys_put(f.m, (const uint8_t *)"0123456789", 10), HF_OK);
+    CHECK_EQ_INT(hf_meta_sse_keys_get(f.m, buf, 5, &len), HF_E_TOOBIG);
+    CHECK_EQ_INT(len, 10);
+    CHECK_EQ_INT(hf_meta_sse_keys_put(f.m, buf, 0), HF_E_INVAL);
+    close_store(f.m);
+    f.m = open_at(f.dir, TEST_MAP);
+    CHECK(f.m != NULL);
+    CHECK_EQ_INT(hf_meta_sse_keys_get(f.m, buf, sizeof buf, &len), HF_OK);
+    CHECK_EQ_INT(len, 10);
+    CHECK_EQ_MEM(buf, "0123456789", 10);
+    fx_close(&f);
+}
+
 TEST(object_blob_refs_and_releases)
 {
     fx_t f;

@@ -138,6 +138,75 @@ TEST(obj_inline_round_trip)
     hf_buf_free(&b);
 }
 
+/* The encryption tag (0x81): kept byte for byte in object and upload
+ * records, critical, at most once, and no obstacle to reading the parts
+ * (it holds no blob references). */
+TEST(sse_tag)
+{
+    hf_obj_part_t parts[2];
+    hf_kv_t meta[2];
+    hf_obj_t o = sample_obj(parts, meta);
+    static const uint8_t desc[] = "\x01 an opaque encryption descriptor";
+    o.sse = desc;
+    o.sse_len = sizeof desc;
+    hf_buf_t b;
+    hf_buf_init(&b, HF_REC_MAX);
+    CHECK_EQ_INT(hf_rec_obj_encode(&b, &o, NULL, 0), HF_OK);
+    hf_arena_t a;
+    hf_arena_init(&a, 1 << 20);
+    hf_obj_t d;
+    CHECK_EQ_INT(hf_rec_obj_decode(b.data, b.len, &a, &d), HF_OK);
+    CHECK_EQ_INT(d.sse_len, sizeof desc);
+    CHECK_EQ_MEM(d.sse, desc, sizeof desc);
+    CHECK_EQ_INT(d.nparts, 2);
+    /* the tag is 0x81, right after the settings */
+    const uint8_t *t = (const uint8_t *)b.data + b.len - sizeof desc - 5;
+    CHECK_EQ_INT(t[0], 0x81);
+    const uint8_t *raw;
+    uint32_t np;
+    CHECK_EQ_INT(hf_rec_obj_parts(b.data, b.len, &raw, &np), HF_OK);
+    CHECK_EQ_INT(np, 2);
+    /* twice is damage; empty or oversized is damage */
+    size_t len = b.len;
+    CHECK_EQ_INT(hf_buf_append(&b, t, sizeof desc + 5), HF_OK);
+    CHECK_EQ_INT(hf_rec_obj_decode(b.data, b.len, &a, &d), HF_E_CORRUPT);
+    b.len = len;
+    CHECK_EQ_INT(hf_buf_append(&b, "\x81\x00\x00\x00\x00", 5), HF_OK);
+    hf_buf_t c;
+    hf_buf_init(&c, HF_REC_MAX);
+    o.sse = NULL;
+    o.sse_len = 0;
+    CHECK_EQ_INT(hf_rec_obj_encode(&c, &o, NULL, 0), HF_OK);
+    CHECK_EQ_INT(hf_buf_append(&c, "\x81\x00\x00\x00\x00", 5), HF_OK);
+    CHECK_EQ_INT(hf_rec_obj_decode(c.data, c.len, &a, &d), HF_E_CORRUPT);
+    /* a record without it has none */
+    c.len -= 5;
+    CHECK_EQ_INT(hf_rec_obj_decode(c.data, c.len, &a, &d), HF_OK);
+    CHECK_EQ_INT(d.sse_len, 0);
+    CHECK(d.sse == NULL);
+    /* the encoder refuses more than HF_OBJ_SSE_MAX */
+    static uint8_t big[HF_OBJ_SSE_MAX + 1];
+    o.sse = big;
+    o.sse_len = sizeof big;
+    hf_buf_reset(&c);
+    CHECK_EQ_INT(hf_rec_obj_encode(&c, &o, NULL, 0), HF_E_INVAL);
+    /* an upload's template keeps it too */
+    hf_upload_t u, du;
+    memset(&u, 0, sizeof u);
+    u.initiated = 5;
+    u.owner = 6;
+    u.tmpl.sse = desc;
+    u.tmpl.sse_len = sizeof desc;
+    hf_buf_reset(&c);
+    CHECK_EQ_INT(hf_rec_upload_encode(&c, &u, NULL, 0), HF_OK);
+    CHECK_EQ_INT(hf_rec_upload_decode(c.data, c.len, &a, &du), HF_OK);
+    CHECK_EQ_INT(du.tmpl.sse_len, sizeof desc);
+    CHECK_EQ_MEM(du.tmpl.sse, desc, sizeof desc);
+    hf_buf_free(&c);
+    hf_arena_free(&a);
+    hf_buf_free(&b);
+}
+
 /* Every prefix of a valid record is refused cleanly (or, at a tag
  * boundary, decodes as a record without the later fields). */
 TEST(obj_truncations_never_overrun)
