@@ -1078,6 +1078,10 @@ static int server_run(hf_settings_t *set, bool print_config)
 
     printf("holdfast: serving S3 on %s (listen %s, data %s, region %s)\n", s3url, listen,
            data, region);
+    for (int i = 0; i < s3->ndomains; i++)
+        printf("holdfast: virtual-hosted buckets at BUCKET.%s\n", s3->domains[i]);
+    if (s3->sigv2_off)
+        printf("holdfast: Signature Version 2 is refused (--sigv2 off)\n");
     printf("holdfast: health and admin on http://%s (listen %s)\n", staddr, slisten);
     fflush(stdout);
     hf_log_info("msg=started s3=%s status=%s data=%s workers=%d io_threads=%d max_inflight=%d "

@@ -50,6 +50,12 @@ def sent_hosts(client):
 
 
 class Boto3(hf.S3Case):
+    def test_start_names_each_domain(self):
+        # What an operator reads at start: which host names serve buckets.
+        for d in (PARENT, DOMAIN):
+            self.assertIn("holdfast: virtual-hosted buckets at BUCKET.%s\n" % d,
+                          hf.SHARED.stdout_lines)
+
     def test_everyday_calls_sigv4(self):
         c = vclient()
         urls = sent_hosts(c)
